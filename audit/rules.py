@@ -1,0 +1,189 @@
+"""The standards as data: load, validate and describe a rules file (TOML).
+
+The default file ships in ``audit/rules/default.toml``; a county may pass its own. Every value the audit
+compares against (base areas, households factor, plaque list, styles, severities) comes from here.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from audit._errors import RulesError
+
+DEFAULT_RULES = Path(__file__).resolve().parent / "rules" / "default.toml"
+VILLAGE_SLOT = "{村}"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VillageType(_Strict):
+    """A village type (中心村, 非中心村, 社区 …) and its base floor area."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str
+    base_m2: float = Field(ge=0)
+    central: bool = False
+    values: list[str] = Field(min_length=1)
+
+
+class AreaRules(_Strict):
+    """Floor-area standard: required = max(base of the type, households × factor / 100)."""
+
+    per_hundred_households_m2: float = Field(ge=0)
+    rounding: Literal["proportional", "per_started_hundred"] = "proportional"
+    tolerance_m2: float = Field(default=0.01, gt=0)
+    default_type: str
+    types: list[VillageType] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_types(self) -> AreaRules:
+        ids = [t.id for t in self.types]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"area.types: duplicate id in {ids}")
+        if self.default_type not in ids:
+            raise ValueError(f"area.default_type: '{self.default_type}' is not one of the type ids {ids}")
+        return self
+
+    def type_by_id(self, type_id: str) -> VillageType:
+        """The village type with this id."""
+        return next(t for t in self.types if t.id == type_id)
+
+
+class Shape(_Strict):
+    name_zh: str
+    width_cm: tuple[float, float]
+    height_cm: tuple[float, float]
+
+
+class PlaqueStyle(_Strict):
+    background: str
+    typeface: str
+    typeface_zh: str
+    simplified_characters: bool = True
+    shapes: dict[str, Shape]
+
+
+class PlaqueRule(_Strict):
+    """One official plaque: id, Chinese name, where it hangs, name patterns with the {村} slot, style."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str
+    placement: Literal["external", "internal"]
+    patterns: list[str] = Field(min_length=1)
+    text_colour: Literal["red", "black"] | None = None
+    identity_sign: bool = False
+
+    @model_validator(mode="after")
+    def _colour_unless_identity(self) -> PlaqueRule:
+        if not self.identity_sign and self.text_colour is None:
+            raise ValueError("text_colour is required unless identity_sign = true")
+        return self
+
+    def names_for(self, village: str) -> list[str]:
+        """The patterns with the village-name slot filled (e.g. 王庄村 → 王庄村村民委员会)."""
+        return [p.replace(VILLAGE_SLOT, village) for p in self.patterns]
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        """A regex matching any pattern, the slot standing for any short run of characters."""
+        slot = re.escape(VILLAGE_SLOT)
+        return re.compile("|".join(re.escape(p).replace(slot, ".{0,12}?") for p in self.patterns))
+
+
+class AllowedSigns(_Strict):
+    internal: list[str] = []
+    external: list[str] = []
+
+
+class Honours(_Strict):
+    keywords: list[str] = []
+
+
+Severity = Literal["must_fix", "advisory"]
+
+
+class Rules(_Strict):
+    """A validated rules file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    version: str
+    title: str
+    source: str = ""
+    area: AreaRules
+    plaque_style: PlaqueStyle
+    severity: dict[str, Severity]
+    plaques: list[PlaqueRule] = Field(min_length=1)
+    allowed_signs: AllowedSigns = AllowedSigns()
+    honours: Honours = Honours()
+    path: str = ""
+
+    @field_validator("plaques")
+    @classmethod
+    def _unique_plaques(cls, plaques: list[PlaqueRule]) -> list[PlaqueRule]:
+        ids = [p.id for p in plaques]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate plaque id in {ids}")
+        return plaques
+
+    def plaque(self, plaque_id: str) -> PlaqueRule:
+        """The official plaque with this id."""
+        return next(p for p in self.plaques if p.id == plaque_id)
+
+    def plaques_at(self, placement: str) -> list[PlaqueRule]:
+        """The official plaques that hang on this side (``external`` / ``internal``)."""
+        return [p for p in self.plaques if p.placement == placement]
+
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """(规则, 取值) pairs describing the rules, for the 说明 sheet and the app."""
+        a = self.area
+        rows = [("规则版本", self.version), ("规则名称", self.title), ("依据", self.source)]
+        rows += [(f"{t.name_zh}最低面积（㎡）", f"{t.base_m2:g}") for t in a.types]
+        rows.append(("每百户最低面积（㎡）", f"{a.per_hundred_households_m2:g}"))
+        mode = {"proportional": "按户数比例（户数 × 标准 ÷ 100）", "per_started_hundred": "按每起算百户（向上取整）"}
+        rows.append(("户数折算方式", mode[a.rounding]))
+        rows.append(("面积比较精度（㎡）", f"{a.tolerance_m2:g}"))
+        rows.append(("核定面积", "取村庄类型最低面积与按户数计算面积中的较大者"))
+        return rows
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    """Turn a pydantic error location into the TOML key the user wrote, e.g. ``area.types[1].base_m2``."""
+    return "".join(f"[{part + 1}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+
+
+def load_rules(path: str | Path | None = None) -> Rules:
+    """Load and validate a rules file (the shipped default when ``path`` is None).
+
+    Raises
+    ------
+    RulesError
+        When the file cannot be read or parsed, or a key is missing, unknown or has a bad value; the
+        message names the file and the key (list items counted from 1, as a person would).
+    """
+    path = Path(path) if path is not None else DEFAULT_RULES
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RulesError(f"规则文件不存在 (rules file not found): {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RulesError(f"规则文件 {path.name} 格式错误 (not valid TOML): {exc}") from None
+    try:
+        return Rules(**data, path=str(path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = _key_path(first["loc"]) or "(top level)"
+        got = first.get("input")
+        got_text = "" if isinstance(got, dict | list) else f", got {got!r}"
+        raise RulesError(
+            f"规则文件 {path.name}: key '{key}': {first['msg']}{got_text}"
+            + (f" (and {exc.error_count() - 1} more problem(s))" if exc.error_count() > 1 else "")
+        ) from None
