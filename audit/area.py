@@ -20,7 +20,7 @@ def required_area(households: np.ndarray, base_m2: np.ndarray, rules: Rules) -> 
 
     required = max(base of the village's type, households × per-hundred / 100), or with
     ``rounding = "per_started_hundred"`` ceil(households / 100) × per-hundred. Rounded to the rules'
-    tolerance so that 337 households need exactly 101.1 m².
+    tolerance so that 337 households need exactly 101.1 m². NaN where households or the base is unknown.
     """
     a = rules.area
     households = np.asarray(households, dtype=float)
@@ -32,7 +32,8 @@ def required_area(households: np.ndarray, base_m2: np.ndarray, rules: Rules) -> 
     by_households = np.round(by_households, decimals)
     base = np.round(np.asarray(base_m2, dtype=float), decimals)
     per_households = by_households > base
-    return np.where(per_households, by_households, base), per_households
+    required = np.where(per_households, by_households, base)
+    return np.where(np.isnan(households), np.nan, required), per_households
 
 
 def _decimals(tolerance: float) -> int:
@@ -116,7 +117,7 @@ def _summary(audited: pd.DataFrame, keys: list[pd.Series]) -> pd.DataFrame:
         "unknown": (status == "unknown").astype(int),
         "shortfall_m2": audited["gap_m2"].fillna(0.0),
     }, index=audited.index)
-    grouped = frame.groupby(keys, sort=True, dropna=False).sum()
+    grouped = frame.groupby(keys, sort=False, dropna=False).sum()
     judged = grouped["compliant"] + grouped["non_compliant"]
     grouped["compliance_rate"] = (grouped["compliant"] / judged.where(judged > 0)).round(4)
     grouped["shortfall_m2"] = grouped["shortfall_m2"].round(2)

@@ -67,11 +67,17 @@ def gcj02_to_wgs84(lon: np.ndarray, lat: np.ndarray, *, tol_deg: float = 1e-9) -
 
 
 def bd09_to_gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """BD-09 → GCJ-02 (Baidu's published inverse)."""
-    x, y = np.asarray(lon, float) - 0.0065, np.asarray(lat, float) - 0.006
+    """BD-09 → GCJ-02: Baidu's published approximate inverse (off by a few cm), refined by iterating the
+    forward transform."""
+    blon, blat = np.asarray(lon, float), np.asarray(lat, float)
+    x, y = blon - 0.0065, blat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    return z * np.cos(theta), z * np.sin(theta)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(5):
+        flon, flat = gcj02_to_bd09(glon, glat)
+        glon, glat = glon - (flon - blon), glat - (flat - blat)
+    return glon, glat
 
 
 def gcj02_to_bd09(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ import xlsxwriter
 
 from audit._errors import AuditError
 from audit.area import BASIS_ZH, STATUS_ZH, county_summary, township_summary
-from audit.registry import CANONICAL, Problem
+from audit.registry import Problem
 from audit.rules import Rules
 
 VILLAGE_HEADERS_ZH = {
@@ -31,8 +31,9 @@ SUMMARY_HEADERS_ZH = {
     "non_compliant": "不达标", "unknown": "无法判定", "compliance_rate": "达标率",
     "shortfall_m2": "面积缺口合计（㎡）",
 }
-_BASE = [c for c in CANONICAL if c != "geometry"] + ["village_type", "required_m2", "gap_m2", "area_status",
-                                                      "basis", "reason", "lon", "lat", "excel_row", "problems"]
+_BASE = ["village_code", "village_name", "township", "county", "is_central", "village_type", "households",
+         "floor_area_m2", "required_m2", "gap_m2", "area_status", "basis", "reason", "lon", "lat", "excel_row",
+         "problems"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -53,12 +54,13 @@ def audit_rows(audited: pd.DataFrame) -> pd.DataFrame:
     return df[base + [c for c in df.columns if c not in base]]
 
 
-def _zh_rows(audited: pd.DataFrame) -> pd.DataFrame:
+def _zh_rows(audited: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     df = audit_rows(audited)
+    df["village_type"] = df["village_type"].map({t.id: t.name_zh for t in rules.area.types})
     df["area_status"] = df["area_status"].map(STATUS_ZH)
     df["basis"] = df["basis"].map(BASIS_ZH)
     df["is_central"] = df["is_central"].map({True: "是", False: "否"})
-    df["problems"] = df["problems"].map(lambda p: "；".join(p) if isinstance(p, list) else p)
+    df["problems"] = df["problems"].map(lambda p: "；".join(p) or None if isinstance(p, list) else p)
     return df.rename(columns=VILLAGE_HEADERS_ZH)
 
 
@@ -105,7 +107,7 @@ def audit_to_xlsx(audited: pd.DataFrame, path: str | Path, *, rules: Rules, sour
     column widths; text that starts with ``=``, ``+``, ``-`` or ``@`` is stored as text, never a formula.
     """
     path = Path(path)
-    villages = _zh_rows(audited)
+    villages = _zh_rows(audited, rules)
     townships = _zh_summary(township_summary(audited))
     counties = _zh_summary(county_summary(audited))
     options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
@@ -149,10 +151,10 @@ def _defuse(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def audit_to_csv(audited: pd.DataFrame, path: str | Path) -> Path:
+def audit_to_csv(audited: pd.DataFrame, path: str | Path, *, rules: Rules) -> Path:
     """CSV in UTF-8 with BOM and Chinese headers (Excel in China opens it correctly)."""
     path = Path(path)
-    _defuse(_zh_rows(audited)).to_csv(path, index=False, encoding="utf-8-sig")
+    _defuse(_zh_rows(audited, rules)).to_csv(path, index=False, encoding="utf-8-sig")
     return path
 
 
@@ -220,4 +222,6 @@ def write_audit(audited: pd.DataFrame, path: str | Path, *, rules: Rules, source
         raise AuditError(f"不支持的输出格式「{path.suffix}」：请用 .xlsx、.csv、.gpkg 或 .geojson")
     if kind == "xlsx":
         return audit_to_xlsx(audited, path, rules=rules, source=source, problems=problems, dropped=dropped, crs=crs)
-    return {"csv": audit_to_csv, "gpkg": audit_to_gpkg, "geojson": audit_to_geojson}[kind](audited, path)
+    if kind == "csv":
+        return audit_to_csv(audited, path, rules=rules)
+    return {"gpkg": audit_to_gpkg, "geojson": audit_to_geojson}[kind](audited, path)

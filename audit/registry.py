@@ -106,7 +106,8 @@ def normalise_header(header: object) -> str:
 
 
 def _norm_value(value: str) -> str:
-    return re.sub(r"\s", "", unicodedata.normalize("NFKC", value)).lower()
+    """Normalise a cell value for matching (是/Y/中心村, GCJ-02/高德 …): NFKC, lower case, no spaces or dashes."""
+    return re.sub(r"[\s\-_.·]", "", unicodedata.normalize("NFKC", value)).lower()
 
 
 def _match_fields(headers: list[str], explicit: Mapping[str, str]) -> dict[str, str]:
@@ -157,8 +158,7 @@ def _read_table(path: Path) -> pd.DataFrame:
             text = _decode_csv(path)
             return pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
                                skip_blank_lines=False, sep=None, engine="python")
-        engine = "xlrd" if suffix == ".xls" else "openpyxl"
-        return pd.read_excel(path, header=None, dtype=object, engine=engine)
+        return pd.read_excel(path, header=None, dtype=object, engine="calamine")  # .xlsx and legacy .xls
     except RegistryError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure means the file is unreadable
@@ -170,7 +170,7 @@ def _frame_from_table(raw: pd.DataFrame, name: str) -> pd.DataFrame:
     scan = raw.head(15)
     scores = [_header_score(r) for r in scan.itertuples(index=False)]
     best = int(np.argmax(scores)) if scores else 0
-    if not scores or scores[best] < 2:
+    if not scores or scores[best] < 1:
         seen = [str(c) for c in (raw.iloc[0] if len(raw) else []) if pd.notna(c) and str(c).strip()]
         raise RegistryError(
             f"{name}: 在前 {len(scan)} 行中找不到表头（需要村名、户数、服务中心面积等列）。"

@@ -98,6 +98,9 @@ def _text_block(draw: ImageDraw.ImageDraw, text: str, box: tuple[float, float, f
     size = int(max(4, size))
     f = font(face, size)
     pitch = (bh if vertical else bw) / n
+    if not vertical:  # horizontal text is set solid (1.12 em), centred
+        pitch = min(pitch, size * 1.12)
+        x0 = (x0 + x1) / 2 - pitch * n / 2
     for i, ch in enumerate(text):
         if vertical:
             cx, cy = (x0 + x1) / 2, y0 + pitch * (i + 0.5)

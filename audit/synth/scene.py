@@ -59,6 +59,7 @@ class Scene:
 
     image: np.ndarray
     truth: dict[str, Any]
+    masks: np.ndarray | None = None  # board index + 1 per pixel (``with_masks=True``), 0 elsewhere
 
     @property
     def jpeg_quality(self) -> int:
@@ -397,7 +398,7 @@ def _project(hm: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------- scene
 def generate_scene(seed: int, *, long_side: int = 640, held_out: bool = False, side: str | None = None,
-                   rules_path: Path | None = None) -> Scene:
+                   rules_path: Path | None = None, with_masks: bool = False) -> Scene:
     """Generate one synthetic photo of a service centre's facade (or of a hall inside it).
 
     Parameters
@@ -412,6 +413,9 @@ def generate_scene(seed: int, *, long_side: int = 640, held_out: bool = False, s
         Force the side; by default 80 % external.
     rules_path : Path, optional
         Rules file with the plaque list (default ``audit/rules/default.toml``).
+    with_masks : bool
+        Also return ``Scene.masks``: the projected region of each board (index in ``truth["plaques"]``
+        plus one), before occluders; for tests of the boxes.
 
     Returns
     -------
@@ -512,6 +516,14 @@ def generate_scene(seed: int, *, long_side: int = 640, held_out: bool = False, s
     img = cv2.warpPerspective(canvas, hc, (width, height), flags=cv2.INTER_LINEAR,
                               borderMode=cv2.BORDER_REPLICATE)
     img = img.astype(np.float32)
+    masks = None
+    if with_masks:
+        ids = np.zeros((ch, cw), np.uint16)
+        for k, p in enumerate(placed):
+            u0, v0, u1, v1 = p.truth.get("_canvas", (0, 0, 0, 0))
+            ids[max(0, v0):max(0, v1), max(0, u0):max(0, u1)] = k + 1
+        masks = cv2.warpPerspective(ids, hc, (width, height), flags=cv2.INTER_NEAREST,
+                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     occl = np.zeros((height, width), bool)
     occluders = _occluders(img, occl, rng, cam, hw, side, ctx)
 
@@ -569,7 +581,7 @@ def generate_scene(seed: int, *, long_side: int = 640, held_out: bool = False, s
         "plaques": truths,
         "unlabelled_objects": [p.truth.get("kind", "") for p in distractors] + occluders,
     }
-    return Scene(np.clip(img, 0, 255).astype(np.uint8), truth)
+    return Scene(np.clip(img, 0, 255).astype(np.uint8), truth, masks)
 
 
 # ---------------------------------------------------------------------------------------- canvas ops
@@ -655,9 +667,8 @@ def _external(ctx: _Ctx, specs: tuple[cat.PlaqueSpec, ...], layout: _Layout, pla
         order = rng.permutation(len(items)) if _chance(rng, 0.5) else np.arange(len(items))
         items = [items[int(i)] for i in order]
     row_w = sum(b.w_m for b, _ in items) + 0.3 * len(items)
-    width = max(_u(rng, 9, 20), door_w + row_w * (1.0 if mode == "strip" else 0.5) + 3.0)
-    door_x0 = _u(rng, max(0.6, row_w * 0.5 + 0.8), max(0.7, width - door_w - row_w * 0.5 - 0.8))
-    door_x0 = min(door_x0, width - door_w - 0.5)
+    door_x0 = row_w + 1.0 + _u(rng, 0.0, 5.0)
+    width = door_x0 + door_w + row_w + 1.0 + _u(rng, 0.0, 5.0)
     door_x1 = door_x0 + door_w
     layout.add(door_x0 - 0.1, 0, door_w + 0.2, door_h + 0.1)
     placed += _row_beside_door(ctx, layout, items, door_x0, door_x1, mode)
