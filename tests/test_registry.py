@@ -224,7 +224,8 @@ def test_coordinate_system_column_per_row(sheet, rules):
     assert g.iloc[2] is None
     [p] = [p for p in reg.problems if p.row is not None]
     assert (p.row, p.column, p.value) == (4, "坐标系", "北京54") and "无法识别的坐标系" in p.message
-    assert [p.message for p in reg.problems if p.row is None] == ["没有村代码列：无法检查重复，导出中村代码为空"]
+    assert [p.message for p in reg.problems if p.row is None] == [
+        "没有村代码列：无法检查重复，导出中村代码为空", "没有「是否中心村/村庄类型」列：全部按「非中心村」核定"]
 
 
 @pytest.fixture

@@ -74,7 +74,9 @@ class Board:
     sub_lines: tuple[str, ...] = ()
 
 
-def _gradient(w: int, h: int, c0: tuple[int, int, int], c1: tuple[int, int, int], vertical: bool) -> np.ndarray:
+def _gradient(
+    w: int, h: int, c0: tuple[int, int, int], c1: tuple[int, int, int], vertical: bool
+) -> np.ndarray:
     n = h if vertical else w
     t = np.abs(np.linspace(-1, 1, max(n, 1), dtype=np.float32)) ** 0.7
     col = np.asarray(c1, np.float32)[None] * (1 - t[:, None]) + np.asarray(c0, np.float32)[None] * t[:, None]
@@ -83,8 +85,15 @@ def _gradient(w: int, h: int, c0: tuple[int, int, int], c1: tuple[int, int, int]
     return np.broadcast_to(col[None, :, :], (h, w, 3))
 
 
-def _text_block(draw: ImageDraw.ImageDraw, text: str, box: tuple[float, float, float, float],
-                face: FontFace, fill: tuple[int, int, int], vertical: bool, max_size: float | None = None) -> None:
+def _text_block(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    box: tuple[float, float, float, float],
+    face: FontFace,
+    fill: tuple[int, int, int],
+    vertical: bool,
+    max_size: float | None = None,
+) -> None:
     """Draw one line (or one column) of text centred in a box, evenly spaced."""
     x0, y0, x1, y1 = box
     n = max(1, len(text))
@@ -109,8 +118,9 @@ def _text_block(draw: ImageDraw.ImageDraw, text: str, box: tuple[float, float, f
         draw.text((cx, cy), ch, font=f, fill=fill, anchor="mm")
 
 
-def _emblem(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, colour: tuple[int, int, int],
-            kind: str) -> None:
+def _emblem(
+    draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, colour: tuple[int, int, int], kind: str
+) -> None:
     """A procedural emblem (not any official artwork): rings with a star or arcs."""
     width = max(1, int(r * 0.12))
     draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=colour, width=width)
@@ -124,8 +134,13 @@ def _emblem(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, colour: t
     else:
         for k in range(3):
             rr = r * (0.35 + 0.18 * k)
-            draw.arc((cx - rr, cy - rr * 0.8, cx + rr, cy + rr * 0.8), 200 + 20 * k, 340 - 10 * k,
-                     fill=colour, width=width)
+            draw.arc(
+                (cx - rr, cy - rr * 0.8, cx + rr, cy + rr * 0.8),
+                200 + 20 * k,
+                340 - 10 * k,
+                fill=colour,
+                width=width,
+            )
         draw.ellipse((cx - r * 0.15, cy + r * 0.2, cx + r * 0.15, cy + r * 0.5), fill=colour)
 
 
@@ -179,18 +194,38 @@ def render_board(board: Board, ppm: float, rng: np.random.Generator) -> Image.Im
         _emblem(draw, ix0 + ih * 0.5, (iy0 + iy1) / 2, r, tc, kind)
         tx0 = ix0 + ih * 0.95
         if board.sub_lines:
-            _text_block(draw, board.sub_lines[0], (tx0, iy0 + ih * 0.08, ix1 - iw * 0.05, iy0 + ih * 0.32),
-                        board.face, tc, False, max_size=ih * 0.2)
-            _text_block(draw, board.lines[0], (tx0, iy0 + ih * 0.34, ix1 - iw * 0.04, iy1 - ih * 0.1),
-                        board.face, tc, False)
+            _text_block(
+                draw,
+                board.sub_lines[0],
+                (tx0, iy0 + ih * 0.08, ix1 - iw * 0.05, iy0 + ih * 0.32),
+                board.face,
+                tc,
+                False,
+                max_size=ih * 0.2,
+            )
+            _text_block(
+                draw,
+                board.lines[0],
+                (tx0, iy0 + ih * 0.34, ix1 - iw * 0.04, iy1 - ih * 0.1),
+                board.face,
+                tc,
+                False,
+            )
         else:
-            _text_block(draw, board.lines[0], (tx0, iy0 + ih * 0.15, ix1 - iw * 0.04, iy1 - ih * 0.15),
-                        board.face, tc, False)
+            _text_block(
+                draw,
+                board.lines[0],
+                (tx0, iy0 + ih * 0.15, ix1 - iw * 0.04, iy1 - ih * 0.15),
+                board.face,
+                tc,
+                False,
+            )
         return img
     if board.design == "honour":
         inset = max(1, int(min(iw, ih) * 0.05))
-        draw.rectangle((ix0 + inset, iy0 + inset, ix1 - inset, iy1 - inset), outline=tc,
-                       width=max(1, inset // 3))
+        draw.rectangle(
+            (ix0 + inset, iy0 + inset, ix1 - inset, iy1 - inset), outline=tc, width=max(1, inset // 3)
+        )
         main_bottom = iy0 + ih * (0.66 if board.sub_lines else 0.85)
         n = len(board.lines)
         for k, line in enumerate(board.lines):
@@ -199,8 +234,9 @@ def render_board(board: Board, ppm: float, rng: np.random.Generator) -> Image.Im
             _text_block(draw, line, (ix0 + iw * 0.1, y0, ix1 - iw * 0.1, y1), board.face, tc, False)
         for k, line in enumerate(board.sub_lines):
             y0 = main_bottom + ih * 0.02 + k * ih * 0.1
-            _text_block(draw, line, (ix0 + iw * 0.45, y0, ix1 - iw * 0.1, y0 + ih * 0.09), board.face, tc,
-                        False)
+            _text_block(
+                draw, line, (ix0 + iw * 0.45, y0, ix1 - iw * 0.1, y0 + ih * 0.09), board.face, tc, False
+            )
         return img
     # plain plaques, strips and door plates
     if board.vertical:
@@ -241,8 +277,10 @@ def render_poster(w: int, h: int, text: str, face: FontFace, rng: np.random.Gene
     d = ImageDraw.Draw(img)
     for _ in range(int(rng.integers(2, 5))):
         x0, y0 = rng.uniform(0, w), rng.uniform(0, h)
-        d.rectangle((x0, y0, x0 + rng.uniform(0.2, 0.8) * w, y0 + rng.uniform(0.1, 0.4) * h),
-                    fill=tuple(int(c) for c in rng.uniform(0, 255, 3)))
+        d.rectangle(
+            (x0, y0, x0 + rng.uniform(0.2, 0.8) * w, y0 + rng.uniform(0.1, 0.4) * h),
+            fill=tuple(int(c) for c in rng.uniform(0, 255, 3)),
+        )
     _text_block(d, text[:8], (w * 0.05, h * 0.05, w * 0.95, h * 0.22), face, COLOURS["red"], False)
     for k in range(int(rng.integers(3, 9))):
         y = h * (0.3 + 0.07 * k)
@@ -258,11 +296,20 @@ def render_notice_board(w: int, h: int, title: str, face: FontFace, rng: np.rand
     f = max(2, int(min(w, h) * 0.04))
     inner_col = tuple(int(c) for c in rng.choice([[30, 60, 140], [170, 30, 30], [230, 230, 225]]))
     d.rectangle((f, f, w - f, h - f), fill=inner_col)
-    _text_block(d, title, (w * 0.2, f, w * 0.8, h * 0.16), face, COLOURS["yellow"] if inner_col[0] < 200
-                else COLOURS["red"], False)
+    _text_block(
+        d,
+        title,
+        (w * 0.2, f, w * 0.8, h * 0.16),
+        face,
+        COLOURS["yellow"] if inner_col[0] < 200 else COLOURS["red"],
+        False,
+    )
     for _ in range(int(rng.integers(3, 8))):
         pw, ph = rng.uniform(0.12, 0.22) * w, rng.uniform(0.25, 0.4) * h
-        x0, y0 = rng.uniform(f * 2, max(f * 2 + 1, w - pw - f * 2)), rng.uniform(h * 0.2, max(h * 0.2 + 1, h - ph - f))
+        x0, y0 = (
+            rng.uniform(f * 2, max(f * 2 + 1, w - pw - f * 2)),
+            rng.uniform(h * 0.2, max(h * 0.2 + 1, h - ph - f)),
+        )
         d.rectangle((x0, y0, x0 + pw, y0 + ph), fill=(245, 245, 240))
         for k in range(int(ph // max(3, ph / 12))):
             y = y0 + 4 + k * ph / 12

@@ -80,13 +80,21 @@ class Scene:
             if not p["labelled"]:
                 continue
             x1, y1, x2, y2 = p["box"]
-            out.append(f"{p['yolo_class']} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} "
-                       f"{(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}")
+            out.append(
+                f"{p['yolo_class']} {(x1 + x2) / 2 / w:.6f} {(y1 + y2) / 2 / h:.6f} "
+                f"{(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}"
+            )
         return out
 
 
-def write_scene(scene: Scene, out_dir: Path | str, stem: str, *, label_dir: Path | str | None = None,
-                json_dir: Path | str | None = None) -> tuple[Path, Path, Path]:
+def write_scene(
+    scene: Scene,
+    out_dir: Path | str,
+    stem: str,
+    *,
+    label_dir: Path | str | None = None,
+    json_dir: Path | str | None = None,
+) -> tuple[Path, Path, Path]:
     """Write ``stem.jpg``, ``stem.txt`` (YOLO labels) and ``stem.json`` (ground truth).
 
     Parameters
@@ -160,14 +168,23 @@ class _Layout:
         self.rects: list[tuple[float, float, float, float]] = []
 
     def free(self, x: float, y: float, w: float, h: float, pad: float = 0.1) -> bool:
-        return all(x + w + pad <= a or a + c + pad <= x or y + h + pad <= b or b + d + pad <= y
-                   for a, b, c, d in self.rects)
+        return all(
+            x + w + pad <= a or a + c + pad <= x or y + h + pad <= b or b + d + pad <= y
+            for a, b, c, d in self.rects
+        )
 
     def add(self, x: float, y: float, w: float, h: float) -> None:
         self.rects.append((x, y, w, h))
 
-    def place(self, rng: np.random.Generator, w: float, h: float, xr: tuple[float, float],
-              yr: tuple[float, float], tries: int = 12) -> tuple[float, float] | None:
+    def place(
+        self,
+        rng: np.random.Generator,
+        w: float,
+        h: float,
+        xr: tuple[float, float],
+        yr: tuple[float, float],
+        tries: int = 12,
+    ) -> tuple[float, float] | None:
         for _ in range(tries):
             if xr[1] - w <= xr[0] or yr[1] < yr[0]:
                 return None
@@ -218,8 +235,11 @@ def _official_board(ctx: _Ctx, spec: cat.PlaqueSpec, mode: str, misplaced: bool)
                 background = cat.pick(rng, ("pale_yellow", "pale_blue", "wood"))
             elif v == "size":
                 if mode == "strip":
-                    w, h = (_u(rng, 0.2, 0.26), _u(rng, 1.2, 1.6)) if _chance(rng, 0.5) else (
-                        _u(rng, 0.45, 0.55), _u(rng, 2.7, 3.0))
+                    w, h = (
+                        (_u(rng, 0.2, 0.26), _u(rng, 1.2, 1.6))
+                        if _chance(rng, 0.5)
+                        else (_u(rng, 0.45, 0.55), _u(rng, 2.7, 3.0))
+                    )
                 else:
                     w, h = (0.45, 0.3) if _chance(rng, 0.5) else (0.9, 0.6)
             elif v == "shape":
@@ -229,8 +249,14 @@ def _official_board(ctx: _Ctx, spec: cat.PlaqueSpec, mode: str, misplaced: bool)
                     w, h, vertical = _u(rng, 0.3, 0.4), _u(rng, 1.8, 2.2), True
     lines = [text] if vertical else _split_lines(text, 7)
     board = Board(w, h, background, lines, colour, ctx.face(typeface), vertical, _frame(rng))
-    return board, {"type": spec.id, "text": text, "text_colour": colour, "typeface": typeface,
-                   "background": background, "violations": violations}
+    return board, {
+        "type": spec.id,
+        "text": text,
+        "text_colour": colour,
+        "typeface": typeface,
+        "background": background,
+        "violations": violations,
+    }
 
 
 def _identity_board(ctx: _Ctx, spec: cat.PlaqueSpec) -> tuple[Board, dict]:
@@ -246,10 +272,26 @@ def _identity_board(ctx: _Ctx, spec: cat.PlaqueSpec) -> tuple[Board, dict]:
         bg, colour = ("white", "red") if _chance(rng, 0.5) else ("red", "yellow")
     w = _u(rng, 2.4, 4.6)
     h = min(_u(rng, 0.45, 0.85), w / 3.2)
-    board = Board(w, h, bg, [main], colour, ctx.face("song" if _chance(rng, 0.5) else "hei"), False,
-                  cat.pick(rng, ("none", "stainless", "gold")), design, sub)
-    return board, {"type": spec.id, "text": text, "text_colour": colour, "typeface": "n/a",
-                   "background": bg, "violations": []}
+    board = Board(
+        w,
+        h,
+        bg,
+        [main],
+        colour,
+        ctx.face("song" if _chance(rng, 0.5) else "hei"),
+        False,
+        cat.pick(rng, ("none", "stainless", "gold")),
+        design,
+        sub,
+    )
+    return board, {
+        "type": spec.id,
+        "text": text,
+        "text_colour": colour,
+        "typeface": "n/a",
+        "background": bg,
+        "violations": [],
+    }
 
 
 def _unauthorised_board(ctx: _Ctx, mode: str) -> tuple[Board, dict]:
@@ -259,18 +301,48 @@ def _unauthorised_board(ctx: _Ctx, mode: str) -> tuple[Board, dict]:
         bg = cat.pick(rng, ("blue", "green", "red", "wood"))
         colour = "yellow" if bg == "red" else ("white" if bg != "wood" else "black")
         w, h = _u(rng, 0.6, 1.2), _u(rng, 0.4, 0.8)
-        board = Board(w, h, bg, _split_lines(text, 8), colour, ctx.face(cat.pick(rng, ("song", "hei"))), False,
-                      _frame(rng))
+        board = Board(
+            w,
+            h,
+            bg,
+            _split_lines(text, 8),
+            colour,
+            ctx.face(cat.pick(rng, ("song", "hei"))),
+            False,
+            _frame(rng),
+        )
     else:
         colour = cat.pick(rng, ("black", "black", "red"))
         if mode == "strip":
-            board = Board(_u(rng, 0.28, 0.42), _u(rng, 1.6, 2.5), "white", [text], colour,
-                          ctx.face(cat.pick(rng, ("song", "song", "hei"))), True, _frame(rng))
+            board = Board(
+                _u(rng, 0.28, 0.42),
+                _u(rng, 1.6, 2.5),
+                "white",
+                [text],
+                colour,
+                ctx.face(cat.pick(rng, ("song", "song", "hei"))),
+                True,
+                _frame(rng),
+            )
         else:
-            board = Board(0.6, 0.4, "white", _split_lines(text, 7), colour,
-                          ctx.face(cat.pick(rng, ("song", "song", "hei"))), False, _frame(rng))
-    return board, {"type": "other_sign", "text": text, "text_colour": colour,
-                   "typeface": board.face.typeface, "background": board.background, "violations": ["unauthorised"]}
+            board = Board(
+                0.6,
+                0.4,
+                "white",
+                _split_lines(text, 7),
+                colour,
+                ctx.face(cat.pick(rng, ("song", "song", "hei"))),
+                False,
+                _frame(rng),
+            )
+    return board, {
+        "type": "other_sign",
+        "text": text,
+        "text_colour": colour,
+        "typeface": board.face.typeface,
+        "background": board.background,
+        "violations": ["unauthorised"],
+    }
 
 
 def _honour_board(ctx: _Ctx, w: float, h: float, violation: bool) -> tuple[Board, dict]:
@@ -278,13 +350,38 @@ def _honour_board(ctx: _Ctx, w: float, h: float, violation: bool) -> tuple[Board
     title = cat.pick(rng, cat.HONOUR_TEXTS)
     issuer = cat.pick(rng, cat.HONOUR_ISSUERS)
     year = cat.pick(rng, cat.HONOUR_YEARS)
-    bg, colour = cat.pick(rng, (("red", "gold"), ("red", "yellow"), ("gold", "red"), ("gold", "black"),
-                                ("wood", "gold"), ("white", "red")))
-    board = Board(w, h, bg, _split_lines(title, 6), colour, ctx.face(cat.pick(rng, ("song", "hei"))), False,
-                  cat.pick(rng, ("gold", "wood", "none")), "honour", (issuer, year))
+    bg, colour = cat.pick(
+        rng,
+        (
+            ("red", "gold"),
+            ("red", "yellow"),
+            ("gold", "red"),
+            ("gold", "black"),
+            ("wood", "gold"),
+            ("white", "red"),
+        ),
+    )
+    board = Board(
+        w,
+        h,
+        bg,
+        _split_lines(title, 6),
+        colour,
+        ctx.face(cat.pick(rng, ("song", "hei"))),
+        False,
+        cat.pick(rng, ("gold", "wood", "none")),
+        "honour",
+        (issuer, year),
+    )
     text = f"{title} {issuer} {year}"
-    return board, {"type": "other_sign", "text": text, "text_colour": colour, "typeface": board.face.typeface,
-                   "background": bg, "violations": ["honour"] if violation else []}
+    return board, {
+        "type": "other_sign",
+        "text": text,
+        "text_colour": colour,
+        "typeface": board.face.typeface,
+        "background": bg,
+        "violations": ["honour"] if violation else [],
+    }
 
 
 def _allowed_internal_board(ctx: _Ctx) -> tuple[Board, dict]:
@@ -292,20 +389,46 @@ def _allowed_internal_board(ctx: _Ctx) -> tuple[Board, dict]:
     text = cat.pick(rng, cat.ALLOWED_INTERNAL_SIGNS)
     if text.endswith("室"):
         bg, colour = cat.pick(rng, (("white", "black"), ("blue", "white"), ("wood", "black")))
-        board = Board(_u(rng, 0.3, 0.45), _u(rng, 0.1, 0.16), bg, [text], colour, ctx.face("hei"), False,
-                      cat.pick(rng, ("none", "stainless")), "doorplate")
+        board = Board(
+            _u(rng, 0.3, 0.45),
+            _u(rng, 0.1, 0.16),
+            bg,
+            [text],
+            colour,
+            ctx.face("hei"),
+            False,
+            cat.pick(rng, ("none", "stainless")),
+            "doorplate",
+        )
     else:
         bg, colour = cat.pick(rng, (("red", "yellow"), ("blue", "white"), ("red", "white")))
         w = _u(rng, 0.8, 1.5)
-        board = Board(w, w * _u(rng, 1.1, 1.5), bg, [text], colour, ctx.face("hei"), False,
-                      cat.pick(rng, ("none", "stainless")), "honour", ())
-    return board, {"type": "other_sign", "text": text, "text_colour": colour, "typeface": board.face.typeface,
-                   "background": bg, "violations": []}
+        board = Board(
+            w,
+            w * _u(rng, 1.1, 1.5),
+            bg,
+            [text],
+            colour,
+            ctx.face("hei"),
+            False,
+            cat.pick(rng, ("none", "stainless")),
+            "honour",
+            (),
+        )
+    return board, {
+        "type": "other_sign",
+        "text": text,
+        "text_colour": colour,
+        "typeface": board.face.typeface,
+        "background": bg,
+        "violations": [],
+    }
 
 
 # --------------------------------------------------------------------------------------------- layout
-def _row_beside_door(ctx: _Ctx, layout: _Layout, items: list[tuple[Board, dict]], door_x0: float,
-                     door_x1: float, mode: str) -> list[Placed]:
+def _row_beside_door(
+    ctx: _Ctx, layout: _Layout, items: list[tuple[Board, dict]], door_x0: float, door_x1: float, mode: str
+) -> list[Placed]:
     """Hang boards in a row (strips) or stacked columns (60×40 plaques) on both sides of a door."""
     rng = ctx.rng
     placed: list[Placed] = []
@@ -331,7 +454,7 @@ def _row_beside_door(ctx: _Ctx, layout: _Layout, items: list[tuple[Board, dict]]
             per_col = int(rng.integers(2, 4))
             top = _u(rng, 2.2, 2.7)
             for k in range(0, len(its), per_col):
-                col = its[k:k + per_col]
+                col = its[k : k + per_col]
                 cw = max(b.w_m for b, _ in col)
                 yy = top
                 for b, t in col:
@@ -344,8 +467,9 @@ def _row_beside_door(ctx: _Ctx, layout: _Layout, items: list[tuple[Board, dict]]
     return placed
 
 
-def _honour_cluster(ctx: _Ctx, layout: _Layout, n: int, xr: tuple[float, float], yr: tuple[float, float],
-                    violation: bool) -> list[Placed]:
+def _honour_cluster(
+    ctx: _Ctx, layout: _Layout, n: int, xr: tuple[float, float], yr: tuple[float, float], violation: bool
+) -> list[Placed]:
     rng = ctx.rng
     w, h = (0.6, 0.4) if _chance(rng, 0.6) else (_u(rng, 0.7, 0.9), _u(rng, 0.45, 0.6))
     cols = min(n, int(rng.integers(1, 4)))
@@ -397,8 +521,15 @@ def _project(hm: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------- scene
-def generate_scene(seed: int, *, long_side: int = 640, held_out: bool = False, side: str | None = None,
-                   rules_path: Path | None = None, with_masks: bool = False) -> Scene:
+def generate_scene(
+    seed: int,
+    *,
+    long_side: int = 640,
+    held_out: bool = False,
+    side: str | None = None,
+    rules_path: Path | None = None,
+    with_masks: bool = False,
+) -> Scene:
     """Generate one synthetic photo of a service centre's facade (or of a hall inside it).
 
     Parameters
@@ -450,7 +581,9 @@ def generate_scene(seed: int, *, long_side: int = 640, held_out: bool = False, s
         scene = _internal(ctx, specs, layout, placed, distractors, walls)
 
     # camera: aim at the boards
-    boards = [p for p in placed if p.truth.get("type") not in ("service_centre_sign", "civilisation_station_sign")]
+    boards = [
+        p for p in placed if p.truth.get("type") not in ("service_centre_sign", "civilisation_station_sign")
+    ]
     focus = boards or placed
     gx0 = min(p.x for p in focus)
     gx1 = max(p.x + p.w for p in focus)
@@ -513,17 +646,19 @@ def generate_scene(seed: int, *, long_side: int = 640, held_out: bool = False, s
     # camera warp: canvas pixels -> wall metres -> image
     a = np.array([[1 / ppm, 0, x0], [0, -1 / ppm, y1], [0, 0, 1]])
     hc = hw @ a
-    img = cv2.warpPerspective(canvas, hc, (width, height), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
+    img = cv2.warpPerspective(
+        canvas, hc, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     img = img.astype(np.float32)
     masks = None
     if with_masks:
         ids = np.zeros((ch, cw), np.uint16)
         for k, p in enumerate(placed):
             u0, v0, u1, v1 = p.truth.get("_canvas", (0, 0, 0, 0))
-            ids[max(0, v0):max(0, v1), max(0, u0):max(0, u1)] = k + 1
-        masks = cv2.warpPerspective(ids, hc, (width, height), flags=cv2.INTER_NEAREST,
-                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            ids[max(0, v0) : max(0, v1), max(0, u0) : max(0, u1)] = k + 1
+        masks = cv2.warpPerspective(
+            ids, hc, (width, height), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+        )
     occl = np.zeros((height, width), bool)
     occluders = _occluders(img, occl, rng, cam, hw, side, ctx)
 
@@ -544,7 +679,7 @@ def generate_scene(seed: int, *, long_side: int = 640, held_out: bool = False, s
         area = max(0.0, cx2 - cx1) * max(0.0, cy2 - cy1)
         hidden = 0.0
         if area > 0:
-            sub = occl[int(cy1):int(math.ceil(cy2)), int(cx1):int(math.ceil(cx2))]
+            sub = occl[int(cy1) : int(math.ceil(cy2)), int(cx1) : int(math.ceil(cx2))]
             hidden = float(sub.mean()) if sub.size else 0.0
         visible = area / full * (1 - hidden)
         labelled = bool(visible >= MIN_VISIBLE and cx2 - cx1 >= MIN_BOX_PX and cy2 - cy1 >= MIN_BOX_PX)
@@ -552,17 +687,19 @@ def generate_scene(seed: int, *, long_side: int = 640, held_out: bool = False, s
         assert b is not None
         cls = _visual_class(b)
         t = dict(p.truth)
-        t.update({
-            "font": b.face.name,
-            "shape": _shape_name(b),
-            "size_cm": [round(b.w_m * 100, 1), round(b.h_m * 100, 1)],
-            "frame": b.frame,
-            "box": [cx1, cy1, cx2, cy2],
-            "yolo_class": cls,
-            "class_name": CLASS_NAMES[cls],
-            "visible": round(visible, 3),
-            "labelled": labelled,
-        })
+        t.update(
+            {
+                "font": b.face.name,
+                "shape": _shape_name(b),
+                "size_cm": [round(b.w_m * 100, 1), round(b.h_m * 100, 1)],
+                "frame": b.frame,
+                "box": [cx1, cy1, cx2, cy2],
+                "yolo_class": cls,
+                "class_name": CLASS_NAMES[cls],
+                "visible": round(visible, 3),
+                "labelled": labelled,
+            }
+        )
         truths.append(t)
     truth = {
         "seed": int(seed),
@@ -573,9 +710,13 @@ def generate_scene(seed: int, *, long_side: int = 640, held_out: bool = False, s
         "wall": scene.wall_kind,
         "lighting": light,
         "image": {"width": width, "height": height},
-        "camera": {"yaw_deg": round(math.degrees(yaw), 2), "pitch_deg": round(math.degrees(pitch), 2),
-                   "roll_deg": round(math.degrees(roll), 2), "distance_m": round(dist, 2),
-                   "view_width_m": round(view, 2)},
+        "camera": {
+            "yaw_deg": round(math.degrees(yaw), 2),
+            "pitch_deg": round(math.degrees(pitch), 2),
+            "roll_deg": round(math.degrees(roll), 2),
+            "distance_m": round(dist, 2),
+            "view_width_m": round(view, 2),
+        },
         "jpeg_quality": int(rng.integers(40, 96)),
         "classes": list(CLASS_NAMES),
         "plaques": truths,
@@ -593,7 +734,7 @@ def _paste(canvas: np.ndarray, img: Image.Image, u0: int, v0: int) -> None:
     a1, b1 = min(ch, v0 + h), min(cw, u0 + w)
     if a1 <= a0 or b1 <= b0:
         return
-    canvas[a0:a1, b0:b1] = arr[a0 - v0:a1 - v0, b0 - u0:b1 - u0]
+    canvas[a0:a1, b0:b1] = arr[a0 - v0 : a1 - v0, b0 - u0 : b1 - u0]
 
 
 def _paste_mul(canvas: np.ndarray, u0: int, v0: int, w: int, h: int, k: float) -> None:
@@ -603,8 +744,7 @@ def _paste_mul(canvas: np.ndarray, u0: int, v0: int, w: int, h: int, k: float) -
         canvas[a0:a1, b0:b1] = (canvas[a0:a1, b0:b1] * k).astype(canvas.dtype)
 
 
-def _fill(canvas: np.ndarray, to_px: Any, x0: float, y0: float, x1: float, y1: float,
-          colour: Any) -> None:
+def _fill(canvas: np.ndarray, to_px: Any, x0: float, y0: float, x1: float, y1: float, colour: Any) -> None:
     u0, v0 = to_px(x0, y1)
     u1, v1 = to_px(x1, y0)
     ch, cw = canvas.shape[:2]
@@ -643,8 +783,14 @@ class _SceneFn:
         return self.draw(x0, y1, ppm, cw, ch)
 
 
-def _external(ctx: _Ctx, specs: tuple[cat.PlaqueSpec, ...], layout: _Layout, placed: list[Placed],
-              distractors: list[Placed], walls: tuple[str, ...]) -> _SceneFn:
+def _external(
+    ctx: _Ctx,
+    specs: tuple[cat.PlaqueSpec, ...],
+    layout: _Layout,
+    placed: list[Placed],
+    distractors: list[Placed],
+    walls: tuple[str, ...],
+) -> _SceneFn:
     rng = ctx.rng
     wall_kind = cat.pick(rng, walls)
     storeys = 1 if _chance(rng, 0.6) else 2
@@ -699,22 +845,45 @@ def _external(ctx: _Ctx, specs: tuple[cat.PlaqueSpec, ...], layout: _Layout, pla
         w, h = _u(rng, 1.5, 2.6), _u(rng, 1.0, 1.3)
         spot = layout.place(rng, w, h, (0.2, width - 0.2), (0.7, 1.0))
         if spot:
-            distractors.append(Placed(*spot, w, h, truth={"kind": "notice_board"},
-                                      image=render_notice_board(int(w * 60), int(h * 60), "村务公开栏", face_any, rng)))
+            distractors.append(
+                Placed(
+                    *spot,
+                    w,
+                    h,
+                    truth={"kind": "notice_board"},
+                    image=render_notice_board(int(w * 60), int(h * 60), "村务公开栏", face_any, rng),
+                )
+            )
     for _ in range(int(rng.integers(0, 3))):
         w, h = _u(rng, 0.4, 0.6), _u(rng, 0.6, 0.9)
         spot = layout.place(rng, w, h, (0.2, width - 0.2), (0.8, 1.4))
         if spot:
-            distractors.append(Placed(*spot, w, h, truth={"kind": "poster"},
-                                      image=render_poster(int(w * 120), int(h * 120),
-                                                          cat.pick(rng, cat.BANNER_TEXTS), face_any, rng)))
+            distractors.append(
+                Placed(
+                    *spot,
+                    w,
+                    h,
+                    truth={"kind": "poster"},
+                    image=render_poster(
+                        int(w * 120), int(h * 120), cat.pick(rng, cat.BANNER_TEXTS), face_any, rng
+                    ),
+                )
+            )
     if _chance(rng, 0.35):
         w, h = _u(rng, 3.0, 8.0), _u(rng, 0.5, 0.9)
         spot = layout.place(rng, w, h, (0.1, width - 0.1), (door_h + 0.1, max(door_h + 0.2, eave - h - 0.2)))
         if spot:
-            distractors.append(Placed(*spot, w, h, truth={"kind": "banner"},
-                                      image=render_banner(int(w * 60), int(h * 60), cat.pick(rng, cat.BANNER_TEXTS),
-                                                          face_any, rng)))
+            distractors.append(
+                Placed(
+                    *spot,
+                    w,
+                    h,
+                    truth={"kind": "banner"},
+                    image=render_banner(
+                        int(w * 60), int(h * 60), cat.pick(rng, cat.BANNER_TEXTS), face_any, rng
+                    ),
+                )
+            )
     # windows in the free spots of the ground floor, and on upper floors
     windows: list[tuple[float, float, float, float]] = []
     for _ in range(6):
@@ -737,7 +906,9 @@ def _external(ctx: _Ctx, specs: tuple[cat.PlaqueSpec, ...], layout: _Layout, pla
             bg = cat.pick(rng, ((200, 30, 30), (30, 70, 170), (250, 250, 245), (240, 200, 40), (20, 130, 70)))
             shop[i] = (w, h, bg, cat.pick(rng, cat.SHOP_TEXTS))
     gap = [_u(rng, 0.0, 2.0), _u(rng, 0.0, 2.0)]
-    roof_col = np.asarray(cat.pick(rng, ((90, 90, 95), (140, 60, 40), (60, 70, 80), (200, 200, 195))), np.float32)
+    roof_col = np.asarray(
+        cat.pick(rng, ((90, 90, 95), (140, 60, 40), (60, 70, 80), (200, 200, 195))), np.float32
+    )
     fascia = _u(rng, 0.25, 0.6)
     steps = int(rng.integers(0, 4))
     sky = cat.pick(rng, ("blue", "grey", "dusk"))
@@ -753,8 +924,11 @@ def _external(ctx: _Ctx, specs: tuple[cat.PlaqueSpec, ...], layout: _Layout, pla
             return int(round((x - x0) * ppm)), int(round((y1 - y) * ppm))
 
         t = np.linspace(0, 1, ch, dtype=np.float32)[:, None, None]
-        top, bot = {"blue": ((90, 140, 210), (200, 220, 240)), "grey": ((170, 175, 180), (215, 215, 215)),
-                    "dusk": ((70, 80, 130), (240, 170, 110))}[sky]
+        top, bot = {
+            "blue": ((90, 140, 210), (200, 220, 240)),
+            "grey": ((170, 175, 180), (215, 215, 215)),
+            "dusk": ((70, 80, 130), (240, 170, 110)),
+        }[sky]
         canvas[:] = (np.asarray(top) * (1 - t) + np.asarray(bot) * t).astype(np.uint8)
         y0w = y1 - ch / ppm
         x1w = x0 + cw / ppm
@@ -801,22 +975,43 @@ def _external(ctx: _Ctx, specs: tuple[cat.PlaqueSpec, ...], layout: _Layout, pla
             _fill(canvas, to_px, wx + ww / 2 - 0.03, wy, wx + ww / 2 + 0.03, wy + wh, frame_col)
         _fill(canvas, to_px, door_x0 - 0.1, 0, door_x1 + 0.1, door_h + 0.1, frame_col)
         _fill(canvas, to_px, door_x0, 0, door_x1, door_h, door_col)
-        _fill(canvas, to_px, (door_x0 + door_x1) / 2 - 0.02, 0, (door_x0 + door_x1) / 2 + 0.02, door_h, frame_col)
+        _fill(
+            canvas,
+            to_px,
+            (door_x0 + door_x1) / 2 - 0.02,
+            0,
+            (door_x0 + door_x1) / 2 + 0.02,
+            door_h,
+            frame_col,
+        )
         _fill(canvas, to_px, y0w * 0 + x0 - 1, y0w - 1, x1w + 1, 0, (150, 148, 142))
         gu0, gv0 = to_px(x0, 0)
         if gv0 < ch:
             g = wall("render", ch - max(0, gv0), cw, ppm, r) * 0.7
-            canvas[max(0, gv0):] = g.astype(np.uint8)
+            canvas[max(0, gv0) :] = g.astype(np.uint8)
         for k in range(steps):
-            _fill(canvas, to_px, door_x0 - 0.6 - 0.2 * k, -0.15 * (k + 1), door_x1 + 0.6 + 0.2 * k, -0.15 * k,
-                  (190 - 15 * k, 188 - 15 * k, 182 - 15 * k))
+            _fill(
+                canvas,
+                to_px,
+                door_x0 - 0.6 - 0.2 * k,
+                -0.15 * (k + 1),
+                door_x1 + 0.6 + 0.2 * k,
+                -0.15 * k,
+                (190 - 15 * k, 188 - 15 * k, 182 - 15 * k),
+            )
         return canvas
 
     return _SceneFn(draw, wall_kind, eave)
 
 
-def _internal(ctx: _Ctx, specs: tuple[cat.PlaqueSpec, ...], layout: _Layout, placed: list[Placed],
-              distractors: list[Placed], walls: tuple[str, ...]) -> _SceneFn:
+def _internal(
+    ctx: _Ctx,
+    specs: tuple[cat.PlaqueSpec, ...],
+    layout: _Layout,
+    placed: list[Placed],
+    distractors: list[Placed],
+    walls: tuple[str, ...],
+) -> _SceneFn:
     rng = ctx.rng
     inner_walls = tuple(w for w in walls if w not in ("brick", "glass")) or walls
     wall_kind = cat.pick(rng, inner_walls)
@@ -862,16 +1057,26 @@ def _internal(ctx: _Ctx, specs: tuple[cat.PlaqueSpec, ...], layout: _Layout, pla
     if n_h:
         placed += _honour_cluster(ctx, layout, n_h, (0.2, width - 0.2), (0.9, max(0.9, ceil_h - 1.6)), False)
     if not placed:  # every scene shows at least one board
-        b, t = _official_board(ctx, cat.pick(rng, [s for s in specs if s.placement == "internal"]), mode, False)
+        b, t = _official_board(
+            ctx, cat.pick(rng, [s for s in specs if s.placement == "internal"]), mode, False
+        )
         placed.append(Placed(width / 2, 1.0, b.w_m, b.h_m, b, t))
     face_any = ctx.face("hei")
     for _ in range(int(rng.integers(0, 3))):
         w, h = _u(rng, 0.5, 0.9), _u(rng, 0.7, 1.1)
         spot = layout.place(rng, w, h, (0.2, width - 0.2), (0.9, 1.5))
         if spot:
-            distractors.append(Placed(*spot, w, h, truth={"kind": "poster"},
-                                      image=render_poster(int(w * 120), int(h * 120),
-                                                          cat.pick(rng, cat.BANNER_TEXTS), face_any, rng)))
+            distractors.append(
+                Placed(
+                    *spot,
+                    w,
+                    h,
+                    truth={"kind": "poster"},
+                    image=render_poster(
+                        int(w * 120), int(h * 120), cat.pick(rng, cat.BANNER_TEXTS), face_any, rng
+                    ),
+                )
+            )
     floor_col = np.asarray(rng.uniform([150, 140, 120], [220, 215, 205]), np.float32)
     door_col = np.asarray(cat.pick(rng, ((120, 80, 50), (200, 200, 200), (150, 110, 70))), np.float32)
     draw_seed = int(rng.integers(2**31))
@@ -901,8 +1106,15 @@ def _internal(ctx: _Ctx, specs: tuple[cat.PlaqueSpec, ...], layout: _Layout, pla
 
 
 # ------------------------------------------------------------------------------------- image space
-def _occluders(img: np.ndarray, occl: np.ndarray, rng: np.random.Generator, cam: _Camera, hw: np.ndarray,
-               side: str, ctx: _Ctx) -> list[str]:
+def _occluders(
+    img: np.ndarray,
+    occl: np.ndarray,
+    rng: np.random.Generator,
+    cam: _Camera,
+    hw: np.ndarray,
+    side: str,
+    ctx: _Ctx,
+) -> list[str]:
     """People, vehicles and trees in front of the wall (drawn in place, mask in ``occl``)."""
     h, w = occl.shape
     kinds: list[str] = []
@@ -922,9 +1134,14 @@ def _occluders(img: np.ndarray, occl: np.ndarray, rng: np.random.Generator, cam:
             d.rounded_rectangle((bx - pw / 2, by - ph * 0.82, bx + pw / 2, by), radius=pw * 0.3, fill=255)
             d.ellipse((bx - pw * 0.28, by - ph, bx + pw * 0.28, by - ph * 0.8), fill=255)
         elif kind == "vehicle":
-            vw, vh = (_u(rng, 3.8, 4.6) * scale, _u(rng, 1.3, 1.6) * scale) if _chance(rng, 0.5) else (
-                _u(rng, 1.5, 1.9) * scale, _u(rng, 1.0, 1.2) * scale)
-            d.rounded_rectangle((bx - vw / 2, by - vh, bx + vw / 2, by - vh * 0.15), radius=vh * 0.2, fill=255)
+            vw, vh = (
+                (_u(rng, 3.8, 4.6) * scale, _u(rng, 1.3, 1.6) * scale)
+                if _chance(rng, 0.5)
+                else (_u(rng, 1.5, 1.9) * scale, _u(rng, 1.0, 1.2) * scale)
+            )
+            d.rounded_rectangle(
+                (bx - vw / 2, by - vh, bx + vw / 2, by - vh * 0.15), radius=vh * 0.2, fill=255
+            )
             for cx in (bx - vw * 0.32, bx + vw * 0.32):
                 d.ellipse((cx - vh * 0.2, by - vh * 0.4, cx + vh * 0.2, by), fill=255)
         else:
@@ -938,15 +1155,15 @@ def _occluders(img: np.ndarray, occl: np.ndarray, rng: np.random.Generator, cam:
             ys, xs = np.nonzero(m)
             y0, x0 = ys.min(), xs.min()
             tex = foliage(ys.max() - y0 + 1, xs.max() - x0 + 1, rng)
-            sub = img[y0:ys.max() + 1, x0:xs.max() + 1]
-            mm = m[y0:ys.max() + 1, x0:xs.max() + 1]
+            sub = img[y0 : ys.max() + 1, x0 : xs.max() + 1]
+            mm = m[y0 : ys.max() + 1, x0 : xs.max() + 1]
             holes = low_noise(rng, *mm.shape, 10) > 0.55
             mm = mm & ~holes
             sub[mm] = tex[mm]
-            m[y0:ys.max() + 1, x0:xs.max() + 1] = mm
+            m[y0 : ys.max() + 1, x0 : xs.max() + 1] = mm
         else:
             shade = np.linspace(1.1, 0.7, h, dtype=np.float32)[:, None]
-            img[m] = (colour[None, :] * shade.repeat(w, axis=1)[m][:, None])
+            img[m] = colour[None, :] * shade.repeat(w, axis=1)[m][:, None]
         occl |= m
         kinds.append(kind)
     return kinds
@@ -962,7 +1179,9 @@ def _lighting(img: np.ndarray, rng: np.random.Generator, light: str) -> np.ndarr
         img = (img - m) * _u(rng, 0.7, 0.9) + m * _u(rng, 0.9, 1.05)
         img = img * grad
     elif light == "dusk":
-        img = img * np.asarray([_u(rng, 0.8, 0.95), _u(rng, 0.6, 0.75), _u(rng, 0.45, 0.6)], np.float32) * grad
+        img = (
+            img * np.asarray([_u(rng, 0.8, 0.95), _u(rng, 0.6, 0.75), _u(rng, 0.45, 0.6)], np.float32) * grad
+        )
     else:  # indoor: warm or cool lamps, vignetting
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         vig = 1 - 0.35 * (((xx - w / 2) / w) ** 2 + ((yy - h / 2) / h) ** 2)

@@ -28,7 +28,9 @@ def _sk(name: str) -> np.ndarray:
 def _tile(tex: np.ndarray, h: int, w: int, period_px: float) -> np.ndarray:
     """Resize a square texture so it spans ``period_px`` and tile it over ``h × w``."""
     side = max(8, int(round(period_px)))
-    t = cv2.resize(tex, (side, side), interpolation=cv2.INTER_AREA if side < tex.shape[0] else cv2.INTER_LINEAR)
+    t = cv2.resize(
+        tex, (side, side), interpolation=cv2.INTER_AREA if side < tex.shape[0] else cv2.INTER_LINEAR
+    )
     reps = (h // side + 1, w // side + 1)
     return np.tile(t, reps)[:h, :w]
 
@@ -86,8 +88,14 @@ def wall(kind: str, h: int, w: int, ppm: float, rng: np.random.Generator) -> np.
         out = np.asarray(colour, np.float32)[None, None] * (0.95 + 0.08 * cell[..., None])
         out[grout] *= 0.78
     elif kind == "render":
-        colour = [(240, 238, 230), (236, 226, 196), (214, 214, 210), (226, 200, 170), (200, 120, 100),
-                  (246, 246, 246)][int(rng.integers(6))]
+        colour = [
+            (240, 238, 230),
+            (236, 226, 196),
+            (214, 214, 210),
+            (226, 200, 170),
+            (200, 120, 100),
+            (246, 246, 246),
+        ][int(rng.integers(6))]
         n = low_noise(rng, h, w, 5)
         fine = _tile(_sk("gravel"), h, w, ppm * 1.5)
         out = np.asarray(colour, np.float32)[None, None] * (1 + 0.05 * n[..., None])
@@ -135,7 +143,7 @@ def foliage(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     g = _sk("grass")
     y0 = int(rng.integers(0, g.shape[0] // 2))
     x0 = int(rng.integers(0, g.shape[1] // 2))
-    crop = g[y0:y0 + g.shape[0] // 2, x0:x0 + g.shape[1] // 2]
+    crop = g[y0 : y0 + g.shape[0] // 2, x0 : x0 + g.shape[1] // 2]
     crop = cv2.resize(crop, (max(2, w), max(2, h)), interpolation=cv2.INTER_LINEAR)
     base = np.asarray(rng.uniform([40, 80, 30], [80, 130, 60]), np.float32)
     return np.clip(base[None, None] * (0.5 + 1.2 * crop[..., None]), 0, 255)
