@@ -28,6 +28,10 @@ def write_xlsx(path: Path, rows: list[list[object]], *, title: str | None = None
     ws.append(headers)
     for row in rows:
         ws.append(row)
+    for cells in ws.iter_rows():
+        for cell in cells:  # a village literally named "=cmd()" is text in the registry, not a formula
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
     wb.save(path)
     return path
 
