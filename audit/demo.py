@@ -10,6 +10,9 @@ from a Gaode map picker would have them.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import re
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,7 +27,8 @@ COUNTY_CODE = "371599"  # 3715xx is Liaocheng; 99 is not a real county there
 CENTRE = (115.98, 36.45)
 TOWNSHIPS = ["城关街道", "东关街道", "柳林镇", "安乐镇", "张秋镇", "石门镇", "金斗营镇", "大桥镇", "郭屯镇",
              "十五里园镇", "李台镇", "寿张镇", "定水镇", "西湖镇", "高庙王镇"]
-SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭")
+SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏"
+                "卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭")
 SUFFIXES = ["庄", "家", "集", "屯", "楼", "店", "营", "官庄", "家庄", "堤口", "河口", "寨", "桥", "园", "洼", "坊", "堂",
             "海子", "口", "井"]
 HEADERS = ["序号", "县（市、区）", "乡镇（街道）", "行政村名称", "统计用区划代码", "村庄类型", "户籍户数",
@@ -80,6 +84,20 @@ def demo_villages(*, seed: int = 2026, n_villages: int = 400) -> pd.DataFrame:
     return df
 
 
+def _fixed_zip_times(data: bytes) -> bytes:
+    """Rewrite a zip (an .xlsx) with fixed entry times, so that the same seed gives the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-01-01T00:00:00Z", content)
+            dst.writestr(fixed, content)
+    return out.getvalue()
+
+
 def write_demo(out_dir: str | Path, *, seed: int = 2026, n_villages: int = 400) -> dict[str, Path]:
     """Write ``demo_county.xlsx`` (title row, Chinese headers, GCJ-02, a 合计 row) and ``demo_county.gpkg``
     (WGS84 points, the same villages) to ``out_dir``; same seed → same files."""
@@ -100,10 +118,11 @@ def write_demo(out_dir: str | Path, *, seed: int = 2026, n_villages: int = 400) 
     numeric = pd.to_numeric(df["党群服务中心面积（㎡）"], errors="coerce")
     ws.append(["合计", None, None, None, None, None, int(pd.to_numeric(df["户籍户数"], errors="coerce").sum()),
                round(float(numeric.sum()), 1)])
-    fixed = dt.datetime(2026, 1, 1)
-    wb.properties.created = wb.properties.modified = fixed
+    wb.properties.created = dt.datetime(2026, 1, 1)
     xlsx = out_dir / "demo_county.xlsx"
-    wb.save(xlsx)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    xlsx.write_bytes(_fixed_zip_times(buffer.getvalue()))
 
     gdf = gpd.GeoDataFrame(
         df.drop(columns=["经度", "纬度", "wgs84_lon", "wgs84_lat"]).assign(

@@ -325,7 +325,7 @@ def _canonical_from_frame(frame: pd.DataFrame, fields: dict[str, str], rules: Ru
                        "村代码被写成了科学计数法，末几位已丢失；请把该列设为文本后重新导出")
         codes = out["village_code"]
         dup = (codes.notna() & codes.duplicated(keep=False)).to_numpy()
-        for code, positions in pd.Series(np.flatnonzero(dup)).groupby(codes[dup].to_numpy()):
+        for _, positions in pd.Series(np.flatnonzero(dup)).groupby(codes[dup].to_numpy()):
             where = "、".join(str(rows[p]) for p in positions)
             col.rows_where(np.isin(np.arange(n), positions.to_numpy()), fields["village_code"], codes,
                            f"村代码重复（第{where}行）")

@@ -45,7 +45,8 @@ def test_exit_code_2_with_one_line(tmp_path, sheet, args, message):
     no_area = sheet([["王庄村", 100]], headers=["村名", "户数"], name="no_area.xlsx")
     bad_rules = tmp_path / "r.toml"
     from audit.rules import DEFAULT_RULES
-    bad_rules.write_text(DEFAULT_RULES.read_text(encoding="utf-8").replace('rounding = "proportional"', 'rounding = "x"'), encoding="utf-8")
+    text = DEFAULT_RULES.read_text(encoding="utf-8").replace('rounding = "proportional"', 'rounding = "x"')
+    bad_rules.write_text(text, encoding="utf-8")
     subs = {"{sheet}": str(good), "{bad_rules_sheet}": str(good), "{bad_rules}": str(bad_rules),
             "{no_area}": str(no_area), "out.pdf": str(tmp_path / "out.pdf")}
     result = runner.invoke(app, [subs.get(a, a) for a in args])

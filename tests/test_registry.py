@@ -10,8 +10,8 @@ from shapely.geometry import Point, box
 from audit import coords
 from audit._errors import RegistryError
 from audit.area import area_audit
-from tests.conftest import write_xlsx
 from audit.registry import CANONICAL, normalise_header, registry_from_file, townships_from_file
+from tests.conftest import write_xlsx
 
 ROWS = [
     ["371521100201", "王庄村", "城关镇", "示例县", "是", 1200, 520, 115.98, 36.45],
