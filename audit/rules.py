@@ -107,6 +107,21 @@ class Honours(_Strict):
     keywords: list[str] = []
 
 
+class UnauthorisedSigns(_Strict):
+    markers: list[str] = []
+
+
+class PhotoRules(_Strict):
+    min_side_px: int = Field(default=480, gt=0)
+    max_pixels: int = Field(default=100_000_000, gt=0)
+    work_long_side_px: int = Field(default=2048, gt=0)
+
+
+class ProvenanceRules(_Strict):
+    max_distance_m: float = Field(default=500, gt=0)
+    max_age_days: float = Field(default=30, gt=0)
+
+
 Severity = Literal["must_fix", "advisory"]
 
 
@@ -124,6 +139,9 @@ class Rules(_Strict):
     plaques: list[PlaqueRule] = Field(min_length=1)
     allowed_signs: AllowedSigns = AllowedSigns()
     honours: Honours = Honours()
+    unauthorised_signs: UnauthorisedSigns = UnauthorisedSigns()
+    photos: PhotoRules = PhotoRules()
+    provenance: ProvenanceRules = ProvenanceRules()
     path: str = ""
 
     @field_validator("plaques")

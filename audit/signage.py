@@ -1,0 +1,453 @@
+"""The signage audit engine: from an inspector's photos of one village's service centre to its plaque
+inventory — present, missing, duplicated, misplaced, unauthorised, style violations and a verdict.
+
+Per photo: intake (``audit.intake``) → YOLO boxes (``audit.detect``) → OCR on each box's crop plus full-photo
+OCR as a second source of plaques (``audit.ocr``) → the plaque's type from its text (``audit.plaque_text``),
+fused with the YOLO class → style checks (``audit.style``). Then the inventory over all photos.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from audit._errors import AuditError
+from audit.intake import Photo, distance_m, photo_from_bytes
+from audit.ocr import Reader, TextLine
+from audit.plaque_text import OTHER, TextMatch, type_from_text
+from audit.rules import Rules, load_rules
+from audit.style import illuminant_of, style_checks
+
+Side = Literal["external", "internal"]
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "signage_report.schema.json"
+# Which detector classes a plaque type may come with (visual classes; type classes match themselves).
+_IDENTITY_CLASSES = {"identity"}
+_BOARD_CLASSES = {"strip", "plaque"}
+_HONOUR_CLASSES = {"honour"}
+
+
+# ----------------------------------------------------------------------------------------- output model
+class PlaqueResult(BaseModel):
+    """One plaque or sign found in a photo."""
+
+    type: str = Field(description="rules plaque id, or other_sign")
+    name_zh: str
+    text: str
+    confidence: float = Field(ge=0, le=1)
+    bbox: list[float] = Field(min_length=4, max_length=4, description="x1, y1, x2, y2 in pixels of the upright full-resolution photo")
+    authorised: bool | None = Field(description="an official plaque on its side, or an allowed sign; None when unread")
+    kind: Literal["official", "honour", "allowed", "unauthorised_sign", "unreadable"]
+    source: Literal["detector", "ocr", "detector+ocr"]
+    detector_class: str | None = None
+    text_type: str | None = Field(default=None, description="the type the text alone names, when it differs")
+    style: dict[str, dict[str, str]] = {}
+    issues: list[str] = []
+
+
+class Provenance(BaseModel):
+    """Where and when the photo was taken, from its EXIF, and whether that is suspicious."""
+
+    gps: list[float] | None = Field(default=None, description="lon, lat (WGS84) from EXIF")
+    taken_at: str | None = None
+    distance_m: float | None = None
+    flags: list[Literal["no_exif_gps", "no_exif_time", "far_from_village", "taken_long_before"]] = []
+    messages: list[str] = []
+
+
+class PhotoResult(BaseModel):
+    photo: str
+    side: Side
+    sha256: str
+    size: list[int]
+    plaques: list[PlaqueResult]
+    provenance: Provenance
+    timings_s: dict[str, float] = {}
+
+
+class PhotoErrorResult(BaseModel):
+    photo: str
+    error: str
+
+
+class UnauthorisedItem(BaseModel):
+    text: str
+    kind: Literal["unauthorised_sign", "honour"]
+    photo: str
+
+
+class StyleViolation(BaseModel):
+    type: str
+    text: str
+    check: str
+    severity: str
+    detail: str
+    photo: str
+
+
+class Summary(BaseModel):
+    present: list[str]
+    missing: list[str]
+    not_checked: list[str] = Field(default=[], description="plaques of a side with no photo")
+    duplicates: list[str]
+    misplaced: list[str]
+    unauthorised: list[UnauthorisedItem]
+    style_violations: list[StyleViolation]
+    unreadable: int = 0
+    verdict: Literal["compliant", "needs_rectification", "not_audited"]
+    verdict_zh: str
+    reasons: list[str]
+
+
+class SignageReport(BaseModel):
+    """The plaque inventory of one village from all its photos."""
+
+    village: dict[str, str | None]
+    rules_version: str
+    photos: list[PhotoResult]
+    errors: list[PhotoErrorResult]
+    summary: Summary
+
+
+def report_schema() -> dict:
+    """The JSON Schema of :class:`SignageReport` (committed as ``audit/schemas/signage_report.schema.json``)."""
+    return SignageReport.model_json_schema()
+
+
+# ------------------------------------------------------------------------------------------- the engine
+@dataclass
+class Engine:
+    """Models loaded once: the YOLO detector (optional: without it, OCR alone finds plaques) and the reader."""
+
+    rules: Rules
+    reader: Reader
+    detector: object | None = None
+    ocr_full_photo: bool = True
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, *, rules: Rules | None = None, model: str | Path | None = None, use_detector: bool = True,
+             det_long_side: int = 1280) -> Engine:
+        """Load the reader and, when ``models/plaques.onnx`` (or ``model``) exists, the detector."""
+        from audit.detect import Detector, default_onnx_path
+
+        path = Path(model) if model else default_onnx_path()
+        detector = Detector(path) if use_detector and path.exists() else None
+        if use_detector and model and detector is None:
+            raise AuditError(f"找不到牌子检测模型：{path}")
+        return cls(rules=rules or load_rules(), reader=Reader(det_long_side=det_long_side), detector=detector)
+
+
+def _inside(line: TextLine, box: tuple[float, float, float, float], margin: float = 0.15) -> bool:
+    x1, y1, x2, y2 = box
+    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
+    cx, cy = (line.box[0] + line.box[2]) / 2, (line.box[1] + line.box[3]) / 2
+    return x1 - mx <= cx <= x2 + mx and y1 - my <= cy <= y2 + my
+
+
+def _best_match(texts: Iterable[str], rules: Rules, village: str | None, side: str) -> TextMatch | None:
+    """The most telling reading: an official match with the best score, else an honour/allowed/unauthorised
+    reading of the longest text."""
+    matches = [type_from_text(t, rules, village=village, side=side) for t in texts if t]
+    matches = [m for m in matches if m.kind != "unreadable"]
+    if not matches:
+        return None
+    honour = [m for m in matches if m.kind == "honour"]
+    if honour:  # an honour plaque's issuer line (中共XX县委员会) must not make it a party plaque
+        return max(honour, key=lambda m: len(m.text))
+    official = [m for m in matches if m.kind == "official"]
+    if official:
+        return max(official, key=lambda m: (m.score, len(m.text)))
+    return max(matches, key=lambda m: len(m.text))
+
+
+def _expected_classes(match: TextMatch, rules: Rules) -> set[str]:
+    if match.kind == "official":
+        plaque = rules.plaque(match.type)
+        return _IDENTITY_CLASSES | {plaque.id} if plaque.identity_sign else _BOARD_CLASSES | {plaque.id}
+    if match.kind == "honour":
+        return _HONOUR_CLASSES | _BOARD_CLASSES | {OTHER}
+    return _BOARD_CLASSES | _HONOUR_CLASSES | _IDENTITY_CLASSES | {OTHER}
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class _Candidate:
+    box: tuple[float, float, float, float]
+    source: str
+    det_class: str | None
+    det_conf: float
+    match: TextMatch | None
+    read_score: float
+
+
+def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | None,
+                timings: dict[str, float]) -> list[_Candidate]:
+    import time
+
+    rules = engine.rules
+    t0 = time.perf_counter()
+    dets = engine.detector.detect(image) if engine.detector is not None else []
+    timings["detect"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lines = engine.reader.lines(image) if engine.ocr_full_photo else []
+    timings["ocr_photo"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    out: list[_Candidate] = []
+    used: set[int] = set()
+    for det in dets:
+        x1, y1, x2, y2 = (int(round(v)) for v in det.box)
+        crop = image[max(0, y1):y2, max(0, x1):x2]
+        readings = engine.reader.read_plaque(crop) if crop.size else []
+        inside = [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
+        used.update(inside)
+        ordered = sorted((lines[i] for i in inside), key=lambda ln: (ln.box[1], ln.box[0]))
+        texts = [r[0] for r in readings] + [ln.text for ln in ordered] + ["".join(ln.text for ln in ordered)]
+        match = _best_match(texts, rules, village, side)
+        read_score = max([r[1] for r in readings] + [ln.score for ln in ordered] + [0.0])
+        out.append(_Candidate(det.box, "detector+ocr" if match else "detector", det.cls, det.conf, match, read_score))
+    timings["read_boxes"] = time.perf_counter() - t0
+
+    # Full-photo OCR as a second source: text outside every box that names a plaque, an honour or a
+    # mechanism sign is a plaque the detector missed. Other text (shop signs, slogans) is ignored.
+    markers = rules.unauthorised_signs.markers
+    for i, line in enumerate(lines):
+        if i in used or len(line.text) < 3:
+            continue
+        match = type_from_text(line.text, rules, village=village, side=side)
+        keep = (match.kind == "official" and match.score >= 85) or match.kind == "honour" or (
+            match.kind == "unauthorised_sign" and any(m in match.text for m in markers) and line.score >= 0.8)
+        if not keep:
+            continue
+        dup = next((c for c in out if c.source == "ocr" and _iou(c.box, line.box) > 0.3), None)
+        if dup is not None:
+            if dup.match is None or (match.kind == "official" and match.score > dup.match.score):
+                dup.match, dup.read_score = match, line.score
+            continue
+        out.append(_Candidate(line.box, "ocr", None, 0.0, match, line.score))
+    return out
+
+
+def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: np.ndarray, side: str,
+                   rules: Rules) -> PlaqueResult:
+    issues: list[str] = []
+    match = c.match
+    text_type = None
+    if match is None:
+        kind, ptype, text, authorised = "unreadable", OTHER, "", None
+        confidence = 0.5 * c.det_conf
+        issues.append("未能读出文字，请人工复核")
+    else:
+        kind, ptype, text = match.kind, match.type, match.text
+        text_conf = (match.score / 100.0) * max(c.read_score, 0.5)
+        confidence = 0.5 * c.det_conf + 0.5 * text_conf if c.det_class else 0.9 * text_conf
+        if c.det_class and c.det_class not in _expected_classes(match, rules):
+            # Detector and text disagree: report both and lower the confidence.
+            text_type = match.type
+            issues.append(f"检测类别「{c.det_class}」与文字所指「{match.type}」不一致")
+            confidence *= 0.7
+        if kind == "official":
+            plaque = rules.plaque(ptype)
+            authorised = plaque.placement == side
+            if not authorised:
+                where = "外部" if plaque.placement == "external" else "内部"
+                issues.append(f"错挂：{plaque.name_zh}应挂在{where}")
+        elif kind == "allowed":
+            authorised = True
+        else:
+            authorised = False
+            issues.append("荣誉类牌子，应集中展陈" if kind == "honour" else "未列入挂牌清单的牌子，应摘除")
+    x1, y1, x2, y2 = (int(round(v)) for v in c.box)
+    crop = image[max(0, y1):y2, max(0, x1):x2]
+    plaque_rule = rules.plaque(ptype) if kind == "official" else None
+    style = style_checks(crop, (c.box[2] - c.box[0], c.box[3] - c.box[1]), plaque_rule, rules,
+                         traditional=match.traditional if match else None, illuminant=illuminant) if crop.size else {}
+    for name, check in style.items():
+        if check["status"] == "fail":
+            issues.append(f"式样：{check['detail']}")
+    name_zh = rules.plaque(ptype).name_zh if kind == "official" else {
+        "honour": "荣誉牌", "allowed": "允许的标识", "unauthorised_sign": "未列入清单的牌子", "unreadable": "未识别"}[kind]
+    return PlaqueResult(type=ptype, name_zh=name_zh, text=text, confidence=round(min(max(confidence, 0.0), 1.0), 3),
+                        bbox=photo.to_full(c.box), authorised=authorised, kind=kind, source=c.source,
+                        detector_class=c.det_class, text_type=text_type, style=style, issues=issues)
+
+
+def provenance_of(photo: Photo, rules: Rules, *, village_point: tuple[float, float] | None = None,
+                  inspected_at: dt.datetime | None = None) -> Provenance:
+    """EXIF position and time of a photo, its distance from the village's registry point, and flags."""
+    p = Provenance()
+    limits = rules.provenance
+    if photo.gps is None:
+        p.flags.append("no_exif_gps")
+        p.messages.append("照片没有 GPS 位置信息（可能是截图或转发图片）")
+    else:
+        p.gps = [round(photo.gps[0], 7), round(photo.gps[1], 7)]
+        if village_point is not None:
+            p.distance_m = round(distance_m(photo.gps[0], photo.gps[1], *village_point), 1)
+            if p.distance_m > limits.max_distance_m:
+                p.flags.append("far_from_village")
+                p.messages.append(f"拍摄地点距村庄 {p.distance_m:.0f} 米，超过 {limits.max_distance_m:g} 米")
+    if photo.taken_at is None:
+        p.flags.append("no_exif_time")
+        p.messages.append("照片没有拍摄时间")
+    else:
+        p.taken_at = photo.taken_at.isoformat()
+        now = inspected_at or dt.datetime.now(photo.taken_at.tzinfo)
+        age = (now - photo.taken_at).total_seconds() / 86400
+        if age > limits.max_age_days:
+            p.flags.append("taken_long_before")
+            p.messages.append(f"照片拍摄于检查前 {age:.0f} 天，超过 {limits.max_age_days:g} 天")
+    return p
+
+
+def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external", village: str | None = None,
+                       village_point: tuple[float, float] | None = None,
+                       inspected_at: dt.datetime | None = None) -> PhotoResult:
+    """Every plaque and sign in one photo, typed, style-checked, with the photo's provenance."""
+    import time
+
+    t0 = time.perf_counter()
+    image = np.asarray(photo.image)
+    timings: dict[str, float] = {}
+    candidates = _candidates(engine, image, side, village, timings)
+    t1 = time.perf_counter()
+    illuminant = illuminant_of(image)
+    plaques = [_plaque_result(c, photo, image, illuminant, side, engine.rules) for c in candidates]
+    timings["style"] = time.perf_counter() - t1
+    timings["total"] = time.perf_counter() - t0
+    plaques.sort(key=lambda p: (p.bbox[0], p.bbox[1]))
+    return PhotoResult(photo=photo.name, side=side, sha256=photo.sha256, size=list(photo.full_size),
+                       plaques=plaques, provenance=provenance_of(photo, engine.rules, village_point=village_point,
+                                                                 inspected_at=inspected_at),
+                       timings_s={k: round(v, 3) for k, v in timings.items()})
+
+
+def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
+    """The village inventory over all its photos.
+
+    Present: official plaques seen anywhere. Missing: the plaques of a side not seen on that side's photos
+    (a side without photos is ``not_checked``, not missing). Duplicates: a type seen more than once in one
+    photo (two photos of the same door would otherwise count one plaque twice). Misplaced: an official
+    plaque on the other side's photos. Unauthorised: unlisted signs and honours (which belong in a
+    collective display). The verdict fails on any must-fix finding of the rules' severities.
+    """
+    sev = rules.severity
+    present: list[str] = []
+    seen = {"external": set(), "internal": set()}
+    duplicates: set[str] = set()
+    misplaced: list[str] = []
+    unauthorised: list[UnauthorisedItem] = []
+    styles: list[StyleViolation] = []
+    unreadable = 0
+    for ph in photos:
+        counts = Counter(p.type for p in ph.plaques if p.kind == "official")
+        duplicates |= {t for t, n in counts.items() if n > 1}
+        for p in ph.plaques:
+            if p.kind == "official":
+                if p.type not in present:
+                    present.append(p.type)
+                seen[ph.side].add(p.type)
+                if p.authorised is False and p.type not in misplaced:
+                    misplaced.append(p.type)
+            elif p.kind in ("honour", "unauthorised_sign"):
+                unauthorised.append(UnauthorisedItem(text=p.text, kind=p.kind, photo=ph.photo))
+            elif p.kind == "unreadable":
+                unreadable += 1
+            for check, result in p.style.items():
+                if result["status"] == "fail":
+                    styles.append(StyleViolation(type=p.type, text=p.text, check=check, severity=result["severity"],
+                                                 detail=result["detail"], photo=ph.photo))
+    sides = {ph.side for ph in photos}
+    missing, not_checked = [], []
+    for plaque in rules.plaques:
+        if plaque.placement not in sides:
+            not_checked.append(plaque.id)
+        elif plaque.id not in seen[plaque.placement]:
+            missing.append(plaque.id)
+
+    names = {p.id: p.name_zh for p in rules.plaques}
+    reasons = []
+    must = []
+    if missing:
+        reasons.append("缺少：" + "、".join(names[m] for m in missing))
+        must.append(sev["missing"] == "must_fix")
+    if duplicates:
+        reasons.append("重复悬挂：" + "、".join(names[d] for d in sorted(duplicates)))
+        must.append(sev["duplicate"] == "must_fix")
+    if misplaced:
+        reasons.append("错挂（内外位置不符）：" + "、".join(names[m] for m in misplaced))
+        must.append(sev["misplaced"] == "must_fix")
+    signs = [u.text for u in unauthorised if u.kind == "unauthorised_sign"]
+    honours = [u.text for u in unauthorised if u.kind == "honour"]
+    if signs:
+        reasons.append("未列入清单的牌子，应摘除：" + "、".join(signs))
+        must.append(sev["unauthorised"] == "must_fix")
+    if honours:
+        reasons.append("荣誉类牌子应集中展陈：" + "、".join(honours))
+        must.append(sev["honour"] == "must_fix")
+    for v in styles:
+        reasons.append(f"式样（{'必须整改' if v.severity == 'must_fix' else '建议整改'}）：{names.get(v.type, v.text)} {v.detail}")
+        must.append(v.severity == "must_fix")
+    if unreadable:
+        reasons.append(f"{unreadable} 块牌子未能读出文字，请人工复核")
+    if not photos:
+        verdict = "not_audited"
+    else:
+        verdict = "needs_rectification" if any(must) else "compliant"
+    verdict_zh = {"compliant": "符合规范", "needs_rectification": "需要整改", "not_audited": "未核查"}[verdict]
+    return Summary(present=present, missing=missing, not_checked=not_checked, duplicates=sorted(duplicates),
+                   misplaced=misplaced, unauthorised=unauthorised, style_violations=styles, unreadable=unreadable,
+                   verdict=verdict, verdict_zh=verdict_zh, reasons=reasons)
+
+
+@dataclass(frozen=True)
+class PhotoInput:
+    """A photo to audit: its bytes, a name for messages, and the side it shows."""
+
+    data: bytes
+    name: str
+    side: Side = "external"
+
+
+def audit_signage(inputs: list[PhotoInput], engine: Engine, *, village_code: str | None = None,
+                  village_name: str | None = None, village_point: tuple[float, float] | None = None,
+                  inspected_at: dt.datetime | None = None, progress=None) -> SignageReport:
+    """Audit all photos of one village. Refused photos are listed in ``errors``; the others are audited.
+
+    ``progress``, when given, is called as ``progress(done, total, name)`` after each photo.
+    """
+    from audit.intake import PhotoError
+
+    results, errors = [], []
+    for i, item in enumerate(inputs):
+        try:
+            photo = photo_from_bytes(item.data, item.name, rules=engine.rules)
+        except PhotoError as exc:
+            errors.append(PhotoErrorResult(photo=item.name, error=str(exc)))
+        else:
+            results.append(plaques_from_photo(photo, engine, side=item.side, village=village_name,
+                                              village_point=village_point, inspected_at=inspected_at))
+        if progress is not None:
+            progress(i + 1, len(inputs), item.name)
+    return SignageReport(village={"code": village_code, "name": village_name}, rules_version=engine.rules.version,
+                         photos=results, errors=errors, summary=inventory_from_photos(results, engine.rules))
+
+
+def report_to_json(report: SignageReport) -> str:
+    """The report as JSON text (UTF-8 characters kept)."""
+    return json.dumps(report.model_dump(mode="json"), ensure_ascii=False)
