@@ -99,6 +99,139 @@ def demo(
         typer.echo(f"{kind}: {path}")
 
 
+class Side(str, Enum):
+    external = "external"
+    internal = "internal"
+
+
+def _village_from_registry(code: str | None, registry: Path | None, rules, crs: str):
+    """(code, name, (lon, lat) or None) of the village, looked up in the registry when one is given."""
+    if registry is None:
+        return code, None, None
+    from audit.registry import registry_from_file
+
+    villages = registry_from_file(registry, rules=rules, crs=crs).villages
+    if code is None:
+        raise AuditError("给出 --registry 时还需要 --village 村代码")
+    hit = villages[villages["village_code"] == code]
+    if hit.empty:
+        raise AuditError(f"名册 {registry.name} 中没有村代码「{code}」")
+    row = hit.iloc[0]
+    point = None if row.geometry is None or row.geometry.is_empty else (row.geometry.x, row.geometry.y)
+    return code, row["village_name"], point
+
+
+def _photo_inputs(paths: list[Path], side: str):
+    from audit.signage import PhotoInput
+
+    inputs, unreadable = [], []
+    for path in paths:
+        try:
+            inputs.append(PhotoInput(path.read_bytes(), path.name, side))
+        except OSError as exc:
+            unreadable.append((path.name, f"{path.name}：无法读取文件（{exc.strerror or exc}）"))
+    return inputs, unreadable
+
+
+@app.command()
+def signs(
+    photos: Annotated[list[Path], typer.Argument(help="Photos of one village's service centre (side: --side).")],
+    internal: Annotated[list[Path] | None, typer.Option("--internal", help="A photo taken inside.")] = None,
+    side: Annotated[Side, typer.Option("--side", help="Side shown by the positional photos.")] = Side.external,
+    village: Annotated[str | None, typer.Option("--village", help="Village code (name and position from --registry).")] = None,
+    registry: Annotated[Path | None, typer.Option("--registry", help="Registry with the village.")] = None,
+    crs: Annotated[Crs, typer.Option("--crs", help="Coordinate system of the registry.")] = Crs.wgs84,
+    rules: Annotated[Path | None, typer.Option("--rules", help="A county's own rules file (TOML).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON report on stdout.")] = False,
+    annotate_dir: Annotated[Path | None, typer.Option("--annotate", help="Write annotated photos here.")] = None,
+    no_detector: Annotated[bool, typer.Option("--no-detector", help="OCR only (no YOLO model).")] = False,
+) -> None:
+    """Audit the plaques of one village from its photos. Exit code 2 when any photo was refused."""
+    from audit.rules import load_rules
+    from audit.signage import Engine, PhotoErrorResult, audit_signage, report_to_json
+
+    try:
+        rule_set = load_rules(rules)
+        code, name, point = _village_from_registry(village, registry, rule_set, crs.value)
+        ext_inputs, bad1 = _photo_inputs(photos, side.value)
+        int_inputs, bad2 = _photo_inputs(internal or [], "internal")
+        engine = Engine.load(rules=rule_set, use_detector=not no_detector)
+        report = audit_signage(ext_inputs + int_inputs, engine, village_code=code, village_name=name,
+                               village_point=point,
+                               progress=None if as_json else lambda i, n, nm: _err(f"[{i}/{n}] {nm}"))
+    except AuditError as exc:
+        raise _fail(exc) from None
+    report.errors.extend(PhotoErrorResult(photo=n, error=e) for n, e in bad1 + bad2)
+    if annotate_dir is not None:
+        _write_annotations(report, ext_inputs + int_inputs, annotate_dir)
+    for e in report.errors:
+        _err(f"错误：{e.error}")
+    if as_json:
+        sys.stdout.write(report_to_json(report) + "\n")
+    else:
+        s = report.summary
+        names = {p.id: p.name_zh for p in rule_set.plaques}
+        typer.echo(f"结论：{s.verdict_zh}")
+        typer.echo("已有：" + ("、".join(names[t] for t in s.present) or "无"))
+        typer.echo("缺少：" + ("、".join(names[t] for t in s.missing) or "无"))
+        for reason in s.reasons:
+            typer.echo(f"  - {reason}")
+    if report.errors:
+        raise typer.Exit(code=2)
+
+
+def _write_annotations(report, inputs, out_dir: Path) -> None:
+    from audit.annotate import annotate
+    from audit.intake import photo_from_bytes
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_name = {i.name: i for i in inputs}
+    for result in report.photos:
+        photo = photo_from_bytes(by_name[result.photo].data, result.photo)
+        image = annotate(photo.image, result, scale=photo.scale)
+        image.save(out_dir / f"{Path(result.photo).stem}_annotated.jpg", "JPEG", quality=90)
+
+
+@app.command("signs-batch")
+def signs_batch(
+    folder: Annotated[Path, typer.Argument(
+        help="One sub-folder per village (named by village code), or photos listed in --mapping.")],
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="CSV with columns photo, village_code[, side].")] = None,
+    registry: Annotated[Path | None, typer.Option("--registry", help="Registry for village names and positions.")] = None,
+    crs: Annotated[Crs, typer.Option("--crs", help="Coordinate system of the registry.")] = Crs.wgs84,
+    rules: Annotated[Path | None, typer.Option("--rules", help="A county's own rules file (TOML).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write all reports as JSON lines here.")] = None,
+    no_detector: Annotated[bool, typer.Option("--no-detector", help="OCR only (no YOLO model).")] = False,
+) -> None:
+    """Audit many villages: a progress bar, then a summary table (exit 2 when any photo was refused)."""
+    from audit.batch import batch_jobs, run_batch
+    from audit.rules import load_rules
+    from audit.signage import Engine, report_to_json
+
+    try:
+        rule_set = load_rules(rules)
+        jobs = batch_jobs(folder, mapping=mapping, registry=registry, rules=rule_set, crs=crs.value)
+        engine = Engine.load(rules=rule_set, use_detector=not no_detector)
+    except AuditError as exc:
+        raise _fail(exc) from None
+    reports = []
+    with typer.progressbar(length=sum(len(j.photos) for j in jobs), label="核查照片", file=sys.stderr) as bar:
+        for job, report in run_batch(jobs, engine, progress=lambda *_: bar.update(1)):
+            reports.append((job, report))
+    if output is not None:
+        output.write_text("".join(report_to_json(r) + "\n" for _, r in reports), encoding="utf-8")
+    typer.echo(f"{'村代码':<14}{'村名':<10}{'照片':>4}{'结论':>8}  缺少")
+    refused = 0
+    for job, r in reports:
+        refused += len(r.errors)
+        typer.echo(f"{job.village_code or '':<14}{job.village_name or '':<10}{len(job.photos):>4}"
+                   f"{r.summary.verdict_zh:>8}  {'、'.join(r.summary.missing) or '—'}")
+        for e in r.errors:
+            _err(f"错误：{e.error}")
+    if refused:
+        raise typer.Exit(code=2)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

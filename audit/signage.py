@@ -42,7 +42,8 @@ class PlaqueResult(BaseModel):
     name_zh: str
     text: str
     confidence: float = Field(ge=0, le=1)
-    bbox: list[float] = Field(min_length=4, max_length=4, description="x1, y1, x2, y2 in pixels of the upright full-resolution photo")
+    bbox: list[float] = Field(min_length=4, max_length=4,
+                              description="x1, y1, x2, y2 in pixels of the upright full-resolution photo")
     authorised: bool | None = Field(description="an official plaque on its side, or an allowed sign; None when unread")
     kind: Literal["official", "honour", "allowed", "unauthorised_sign", "unreadable"]
     source: Literal["detector", "ocr", "detector+ocr"]
@@ -276,8 +277,9 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
     crop = image[max(0, y1):y2, max(0, x1):x2]
     plaque_rule = rules.plaque(ptype) if kind == "official" else None
     style = style_checks(crop, (c.box[2] - c.box[0], c.box[3] - c.box[1]), plaque_rule, rules,
-                         traditional=match.traditional if match else None, illuminant=illuminant) if crop.size else {}
-    for name, check in style.items():
+                         traditional=match.traditional if match else None, illuminant=illuminant,
+                         board=c.det_class is not None) if crop.size else {}
+    for check in style.values():
         if check["status"] == "fail":
             issues.append(f"式样：{check['detail']}")
     name_zh = rules.plaque(ptype).name_zh if kind == "official" else {
@@ -401,7 +403,8 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
         reasons.append("荣誉类牌子应集中展陈：" + "、".join(honours))
         must.append(sev["honour"] == "must_fix")
     for v in styles:
-        reasons.append(f"式样（{'必须整改' if v.severity == 'must_fix' else '建议整改'}）：{names.get(v.type, v.text)} {v.detail}")
+        level = "必须整改" if v.severity == "must_fix" else "建议整改"
+        reasons.append(f"式样（{level}）：{names.get(v.type, v.text)} {v.detail}")
         must.append(v.severity == "must_fix")
     if unreadable:
         reasons.append(f"{unreadable} 块牌子未能读出文字，请人工复核")

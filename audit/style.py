@@ -90,10 +90,13 @@ def shape_of_box(width: float, height: float) -> str:
 
 
 def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRule | None, rules: Rules, *,
-                 traditional: bool | None, illuminant: np.ndarray | None = None) -> dict[str, dict[str, str]]:
+                 traditional: bool | None, illuminant: np.ndarray | None = None,
+                 board: bool = True) -> dict[str, dict[str, str]]:
     """The style checks of one plaque, each ``{"status", "severity", "detail"}``.
 
     ``plaque`` is the official plaque the text names (None for other signs: only the characters are checked).
+    ``board`` is False when only the text line was located (OCR without a detector box): the crop then
+    shows no background margin and no outline, so background and shape are not checked.
     """
     sev = rules.severity
     checks: dict[str, Check] = {}
@@ -106,20 +109,26 @@ def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRu
             checks[key] = Check("exempt", sev.get(key, "advisory"), "标识牌有专门式样，不适用此项")
     else:
         background, colour, bg = colours_of_crop(crop, illuminant)
-        checks["background"] = Check("pass" if background == "white" else "fail", sev["background"],
-                                     "白底" if background == "white" else f"底色不是白色（约 RGB{tuple(int(v) for v in bg)}）")
+        if not board:
+            checks["background"] = Check("not_checked", sev["background"], "只定位到文字行，未定位到牌子边框")
+        else:
+            detail = "白底" if background == "white" else f"底色不是白色（约 RGB{tuple(int(v) for v in bg)}）"
+            checks["background"] = Check("pass" if background == "white" else "fail", sev["background"], detail)
         want = plaque.text_colour
         names = {"red": "红字", "black": "黑字", "other": "其他颜色", "none": "未能分辨"}
-        if colour == "none":
-            checks["text_colour"] = Check("not_checked", sev["text_colour"], "未能分辨文字颜色")
+        if colour == "none" or (colour == "other" and not board):
+            checks["text_colour"] = Check("not_checked", sev["text_colour"], "未能可靠分辨文字颜色")
         else:
             ok = colour == want
             checks["text_colour"] = Check("pass" if ok else "fail", sev["text_colour"],
                                           f"应为{names[want]}，实为{names[colour]}")
         shape = shape_of_box(*box_wh)
         names_shape = {k: v.name_zh for k, v in rules.plaque_style.shapes.items()}
-        checks["shape"] = Check("pass" if shape in rules.plaque_style.shapes else "fail", sev["shape"],
-                                names_shape.get(shape, "比例不符合竖牌（30–40×180–250 cm）或匾牌（60×40 cm）"))
+        if not board:
+            checks["shape"] = Check("not_checked", sev["shape"], "只定位到文字行，无法判断牌子形状")
+        else:
+            checks["shape"] = Check("pass" if shape in rules.plaque_style.shapes else "fail", sev["shape"],
+                                    names_shape.get(shape, "比例不符合竖牌（30–40×180–250 cm）或匾牌（60×40 cm）"))
         checks["typeface"] = Check("not_checked", sev["typeface"], f"照片无法可靠判断是否为{rules.plaque_style.typeface_zh}")
     checks["size"] = Check("not_checked", sev["size"], "照片无法测量实际尺寸")
     checks["material"] = Check("not_checked", "advisory", "照片无法判断材质")

@@ -1,0 +1,74 @@
+"""Plaque text → type: the rules' patterns with any village name, cut-off text, honours, allowed signs."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audit.plaque_text import type_from_text
+
+VILLAGES = ["王庄村", "李家寨村", "凤凰台村", "东关社区", "小刘庄村"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("中共王庄村支部委员会", "party_org"), ("中共王庄村总支部委员会", "party_org"), ("中共王庄村委员会", "party_org"),
+    ("中国共产党王庄村支部委员会", "party_org"), ("王庄村村民委员会", "villagers_committee"),
+    ("王庄村股份经济合作社", "collective_economy"), ("王庄村经济联合社", "collective_economy"),
+    ("王庄村村务监督委员会", "supervision_committee"), ("王庄村民兵连", "militia"),
+    ("王庄村党群服务中心", "service_centre_sign"), ("党群服务中心", "service_centre_sign"),
+    ("新时代文明实践站", "civilisation_station_sign"), ("王庄村综治中心", "governance_centre"),
+    ("王庄村退役军人服务站", "veterans_station"),
+    ("王 庄 村 村 民 委 员 会", "villagers_committee"),                 # spaces between characters
+    ("力监督委员会", "supervision_committee"),                          # top of the strip cut off
+    ("庄村支部委员会", "party_org"), ("中共桃源村支部委", "party_org"),  # start / end hidden
+])
+def test_official_names(rules, text, expected):
+    m = type_from_text(text, rules)
+    assert (m.type, m.kind) == (expected, "official")
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("王庄村老年人协会", "unauthorised_sign"), ("王庄村红白理事会", "unauthorised_sign"),
+    ("王庄村调解工作站", "unauthorised_sign"), ("王庄村科普示范点", "unauthorised_sign"),
+    ("王庄村便民服务社", "unauthorised_sign"), ("王庄村妇女之家", "unauthorised_sign"),
+    ("王庄村调解委员会", "unauthorised_sign"), ("王庄村村民议事会", "unauthorised_sign"),
+    ("文明村", "honour"), ("省级示范村", "honour"), ("先进基层党组织", "honour"),
+    ("先进集体 中共县委员会 二〇二三年", "honour"),
+    ("中共王庄镇委员会", "unauthorised_sign"),   # a town's committee is not the village's party plaque
+])
+def test_other_signs(rules, text, kind):
+    m = type_from_text(text, rules, village="王庄村")
+    assert (m.type, m.kind) == ("other_sign", kind)
+
+
+def test_allowed_signs_depend_on_the_side(rules):
+    assert type_from_text("活动须知", rules, side="internal").kind == "allowed"
+    assert type_from_text("活动须知", rules, side="external").kind == "unauthorised_sign"
+
+
+def test_traditional_characters_are_flagged_and_still_matched(rules):
+    m = type_from_text("王莊村村民委員會", rules)
+    assert (m.type, m.traditional, m.text) == ("villagers_committee", True, "王庄村村民委员会")
+    assert type_from_text("王庄村村民委员会", rules).traditional is False
+
+
+def test_village_name_helps_but_never_overrides_the_body(rules):
+    assert type_from_text("王床村村民委员会", rules, village="王庄村").type == "villagers_committee"
+    assert type_from_text("王庄村调解委员会", rules, village="王庄村").type == "other_sign"
+
+
+def test_unreadable(rules):
+    assert type_from_text("", rules).kind == "unreadable"
+    assert type_from_text("村", rules).kind == "unreadable"
+
+
+@settings(deadline=None, max_examples=150)
+@given(village=st.text(alphabet="王李张刘陈杨赵黄周吴庄家集屯楼店营河口", min_size=1, max_size=5),
+       plaque=st.sampled_from(["party_org", "villagers_committee", "collective_economy", "supervision_committee",
+                               "militia", "governance_centre", "veterans_station"]),
+       pattern_index=st.integers(min_value=0, max_value=3))
+def test_any_village_name_in_any_pattern(rules, village, plaque, pattern_index):
+    name = village + "村"
+    patterns = rules.plaque(plaque).names_for(name)
+    text = patterns[pattern_index % len(patterns)]
+    assert type_from_text(text, rules).type == plaque
+    assert type_from_text(text, rules, village=name).type == plaque

@@ -1,0 +1,132 @@
+"""The signage engine on generated scenes with known truth (the generator's JSON beside each photo).
+
+The fixtures under tests/fixtures/signage/ were rendered by ``audit.synth`` (seeds 7001, 7005, 7010, 7003,
+long side 1600) and are read back as a phone photo would be.
+"""
+
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from audit.cli import app
+from audit.signage import SCHEMA_PATH, Engine, PhotoInput, audit_signage, report_schema, report_to_json
+
+FIXTURES = Path(__file__).parent / "fixtures" / "signage"
+SCENES = ["external_unauthorised", "external_full", "external_partial", "internal_empty"]
+pytestmark = pytest.mark.slow
+
+
+def truth_of(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def official_types(truth: dict) -> list[str]:
+    return sorted({p["type"] for p in truth["plaques"] if p["type"] != "other_sign" and p["labelled"]})
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine.load()
+
+
+@pytest.fixture(scope="module")
+def reports(engine):
+    out = {}
+    for name in SCENES:
+        truth = truth_of(name)
+        data = (FIXTURES / f"{name}.jpg").read_bytes()
+        out[name] = audit_signage([PhotoInput(data, f"{name}.jpg", truth["side"])], engine)
+    return out
+
+
+@pytest.mark.parametrize("name", SCENES)
+def test_inventory_matches_the_truth(reports, name):
+    truth = truth_of(name)
+    summary = reports[name].summary
+    assert sorted(summary.present) == official_types(truth)
+    side_ids = {"external": ["party_org", "villagers_committee", "collective_economy", "supervision_committee",
+                             "militia", "service_centre_sign", "civilisation_station_sign"],
+                "internal": ["governance_centre", "veterans_station"]}[truth["side"]]
+    assert sorted(summary.missing) == sorted(set(side_ids) - set(official_types(truth)))
+    assert summary.verdict == ("compliant" if not summary.reasons else "needs_rectification")
+
+
+def test_unauthorised_sign_text_is_read(reports):
+    wanted = [p["text"] for p in truth_of("external_unauthorised")["plaques"] if "unauthorised" in p["violations"]]
+    found = [u.text for u in reports["external_unauthorised"].summary.unauthorised if u.kind == "unauthorised_sign"]
+    assert wanted == found == ["长乐村供销服务社"]
+    assert reports["external_unauthorised"].summary.verdict == "needs_rectification"
+
+
+def test_boxes_lie_on_the_true_plaques(reports):
+    truth = truth_of("external_full")
+    boxes = [p["box"] for p in truth["plaques"] if p["labelled"]]
+    for plaque in reports["external_full"].photos[0].plaques:
+        if plaque.kind != "official":
+            continue
+        cx, cy = (plaque.bbox[0] + plaque.bbox[2]) / 2, (plaque.bbox[1] + plaque.bbox[3]) / 2
+        assert any(b[0] - 5 <= cx <= b[2] + 5 and b[1] - 5 <= cy <= b[3] + 5 for b in boxes), plaque
+
+
+def test_exif_rotated_copy_gives_the_same_inventory(engine, reports):
+    with Image.open(FIXTURES / "external_unauthorised.jpg") as f:
+        img = f.copy()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display": store the pixels turned the other way
+    buf = io.BytesIO()
+    img.transpose(Image.Transpose.ROTATE_90).save(buf, "JPEG", quality=92, exif=exif.tobytes())
+    rotated = audit_signage([PhotoInput(buf.getvalue(), "rotated.jpg")], engine)
+    assert rotated.photos[0].size == list(img.size)
+    assert sorted(rotated.summary.present) == sorted(reports["external_unauthorised"].summary.present)
+
+
+def test_internal_plaque_on_the_facade_is_misplaced(engine):
+    truth = truth_of("external_full")
+    report = audit_signage([PhotoInput((FIXTURES / "external_full.jpg").read_bytes(), "in.jpg", "internal")], engine)
+    expected_misplaced = [t for t in official_types(truth) if t not in ("governance_centre", "veterans_station")]
+    assert sorted(report.summary.misplaced) == expected_misplaced
+    assert report.summary.verdict == "needs_rectification"
+
+
+def test_refused_photos_are_listed_and_the_others_audited(engine):
+    good = (FIXTURES / "external_partial.jpg").read_bytes()
+    report = audit_signage([PhotoInput(b"", "empty.jpg"), PhotoInput(good, "good.jpg")], engine)
+    assert [e.photo for e in report.errors] == ["empty.jpg"] and "文件为空" in report.errors[0].error
+    assert [p.photo for p in report.photos] == ["good.jpg"]
+
+
+def test_report_validates_against_the_committed_schema(reports):
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert schema == json.loads(json.dumps(report_schema(), ensure_ascii=False)), "regenerate the schema file"
+    for report in reports.values():
+        jsonschema.validate(json.loads(report_to_json(report)), schema)
+
+
+def test_provenance_flags(engine):
+    report = audit_signage([PhotoInput((FIXTURES / "external_partial.jpg").read_bytes(), "p.jpg")], engine,
+                           village_point=(115.98, 36.45))
+    prov = report.photos[0].provenance
+    assert prov.flags == ["no_exif_gps", "no_exif_time"] and prov.distance_m is None
+
+
+def test_cli_json_and_exit_codes(tmp_path):
+    runner = CliRunner()
+    photo = str(FIXTURES / "external_unauthorised.jpg")
+    ok = runner.invoke(app, ["signs", photo, "--json"])
+    assert ok.exit_code == 0, ok.stderr
+    doc = json.loads(ok.stdout)
+    assert doc["summary"]["unauthorised"][0]["text"] == "长乐村供销服务社"
+    assert {"type", "name_zh", "text", "confidence", "bbox", "authorised", "style", "issues"} <= set(
+        doc["photos"][0]["plaques"][0])
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really")
+    both = runner.invoke(app, ["signs", photo, str(bad), "--annotate", str(tmp_path / "ann")])
+    assert both.exit_code == 2
+    assert "错误：broken.jpg：" in both.stderr and "结论：需要整改" in both.stdout
+    with Image.open(tmp_path / "ann" / "external_unauthorised_annotated.jpg") as a, Image.open(photo) as p:
+        assert a.size == p.size
