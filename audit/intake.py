@@ -185,3 +185,14 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     dphi, dlmb = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
     return 2 * r * math.asin(math.sqrt(a))
+
+
+def sharpness(image: Image.Image) -> float:
+    """How sharp a photo is: the 99th percentile of |Laplacian| of its grey image at 1024 px long side.
+    Motion blur and defocus bring it down; readable plaque text needs roughly 40 or more."""
+    import cv2
+
+    grey = image.convert("L")
+    grey.thumbnail((1024, 1024))
+    lap = cv2.Laplacian(np.asarray(grey, dtype=np.float32), cv2.CV_32F)
+    return float(np.quantile(np.abs(lap), 0.99))

@@ -115,6 +115,7 @@ class PhotoRules(_Strict):
     min_side_px: int = Field(default=480, gt=0)
     max_pixels: int = Field(default=100_000_000, gt=0)
     work_long_side_px: int = Field(default=2048, gt=0)
+    min_sharpness: float = Field(default=40, ge=0)
 
 
 class ProvenanceRules(_Strict):

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from audit._errors import AuditError
-from audit.intake import Photo, distance_m, photo_from_bytes
+from audit.intake import Photo, distance_m, photo_from_bytes, sharpness
 from audit.ocr import Reader, TextLine
 from audit.plaque_text import OTHER, TextMatch, type_from_text
 from audit.rules import Rules, load_rules
@@ -63,6 +63,14 @@ class Provenance(BaseModel):
     messages: list[str] = []
 
 
+class Quality(BaseModel):
+    """Whether the photo can be read at all."""
+
+    sharpness: float
+    flags: list[Literal["blurry"]] = []
+    messages: list[str] = []
+
+
 class PhotoResult(BaseModel):
     photo: str
     side: Side
@@ -70,6 +78,7 @@ class PhotoResult(BaseModel):
     size: list[int]
     plaques: list[PlaqueResult]
     provenance: Provenance
+    quality: Quality
     timings_s: dict[str, float] = {}
 
 
@@ -102,6 +111,7 @@ class Summary(BaseModel):
     unauthorised: list[UnauthorisedItem]
     style_violations: list[StyleViolation]
     unreadable: int = 0
+    retake: list[str] = Field(default=[], description="photos too blurry to read: take them again")
     verdict: Literal["compliant", "needs_rectification", "not_audited"]
     verdict_zh: str
     reasons: list[str]
@@ -333,10 +343,16 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
     timings["style"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     plaques.sort(key=lambda p: (p.bbox[0], p.bbox[1]))
+    sharp = round(sharpness(photo.image), 1)
+    quality = Quality(sharpness=sharp)
+    if sharp < engine.rules.photos.min_sharpness:
+        quality.flags.append("blurry")
+        limit = engine.rules.photos.min_sharpness
+        quality.messages.append(f"照片模糊（清晰度 {sharp:g}，低于 {limit:g}），牌子文字可能无法辨认，请重拍")
     return PhotoResult(photo=photo.name, side=side, sha256=photo.sha256, size=list(photo.full_size),
                        plaques=plaques, provenance=provenance_of(photo, engine.rules, village_point=village_point,
                                                                  inspected_at=inspected_at),
-                       timings_s={k: round(v, 3) for k, v in timings.items()})
+                       quality=quality, timings_s={k: round(v, 3) for k, v in timings.items()})
 
 
 def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
@@ -408,6 +424,9 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
         must.append(v.severity == "must_fix")
     if unreadable:
         reasons.append(f"{unreadable} 块牌子未能读出文字，请人工复核")
+    retake = [ph.photo for ph in photos if "blurry" in ph.quality.flags]
+    if retake:
+        reasons.append("照片模糊，结果可能不全，请重拍：" + "、".join(retake))
     if not photos:
         verdict = "not_audited"
     else:
@@ -415,7 +434,7 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
     verdict_zh = {"compliant": "符合规范", "needs_rectification": "需要整改", "not_audited": "未核查"}[verdict]
     return Summary(present=present, missing=missing, not_checked=not_checked, duplicates=sorted(duplicates),
                    misplaced=misplaced, unauthorised=unauthorised, style_violations=styles, unreadable=unreadable,
-                   verdict=verdict, verdict_zh=verdict_zh, reasons=reasons)
+                   retake=retake, verdict=verdict, verdict_zh=verdict_zh, reasons=reasons)
 
 
 @dataclass(frozen=True)

@@ -130,3 +130,17 @@ def test_cli_json_and_exit_codes(tmp_path):
     assert "错误：broken.jpg：" in both.stderr and "结论：需要整改" in both.stdout
     with Image.open(tmp_path / "ann" / "external_unauthorised_annotated.jpg") as a, Image.open(photo) as p:
         assert a.size == p.size
+
+
+def test_blurred_photo_asks_for_a_retake(engine):
+    from PIL import ImageFilter
+
+    with Image.open(FIXTURES / "external_partial.jpg") as f:
+        blurred = f.filter(ImageFilter.GaussianBlur(8))
+    buf = io.BytesIO()
+    blurred.save(buf, "JPEG", quality=90)
+    report = audit_signage([PhotoInput(buf.getvalue(), "blurred.jpg")], engine)
+    assert report.photos[0].quality.flags == ["blurry"]
+    assert report.summary.retake == ["blurred.jpg"] and any("请重拍" in r for r in report.summary.reasons)
+    sharp = audit_signage([PhotoInput((FIXTURES / "external_partial.jpg").read_bytes(), "sharp.jpg")], engine)
+    assert sharp.photos[0].quality.flags == [] and sharp.summary.retake == []
