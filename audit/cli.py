@@ -232,6 +232,17 @@ def signs_batch(
         raise typer.Exit(code=2)
 
 
+def _register_model_commands() -> None:
+    """``audit train`` and ``audit eval-model`` live in audit.model_cli (ultralytics is imported lazily there)."""
+    from audit import model_cli
+
+    app.command("train")(model_cli.train)
+    app.command("eval-model")(model_cli.eval_model)
+
+
+_register_model_commands()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
