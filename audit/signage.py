@@ -147,8 +147,12 @@ class Engine:
     def load(cls, *, rules: Rules | None = None, model: str | Path | None = None, use_detector: bool = True,
              det_long_side: int = 1280) -> Engine:
         """Load the reader and, when ``models/plaques.onnx`` (or ``model``) exists, the detector."""
+        import cv2
+
+        from audit import settings
         from audit.detect import Detector, default_onnx_path
 
+        cv2.setNumThreads(settings.threads())  # onnxruntime sessions get the same explicit count
         path = Path(model) if model else default_onnx_path()
         detector = Detector(path) if use_detector and path.exists() else None
         if use_detector and model and detector is None:

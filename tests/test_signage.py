@@ -144,3 +144,54 @@ def test_blurred_photo_asks_for_a_retake(engine):
     assert report.summary.retake == ["blurred.jpg"] and any("请重拍" in r for r in report.summary.reasons)
     sharp = audit_signage([PhotoInput((FIXTURES / "external_partial.jpg").read_bytes(), "sharp.jpg")], engine)
     assert sharp.photos[0].quality.flags == [] and sharp.summary.retake == []
+
+
+def test_provenance_from_exif_gps_and_time(engine):
+    import datetime as dt
+
+    from PIL import TiffImagePlugin
+
+    def dms(v):
+        d, m = int(v), int((v - int(v)) * 60)
+        return tuple(TiffImagePlugin.IFDRational(x, 1) for x in (d, m)) + (
+            TiffImagePlugin.IFDRational(round((v - d - m / 60) * 3600 * 1000), 1000),)
+
+    def with_exif(lon, lat, when):
+        exif = Image.Exif()
+        exif[0x8825] = {1: "N", 2: dms(lat), 3: "E", 4: dms(lon)}
+        exif[0x8769] = {36867: when}
+        buf = io.BytesIO()
+        with Image.open(FIXTURES / "external_partial.jpg") as f:
+            f.save(buf, "JPEG", quality=90, exif=exif.tobytes())
+        return buf.getvalue()
+
+    village = (115.98, 36.45)
+    inspected = dt.datetime(2026, 11, 27, 10, 0)
+    near = audit_signage([PhotoInput(with_exif(115.9805, 36.4502, "2026:11:27 09:00:00"), "near.jpg")], engine,
+                         village_point=village, inspected_at=inspected).photos[0].provenance
+    assert near.flags == [] and near.distance_m < 80 and near.taken_at == "2026-11-27T09:00:00"
+    far = audit_signage([PhotoInput(with_exif(116.00, 36.45, "2026:06:01 09:00:00"), "far.jpg")], engine,
+                        village_point=village, inspected_at=inspected).photos[0].provenance
+    assert far.flags == ["far_from_village", "taken_long_before"]
+    assert far.distance_m == pytest.approx(1790, rel=0.02)
+    assert any("超过 500 米" in m for m in far.messages)
+
+
+def test_batch_over_village_folders(tmp_path):
+    for code, names in {"371599101201": ["external_unauthorised"], "371599101202": ["external_partial"]}.items():
+        (tmp_path / code).mkdir()
+        for n in names:
+            (tmp_path / code / f"{n}.jpg").write_bytes((FIXTURES / f"{n}.jpg").read_bytes())
+    (tmp_path / "371599101202" / "内部").mkdir()
+    (tmp_path / "371599101202" / "内部" / "hall.jpg").write_bytes((FIXTURES / "internal_empty.jpg").read_bytes())
+    out = tmp_path / "reports.jsonl"
+    result = CliRunner().invoke(app, ["signs-batch", str(tmp_path), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert "核查照片" in result.stderr                         # the progress bar
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("村代码") and len(lines) == 3
+    reports = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["village"]["code"] for r in reports] == ["371599101201", "371599101202"]
+    assert [p["side"] for p in reports[1]["photos"]] == ["external", "internal"]
+    assert "governance_centre" in reports[1]["summary"]["missing"]
+    assert "governance_centre" in reports[0]["summary"]["not_checked"]
