@@ -13,3 +13,7 @@ class RulesError(AuditError):
 
 class RegistryError(AuditError):
     """The registry cannot be read at all (unreadable file, a required column missing)."""
+
+
+class StoreError(AuditError):
+    """The inspection store refuses a request (an unknown inspection or plaque, a bad correction, a photo missing)."""

@@ -1,0 +1,506 @@
+"""The inspection store: real SQLite files and real JPEG photos in tmp_path, writer processes, a killed writer.
+
+Reports are built from the pydantic objects directly (no OCR); the summary comes from the engine's own
+``inventory_from_photos``. Run as ``python -m tests.test_store writer ...`` this module is the writer process
+of the concurrency and crash tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from PIL import Image, ImageDraw
+from shapely.geometry import Point
+
+from audit import store as st
+from audit._errors import StoreError
+from audit.ledger import ledger_from_store, ledger_to_xlsx, villages_not_inspected
+from audit.rules import Rules, load_rules
+from audit.signage import PhotoResult, PlaqueResult, Provenance, SignageReport, inventory_from_photos
+
+REPO = Path(__file__).resolve().parent.parent
+W, H = 800, 600
+# External plaque boxes on the test photo (x1, y1, x2, y2): white boards on a grey wall. The militia slot is
+# drawn on the wall but the "model" misses it; the collective-economy board is typed wrongly by the "model".
+BOXES = {
+    "party_org": [20, 40, 80, 300],
+    "villagers_committee": [100, 40, 160, 300],
+    "collective_economy": [180, 40, 240, 300],
+    "supervision_committee": [260, 40, 320, 300],
+    "militia": [340, 40, 400, 300],
+    "service_centre_sign": [430, 40, 780, 120],
+    "civilisation_station_sign": [430, 160, 780, 240],
+    "shop_sign": [450, 400, 650, 520],
+}
+
+
+def jpeg_bytes(seed: int = 0) -> bytes:
+    """A real 800×600 JPEG: white boards at BOXES on a wall whose shade depends on ``seed``."""
+    img = Image.new("RGB", (W, H), (120 + seed % 60, 110, 100))
+    draw = ImageDraw.Draw(img)
+    for box in BOXES.values():
+        draw.rectangle(box, fill=(250, 250, 250))
+    for bit in range(20):  # the seed in black and white squares along the bottom: distinct seeds, distinct photos
+        draw.rectangle([bit * 10, 585, bit * 10 + 9, 599], fill=(0, 0, 0) if seed >> bit & 1 else (255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def official(ptype: str, rules: Rules, box_of: str | None = None) -> PlaqueResult:
+    rule = rules.plaque(ptype)
+    return PlaqueResult(type=ptype, name_zh=rule.name_zh, text=rule.names_for("王庄村")[0], confidence=0.9,
+                        bbox=[float(v) for v in BOXES[box_of or ptype]], authorised=rule.placement == "external",
+                        kind="official", source="detector+ocr", detector_class="strip")
+
+
+def model_report(data: bytes, rules: Rules, *, plaques: list[PlaqueResult] | None = None, code: str = "001",
+                 name: str = "王庄村") -> SignageReport:
+    """What the engine would say about the test photo: militia missed, the collective-economy board read as a
+    second supervision committee, and a shop sign."""
+    if plaques is None:
+        plaques = [official(t, rules) for t in ("party_org", "villagers_committee", "supervision_committee",
+                                                "service_centre_sign", "civilisation_station_sign")]
+        plaques.append(official("supervision_committee", rules, box_of="collective_economy"))
+        plaques.append(PlaqueResult(type="other_sign", name_zh="未列入清单的牌子", text="王庄村红白理事会", confidence=0.7,
+                                    bbox=[float(v) for v in BOXES["shop_sign"]], authorised=False,
+                                    kind="unauthorised_sign", source="ocr"))
+    # the photo-quality block is being added to the engine's output: fill it in when the model has it
+    quality = {"quality": {"sharpness": 100.0}} if "quality" in PhotoResult.model_fields else {}
+    photo = PhotoResult(photo="门口.jpg", side="external", sha256=hashlib.sha256(data).hexdigest(), size=[W, H],
+                        plaques=plaques, provenance=Provenance(), **quality)
+    return SignageReport(village={"code": code, "name": name}, rules_version=rules.version, photos=[photo], errors=[],
+                         summary=inventory_from_photos([photo], rules))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv(st.DB_URL_ENV, raising=False)
+    monkeypatch.delenv(st.PAUSE_BEFORE_COMMIT_ENV, raising=False)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def store(data_dir: Path):
+    s = st.open_store(data_dir=data_dir)
+    yield s
+    s.close()
+
+
+def _count(db: Path, sql: str) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def assert_consistent(data_dir: Path) -> None:
+    """integrity_check ok, no orphan rows, every inspection with its photo rows and files."""
+    db = data_dir / st.DB_FILENAME
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        orphans = {
+            "plaques": "SELECT count(*) FROM plaques p LEFT JOIN inspections i ON i.id = p.inspection_id WHERE i.id IS NULL",
+            "inspection_photos": "SELECT count(*) FROM inspection_photos p LEFT JOIN inspections i "
+                                 "ON i.id = p.inspection_id WHERE i.id IS NULL",
+            "review_log": "SELECT count(*) FROM review_log r LEFT JOIN plaques p ON p.id = r.plaque_id WHERE p.id IS NULL",
+            "no photos": "SELECT count(*) FROM inspections i WHERE NOT EXISTS "
+                         "(SELECT 1 FROM inspection_photos p WHERE p.inspection_id = i.id)",
+            "photo row": "SELECT count(*) FROM inspection_photos p LEFT JOIN photos f ON f.sha256 = p.sha256 "
+                         "WHERE f.sha256 IS NULL",
+        }
+        for what, sql in orphans.items():
+            assert conn.execute(sql).fetchone()[0] == 0, what
+        for sha, ext in conn.execute("SELECT DISTINCT p.sha256, f.ext FROM inspection_photos p JOIN photos f USING (sha256)"):
+            path = data_dir / "photos" / sha[:2] / f"{sha}.{ext}"
+            assert path.exists(), path
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
+
+
+# ---------------------------------------------------------------------------------------------- opening
+def test_round_trip_across_reopen(data_dir: Path, rules: Rules) -> None:
+    data = jpeg_bytes(1)
+    report = model_report(data, rules)
+    s = st.open_store(data_dir=data_dir)
+    when = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    iid = st.submit_inspection(s, report, [data, b"not referenced"], inspector="张三", inspected_at=when,
+                               township="城关镇")
+    s.close()
+
+    again = st.open_store(data_dir=data_dir)  # a restart: a new engine on the same files
+    got = st.inspection_from_store(again, iid)
+    assert got.original_json == report.model_dump_json()
+    assert got.original == report
+    assert (got.village_code, got.village_name, got.township, got.inspector) == ("001", "王庄村", "城关镇", "张三")
+    assert got.inspected_at == when
+    assert got.verdict == report.summary.verdict == "needs_rectification"
+    assert [p.plaque for p in got.plaques] == report.photos[0].plaques
+    assert {p.status for p in got.plaques} == {"unreviewed"}
+    assert got.photos[0].path == data_dir / "photos" / report.photos[0].sha256[:2] / f"{report.photos[0].sha256}.jpg"
+    assert got.photos[0].path.read_bytes() == data
+    assert (data_dir.stat().st_mode & 0o777) == 0o700
+    table = st.inspections_table(again)
+    assert table["inspection_id"].tolist() == [iid]
+    assert table["inspected_at"].iloc[0] == when
+    again.close()
+    assert_consistent(data_dir)
+
+
+def test_sqlite_connection_settings_and_begin_immediate(store: st.Store, rules: Rules) -> None:
+    statements: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    begins: list[str] = []
+    sa.event.listen(store.engine, "begin", lambda conn: begins.append("begin"))
+    data = jpeg_bytes(2)
+    st.submit_inspection(store, model_report(data, rules), [data], inspector="李四")
+    assert "BEGIN IMMEDIATE" in statements
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        conn.exec_driver_sql("SELECT 1").all()
+    assert statements[-1] == "SELECT 1" and "BEGIN DEFERRED" in statements  # a read does not take the write lock
+
+
+def test_database_url_from_environment(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "elsewhere" / "county.sqlite"
+    other.parent.mkdir()
+    monkeypatch.setenv(st.DB_URL_ENV, f"sqlite:///{other}")
+    s = st.open_store(data_dir=data_dir)
+    assert st.schema_revision(s) == "0001"
+    s.close()
+    assert other.exists() and not (data_dir / st.DB_FILENAME).exists()
+
+
+def test_bad_url_and_missing_photo_name_the_culprit(data_dir: Path, rules: Rules, store: st.Store) -> None:
+    with pytest.raises(StoreError, match="bad database URL"):
+        st.open_store("not a url", data_dir=data_dir)
+    report = model_report(jpeg_bytes(3), rules)
+    with pytest.raises(StoreError, match="门口.jpg"):
+        st.submit_inspection(store, report, [jpeg_bytes(4)], inspector="张三")
+    with pytest.raises(StoreError, match="inspector is empty"):
+        st.submit_inspection(store, report, [jpeg_bytes(3)], inspector=" ")
+    assert st.inspections_table(store).empty
+
+
+# ------------------------------------------------------------------------------------------- migrations
+def test_migrations_upgrade_empty_database_and_are_idempotent(data_dir: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    s = st.open_store(data_dir=data_dir, migrate=False)
+    assert st.schema_revision(s) is None
+    assert sa.inspect(s.engine).get_table_names() == []
+    head = ScriptDirectory.from_config(st.alembic_config(s)).get_current_head()
+    st.upgrade(s)
+    assert st.schema_revision(s) == head == "0001"
+    tables = sorted(sa.inspect(s.engine).get_table_names())
+    assert tables == sorted(["alembic_version", *st.metadata.tables])
+    with s.engine.connect() as conn:  # the migrated schema is the one the queries describe
+        assert compare_metadata(MigrationContext.configure(conn), st.metadata) == []
+    st.upgrade(s)
+    st.open_store(data_dir=data_dir).close()
+    assert st.schema_revision(s) == head
+    assert sorted(sa.inspect(s.engine).get_table_names()) == tables
+    assert _count(data_dir / st.DB_FILENAME, "SELECT count(*) FROM alembic_version") == 1
+    s.close()
+
+
+# ----------------------------------------------------------------------------------------------- review
+def test_review_logs_each_change_and_keeps_the_model_output(store: st.Store, rules: Rules) -> None:
+    data = jpeg_bytes(5)
+    report = model_report(data, rules)
+    iid = st.submit_inspection(store, report, [data], inspector="张三")
+    before = st.inspection_from_store(store, iid)
+    wrong = next(p for p in before.plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
+    at = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.UTC)
+    after = st.review_inspection(store, iid, [st.CorrectPlaque(wrong.id, type="collective_economy")], reviewer="王五",
+                                 at=at, rules=rules)
+
+    log = st.review_log_table(store, iid)
+    typed = log[log["field"] == "type"]
+    assert len(typed) == 1
+    row = typed.iloc[0]
+    assert (row["reviewer"], row["at"], row["plaque_id"]) == ("王五", at, wrong.id)
+    assert (row["old_value"], row["new_value"]) == ("supervision_committee", "collective_economy")
+    names = log[log["field"] == "name_zh"].iloc[0]
+    assert (names["old_value"], names["new_value"]) == ("村务监督委员会", "村集体经济组织")
+
+    assert after.original_json == before.original_json == report.model_dump_json()
+    assert after.original.photos[0].plaques[5].type == "supervision_committee"
+    fixed = next(p for p in after.plaques if p.id == wrong.id)
+    assert (fixed.status, fixed.plaque.type, fixed.plaque.name_zh) == ("corrected", "collective_economy", "村集体经济组织")
+    assert "duplicates" in report.summary.model_dump() and report.summary.duplicates == ["supervision_committee"]
+    assert after.summary.duplicates == [] and "collective_economy" in after.summary.present
+    assert (after.reviewed_by, after.reviewed_at) == ("王五", at)
+
+
+def test_add_delete_correct_recompute_the_verdict(store: st.Store, rules: Rules) -> None:
+    data = jpeg_bytes(6)
+    report = model_report(data, rules)
+    assert report.summary.verdict == "needs_rectification"
+    assert set(report.summary.missing) == {"collective_economy", "militia"}
+    iid = st.submit_inspection(store, report, [data], inspector="张三")
+    plaques = st.inspection_from_store(store, iid).plaques
+    by_box = {tuple(p.plaque.bbox): p for p in plaques}
+    wrong = by_box[tuple(float(v) for v in BOXES["collective_economy"])]
+    shop = by_box[tuple(float(v) for v in BOXES["shop_sign"])]
+    others = [p for p in plaques if p.id not in (wrong.id, shop.id)]
+
+    after = st.review_inspection(store, iid, [
+        *(st.ConfirmPlaque(p.id) for p in others),
+        st.CorrectPlaque(wrong.id, type="collective_economy"),
+        st.DeletePlaque(shop.id),
+        st.AddPlaque(0, "militia", BOXES["militia"]),
+    ], reviewer="王五", rules=rules)
+    assert after.summary.missing == [] and after.summary.unauthorised == [] and after.summary.duplicates == []
+    assert after.verdict == after.summary.verdict == "compliant", after.summary.reasons
+    assert st.inspections_table(store)["verdict"].tolist() == ["compliant"]
+    added = [p for p in after.plaques if p.origin == "inspector"]
+    militia = [float(v) for v in BOXES["militia"]]
+    assert [(p.status, p.plaque.type, p.plaque.bbox) for p in added] == [("added", "militia", militia)]
+    assert added[0].plaque.style["background"]["status"] == "pass"  # style re-checked on the stored photo
+    assert {p.status for p in after.plaques if p.id == shop.id} == {"deleted"}
+    assert len(after.reviewed_report().photos[0].plaques) == len(report.photos[0].plaques)  # -1 deleted, +1 added
+    log = st.review_log_table(store, iid)
+    assert sorted(set(log["field"])) == ["added", "confirmed", "deleted", "name_zh", "type"]
+    assert (log["field"] == "confirmed").sum() == len(others)
+    deleted = log[log["field"] == "deleted"].iloc[0]
+    assert (deleted["plaque_id"], deleted["old_value"], deleted["new_value"]) == (shop.id, "false", "true")
+
+    # deleting a real plaque makes it missing again
+    party = next(p for p in after.plaques if p.plaque.type == "party_org")
+    again = st.review_inspection(store, iid, [st.DeletePlaque(party.id)], reviewer="赵六", rules=rules)
+    assert again.summary.missing == ["party_org"] and again.verdict == "needs_rectification"
+    assert any("村党组织" in r for r in again.summary.reasons)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda ids: st.CorrectPlaque(ids[0], type="no_such_plaque"), "'type' should be one of"),
+    (lambda ids: st.CorrectPlaque(ids[0], type="other_sign"), "kind"),
+    (lambda ids: st.CorrectPlaque(ids[0], bbox=[0, 0, W + 10, 10]), "不在照片范围内"),
+    (lambda ids: st.AddPlaque(3, "militia", [0, 0, 10, 10]), "photo_index should be"),
+    (lambda ids: st.ConfirmPlaque(max(ids) + 1000), "no plaque"),
+])
+def test_bad_review_changes_are_refused_whole(store: st.Store, rules: Rules, change, message: str) -> None:
+    data = jpeg_bytes(7)
+    iid = st.submit_inspection(store, model_report(data, rules), [data], inspector="张三")
+    ids = [p.id for p in st.inspection_from_store(store, iid).plaques]
+    with pytest.raises(StoreError, match=message):
+        st.review_inspection(store, iid, [st.DeletePlaque(ids[1]), change(ids)], reviewer="王五", rules=rules)
+    got = st.inspection_from_store(store, iid)  # the transaction rolled back: the delete did not happen either
+    assert {p.status for p in got.plaques} == {"unreviewed"} and got.reviewed_at is None
+    assert st.review_log_table(store, iid).empty
+
+
+# ------------------------------------------------------------------------------------ processes, crashes
+def _writer(data_dir: str, tag: str, count: int, seed: int) -> None:
+    """Writer process: ``count`` inspections, each with its own photo and one photo shared by all writers."""
+    rules = load_rules()
+    s = st.open_store(data_dir=data_dir)
+    shared = jpeg_bytes(999)
+    for i in range(count):
+        own = jpeg_bytes(seed + i)
+        base = model_report(own, rules, code=f"{tag}-{i}")
+        second = model_report(shared, rules).photos[0].model_copy(update={"photo": "室内.jpg", "side": "internal",
+                                                                          "plaques": []})
+        report = base.model_copy(update={"photos": [base.photos[0], second]})
+        st.submit_inspection(s, report, [own, shared], inspector=tag)
+    s.close()
+
+
+def _spawn(data_dir: Path, tag: str, count: int, seed: int, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.test_store", "writer", str(data_dir), tag, str(count), str(seed)],
+                            cwd=REPO, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.mark.timeout(240)
+def test_two_writer_processes_lose_nothing(data_dir: Path) -> None:
+    st.open_store(data_dir=data_dir).close()  # two concurrent first opens are covered below as well
+    procs = [_spawn(data_dir, tag, 20, seed) for tag, seed in (("甲", 1000), ("乙", 2000))]
+    for p in procs:
+        out, err = p.communicate(timeout=220)
+        assert p.returncode == 0, err.decode()
+    db = data_dir / st.DB_FILENAME
+    assert _count(db, "SELECT count(*) FROM inspections") == 40
+    assert _count(db, "SELECT count(DISTINCT village_code) FROM inspections") == 40
+    assert _count(db, "SELECT count(*) FROM inspections WHERE inspector = '甲'") == 20
+    assert _count(db, "SELECT count(*) FROM inspection_photos") == 80
+    assert _count(db, "SELECT count(*) FROM plaques") == 40 * 7
+    assert _count(db, "SELECT count(*) FROM photos") == 41  # 40 own photos + the shared one, stored once
+    assert_consistent(data_dir)
+
+
+@pytest.mark.timeout(240)
+def test_two_processes_creating_the_store_at_once(data_dir: Path) -> None:
+    procs = [_spawn(data_dir, tag, 3, seed) for tag, seed in (("甲", 1000), ("乙", 2000))]
+    for p in procs:
+        out, err = p.communicate(timeout=220)
+        assert p.returncode == 0, err.decode()
+    assert _count(data_dir / st.DB_FILENAME, "SELECT count(*) FROM inspections") == 6
+    assert _count(data_dir / st.DB_FILENAME, "SELECT count(*) FROM alembic_version") == 1
+
+
+@pytest.mark.timeout(240)
+def test_writer_killed_mid_submit_leaves_a_consistent_store(data_dir: Path, tmp_path: Path, rules: Rules) -> None:
+    s = st.open_store(data_dir=data_dir)
+    data = jpeg_bytes(8)
+    kept = st.submit_inspection(s, model_report(data, rules), [data], inspector="张三")
+    s.close()
+
+    marker = tmp_path / "paused"
+    proc = _spawn(data_dir, "被杀", 1, 3000, env={st.PAUSE_BEFORE_COMMIT_ENV: str(marker)})
+    deadline = time.monotonic() + 180
+    while not marker.exists():  # the writer has written its rows and files and waits before the commit
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "writer never reached the commit"
+        time.sleep(0.05)
+    db = data_dir / st.DB_FILENAME
+    assert _count(db, "SELECT count(*) FROM inspections") == 1  # uncommitted rows are invisible
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    s = st.open_store(data_dir=data_dir)
+    assert st.inspections_table(s)["inspection_id"].tolist() == [kept]
+    assert _count(db, "SELECT count(*) FROM plaques") == 7 and _count(db, "SELECT count(*) FROM inspection_photos") == 1
+    assert_consistent(data_dir)
+    other = jpeg_bytes(9)  # the killed writer's lock is gone: the next writer goes through
+    st.submit_inspection(s, model_report(other, rules), [other], inspector="李四")
+    s.close()
+    assert _count(db, "SELECT count(*) FROM inspections") == 2
+    assert_consistent(data_dir)
+
+
+# ----------------------------------------------------------------------------------------------- ledger
+def _registry() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"village_code": ["001", "002", "003", "004"],
+                             "village_name": ["王庄村", "李庄村", "=cmd()", "赵庄村"],
+                             "township": ["城关镇", "城关镇", "河口镇", "河口镇"]},
+                            geometry=[Point(116.0, 39.0 + i / 100) for i in range(4)], crs="EPSG:4326")
+
+
+def test_ledger_deadlines_and_villages_not_inspected(store: st.Store, rules: Rules, tmp_path: Path) -> None:
+    cst = dt.timezone(dt.timedelta(hours=8))
+    old = st.create_round(store, "2026年第三季度", dt.date(2026, 7, 1), dt.date(2026, 9, 30))
+    current = st.create_round(store, "2026年第四季度", dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+    a = jpeg_bytes(10)
+    bad = st.submit_inspection(store, model_report(a, rules), [a], inspector="张三",
+                               inspected_at=dt.datetime(2026, 11, 20, 23, 30, tzinfo=cst), round_id=current)
+    fine = model_report(a, rules, code="002", name="李庄村", plaques=[
+        official(t, rules) for t in ("party_org", "villagers_committee", "collective_economy", "supervision_committee",
+                                     "militia", "service_centre_sign", "civilisation_station_sign")])
+    assert fine.summary.verdict == "compliant"
+    st.submit_inspection(store, fine, [a], inspector="李四", inspected_at=dt.datetime(2026, 8, 1, 9, tzinfo=cst),
+                         round_id=old)
+    # no round given, but inspected within the current round's dates: it counts for that round
+    st.submit_inspection(store, model_report(a, rules, code="004", name="赵庄村"), [a], inspector="李四",
+                         inspected_at=dt.datetime(2026, 10, 2, 9, tzinfo=cst))
+    # a village outside the registry is not in the ledger
+    st.submit_inspection(store, model_report(a, rules, code="999", name="外县村"), [a], inspector="李四")
+
+    ledger = ledger_from_store(store, _registry(), as_of=dt.date(2026, 12, 25))
+    assert ledger["village_code"].tolist() == ["001", "002", "003", "004"]
+    row = ledger.set_index("village_code").loc["001"]
+    assert row["last_inspection_id"] == bad and row["verdict"] == "needs_rectification"
+    assert row["deadline"] == dt.date(2026, 12, 20)  # 20 Nov (Beijing time, although 15:30 UTC) + 30 days
+    assert bool(row["overdue"]) is True
+    assert any("缺少" in r for r in row["open_problems"])
+    assert row["round_name"] == "2026年第四季度"
+    li = ledger.set_index("village_code").loc["002"]
+    assert li["verdict"] == "compliant" and li["deadline"] is None and li["open_problems"] == []
+    assert villages_not_inspected(ledger)["village_code"].tolist() == ["002", "003"]
+
+    earlier = ledger_from_store(store, _registry(), round_id=old, deadline_days=10, as_of=dt.date(2026, 11, 25))
+    assert villages_not_inspected(earlier)["village_code"].tolist() == ["001", "003", "004"]
+    first = earlier.set_index("village_code").loc["001"]
+    assert first["deadline"] == dt.date(2026, 11, 30) and bool(first["overdue"]) is False
+
+    # a review that fixes everything closes the problems
+    plaques = st.inspection_from_store(store, bad).plaques
+    wrong = next(p for p in plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
+    shop = next(p for p in plaques if p.plaque.kind == "unauthorised_sign")
+    st.review_inspection(store, bad, [st.CorrectPlaque(wrong.id, type="collective_economy"), st.DeletePlaque(shop.id),
+                                      st.AddPlaque(0, "militia", BOXES["militia"])], reviewer="王五", rules=rules)
+    closed = ledger_from_store(store, _registry()).set_index("village_code").loc["001"]
+    assert closed["verdict"] == "compliant" and closed["deadline"] is None and bool(closed["reviewed"]) is True
+
+    path = ledger_to_xlsx(ledger, tmp_path / "台账.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["挂牌台账"]
+    headers = [c.value for c in ws[1]]
+    assert headers[:3] == ["村代码", "村名", "乡镇（街道）"] and "整改期限" in headers and "本轮是否已核查" in headers
+    assert ws.freeze_panes == "A2"
+    rows = {r[0]: dict(zip(headers, r, strict=True)) for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert rows["001"]["整改期限"] == "2026-12-20" and rows["001"]["核查结论"] == "需要整改"
+    assert rows["001"]["最近核查时间"] == "2026-11-20 23:30"
+    assert rows["003"]["村名"] == "=cmd()" and ws.cell(row=4, column=2).data_type == "s"
+    assert rows["003"]["最近核查时间"] is None
+    assert [r[0] for r in wb["本轮未核查"].iter_rows(min_row=2, values_only=True)] == ["002", "003"]
+
+
+def test_ledger_without_rounds(store: st.Store) -> None:
+    ledger = ledger_from_store(store, _registry())
+    assert ledger["inspected_in_round"].isna().all() and ledger["last_inspection_id"].isna().all()
+    assert len(villages_not_inspected(ledger)) == 4
+    with pytest.raises(StoreError, match="no round 'nope'"):
+        ledger_from_store(store, _registry(), round_id="nope")
+
+
+# ---------------------------------------------------------------------------------------------- dataset
+def test_export_dataset_writes_valid_yolo_labels(store: st.Store, rules: Rules, tmp_path: Path) -> None:
+    a, b = jpeg_bytes(11), jpeg_bytes(12)
+    reviewed = st.submit_inspection(store, model_report(a, rules), [a], inspector="张三")
+    st.submit_inspection(store, model_report(b, rules), [b], inspector="张三")  # not reviewed: not exported
+    plaques = st.inspection_from_store(store, reviewed).plaques
+    shop = next(p for p in plaques if p.plaque.kind == "unauthorised_sign")
+    wrong = next(p for p in plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
+    changes = [st.ConfirmPlaque(p.id) for p in plaques if p.id not in (shop.id, wrong.id)]
+    changes += [st.DeletePlaque(shop.id), st.CorrectPlaque(wrong.id, type="collective_economy"),
+                st.AddPlaque(0, "other_sign", [440, 300, 600, 380], kind="honour", text="文明村")]
+    st.review_inspection(store, reviewed, changes, reviewer="王五", rules=rules)
+
+    data_yaml = st.export_dataset(store, tmp_path / "ds", rules=rules)
+    text = data_yaml.read_text(encoding="utf-8")
+    assert text.isascii() and "0: strip" in text and "2: identity" in text and "3: honour" in text
+    images = sorted((tmp_path / "ds" / "images").iterdir())
+    labels = sorted((tmp_path / "ds" / "labels").iterdir())
+    sha = st.inspection_from_store(store, reviewed).photos[0].sha256
+    assert [p.name for p in images] == [f"{sha}.jpg"] and [p.name for p in labels] == [f"{sha}.txt"]
+    lines = labels[0].read_text(encoding="ascii").splitlines()
+    assert len(lines) == 5 + 1 + 1  # 5 confirmed, 1 corrected, 1 added; the deleted shop sign is gone
+    classes = []
+    for line in lines:
+        parts = line.split()
+        assert len(parts) == 5
+        classes.append(int(parts[0]))
+        values = [float(v) for v in parts[1:]]
+        assert all(0.0 <= v <= 1.0 for v in values) and values[2] > 0 and values[3] > 0
+    names = ["strip", "plaque", "identity", "honour"]
+    assert sorted(names[c] for c in classes) == ["honour", "identity", "identity", "strip", "strip", "strip", "strip"]
+    party = next(ln for ln in lines if ln.startswith("0 "))
+    cx, cy, w, h = (float(v) for v in party.split()[1:])
+    x1, y1, x2, y2 = BOXES["party_org"]
+    assert (cx, cy, w, h) == pytest.approx(((x1 + x2) / 2 / W, (y1 + y2) / 2 / H, (x2 - x1) / W, (y2 - y1) / H), abs=1e-6)
+    with Image.open(images[0]) as img:
+        assert img.size == (W, H)
+
+
+if __name__ == "__main__":  # writer process for the concurrency and crash tests
+    if sys.argv[1:2] == ["writer"]:
+        _writer(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
