@@ -61,7 +61,7 @@ def _inspections_frame(store: Store) -> pd.DataFrame:
 
 def _match(registry: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
     """For each inspection, the registry row it belongs to (NaN for none): by village code where both have
-    one, else by village name and, when the inspection names one, township."""
+    one, else by village name (and township, when the inspection names one) where either has no code."""
     reg = pd.DataFrame({"row": range(len(registry)), "code_key": _text_key(registry["village_code"]).to_numpy(),
                         "name_key": _text_key(registry["village_name"]).to_numpy(),
                         "township_key": _text_key(registry["township"]).to_numpy()})
@@ -69,7 +69,9 @@ def _match(registry: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
     by_code = left.dropna(subset=["code_key"]).merge(reg.dropna(subset=["code_key"])[["code_key", "row"]],
                                                      on="code_key", how="inner")
     rest = left[~left["i"].isin(by_code["i"])].dropna(subset=["name_key"])
-    by_name = rest.merge(reg[["name_key", "township_key", "row"]], on="name_key", suffixes=("", "_reg"))
+    by_name = rest.merge(reg[["name_key", "township_key", "code_key", "row"]], on="name_key", suffixes=("", "_reg"))
+    # a code is authoritative: an inspection with a code matches by name only a registry village without one
+    by_name = by_name[by_name["code_key"].isna() | by_name["code_key_reg"].isna()]
     by_name = by_name[by_name["township_key"].isna() | (by_name["township_key"] == by_name["township_key_reg"])]
     by_name = by_name.drop_duplicates("i", keep=False)  # a name shared by two villages matches neither
     matched = pd.concat([by_code[["i", "row"]], by_name[["i", "row"]]]).drop_duplicates("i")

@@ -31,14 +31,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+import pandas as pd
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from audit import settings
 from audit._errors import StoreError
 from audit.rules import Rules, load_rules
 from audit.signage import PhotoResult, PlaqueResult, SignageReport, Summary, inventory_from_photos
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DB_FILENAME = "inspections.sqlite"
@@ -50,6 +55,7 @@ OTHER_KINDS = ("honour", "allowed", "unauthorised_sign", "unreadable")
 NAMES_ZH_OTHER = {"honour": "荣誉牌", "allowed": "允许的标识", "unauthorised_sign": "未列入清单的牌子", "unreadable": "未识别"}
 PlaqueStatus = Literal["unreviewed", "confirmed", "corrected", "added", "deleted"]
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_PG_MIGRATION_LOCK = 0x5641_4D49  # any constant: one advisory lock for the store's migrations
 
 # ------------------------------------------------------------------------------------------- the tables
 # The migrations in audit/migrations/versions create these; this is the query-side description of head.
@@ -215,7 +221,7 @@ def open_store(url: str | None = None, *, data_dir: str | Path | None = None, mi
     return store
 
 
-def alembic_config(store: Store, connection: sa.Connection | None = None):  # noqa: ANN201 - alembic type, lazy
+def alembic_config(store: Store, connection: sa.Connection | None = None) -> Config:
     """An Alembic ``Config`` built in code (no alembic.ini): the shipped migrations, this store's database."""
     from alembic.config import Config
 
@@ -233,6 +239,8 @@ def upgrade(store: Store, revision: str = "head") -> None:
     from alembic import command
 
     with _write(store) as conn:
+        if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already serialises concurrent upgrades
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         command.upgrade(alembic_config(store, conn), revision)
 
 
@@ -354,10 +362,8 @@ def create_round(store: Store, name: str, start: dt.date, end: dt.date) -> str:
     return round_id
 
 
-def rounds_table(store: Store):  # noqa: ANN201 - pandas imported lazily
+def rounds_table(store: Store) -> pd.DataFrame:
     """All rounds as a DataFrame: ``round_id, name, start, end``, latest start first."""
-    import pandas as pd
-
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(rounds).order_by(rounds.c.start_date.desc(), rounds.c.created_at.desc())).all()
     return pd.DataFrame([{"round_id": r.id, "name": r.name, "start": r.start_date, "end": r.end_date} for r in rows],
@@ -490,11 +496,17 @@ def _read_inspection(conn: sa.Connection, store: Store, inspection_id: str) -> I
         .where(inspection_photos.c.inspection_id == inspection_id).order_by(inspection_photos.c.idx)).all()
     plaque_rows = conn.execute(sa.select(plaques).where(plaques.c.inspection_id == inspection_id)
                                .order_by(plaques.c.photo_idx, plaques.c.id)).all()
+    try:
+        original = SignageReport.model_validate_json(row.model_report)
+        summary = Summary.model_validate_json(row.summary)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise StoreError(f"核查记录 {inspection_id} 保存的报告与当前报告格式不符 (stored report does not match the "
+                         f"current SignageReport model at {'.'.join(map(str, first['loc']))}: {first['msg']})") from None
     return Inspection(
         id=row.id, village_code=row.village_code, village_name=row.village_name, township=row.township,
         inspector=row.inspector, inspected_at=_aware(row.inspected_at), round_id=row.round_id, verdict=row.verdict,
-        summary=Summary.model_validate_json(row.summary), original=SignageReport.model_validate_json(row.model_report),
-        original_json=row.model_report,
+        summary=summary, original=original, original_json=row.model_report,
         photos=[StoredPhoto(index=p.idx, name=p.name, side=p.side, sha256=p.sha256,
                             path=photo_path(store, p.sha256, p.ext)) for p in photo_rows],
         plaques=[StoredPlaque(id=p.id, photo_index=p.photo_idx, origin=p.origin, status=p.status,
@@ -508,11 +520,9 @@ def inspection_from_store(store: Store, inspection_id: str) -> Inspection:
         return _read_inspection(conn, store, inspection_id)
 
 
-def inspections_table(store: Store, *, village_code: str | None = None, round_id: str | None = None):  # noqa: ANN201
+def inspections_table(store: Store, *, village_code: str | None = None, round_id: str | None = None) -> pd.DataFrame:
     """The inspections as a DataFrame (no reports): id, village, township, inspector, times, round, verdict,
     reasons, reviewed_at, reviewed_by, newest first."""
-    import pandas as pd
-
     query = sa.select(inspections.c.id, inspections.c.village_code, inspections.c.village_name, inspections.c.township,
                       inspections.c.inspector, inspections.c.inspected_at, inspections.c.round_id, inspections.c.verdict,
                       inspections.c.summary, inspections.c.reviewed_at, inspections.c.reviewed_by)
@@ -532,10 +542,8 @@ def inspections_table(store: Store, *, village_code: str | None = None, round_id
     return df
 
 
-def review_log_table(store: Store, inspection_id: str | None = None):  # noqa: ANN201
+def review_log_table(store: Store, inspection_id: str | None = None) -> pd.DataFrame:
     """The review log as a DataFrame: inspection_id, plaque_id, reviewer, at (UTC), field, old_value, new_value."""
-    import pandas as pd
-
     query = sa.select(review_log).order_by(review_log.c.id)
     if inspection_id is not None:
         query = query.where(review_log.c.inspection_id == inspection_id)
@@ -697,6 +705,8 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
     when = _utc(at)
     photos_cache = _PhotoCache(store, rules)
     with _write(store) as conn:
+        # Two reviewers of one inspection queue up (BEGIN IMMEDIATE on SQLite; a row lock elsewhere).
+        conn.execute(sa.select(inspections.c.id).where(inspections.c.id == inspection_id).with_for_update())
         current = _read_inspection(conn, store, inspection_id)
         by_id = {s.id: s for s in current.plaques}
         log: list[dict] = []

@@ -68,7 +68,7 @@ def official(ptype: str, rules: Rules, box_of: str | None = None) -> PlaqueResul
                         kind="official", source="detector+ocr", detector_class="strip")
 
 
-def model_report(data: bytes, rules: Rules, *, plaques: list[PlaqueResult] | None = None, code: str = "001",
+def model_report(data: bytes, rules: Rules, *, plaques: list[PlaqueResult] | None = None, code: str | None = "001",
                  name: str = "王庄村") -> SignageReport:
     """What the engine would say about the test photo: militia missed, the collective-economy board read as a
     second supervision committee, and a shop sign."""
@@ -411,8 +411,12 @@ def test_ledger_deadlines_and_villages_not_inspected(store: st.Store, rules: Rul
     # no round given, but inspected within the current round's dates: it counts for that round
     st.submit_inspection(store, model_report(a, rules, code="004", name="赵庄村"), [a], inspector="李四",
                          inspected_at=dt.datetime(2026, 10, 2, 9, tzinfo=cst))
-    # a village outside the registry is not in the ledger
+    # a village outside the registry is not in the ledger, nor one whose code is not the registry's
     st.submit_inspection(store, model_report(a, rules, code="999", name="外县村"), [a], inspector="李四")
+    st.submit_inspection(store, model_report(a, rules, code="998", name="李庄村"), [a], inspector="李四")
+    # without a code, the name (and township) finds the village
+    nameonly = st.submit_inspection(store, model_report(a, rules, code=None, name="=cmd()"), [a], inspector="李四",
+                                    township="河口镇", inspected_at=dt.datetime(2026, 9, 1, 9, tzinfo=cst))
 
     ledger = ledger_from_store(store, _registry(), as_of=dt.date(2026, 12, 25))
     assert ledger["village_code"].tolist() == ["001", "002", "003", "004"]
@@ -425,9 +429,10 @@ def test_ledger_deadlines_and_villages_not_inspected(store: st.Store, rules: Rul
     li = ledger.set_index("village_code").loc["002"]
     assert li["verdict"] == "compliant" and li["deadline"] is None and li["open_problems"] == []
     assert villages_not_inspected(ledger)["village_code"].tolist() == ["002", "003"]
+    assert ledger.set_index("village_code").loc["003", "last_inspection_id"] == nameonly
 
     earlier = ledger_from_store(store, _registry(), round_id=old, deadline_days=10, as_of=dt.date(2026, 11, 25))
-    assert villages_not_inspected(earlier)["village_code"].tolist() == ["001", "003", "004"]
+    assert villages_not_inspected(earlier)["village_code"].tolist() == ["001", "004"]
     first = earlier.set_index("village_code").loc["001"]
     assert first["deadline"] == dt.date(2026, 11, 30) and bool(first["overdue"]) is False
 
@@ -450,7 +455,8 @@ def test_ledger_deadlines_and_villages_not_inspected(store: st.Store, rules: Rul
     assert rows["001"]["整改期限"] == "2026-12-20" and rows["001"]["核查结论"] == "需要整改"
     assert rows["001"]["最近核查时间"] == "2026-11-20 23:30"
     assert rows["003"]["村名"] == "=cmd()" and ws.cell(row=4, column=2).data_type == "s"
-    assert rows["003"]["最近核查时间"] is None
+    assert rows["003"]["最近核查时间"] == "2026-09-01 09:00"
+    assert rows["002"]["整改期限"] is None and rows["002"]["本轮是否已核查"] == "否"
     assert [r[0] for r in wb["本轮未核查"].iter_rows(min_row=2, values_only=True)] == ["002", "003"]
 
 
@@ -500,6 +506,58 @@ def test_export_dataset_writes_valid_yolo_labels(store: st.Store, rules: Rules, 
     with Image.open(images[0]) as img:
         assert img.size == (W, H)
 
+
+
+# ------------------------------------------------------------------------------------------- PostgreSQL
+PG_URL_ENV = "VILLAGE_AUDIT_TEST_PG_URL"
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """A fresh schema on the PostgreSQL server named by VILLAGE_AUDIT_TEST_PG_URL (skipped when unset)."""
+    import uuid
+
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        pytest.skip(f"{PG_URL_ENV} not set (a PostgreSQL URL with a driver, e.g. postgresql+psycopg://...)")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
+
+@pytest.mark.timeout(240)
+def test_postgresql_store_works_the_same(pg_url: str, data_dir: Path, rules: Rules) -> None:
+    s = st.open_store(pg_url, data_dir=data_dir)
+    assert s.engine.dialect.name == "postgresql" and st.schema_revision(s) == "0001"
+    st.upgrade(s)
+    data = jpeg_bytes(20)
+    iid = st.submit_inspection(s, model_report(data, rules), [data], inspector="张三")
+    plaques = st.inspection_from_store(s, iid).plaques
+    wrong = next(p for p in plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
+    shop = next(p for p in plaques if p.plaque.kind == "unauthorised_sign")
+    after = st.review_inspection(s, iid, [st.CorrectPlaque(wrong.id, type="collective_economy"), st.DeletePlaque(shop.id),
+                                          st.AddPlaque(0, "militia", BOXES["militia"])], reviewer="王五", rules=rules)
+    assert after.verdict == "compliant" and len(st.review_log_table(s, iid)) == 4
+    s.close()
+
+    procs = [_spawn(data_dir, tag, 20, seed, env={st.DB_URL_ENV: pg_url}) for tag, seed in (("甲", 1000), ("乙", 2000))]
+    for p in procs:
+        out, err = p.communicate(timeout=220)
+        assert p.returncode == 0, err.decode()
+    s = st.open_store(pg_url, data_dir=data_dir)
+    with s.engine.connect() as conn:
+        count = {t: conn.execute(sa.select(sa.func.count()).select_from(st.metadata.tables[t])).scalar()
+                 for t in ("inspections", "inspection_photos", "photos", "plaques")}
+    assert count == {"inspections": 41, "inspection_photos": 81, "photos": 42, "plaques": 7 + 1 + 40 * 7}
+    ledger = ledger_from_store(s, _registry())
+    assert ledger.set_index("village_code").loc["001", "last_inspection_id"] == iid
+    s.close()
 
 if __name__ == "__main__":  # writer process for the concurrency and crash tests
     if sys.argv[1:2] == ["writer"]:
