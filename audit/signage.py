@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from audit._errors import AuditError
 from audit.intake import Photo, distance_m, photo_from_bytes, sharpness
-from audit.ocr import Reader, TextLine
+from audit.ocr import Reader, TextLine, group_texts, line_groups
 from audit.plaque_text import OTHER, TextMatch, type_from_text
 from audit.rules import Rules, load_rules
 from audit.style import illuminant_of, style_checks
@@ -239,22 +239,31 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     timings["read_boxes"] = time.perf_counter() - t0
 
     # Full-photo OCR as a second source: text outside every box that names a plaque, an honour or a
-    # mechanism sign is a plaque the detector missed. Other text (shop signs, slogans) is ignored.
+    # mechanism sign is a plaque the detector missed. Other text (shop signs, slogans) is ignored. Lines of
+    # one board (two columns of a long name) are read together.
     markers = rules.unauthorised_signs.markers
-    for i, line in enumerate(lines):
-        if i in used or len(line.text) < 3:
+    free = [ln for i, ln in enumerate(lines) if i not in used]
+    pieces: list[list[TextLine]] = []
+    for group in line_groups(free):
+        # A line that names an official plaque on its own is its own board (strips hang side by side);
+        # the rest of the group is read together.
+        whole = [ln for ln in group if (m := type_from_text(ln.text, rules, village=village, side=side)).kind
+                 == "official" and m.score >= 85]
+        pieces += [[ln] for ln in whole]
+        rest = [ln for ln in group if ln not in whole]
+        if rest:
+            pieces.append(rest)
+    for piece in pieces:
+        match = _best_match(group_texts(piece), rules, village, side)
+        score = max(ln.score for ln in piece)
+        if match is None or len(match.text) < 3:
             continue
-        match = type_from_text(line.text, rules, village=village, side=side)
         keep = (match.kind == "official" and match.score >= 85) or match.kind == "honour" or (
-            match.kind == "unauthorised_sign" and any(m in match.text for m in markers) and line.score >= 0.8)
-        if not keep:
-            continue
-        dup = next((c for c in out if c.source == "ocr" and _iou(c.box, line.box) > 0.3), None)
-        if dup is not None:
-            if dup.match is None or (match.kind == "official" and match.score > dup.match.score):
-                dup.match, dup.read_score = match, line.score
-            continue
-        out.append(_Candidate(line.box, "ocr", None, 0.0, match, line.score))
+            match.kind == "unauthorised_sign" and any(m in match.text for m in markers) and score >= 0.8)
+        if keep:
+            box = (min(ln.box[0] for ln in piece), min(ln.box[1] for ln in piece),
+                   max(ln.box[2] for ln in piece), max(ln.box[3] for ln in piece))
+            out.append(_Candidate(box, "ocr", None, 0.0, match, score))
     return out
 
 
