@@ -306,3 +306,24 @@ def test_codes_stay_text_everywhere(sheet, rules):
     assert v["village_code"].iloc[0] == "371521100201"
     assert isinstance(v["village_code"].iloc[0], str)
     assert pd.api.types.is_float_dtype(v["floor_area_m2"])
+
+
+@pytest.mark.parametrize(("row", "column", "value", "message"), [
+    (["371521100201", "王庄村", "城关镇", "示例县", None, 100, 120, 115.98, 36.45], "是否中心村", "",
+     "村庄类型未填写，按「非中心村」核定"),
+    (["371521100201", "王庄村", "城关镇", "示例县", "否", 100, 120, "东经115", 36.45], "经度", "东经115",
+     "经度不是数字，该村不上图"),
+    (["371521100201", "王庄村", "城关镇", "示例县", "否", 100, 120, 115.98, "abc"], "纬度", "abc",
+     "纬度不是数字，该村不上图"),
+    (["371521100201", "王庄村", "城关镇", "示例县", "否", 100, 120, 115.98, None], None, None,
+     "经度或纬度只填了一个，该村不上图"),
+    (["371521100201", "王庄村", "城关镇", "示例县", "否", 100, 120, None, None], None, None, "缺少经纬度，该村不上图"),
+    (["371521100201", "王庄村", "城关镇", "示例县", "否", "约300", 120, 115.98, 36.45], "户数", "约300",
+     "户数不是有效数字，面积无法判定"),
+    (["371521100201", "王庄村", "城关镇", "示例县", "否", None, 120, 115.98, 36.45], "户数", "",
+     "户数缺失，面积无法判定"),
+])
+def test_every_row_message(sheet, rules, row, column, value, message):
+    reg = registry_from_file(sheet([row]), rules=rules)
+    assert [(p.row, p.column, p.value, p.message) for p in reg.problems] == [(2, column, value, message)]
+    assert len(reg.villages) == 1
