@@ -162,8 +162,6 @@ def test_round_trip_across_reopen(data_dir: Path, rules: Rules) -> None:
 def test_sqlite_connection_settings_and_begin_immediate(store: st.Store, rules: Rules) -> None:
     statements: list[str] = []
     sa.event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    begins: list[str] = []
-    sa.event.listen(store.engine, "begin", lambda conn: begins.append("begin"))
     data = jpeg_bytes(2)
     st.submit_inspection(store, model_report(data, rules), [data], inspector="李四")
     assert "BEGIN IMMEDIATE" in statements
@@ -323,8 +321,20 @@ def _writer(data_dir: str, tag: str, count: int, seed: int) -> None:
     s.close()
 
 
-def _spawn(data_dir: Path, tag: str, count: int, seed: int, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.test_store", "writer", str(data_dir), tag, str(count), str(seed)],
+def _reviewer(data_dir: str, tag: str, count: int, inspection_id: str) -> None:
+    """Reviewer process: ``count`` reviews of one inspection, each adding a plaque (read, then write)."""
+    rules = load_rules()
+    s = st.open_store(data_dir=data_dir)
+    for i in range(count):
+        box = [10 + i * 30, 330, 30 + i * 30, 380]
+        st.review_inspection(s, inspection_id, [st.AddPlaque(0, "other_sign", box, kind="unauthorised_sign",
+                                                             text=f"{tag}{i}")], reviewer=tag, rules=rules)
+    s.close()
+
+
+def _spawn(data_dir: Path, tag: str, count: int, seed: int | str, env: dict[str, str] | None = None,
+           role: str = "writer") -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.test_store", role, str(data_dir), tag, str(count), str(seed)],
                             cwd=REPO, env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -343,6 +353,23 @@ def test_two_writer_processes_lose_nothing(data_dir: Path) -> None:
     assert _count(db, "SELECT count(*) FROM inspection_photos") == 80
     assert _count(db, "SELECT count(*) FROM plaques") == 40 * 7
     assert _count(db, "SELECT count(*) FROM photos") == 41  # 40 own photos + the shared one, stored once
+    assert_consistent(data_dir)
+
+
+@pytest.mark.timeout(240)
+def test_two_reviewer_processes_on_one_inspection_lose_nothing(store: st.Store, data_dir: Path, rules: Rules) -> None:
+    data = jpeg_bytes(13)
+    iid = st.submit_inspection(store, model_report(data, rules), [data], inspector="张三")
+    procs = [_spawn(data_dir, tag, 10, iid, role="reviewer") for tag in ("甲", "乙")]
+    for p in procs:
+        out, err = p.communicate(timeout=220)
+        assert p.returncode == 0, err.decode()
+    got = st.inspection_from_store(store, iid)
+    added = sorted(p.plaque.text for p in got.plaques if p.origin == "inspector")
+    assert added == sorted(f"{tag}{i}" for tag in ("甲", "乙") for i in range(10))
+    log = st.review_log_table(store, iid)
+    assert (log["field"] == "added").sum() == 20 and sorted(set(log["reviewer"])) == ["乙", "甲"]
+    assert len(got.summary.unauthorised) == 1 + 20  # the model's shop sign and every added sign
     assert_consistent(data_dir)
 
 
@@ -562,3 +589,5 @@ def test_postgresql_store_works_the_same(pg_url: str, data_dir: Path, rules: Rul
 if __name__ == "__main__":  # writer process for the concurrency and crash tests
     if sys.argv[1:2] == ["writer"]:
         _writer(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif sys.argv[1:2] == ["reviewer"]:
+        _reviewer(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
