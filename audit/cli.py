@@ -232,6 +232,46 @@ def signs_batch(
         raise typer.Exit(code=2)
 
 
+@app.command("export-dataset")
+def export_dataset_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for images/, labels/ and data.yaml.")],
+    db: Annotated[str | None, typer.Option("--db", help="Store URL (default: VILLAGE_AUDIT_DB_URL or the data dir).")] = None,
+    include_unreviewed: Annotated[bool, typer.Option(help="Also export inspections nobody reviewed.")] = False,
+) -> None:
+    """Export reviewed inspection photos with their corrected boxes as a YOLO dataset (for fine-tuning)."""
+    from audit.store import export_dataset, open_store
+
+    try:
+        data_yaml = export_dataset(open_store(db), out_dir, fully_reviewed_only=not include_unreviewed)
+    except AuditError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"已写出：{data_yaml}")
+
+
+@app.command()
+def ledger(
+    registry: Annotated[Path, typer.Argument(help="The county's village registry.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The ledger workbook (.xlsx).")],
+    round_id: Annotated[str | None, typer.Option("--round", help="Inspection round id.")] = None,
+    deadline_days: Annotated[int, typer.Option(help="Days given to rectify a finding.")] = 30,
+    crs: Annotated[Crs, typer.Option("--crs", help="Coordinate system of the registry.")] = Crs.wgs84,
+    db: Annotated[str | None, typer.Option("--db", help="Store URL (default: VILLAGE_AUDIT_DB_URL or the data dir).")] = None,
+) -> None:
+    """The county signage ledger: per village its last inspection, verdict, open problems and deadline."""
+    from audit.ledger import ledger_from_store, ledger_to_xlsx, villages_not_inspected
+    from audit.registry import registry_from_file
+    from audit.rules import load_rules
+    from audit.store import open_store
+
+    try:
+        villages = registry_from_file(registry, rules=load_rules(), crs=crs.value).villages
+        table = ledger_from_store(open_store(db), villages, round_id=round_id, deadline_days=deadline_days)
+        ledger_to_xlsx(table, output)
+    except AuditError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"村庄 {len(table)} 个，本轮未核查 {len(villages_not_inspected(table))} 个；已写出：{output}")
+
+
 def _register_model_commands() -> None:
     """``audit train`` and ``audit eval-model`` live in audit.model_cli (ultralytics is imported lazily there)."""
     from audit import model_cli

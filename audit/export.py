@@ -73,8 +73,10 @@ def _width(value: object) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
-def _write_sheet(wb: xlsxwriter.Workbook, name: str, df: pd.DataFrame, formats: dict[str, object],
-                 number_formats: dict[str, str]) -> xlsxwriter.workbook.Worksheet:
+def write_sheet(wb: xlsxwriter.Workbook, name: str, df: pd.DataFrame, formats: dict[str, object],
+                number_formats: dict[str, str]) -> xlsxwriter.workbook.Worksheet:
+    """Write ``df`` as a sheet: bold header (``formats["header"]``), frozen and filtered; numbers as numbers
+    (with ``number_formats`` per column); text always as text, never a formula; readable column widths."""
     ws = wb.add_worksheet(name)
     header_fmt = formats["header"]
     col_formats = {c: wb.add_format({"num_format": f}) for c, f in number_formats.items() if c in df.columns}
@@ -120,7 +122,7 @@ def audit_to_xlsx(audited: pd.DataFrame, path: str | Path, *, rules: Rules, sour
     areas = {VILLAGE_HEADERS_ZH[c]: "0.00" for c in ("floor_area_m2", "required_m2", "gap_m2")}
     areas |= {VILLAGE_HEADERS_ZH["households"]: "0", VILLAGE_HEADERS_ZH["excel_row"]: "0",
               VILLAGE_HEADERS_ZH["lon"]: "0.000000", VILLAGE_HEADERS_ZH["lat"]: "0.000000"}
-    ws = _write_sheet(wb, "村级明细", villages, formats, areas)
+    ws = write_sheet(wb, "村级明细", villages, formats, areas)
     status_col = list(villages.columns).index(VILLAGE_HEADERS_ZH["area_status"])
     letter = xlsxwriter.utility.xl_col_to_name(status_col)
     last = max(len(villages), 1)
@@ -128,8 +130,8 @@ def audit_to_xlsx(audited: pd.DataFrame, path: str | Path, *, rules: Rules, sour
         ws.conditional_format(1, 0, last, len(villages.columns) - 1, {
             "type": "formula", "criteria": f'=${letter}2="{label}"', "format": wb.add_format({"bg_color": colour})})
     summary_formats = {SUMMARY_HEADERS_ZH["compliance_rate"]: "0.0%", SUMMARY_HEADERS_ZH["shortfall_m2"]: "0.00"}
-    _write_sheet(wb, "乡镇汇总", townships, formats, summary_formats)
-    _write_sheet(wb, "县级汇总", counties, formats, summary_formats)
+    write_sheet(wb, "乡镇汇总", townships, formats, summary_formats)
+    write_sheet(wb, "县级汇总", counties, formats, summary_formats)
 
     notes = list(rules.summary_rows())
     notes += [("规则文件", rules.path), ("源文件", source), ("坐标系", f"输入 {crs.upper()}，输出 WGS84"),
@@ -137,7 +139,7 @@ def audit_to_xlsx(audited: pd.DataFrame, path: str | Path, *, rules: Rules, sour
               ("达标率口径", "达标 ÷（达标 + 不达标）；无法判定的村单列，不计为达标")]
     notes += [("已剔除的行", str(p)) for p in dropped]
     notes += [("数据问题", str(p)) for p in problems]
-    _write_sheet(wb, "说明", pd.DataFrame(notes, columns=["项目", "内容"]), formats, {})
+    write_sheet(wb, "说明", pd.DataFrame(notes, columns=["项目", "内容"]), formats, {})
     wb.close()
     return path
 

@@ -172,7 +172,7 @@ def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path) -> Path:
 
     Text is stored as text, never as a formula, URL or number (a village named ``=cmd()`` stays text).
     """
-    from audit.export import _write_sheet
+    from audit.export import write_sheet
 
     path = Path(path)
     options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
@@ -182,9 +182,9 @@ def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path) -> Path:
         raise AuditError(f"无法写入 {path}: {exc}") from None
     formats = {"header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
                                         "valign": "vcenter"})}
-    _write_sheet(wb, "挂牌台账", _ledger_rows_zh(ledger), formats, {})
+    write_sheet(wb, "挂牌台账", _ledger_rows_zh(ledger), formats, {})
     pending = ledger.loc[villages_not_inspected(ledger).index]
-    _write_sheet(wb, "本轮未核查", _ledger_rows_zh(pending)[[LEDGER_HEADERS_ZH[c] for c in
+    write_sheet(wb, "本轮未核查", _ledger_rows_zh(pending)[[LEDGER_HEADERS_ZH[c] for c in
                                                          ("village_code", "village_name", "township", "last_inspected_at",
                                                           "round_name")]], formats, {})
     try:

@@ -6,6 +6,7 @@ setting                environment variable                   default
 data directory         ``VILLAGE_AUDIT_DATA_DIR``             ``~/.local/share/village-audit``
 cache directory        ``VILLAGE_AUDIT_CACHE_DIR``            ``<repo>/.cache`` (or ``~/.cache/...``)
 model weights          ``VILLAGE_AUDIT_MODEL``                ``<repo>/models/plaques.pt``
+inspection database    ``VILLAGE_AUDIT_DB_URL``               SQLite in the data directory
 threads                ``VILLAGE_AUDIT_THREADS``              ``2``
 =====================  =====================================  ==========================================
 """
@@ -38,6 +39,11 @@ def cache_dir() -> Path:
 def model_path() -> Path:
     """Shipped YOLO plaque detector."""
     return Path(os.environ.get("VILLAGE_AUDIT_MODEL", REPO_DIR / "models" / "plaques.pt"))
+
+
+def db_url() -> str | None:
+    """The inspection store's SQLAlchemy URL from ``VILLAGE_AUDIT_DB_URL`` (None: SQLite in the data dir)."""
+    return os.environ.get("VILLAGE_AUDIT_DB_URL") or None
 
 
 def threads() -> int:

@@ -46,7 +46,7 @@ class PlaqueResult(BaseModel):
                               description="x1, y1, x2, y2 in pixels of the upright full-resolution photo")
     authorised: bool | None = Field(description="an official plaque on its side, or an allowed sign; None when unread")
     kind: Literal["official", "honour", "allowed", "unauthorised_sign", "unreadable"]
-    source: Literal["detector", "ocr", "detector+ocr"]
+    source: Literal["detector", "ocr", "detector+ocr", "inspector"]
     detector_class: str | None = None
     text_type: str | None = Field(default=None, description="the type the text alone names, when it differs")
     style: dict[str, dict[str, str]] = {}
@@ -78,7 +78,7 @@ class PhotoResult(BaseModel):
     size: list[int]
     plaques: list[PlaqueResult]
     provenance: Provenance
-    quality: Quality
+    quality: Quality | None = Field(default=None, description="absent in reports stored before it existed")
     timings_s: dict[str, float] = {}
 
 
@@ -437,7 +437,7 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
         must.append(v.severity == "must_fix")
     if unreadable:
         reasons.append(f"{unreadable} 块牌子未能读出文字，请人工复核")
-    retake = [ph.photo for ph in photos if "blurry" in ph.quality.flags]
+    retake = [ph.photo for ph in photos if ph.quality is not None and "blurry" in ph.quality.flags]
     if retake:
         reasons.append("照片模糊，结果可能不全，请重拍：" + "、".join(retake))
     if not photos:

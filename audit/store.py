@@ -147,7 +147,7 @@ class Store:
 
 def db_url(data_dir: str | Path | None = None) -> str:
     """The database URL: ``VILLAGE_AUDIT_DB_URL`` when set, else SQLite in ``<data_dir>/inspections.sqlite``."""
-    env = os.environ.get(DB_URL_ENV)
+    env = settings.db_url()
     if env:
         return env
     root = Path(data_dir) if data_dir is not None else settings.data_dir()
@@ -723,7 +723,7 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
                 ph = current.original.photos[change.photo_index]
                 stored_photo = current.photos[change.photo_index]
                 p = {**_kind_fields(change.type, change.kind, ph.side, rules, where), "text": change.text,
-                     "confidence": 1.0, "bbox": _check_bbox(change.bbox, ph.size, where), "source": "detector",
+                     "confidence": 1.0, "bbox": _check_bbox(change.bbox, ph.size, where), "source": "inspector",
                      "detector_class": None, "text_type": None, "style": {}, "issues": []}
                 p["style"] = photos_cache.style(stored_photo.path, stored_photo.name, p, None)
                 p["issues"] = _issues(p, ph.side, rules)

@@ -72,3 +72,14 @@ def test_console_script_runs_as_a_process(tmp_path):
     bad = subprocess.run([str(exe), "area", str(tmp_path / "nope.xlsx")], capture_output=True, text=True, env=env,
                          timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("错误：")
+
+
+def test_ledger_and_export_dataset_commands(tmp_path):
+    db = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    out = tmp_path / "ledger.xlsx"
+    result = runner.invoke(app, ["ledger", str(DEMO), "--crs", "gcj02", "-o", str(out), "--db", db])
+    assert result.exit_code == 0, result.stderr
+    assert "村庄 400 个，本轮未核查 400 个" in result.stdout
+    assert openpyxl.load_workbook(out).sheetnames == ["挂牌台账", "本轮未核查"]
+    ds = runner.invoke(app, ["export-dataset", str(tmp_path / "ds"), "--db", db])
+    assert ds.exit_code == 0 and (tmp_path / "ds" / "data.yaml").exists()
