@@ -1,26 +1,279 @@
-"""The app through Streamlit's AppTest (a real script run, no browser)."""
+"""The app through Streamlit's AppTest (real script runs, no browser): every page on the demo county, the shared
+sidebar, and bad uploads that must end in a Chinese error while the app keeps running."""
 
+from __future__ import annotations
+
+import io
+import json
+import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+from app import state
+from audit.area import area_audit
+from audit.registry import registry_from_file
+from audit.rules import DEFAULT_RULES, load_rules
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "streamlit_app.py")
+PAGES = {"总览": None, "设施地图": "app/pages/facility_map.py", "面积核查": "app/pages/area.py",
+         "牌子核查": "app/pages/inspection.py", "核查记录": "app/pages/records.py", "导出": "app/pages/export.py",
+         "数据与规则": "app/pages/data.py"}
+CSV = "村名,乡镇,户数,党群服务中心面积,经度,纬度\n王庄村,东镇,300,150,116.0,36.4\n李庄村,东镇,500,90,116.02,36.41\n" \
+      "赵庄村,西镇,1200,300,115.9,36.42\n"
 
 
-def test_demo_county_is_shown():
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
+@pytest.fixture(scope="module")
+def demo():
+    reg = registry_from_file(state.DEMO, crs=state.DEMO_CRS)
+    return area_audit(reg.villages)
+
+
+def open_page(page: str | None = None, **session) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in session.items():
+        at.session_state[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def sidebar_text(at: AppTest) -> str:
+    return " ".join([m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption])
+
+
+def upload(at: AppTest, key: str, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key=key).set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("title", list(PAGES))
+def test_every_page_runs_on_the_demo_county(title):
+    at = open_page(PAGES[title])
+    assert not errors(at)
+    assert title.replace("导出", "导出面积核查结果").replace("总览", "总览 · 党群服务中心面积核查") == at.title[0].value
+    assert "演示数据" in sidebar_text(at) and "2026.1" in sidebar_text(at) and "400 个村" in sidebar_text(at)
+    assert at.sidebar.selectbox(key="township").value == state.ALL
+
+
+def test_overview_figures_and_worst_townships(demo):
+    at = open_page()
     assert "演示数据" in at.info[0].value
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["村庄数"] == "400"
-    assert int(metrics["不达标"]) > 0 and metrics["达标率"].endswith("%")
-    assert len(at.dataframe) == 2
+    assert metrics["村庄数"] == str(len(demo))
+    assert metrics["不达标"] == str(int((demo["area_status"] == "non_compliant").sum()))
+    judged = demo["area_status"].isin(["compliant", "non_compliant"]).sum()
+    assert metrics["达标率"] == f"{(demo['area_status'] == 'compliant').sum() / judged:.1%}"
+    worst = at.dataframe[0].value
+    assert len(worst) == 5 and worst["达标率"].is_monotonic_increasing
 
 
-@pytest.mark.parametrize("crs", ["wgs84", "bd09"])
-def test_changing_the_coordinate_system_reruns(crs):
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.selectbox(key="crs").select(crs).run()
+def test_township_filter_applies_to_every_page(demo):
+    town = "柳林镇"
+    n = int((demo["township"] == town).sum())
+    at = open_page()
+    at.sidebar.selectbox(key="township").select(town).run()
+    assert {m.label: m.value for m in at.metric}["村庄数"] == str(n)
+    at.switch_page("app/pages/area.py").run()
+    assert len(at.dataframe[0].value) == n and set(at.dataframe[0].value["乡镇（街道）"]) == {town}
+    at.switch_page("app/pages/facility_map.py").run()
+    assert any(f"范围：{town} · 显示 {n} 个" in c.value for c in at.caption)
+    at.switch_page("app/pages/export.py").run()
+    assert at.selectbox(key="export_scope").value == town
+
+
+def test_area_page_filters_and_chart(demo):
+    at = open_page("app/pages/area.py")
+    assert len(at.dataframe[0].value) == len(demo)
+    at.multiselect(key="area_status_filter").set_value(["non_compliant"]).run()
+    table = at.dataframe[0].value
+    assert len(table) == int((demo["area_status"] == "non_compliant").sum()) and set(table["面积核查结果"]) == {"不达标"}
+    assert (table["面积缺口（㎡）"] > 0).all()
+    at.text_input(key="area_search").set_value(demo["village_code"].iloc[7]).run()
+    assert len(at.dataframe[0].value) <= 1
+    assert len(at.dataframe[1].value) == demo["township"].nunique()
+    assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
+
+
+def test_map_page_filters():
+    at = open_page("app/pages/facility_map.py")
+    assert at.get("component_instance"), "the folium component is on the page"
+    at.multiselect(key="map_status").set_value(["unknown"]).run()
     assert not at.exception
-    assert at.metric[0].value == "400"
+    shown = next(c.value for c in at.caption if c.value.startswith("范围"))
+    assert "近似范围" in shown and "显示 400" not in shown
+    at.selectbox(key="map_basemap").select("gaode").run()
+    at.selectbox(key="map_central").select("central").run()
+    assert not at.exception
+
+
+def test_inspection_page_without_the_plaque_engine(monkeypatch):
+    monkeypatch.setitem(sys.modules, "audit.signage", None)  # as if the engine were not installed
+    at = open_page("app/pages/inspection.py")
+    assert "牌子识别引擎尚未安装" in at.warning[0].value
+    at.text_input(key="inspect_search").set_value("371599101201").run()
+    assert at.selectbox(key="inspect_village").options and len(at.selectbox(key="inspect_village").options) == 1
+    photos = at.file_uploader(key="inspect_photos")
+    assert photos.accept_multiple_files
+    png = (REPO / "static" / "vendor" / "leaflet" / "images" / "marker-icon.png").read_bytes()
+    photos.set_value([("门口.png", png, "image/png"), ("室内.png", png, "image/png"), ("坏.jpg", b"nope", "image/jpeg")])
+    at.run()
+    assert not at.exception
+    assert errors(at) == ["「坏.jpg」不是可识别的图片文件（可能已损坏）。"]
+    assert len(at.radio) == 3
+    at.radio[1].set_value("internal").run()
+    assert any("外部 2 张，内部 1 张" in c.value for c in at.caption)
+    assert at.button(key="inspect_run").disabled
+
+
+def test_records_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path))
+    at = open_page("app/pages/records.py")
+    assert "尚无核查记录" in at.info[0].value
+    (tmp_path / "inspections").mkdir()
+    (tmp_path / "inspections" / "2026-11-27_王庄村.json").write_text("{}", encoding="utf-8")
+    at = open_page("app/pages/records.py")
+    assert not at.info and list(at.dataframe[0].value["记录"]) == ["2026-11-27_王庄村.json"]
+
+
+def test_export_page_offers_three_formats():
+    at = open_page("app/pages/export.py")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["下载 Excel 工作簿（XLSX）", "下载 CSV（UTF-8 带 BOM）", "下载 GeoPackage（GPKG）"]
+    at.selectbox(key="export_scope").select("张秋镇").run()
+    assert not at.exception and any("张秋镇 · " in c.value for c in at.caption)
+
+
+def test_export_bytes_for_one_township(demo):
+    cur = state.Current(state.demo_dataset(), load_rules(), None, demo, [], [], None, None)
+    data = state.export_bytes(cur.key, "张秋镇", "xlsx", cur)
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    assert wb.sheetnames == ["村级明细", "乡镇汇总", "县级汇总", "说明"]
+    rows = list(wb["村级明细"].values)
+    town = rows[0].index("乡镇（街道）")
+    assert len(rows) - 1 == int((demo["township"] == "张秋镇").sum()) and {r[town] for r in rows[1:]} == {"张秋镇"}
+    csv = state.export_bytes(cur.key, state.ALL, "csv", cur)
+    assert csv.startswith(b"\xef\xbb\xbf") and csv.count(b"\n") == len(demo) + 1
+    assert state.export_bytes(cur.key, state.ALL, "gpkg", cur).startswith(b"SQLite format 3")
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("broken.xlsx", b"PK\x03\x04 not really a workbook", "无法读取"),
+    ("report.pdf", b"%PDF-1.4", "不支持的文件类型「.pdf」"),
+    ("missing.csv", "村名,乡镇\n王庄村,东镇\n".encode(), "缺少必需的列：户数"),
+    ("broken.gpkg", b"SQLite format 3\x00 broken", "无法读取"),
+    ("empty.zip", b"PK\x05\x06" + b"\x00" * 18, "没有 .shp"),
+])
+def test_a_bad_registry_upload_is_reported_and_the_demo_stays(name, data, message):
+    at = upload(open_page("app/pages/data.py"), "registry_upload", name, data)
+    [error] = errors(at)
+    assert f"名册「{name}」无法读取" in error and message in error
+    assert "village-audit-" not in error  # no temporary path in the message
+    assert "演示数据" in sidebar_text(at)
+    at.switch_page("app/pages/area.py").run()  # the app keeps running on the previous data
+    assert not at.exception and len(at.dataframe[0].value) == 400
+
+
+def test_a_good_registry_upload_replaces_the_demo():
+    at = open_page("app/pages/data.py")
+    at.selectbox(key="data_crs").select("wgs84").run()
+    upload(at, "registry_upload", "本县名册.csv", CSV.encode("gbk"))
+    assert not errors(at)
+    assert "本县名册.csv" in sidebar_text(at) and "3 个村" in sidebar_text(at) and "WGS84" in sidebar_text(at)
+    assert "演示数据" not in sidebar_text(at)
+    at.switch_page("app/pages/facility_map.py").run()
+    assert not at.exception and any("显示 3 个" in c.value for c in at.caption)
+    at.switch_page("app/pages/overview.py").run()
+    assert {m.label: m.value for m in at.metric}["不达标"] == "2"  # 李庄村 90 < 150 ㎡; 赵庄村 300 < 360 ㎡ (1,200 households)
+
+
+def test_a_registry_without_coordinates_still_shows_a_map():
+    at = upload(open_page("app/pages/data.py"), "registry_upload", "无坐标.csv",
+                "村名,户数,党群服务中心面积\n王庄村,300,120\n".encode())
+    at.switch_page("app/pages/facility_map.py").run()
+    assert not at.exception and any("显示 0 个" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("county.toml", b"version = 1\n[area\n", "格式错误"),
+    ("county.toml", b'version = "x"\ntitle = "t"\n', "key 'area'"),
+    ("county.toml", b"\xff\xfe\x00", "格式错误"),
+])
+def test_a_bad_rules_file_is_reported_and_the_default_rules_stay(name, data, message):
+    at = upload(open_page("app/pages/data.py"), "rules_upload", name, data)
+    [error] = errors(at)
+    assert f"规则文件「{name}」无法使用" in error and message in error
+    assert "2026.1（默认规则）" in sidebar_text(at)
+
+
+def test_a_county_rules_file_is_used():
+    text = DEFAULT_RULES.read_text(encoding="utf-8").replace('version = "2026.1"', 'version = "2026.1-县"', 1)
+    at = upload(open_page("app/pages/data.py"), "rules_upload", "county.toml", text.encode())
+    assert not errors(at) and "2026.1-县（county.toml）" in sidebar_text(at)
+
+
+def test_boundary_layer_upload():
+    polygon = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"乡镇": "柳林镇"},
+        "geometry": {"type": "Polygon", "coordinates": [[[115.7, 36.2], [116.3, 36.2], [116.3, 36.7], [115.7, 36.7],
+                                                         [115.7, 36.2]]]}}]}
+    at = upload(open_page("app/pages/data.py"), "boundary_upload", "乡镇.geojson", json.dumps(polygon).encode())
+    assert not errors(at) and "乡镇边界：乡镇.geojson（1 个）" in sidebar_text(at)
+    at.switch_page("app/pages/facility_map.py").run()
+    assert not at.exception and not any("近似范围" in c.value for c in at.caption if c.value.startswith("范围"))
+    at = upload(open_page("app/pages/data.py"), "boundary_upload", "乡镇.geojson", b"{not json")
+    assert "乡镇边界「乡镇.geojson」无法使用" in errors(at)[0]
+
+
+def test_inspection_page_runs_the_plaque_engine(monkeypatch):
+    """The page's wiring to ``audit.signage`` (a stand-in engine: the real one loads models)."""
+    import types
+
+    import streamlit as st
+
+    calls = {}
+
+    class Engine:
+        @classmethod
+        def load(cls, *, rules):
+            return cls()
+
+    def audit_signage(inputs, engine, *, village_code, village_name, village_point, progress):
+        calls.update(sides=[i.side for i in inputs], code=village_code, name=village_name, point=village_point)
+        progress(len(inputs), len(inputs), inputs[-1].name)
+        summary = types.SimpleNamespace(verdict="needs_rectification", verdict_zh="需整改", reasons=["缺少 1 块牌子"],
+                                        present=["party_branch"], missing=["villagers_committee"], unauthorised=[],
+                                        style_violations=[])
+        return types.SimpleNamespace(summary=summary, errors=[types.SimpleNamespace(photo="坏.png", error="不是照片")])
+
+    fake = types.ModuleType("audit.signage")
+    fake.Engine, fake.audit_signage = Engine, audit_signage
+    fake.PhotoInput = lambda data, name, side: types.SimpleNamespace(data=data, name=name, side=side)
+    fake.report_to_json = lambda report: "{}"
+    monkeypatch.setitem(sys.modules, "audit.signage", fake)
+    try:
+        at = open_page("app/pages/inspection.py")
+        assert not at.warning
+        at.text_input(key="inspect_search").set_value("371599101201").run()
+        png = (REPO / "static" / "vendor" / "leaflet" / "images" / "marker-icon.png").read_bytes()
+        at.file_uploader(key="inspect_photos").set_value([("门口.png", png, "image/png"), ("室内.png", png, "image/png")])
+        at.run()
+        at.radio[1].set_value("internal").run()
+        at.button(key="inspect_run").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert calls["sides"] == ["external", "internal"] and calls["code"] == "371599101201"
+        assert calls["point"] is not None
+        assert "需整改" in at.warning[0].value and "照片「坏.png」无法核查：不是照片" in errors(at)
+        assert {m.label: m.value for m in at.metric}["缺少牌子"] == "1"
+    finally:
+        st.cache_resource.clear()

@@ -1,0 +1,229 @@
+"""What the pages share: the current dataset, rules and boundary layer (kept in ``st.session_state`` as the
+uploaded bytes), cached loaders around the ``audit`` library, and the mapping of its errors to ``st.error``.
+
+Uploads are read from memory; the library's readers want a path, so the bytes are written to a temporary
+directory that is removed as soon as the file has been read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from audit._errors import AuditError
+from audit.area import area_audit
+from audit.export import write_audit
+from audit.registry import registry_from_file, townships_from_file
+from audit.rules import Rules, load_rules
+from audit.townships import townships_from_villages
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "data" / "demo" / "demo_county.xlsx"
+DEMO_CRS = "gcj02"  # the demo sheet holds Gaode coordinates (see data/README.md)
+CRS_LABELS = {"wgs84": "WGS84（GPS、天地图）", "gcj02": "GCJ-02（高德、腾讯）", "bd09": "BD-09（百度）"}
+ALL = "全县"
+EXPORT_FORMATS = {"xlsx": ("Excel 工作簿（XLSX）", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                  "csv": ("CSV（UTF-8 带 BOM）", "text/csv"),
+                  "gpkg": ("GeoPackage（GPKG）", "application/geopackage+sqlite3")}
+
+_DATASET, _RULES, _BOUNDARY, TOWNSHIP = "va_dataset", "va_rules", "va_boundary", "township"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded (or shipped) file: its bytes, name and, for a registry, the coordinate system."""
+
+    data: bytes
+    name: str
+    crs: str = "wgs84"
+    demo: bool = False
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Current:
+    """The audited registry on screen and everything it was made with."""
+
+    dataset: Upload
+    rules: Rules
+    rules_upload: Upload | None
+    audited: gpd.GeoDataFrame
+    problems: list[str]
+    dropped: list[str]
+    boundary: gpd.GeoDataFrame | None
+    boundary_upload: Upload | None
+
+    @property
+    def key(self) -> str:
+        """Identifies the audit (registry bytes, crs, rules) for caches further down."""
+        rules = self.rules_upload.digest if self.rules_upload else "default"
+        return f"{self.dataset.digest}:{self.dataset.crs}:{rules}"
+
+    @property
+    def type_names(self) -> dict[str, str]:
+        return {t.id: t.name_zh for t in self.rules.area.types}
+
+    @property
+    def townships(self) -> list[str]:
+        return sorted(self.audited["township"].dropna().astype(str).unique().tolist())
+
+
+def _with_file(upload: Upload, read: Callable[[Path], T]) -> T:
+    with tempfile.TemporaryDirectory(prefix="village-audit-") as tmp:
+        path = Path(tmp) / (Path(upload.name).name or "upload")
+        path.write_bytes(upload.data)
+        try:
+            return read(path)
+        except AuditError as exc:  # the temporary path means nothing to the user: name the upload
+            raise type(exc)(str(exc).replace(str(path), upload.name)) from None
+
+
+def _readable(kind: str, upload: Upload, read: Callable[[Path], T]) -> T:
+    """Read an upload; a file the library cannot make sense of becomes an AuditError naming it."""
+    try:
+        return _with_file(upload, read)
+    except AuditError:
+        raise
+    except Exception as exc:  # a broken file can fail deep inside a reader (zip, sqlite, xml, ...)
+        log.exception("reading %s %s failed", kind, upload.name)
+        raise AuditError(f"{upload.name}：文件已损坏或不是所声明的格式，无法读取（{type(exc).__name__}）") from None
+
+
+@st.cache_data(show_spinner="正在读取规则文件…", max_entries=8)
+def rules_from_upload(upload: Upload | None) -> Rules:
+    """The default rules, or an uploaded rules file (RulesError when malformed)."""
+    if upload is None:
+        return load_rules()
+    return _readable("rules", upload, load_rules)
+
+
+@st.cache_data(show_spinner="正在读取并核查名册…", max_entries=8)
+def audit_from_upload(upload: Upload, rules_upload: Upload | None) -> tuple[gpd.GeoDataFrame, list[str], list[str]]:
+    """Read a registry and audit it: (audited villages, data problems, dropped rows)."""
+    rules = rules_from_upload(rules_upload)
+    reg = _readable("registry", upload, lambda p: registry_from_file(p, rules=rules, crs=upload.crs))
+    return area_audit(reg.villages, rules=rules), [str(p) for p in reg.problems], [str(p) for p in reg.dropped]
+
+
+@st.cache_data(show_spinner="正在读取乡镇边界…", max_entries=4)
+def boundary_from_upload(upload: Upload) -> gpd.GeoDataFrame:
+    """A township boundary layer (WGS84)."""
+    return _readable("boundary", upload, townships_from_file)
+
+
+@st.cache_data(show_spinner="正在推算乡镇近似范围…", max_entries=8)
+def approximate_townships(key: str, _audited: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Voronoi township areas of the audit identified by ``key``."""
+    return townships_from_villages(_audited)
+
+
+@st.cache_data(show_spinner="正在生成导出文件…", max_entries=16)
+def export_bytes(key: str, township: str, fmt: str, _current: Current) -> bytes:
+    """The area audit of one township (or the whole county) as XLSX / CSV / GeoPackage bytes."""
+    audited = filtered(_current, township)
+    with tempfile.TemporaryDirectory(prefix="village-audit-export-") as tmp:
+        path = Path(tmp) / f"area_audit.{fmt}"
+        write_audit(audited, path, rules=_current.rules, source=_current.dataset.name,
+                    crs=_current.dataset.crs)
+        return path.read_bytes()
+
+
+def show_error(what: str, exc: AuditError) -> None:
+    """The app's one way of reporting a user error: a Chinese message naming the problem."""
+    st.error(f"{what}：{exc}", icon=":material/error:")
+
+
+def demo_dataset() -> Upload:
+    return Upload(DEMO.read_bytes(), DEMO.name, DEMO_CRS, demo=True)
+
+
+def dataset() -> Upload:
+    return st.session_state.get(_DATASET) or demo_dataset()
+
+
+def set_dataset(upload: Upload | None) -> None:
+    st.session_state[_DATASET] = upload
+
+
+def rules_upload() -> Upload | None:
+    return st.session_state.get(_RULES)
+
+
+def set_rules(upload: Upload | None) -> None:
+    st.session_state[_RULES] = upload
+
+
+def boundary_upload() -> Upload | None:
+    return st.session_state.get(_BOUNDARY)
+
+
+def set_boundary(upload: Upload | None) -> None:
+    st.session_state[_BOUNDARY] = upload
+
+
+def set_crs(crs: str) -> None:
+    set_dataset(replace(dataset(), crs=crs))
+
+
+def current() -> Current:
+    """Everything the pages show, loaded (and cached) from the session's uploads. A file that was accepted
+    once cannot fail later, but a rules file can make a registry unreadable: then fall back and say so."""
+    ds, ru, bu = dataset(), rules_upload(), boundary_upload()
+    try:
+        rules = rules_from_upload(ru)
+    except AuditError as exc:
+        show_error("规则文件无法使用，已改用默认规则", exc)
+        set_rules(None)
+        ru, rules = None, rules_from_upload(None)
+    try:
+        audited, problems, dropped = audit_from_upload(ds, ru)
+    except AuditError as exc:
+        show_error(f"名册「{ds.name}」无法读取", exc)
+        st.stop()
+    boundary = None
+    if bu is not None:
+        try:
+            boundary = boundary_from_upload(bu)
+        except AuditError as exc:
+            show_error("乡镇边界无法使用", exc)
+            set_boundary(None)
+            bu = None
+    return Current(ds, rules, ru, audited, problems, dropped, boundary, bu)
+
+
+def township() -> str:
+    """The township chosen in the sidebar (``ALL`` for the whole county)."""
+    return st.session_state.get(TOWNSHIP) or ALL
+
+
+def filtered(cur: Current, township: str | None = None) -> gpd.GeoDataFrame:
+    """The audited villages of one township (all for ``ALL``)."""
+    township = township or ALL
+    if township == ALL:
+        return cur.audited
+    return cur.audited[cur.audited["township"].astype(object) == township]
+
+
+def township_areas(cur: Current) -> gpd.GeoDataFrame:
+    """The boundary layer when one is loaded, otherwise the approximate (Voronoi) areas."""
+    if cur.boundary is not None:
+        return cur.boundary.assign(approximate=False)
+    return approximate_townships(cur.key, cur.audited)
+
+
+def percent(rate: Any) -> str:
+    return "—" if rate is None or pd.isna(rate) else f"{float(rate):.1%}"

@@ -1,0 +1,246 @@
+"""The facility map (rendered to HTML and asserted on, as folium's own tests do) and the approximate townships."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Point, box
+
+from audit import coords, map_settings
+from audit.area import area_audit
+from audit.mapping import (
+    RADIUS_BASE,
+    RADIUS_MAX,
+    STATUS_COLOURS,
+    AssetError,
+    audit_map,
+    localise_assets,
+    marker_radius,
+    rate_colour,
+    village_at,
+    village_features,
+)
+from audit.registry import registry_from_file
+from audit.townships import townships_from_villages
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "data" / "demo" / "demo_county.xlsx"
+XSS = "<script>alert(1)</script>"
+
+
+def villages(rows: list[tuple], rules) -> gpd.GeoDataFrame:
+    """(name, township, type, households, area, lon, lat) rows → an audited GeoDataFrame in WGS84."""
+    df = pd.DataFrame(rows, columns=["village_name", "township", "village_type", "households", "floor_area_m2",
+                                     "lon", "lat"])
+    gdf = gpd.GeoDataFrame(
+        df.drop(columns=["lon", "lat"]).assign(
+            village_code=[f"3715990000{k:02d}" for k in range(len(df))], county="县",
+            is_central=df["village_type"] == "central", excel_row=np.arange(len(df)) + 2,
+            problems=[[] for _ in range(len(df))]),
+        geometry=[None if pd.isna(x) else Point(x, y) for x, y in zip(df["lon"], df["lat"], strict=True)],
+        crs="EPSG:4326")
+    return area_audit(gdf, rules=rules)
+
+
+@pytest.fixture
+def small(rules) -> gpd.GeoDataFrame:
+    return villages([
+        (XSS, "<b>东镇</b>", "ordinary", 300, 150.0, 116.00, 36.40),       # compliant
+        ("李庄村", "<b>东镇</b>", "ordinary", 500, 90.0, 116.02, 36.41),     # short by 60
+        ("王庄村", "西镇 & 北", "central", 1200, 300.0, 115.90, 36.42),     # short by 200
+        ("赵庄村", "西镇 & 北", "ordinary", None, 120.0, 115.92, 36.45),     # unknown
+        ("无坐标村", "西镇 & 北", "ordinary", 200, 130.0, None, None),       # not on the map
+    ], rules)
+
+
+@pytest.fixture(scope="module")
+def demo() -> gpd.GeoDataFrame:
+    return area_audit(registry_from_file(DEMO, crs="gcj02").villages)
+
+
+def layer_data(html: str) -> list[dict]:
+    """The FeatureCollections the map's GeoJSON layers were built from."""
+    return [json.loads(m) for m in re.findall(r"L\.geoJSON\((\{.*?\}), \{\n", html)]
+
+
+def render(m: folium.Map) -> str:
+    return m.get_root().render()
+
+
+def unescaped(html: str) -> str:
+    """The page with JSON \\uXXXX escapes decoded (folium writes layer names that way)."""
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), html)
+
+
+def test_popups_and_tooltips_escape_user_data(small):
+    html = render(audit_map(small, townships=townships_from_villages(small)))
+    assert XSS not in html and "<script>alert" not in html and "<b>东镇</b>" not in html
+    features = [f for layer in layer_data(html) for f in layer["features"]]
+    names = {f["properties"].get("n") for f in features}
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in names
+    xss = next(f for f in features if f["properties"].get("n", "").startswith("&lt;script"))
+    assert "&lt;b&gt;东镇&lt;/b&gt;" in xss["properties"]["v"]
+    assert xss["properties"]["t"].startswith("&lt;script&gt;")
+    township_tips = [f["properties"]["t"] for f in features if f["geometry"]["type"] != "Point"]
+    assert any("西镇 &amp; 北" in t for t in township_tips) and not any("<b>东镇" in t for t in township_tips)
+
+
+def test_popup_shows_the_villages_figures(small, rules):
+    types = {t.id: t.name_zh for t in rules.area.types}
+    fc = village_features(small, type_names=types)
+    wang = next(f["properties"] for f in fc["features"] if f["properties"]["n"] == "王庄村")
+    assert wang["v"] == ["371599000002", "西镇 &amp; 北", "中心村", "1,200", "300", "500", "200", "不达标",
+                         wang["v"][-1]]
+    assert wang["v"][-1].startswith("不达标") and wang["c"] == STATUS_COLOURS["non_compliant"]
+    unknown = next(f["properties"] for f in fc["features"] if f["properties"]["n"] == "赵庄村")
+    assert unknown["v"][3] == "—" and unknown["v"][7] == "无法判定"
+
+
+def test_map_references_no_external_script_or_stylesheet(demo):
+    html = render(audit_map(demo, townships=townships_from_villages(demo)))
+    refs = re.findall(r"<script[^>]*\bsrc=[\"']([^\"']+)", html) + re.findall(r"<link[^>]*\bhref=[\"']([^\"']+)", html)
+    assert refs, "the map must load Leaflet from somewhere"
+    external = [r for r in refs if r.startswith(("http://", "https://", "//"))]
+    assert external == []
+    for ref in refs:  # every local reference is a committed file
+        assert ref.startswith("/app/static/vendor/"), ref
+        assert (REPO / "static" / ref.removeprefix("/app/static/")).is_file(), ref
+    assert "leaflet/leaflet.js" in " ".join(refs)
+    assert "d3js.org" not in html and "cdn" not in " ".join(refs)
+
+
+def test_streamlit_folium_gets_only_local_links(demo):
+    """st_folium loads every element's default_js/default_css itself (and d3 from a CDN for a branca colormap)."""
+    import branca.colormap
+
+    m = audit_map(demo)
+    links = []
+    stack = [m]
+    while stack:
+        element = stack.pop()
+        assert not isinstance(element, branca.colormap.ColorMap)
+        links += [u for _, u in getattr(element, "default_js", [])] + [u for _, u in getattr(element, "default_css", [])]
+        stack += list(getattr(element, "_children", {}).values())
+    assert links and all(u.startswith("/app/static/vendor/") for u in links)
+
+
+def test_assets_url_is_configurable(demo, monkeypatch):
+    monkeypatch.setenv("VILLAGE_AUDIT_MAP_ASSETS_URL", "/county/assets/")
+    html = render(audit_map(demo.head(20)))
+    assert '<script src="/county/assets/leaflet/leaflet.js"></script>' in html
+
+
+def test_a_plugin_that_is_not_vendored_is_refused():
+    m = folium.Map(tiles=None)
+    folium.plugins.MarkerCluster().add_to(m)
+    with pytest.raises(AssetError, match="markercluster"):
+        localise_assets(m)
+    assert folium.Map.default_js[0][1].startswith("https://")  # folium's own defaults untouched
+
+
+def test_one_layer_per_status_and_villages_without_coordinates_left_out(small):
+    html = render(audit_map(small))
+    layers = layer_data(html)
+    assert [len(fc["features"]) for fc in layers] == [1, 2, 1]
+    for name in ("村庄：达标（1）", "村庄：不达标（2）", "村庄：无法判定（1）"):
+        assert name in unescaped(html)
+    positions = sorted(f["properties"]["i"] for fc in layers for f in fc["features"])
+    assert positions == [0, 1, 2, 3]  # the village without coordinates (4) is not drawn
+    assert "L.control.layers" in html and "va-legend" in html
+
+
+def test_markers_grow_with_the_shortfall():
+    r = marker_radius(pd.Series([0.0, np.nan, 50.0, 200.0]))
+    assert r[0] == r[1] == RADIUS_BASE and r[3] == RADIUS_MAX and RADIUS_BASE < r[2] < RADIUS_MAX
+    assert (marker_radius(np.zeros(3)) == RADIUS_BASE).all()
+
+
+@pytest.mark.parametrize(("rate", "colour"), [(1.0, "#1a9850"), (0.95, "#1a9850"), (0.9499, "#a6d96a"),
+                                              (0.6, "#fdae61"), (0.0, "#d73027"), (None, "#bdbdbd"),
+                                              (float("nan"), "#bdbdbd")])
+def test_township_colour_by_compliance_rate(rate, colour):
+    assert rate_colour(rate) == colour
+
+
+def test_gaode_basemap_shifts_points_for_display_only(small):
+    plain = [f for fc in layer_data(render(audit_map(small, basemap="osm"))) for f in fc["features"]]
+    shifted = [f for fc in layer_data(render(audit_map(small, basemap="gaode"))) for f in fc["features"]]
+    for a, b in zip(plain, shifted, strict=True):
+        lon, lat = a["geometry"]["coordinates"]
+        glon, glat = coords.wgs84_to_gcj02(np.array([lon]), np.array([lat]))
+        assert b["geometry"]["coordinates"] == pytest.approx([glon[0], glat[0]], abs=2e-6)
+        assert b["geometry"]["coordinates"] != a["geometry"]["coordinates"]
+    assert small.geometry.iloc[0].x == 116.00  # the data stay WGS84
+    assert "autonavi" in render(audit_map(small, basemap="gaode"))
+
+
+def test_tianditu_needs_a_key(small, monkeypatch):
+    monkeypatch.delenv("VILLAGE_AUDIT_TIANDITU_KEY", raising=False)
+    assert "tianditu" not in map_settings.basemaps()
+    with pytest.raises(ValueError, match="basemap"):
+        audit_map(small, basemap="tianditu")
+    monkeypatch.setenv("VILLAGE_AUDIT_TIANDITU_KEY", "abc123")
+    html = render(audit_map(small, basemap="tianditu"))
+    assert "tianditu.gov.cn/vec_w" in html and "tk=abc123" in html and "cva_w" in html
+
+
+def test_village_at_picks_the_nearest_drawn_village(small):
+    assert village_at(small, 36.4101, 116.0201) == 1
+    assert village_at(small, 36.9, 117.5) is None
+    glon, glat = coords.wgs84_to_gcj02(np.array([115.90]), np.array([36.42]))
+    assert village_at(small, float(glat[0]), float(glon[0]), gcj02=True) == 2
+    assert village_at(small.iloc[[4]], 36.4, 116.0) is None
+
+
+def test_voronoi_townships_cover_their_villages_without_overlap(demo):
+    areas = townships_from_villages(demo)
+    assert areas["approximate"].all() and areas.crs.to_epsg() == 4326
+    assert sorted(areas["township"]) == sorted(demo["township"].dropna().unique())
+    assert areas["villages"].sum() == demo.geometry.notna().sum()
+    metric = areas.to_crs(areas.estimate_utm_crs())
+    assert metric.area.sum() == pytest.approx(metric.union_all().area, rel=1e-6)  # no overlaps
+    joined = gpd.sjoin(demo[demo.geometry.notna()], areas, predicate="within", how="left")
+    own = (joined["township_left"] == joined["township_right"]).groupby(level=0).any()
+    assert own.mean() > 0.97  # a village shares a spot with another township's village at most rarely
+
+
+def test_voronoi_townships_two_clusters(rules):
+    west = [(f"西{k}村", "西镇", "ordinary", 100, 100.0, 115.0 + 0.01 * k, 36.0 + 0.01 * (k % 3)) for k in range(6)]
+    east = [(f"东{k}村", "东镇", "ordinary", 100, 100.0, 115.5 + 0.01 * k, 36.0 + 0.01 * (k % 3)) for k in range(6)]
+    gdf = villages(west + east, rules)
+    areas = townships_from_villages(gdf).set_index("township")
+    assert areas.loc["西镇"].geometry.intersection(areas.loc["东镇"].geometry).area < 1e-9
+    assert areas.loc["西镇"].geometry.centroid.x < 115.3 < areas.loc["东镇"].geometry.centroid.x
+    hull = shapely.convex_hull(shapely.multipoints(shapely.get_coordinates(gdf.geometry.to_numpy())))
+    assert areas.union_all().contains(hull)
+    assert not areas.union_all().contains(box(114.0, 35.0, 117.0, 37.0))  # clipped, not the Voronoi extent
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_voronoi_townships_with_few_points(rules, n):
+    gdf = villages([(f"村{k}", "镇", "ordinary", 100, 100.0, 115.0 + 0.01 * k, 36.0) for k in range(n)]
+                   + [("无坐标村", "镇", "ordinary", 100, 100.0, None, None)], rules)
+    areas = townships_from_villages(gdf)
+    assert len(areas) == (1 if n else 0)
+    if n:
+        assert areas.geometry.iloc[0].contains(gdf.geometry.iloc[0])
+
+
+def test_approximate_townships_are_labelled_on_the_map(small):
+    html = render(audit_map(small, townships=townships_from_villages(small)))
+    assert "乡镇（近似范围）" in unescaped(html) and "（近似）" in html
+    boundary = gpd.GeoDataFrame({"township": ["西镇 & 北"]}, geometry=[box(115.8, 36.3, 115.95, 36.5)], crs="EPSG:4326")
+    html = render(audit_map(small, townships=boundary))
+    assert "近似" not in unescaped(html) and "乡镇边界" in unescaped(html)
+    tips = [f["properties"]["t"] for fc in layer_data(html) for f in fc["features"] if "t" in f["properties"]
+            and f["geometry"]["type"] != "Point"]
+    assert tips == ["<b>西镇 &amp; 北</b><br>达标率 50.0%<br>村庄 3 · 达标 1 · 不达标 1 · 无法判定 1"]
