@@ -192,14 +192,6 @@ def _expected_classes(match: TextMatch, rules: Rules) -> set[str]:
     return _BOARD_CLASSES | _HONOUR_CLASSES | _IDENTITY_CLASSES | {OTHER}
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 @dataclass
 class _Candidate:
     box: tuple[float, float, float, float]
