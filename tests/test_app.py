@@ -138,12 +138,25 @@ def test_inspection_page_without_the_plaque_engine(monkeypatch):
 
 def test_records_page(tmp_path, monkeypatch):
     monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("VILLAGE_AUDIT_DB_URL", raising=False)
     at = open_page("app/pages/records.py")
     assert "尚无核查记录" in at.info[0].value
-    (tmp_path / "inspections").mkdir()
-    (tmp_path / "inspections" / "2026-11-27_王庄村.json").write_text("{}", encoding="utf-8")
+    assert not (tmp_path / "inspections.sqlite").exists()  # looking does not create the store
+
+    from audit.signage import SignageReport, inventory_from_photos
+    from audit.store import open_store, submit_inspection
+
+    rules = load_rules()
+    report = SignageReport(village={"code": "371599101201", "name": "石楼村"}, rules_version=rules.version,
+                           photos=[], errors=[], summary=inventory_from_photos([], rules))
+    store = open_store(data_dir=tmp_path)
+    submit_inspection(store, report, [], inspector="张三", township="城关街道")
+    store.close()
     at = open_page("app/pages/records.py")
-    assert not at.info and list(at.dataframe[0].value["记录"]) == ["2026-11-27_王庄村.json"]
+    assert not at.info, [i.value for i in at.info]
+    table = at.dataframe[0].value
+    assert list(table["村名"]) == ["石楼村"] and list(table["核查人"]) == ["张三"]
+    assert list(table["结论"]) == ["未核查"]
 
 
 def test_export_page_offers_three_formats():
@@ -235,12 +248,18 @@ def test_boundary_layer_upload():
     assert "乡镇边界「乡镇.geojson」无法使用" in errors(at)[0]
 
 
-def test_inspection_page_runs_the_plaque_engine(monkeypatch):
-    """The page's wiring to ``audit.signage`` (a stand-in engine: the real one loads models)."""
+def test_inspection_page_runs_the_plaque_engine_and_saves(monkeypatch, tmp_path):
+    """The page's wiring to ``audit.signage`` (a stand-in engine: the real one loads models) and the store."""
     import types
 
     import streamlit as st
 
+    from audit.signage import PhotoErrorResult, SignageReport, inventory_from_photos
+    from audit.store import inspections_table, open_store
+
+    monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("VILLAGE_AUDIT_DB_URL", raising=False)
+    rules = load_rules()
     calls = {}
 
     class Engine:
@@ -251,15 +270,14 @@ def test_inspection_page_runs_the_plaque_engine(monkeypatch):
     def audit_signage(inputs, engine, *, village_code, village_name, village_point, progress):
         calls.update(sides=[i.side for i in inputs], code=village_code, name=village_name, point=village_point)
         progress(len(inputs), len(inputs), inputs[-1].name)
-        summary = types.SimpleNamespace(verdict="needs_rectification", verdict_zh="需整改", reasons=["缺少 1 块牌子"],
-                                        present=["party_branch"], missing=["villagers_committee"], unauthorised=[],
-                                        style_violations=[])
-        return types.SimpleNamespace(summary=summary, errors=[types.SimpleNamespace(photo="坏.png", error="不是照片")])
+        return SignageReport(village={"code": village_code, "name": village_name}, rules_version=rules.version,
+                             photos=[], errors=[PhotoErrorResult(photo="坏.png", error="不是照片")],
+                             summary=inventory_from_photos([], rules))
 
     fake = types.ModuleType("audit.signage")
     fake.Engine, fake.audit_signage = Engine, audit_signage
     fake.PhotoInput = lambda data, name, side: types.SimpleNamespace(data=data, name=name, side=side)
-    fake.report_to_json = lambda report: "{}"
+    fake.report_to_json = lambda report: report.model_dump_json()
     monkeypatch.setitem(sys.modules, "audit.signage", fake)
     try:
         at = open_page("app/pages/inspection.py")
@@ -273,7 +291,19 @@ def test_inspection_page_runs_the_plaque_engine(monkeypatch):
         assert not at.exception, [e.value for e in at.exception]
         assert calls["sides"] == ["external", "internal"] and calls["code"] == "371599101201"
         assert calls["point"] is not None
-        assert "需整改" in at.warning[0].value and "照片「坏.png」无法核查：不是照片" in errors(at)
-        assert {m.label: m.value for m in at.metric}["缺少牌子"] == "1"
+        assert "未核查" in at.warning[0].value and "照片「坏.png」无法核查：不是照片" in errors(at)
+        assert {m.label: m.value for m in at.metric}["缺少牌子"] == "0"
+
+        at.text_input(key="inspect_inspector").set_value("")  # form values travel with the submit
+        at.button[-1].click().run()  # the form's submit button
+        assert any("核查记录未保存" in e and "核查人为空" in e for e in errors(at))
+        at.text_input(key="inspect_inspector").set_value("李四")
+        at.button[-1].click().run()
+        assert not at.exception and at.success, (errors(at), [w.value for w in at.warning])
+        assert "已保存到核查记录" in at.success[-1].value
+        store = open_store(data_dir=tmp_path)
+        table = inspections_table(store)
+        store.close()
+        assert list(table["village_code"]) == ["371599101201"] and list(table["inspector"]) == ["李四"]
     finally:
         st.cache_resource.clear()

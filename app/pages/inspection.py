@@ -15,6 +15,7 @@ from audit._errors import AuditError
 from audit.export import audit_rows
 
 SIDES = {"external": "外部（门口、外墙）", "internal": "内部（室内）"}
+RESULT = "inspect_result"
 
 
 def signage_engine() -> ModuleType | None:
@@ -79,23 +80,27 @@ n_out = sum(s == "external" for s in sides.values())
 st.caption(f"已上传 {len(photos)} 张：外部 {n_out} 张，内部 {len(photos) - n_out} 张。")
 run = st.button("开始核查", type="primary", disabled=engine_module is None, key="inspect_run",
                 help=None if engine_module is not None else "牌子识别引擎尚未安装")
-if not run or engine_module is None:
-    st.stop()
-
 row = rows.loc[village]
-point = None if row["lon"] is None or row["lon"] != row["lon"] else (float(row["lon"]), float(row["lat"]))
-progress = st.progress(0.0, text="正在核查…")
-try:
-    engine = loaded_engine(f"{cur.rules.version}:{cur.key}", cur.rules)
-    report = engine_module.audit_signage(
-        [engine_module.PhotoInput(p.getvalue(), p.name, sides[k]) for k, p in enumerate(photos)], engine,
-        village_code=row["village_code"], village_name=row["village_name"], village_point=point,
-        progress=lambda done, total, name: progress.progress(done / total, text=f"已核查 {done}/{total}：{name}"))
-except AuditError as exc:
-    state.show_error("牌子核查无法进行", exc)
-    st.stop()
-progress.empty()
+if run and engine_module is not None:
+    point = None if row["lon"] is None or row["lon"] != row["lon"] else (float(row["lon"]), float(row["lat"]))
+    progress = st.progress(0.0, text="正在核查…")
+    try:
+        engine = loaded_engine(f"{cur.rules.version}:{cur.key}", cur.rules)
+        report = engine_module.audit_signage(
+            [engine_module.PhotoInput(p.getvalue(), p.name, sides[k]) for k, p in enumerate(photos)], engine,
+            village_code=row["village_code"], village_name=row["village_name"], village_point=point,
+            progress=lambda done, total, name: progress.progress(done / total, text=f"已核查 {done}/{total}：{name}"))
+    except AuditError as exc:
+        state.show_error("牌子核查无法进行", exc)
+        st.stop()
+    progress.empty()
+    # Kept for the save button's rerun, together with what it was made from.
+    st.session_state[RESULT] = (village, [p.getvalue() for p in photos], report)
 
+result = st.session_state.get(RESULT)
+if engine_module is None or result is None or result[0] != village:
+    st.stop()
+_, photo_bytes, report = result
 summary = report.summary
 names = {p.id: p.name_zh for p in cur.rules.plaques}
 (st.success if summary.verdict == "compliant" else st.warning)(f"核查结论：{summary.verdict_zh}")
@@ -116,3 +121,21 @@ for err in report.errors:
 st.download_button("下载核查报告（JSON）", engine_module.report_to_json(report),
                    file_name=f"牌子核查_{row['village_name']}.json", mime="application/json", key="inspect_report",
                    on_click="ignore")
+
+with st.form("inspect_save"):
+    inspector = st.text_input("核查人", key="inspect_inspector")
+    if st.form_submit_button("保存到核查记录"):
+        try:
+            from audit.store import open_store, submit_inspection
+
+            store = open_store()
+            try:
+                inspection_id = submit_inspection(store, report, photo_bytes, inspector=inspector,
+                                                  village_code=row["village_code"], village_name=row["village_name"],
+                                                  township=row["township"])
+            finally:
+                store.close()
+        except AuditError as exc:
+            state.show_error("核查记录未保存", exc)
+        else:
+            st.success(f"已保存到核查记录（编号 {inspection_id}）。")
