@@ -33,9 +33,14 @@ pytestmark = pytest.mark.browser
 
 
 def _require_browser() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"BROWSER TESTS NOT RUN: {CHROMIUM} is missing (apt-get install -y chromium chromium-driver)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "BROWSER TESTS NOT RUN: the playwright package is missing (pip install playwright==1.65.2)"
+    else:
+        if CHROMIUM.exists():
+            return
+        reason = f"BROWSER TESTS NOT RUN: {CHROMIUM} is missing (apt-get install -y chromium chromium-driver)"
     if os.environ.get("CI_REQUIRE_BROWSER") == "1":
         pytest.fail(reason + " and CI_REQUIRE_BROWSER=1", pytrace=False)
     pytest.skip(reason)

@@ -17,6 +17,6 @@ stem = f"面积核查_{'全县' if scope == state.ALL else scope}"
 cols = st.columns(len(state.EXPORT_FORMATS))
 for col, (fmt, (label, mime)) in zip(cols, state.EXPORT_FORMATS.items(), strict=True):
     col.download_button(f"下载 {label}", data=state.export_bytes(cur.key, scope, fmt, cur), file_name=f"{stem}.{fmt}",
-                        mime=mime, key=f"download_{fmt}", on_click="ignore", use_container_width=True)
+                        mime=mime, key=f"download_{fmt}", on_click="ignore", width="stretch")
 st.caption("XLSX 含村级明细、乡镇汇总、县级汇总和说明四张表；CSV 为 UTF-8 带 BOM，可直接用 Excel 打开；"
            "GeoPackage 为 WGS84 点图层，可在 GIS 软件中打开。")
