@@ -74,45 +74,55 @@ class AssetError(RuntimeError):
 class _GeoJsonLayer(folium.map.Layer):
     """A GeoJSON layer whose popups and tooltips are pre-escaped strings in the features' properties.
 
-    Points become canvas circle markers (``r``: radius, ``c``: fill colour); polygons are filled with ``c``.
-    ``t`` is the tooltip, ``n`` the popup title and ``v`` the popup values (aligned with ``labels``); all
-    strings are already HTML-escaped.
+    Points become canvas circle markers (``r``: radius, ``c`` or the layer's ``colour``: fill); polygons are
+    filled with ``c``. ``t`` is the tooltip (default: ``n`` + ``suffix``), ``n`` the popup title and ``v`` the
+    popup values (aligned with ``labels``; where ``tables[i]`` is a list, ``v[i]`` indexes it). All strings are
+    already HTML-escaped.
     """
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.geoJSON({{ this.json }}, {
-    pointToLayer: function (f, latlng) {
-        return L.circleMarker(latlng, {radius: f.properties.r, color: "#333333", weight: 0.8,
-                                       fillColor: f.properties.c, fillOpacity: 0.85});
-    },
-    style: function (f) {
-        return f.geometry.type === "Point" ? {} :
-            {color: "#555555", weight: 1.2, dashArray: {{ this.dash|tojson }}, fillColor: f.properties.c,
-             fillOpacity: 0.35};
-    },
-    onEachFeature: function (f, layer) {
-        var labels = {{ this.labels|tojson }};
-        if (f.properties.v) {
-            var rows = "";
-            for (var i = 0; i < labels.length; i++) {
-                rows += "<tr><th>" + labels[i] + "</th><td>" + f.properties.v[i] + "</td></tr>";
+var {{ this.get_name() }} = (function () {
+    var labels = {{ this.labels|tojson }}, tables = {{ this.tables_json }}, colour = {{ this.colour|tojson }},
+        suffix = {{ this.suffix|tojson }};
+    return L.geoJSON({{ this.json }}, {
+        pointToLayer: function (f, latlng) {
+            return L.circleMarker(latlng, {radius: f.properties.r, color: "#333333", weight: 0.8,
+                                           fillColor: f.properties.c || colour, fillOpacity: 0.85});
+        },
+        style: function (f) {
+            return f.geometry.type === "Point" ? {} :
+                {color: "#555555", weight: 1.2, dashArray: {{ this.dash|tojson }}, fillColor: f.properties.c,
+                 fillOpacity: 0.35};
+        },
+        onEachFeature: function (f, layer) {
+            var p = f.properties;
+            if (p.v) {
+                var rows = "";
+                for (var i = 0; i < labels.length; i++) {
+                    var value = tables[i] ? tables[i][p.v[i]] : p.v[i];
+                    rows += "<tr><th>" + labels[i] + "</th><td>" + value + "</td></tr>";
+                }
+                layer.bindPopup("<b>" + p.n + "</b><table class=\\"va-popup\\">" + rows + "</table>",
+                                {maxWidth: 380});
             }
-            layer.bindPopup("<b>" + f.properties.n + "</b><table class=\\"va-popup\\">" + rows + "</table>",
-                            {maxWidth: 380});
+            var tip = p.t || (p.n !== undefined ? p.n + suffix : null);
+            if (tip) { layer.bindTooltip(tip, {sticky: true}); }
         }
-        if (f.properties.t) { layer.bindTooltip(f.properties.t, {sticky: true}); }
-    }
-});
+    });
+})();
 {% endmacro %}
 """)
 
-    def __init__(self, data: dict, *, name: str, labels: Iterable[str] = (), dash: str | None = None,
-                 show: bool = True) -> None:
+    def __init__(self, data: dict, *, name: str, labels: Iterable[str] = (), tables: list | None = None,
+                 colour: str | None = None, suffix: str = "", dash: str | None = None, show: bool = True) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "GeoJsonLayer"
         self.json = script_json(data)
         self.labels = [html.escape(str(label)) for label in labels]
+        self.tables_json = script_json(tables or [])
+        self.colour = colour
+        self.suffix = html.escape(suffix)
         self.dash = dash
 
 
@@ -190,7 +200,7 @@ def village_features(audited: gpd.GeoDataFrame, *, gcj02: bool = False, type_nam
 
     Each feature's properties hold the escaped popup title ``n``, values ``v`` (in ``POPUP_FIELDS`` order),
     tooltip ``t``, marker colour ``c`` and radius ``r``, and ``i``, the village's position in ``audited``.
-    Coordinates are WGS84, or GCJ-02 when ``gcj02`` (for the Gaode basemap), rounded to 6 decimals (~0.1 m).
+    Coordinates are WGS84, or GCJ-02 when ``gcj02`` (for the Gaode basemap), rounded to 5 decimals (~1 m).
     """
     geom = audited.geometry
     keep = (~(geom.isna() | geom.is_empty)).to_numpy()
@@ -217,12 +227,37 @@ def village_features(audited: gpd.GeoDataFrame, *, gcj02: bool = False, type_nam
         values = [columns[f][k] for f, _ in POPUP_FIELDS]
         features.append({
             "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round(float(x[k]), 6), round(float(y[k]), 6)]},
+            "geometry": {"type": "Point", "coordinates": [round(float(x[k]), 5), round(float(y[k]), 5)]},
             "properties": {"i": int(positions[k]), "n": names[k], "v": values,
                            "t": f"{names[k]} · {columns['area_status'][k]}", "c": colour[k],
                            "r": float(radius[k])},
         })
     return {"type": "FeatureCollection", "features": features}
+
+
+# Popup fields whose few distinct values are sent once per layer (``compact_features``).
+TABLE_FIELDS = ("township", "village_type", "area_status", "reason")
+
+
+def compact_features(fc: dict) -> tuple[dict, list[list[str] | None]]:
+    """The wire form of ``village_features`` for a map layer: repeated popup values (township, type, status,
+    reason) replaced by indexes into per-field tables, and no per-village colour or tooltip (the layer has
+    one colour; the tooltip is built from the name). About 40 % fewer bytes for a county."""
+    fields = [f for f, _ in POPUP_FIELDS]
+    tables: list[list[str] | None] = [[] if f in TABLE_FIELDS else None for f in fields]
+    index: list[dict[str, int]] = [{} for _ in fields]
+    features = []
+    for feature in fc["features"]:
+        props = feature["properties"]
+        values = list(props["v"])
+        for k, table in enumerate(tables):
+            if table is not None:
+                values[k] = index[k].setdefault(values[k], len(table))
+                if values[k] == len(table):
+                    table.append(props["v"][k])
+        features.append({"type": "Feature", "geometry": feature["geometry"],
+                         "properties": {"i": props["i"], "n": props["n"], "v": values, "r": props["r"]}})
+    return {"type": "FeatureCollection", "features": features}, tables
 
 
 def township_features(areas: gpd.GeoDataFrame, audited: pd.DataFrame, *, gcj02: bool = False) -> dict:
@@ -347,7 +382,9 @@ def audit_map(audited: gpd.GeoDataFrame, *, townships: gpd.GeoDataFrame | None =
         positions = np.flatnonzero(subset)
         for f in layer["features"]:  # positions in the whole frame, for village_at / the detail panel
             f["properties"]["i"] = int(positions[f["properties"]["i"]])
-        _GeoJsonLayer(layer, name=f"村庄：{zh}（{len(layer['features'])}）", labels=labels).add_to(m)
+        data, tables = compact_features(layer)
+        _GeoJsonLayer(data, name=f"村庄：{zh}（{len(layer['features'])}）", labels=labels, tables=tables,
+                      colour=STATUS_COLOURS[code], suffix=f" · {zh}").add_to(m)
     legend.insert(0, ("村庄面积核查（圆越大缺口越大）",
                       [(STATUS_COLOURS[c], zh, True) for c, zh in STATUS_ZH.items()]))
     _Legend(legend).add_to(m)

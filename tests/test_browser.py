@@ -169,8 +169,8 @@ def test_pages_map_area_and_export(page, server, tmp_path):
     assert drawn_villages(page) == 400
     # Click a short village: its details appear below the map.
     target = frame.locator("body").evaluate("""() => {
-        const l = Object.values(window.map._layers).find(l => l.feature && l.feature.properties.v
-                                                            && l.feature.properties.v[7] === '不达标');
+        const l = Object.values(window.map._layers).find(l => l.feature && l.feature.geometry.type === 'Point'
+                                                            && l.getTooltip().getContent().endsWith(' · 不达标'));
         const p = window.map.latLngToContainerPoint(l.getLatLng());
         return {x: p.x, y: p.y, name: l.feature.properties.n};
     }""")

@@ -68,8 +68,21 @@ def demo() -> gpd.GeoDataFrame:
 
 
 def layer_data(html: str) -> list[dict]:
-    """The FeatureCollections the map's GeoJSON layers were built from."""
-    return [json.loads(m) for m in re.findall(r"L\.geoJSON\((\{.*?\}), \{\n", html)]
+    """The FeatureCollections of the map's GeoJSON layers as the browser gets them, with the popup values that
+    were sent as indexes into the layer's tables looked up again."""
+    layers = re.findall(r"tables = (\[.*?\]), colour = .*?\n.*?suffix = (\".*?\");\n\s*return L\.geoJSON\((\{.*?\}), \{\n",
+                        html)
+    out = []
+    for tables, suffix, data in layers:
+        tables, suffix, fc = json.loads(tables), json.loads(suffix), json.loads(data)
+        for f in fc["features"]:
+            p = f["properties"]
+            if "v" in p:
+                p["v"] = [t[v] if t is not None else v for t, v in zip(tables or [None] * len(p["v"]), p["v"],
+                                                                          strict=True)]
+                p.setdefault("t", p["n"] + suffix)
+        out.append(fc)
+    return out
 
 
 def render(m: folium.Map) -> str:
@@ -158,6 +171,18 @@ def test_one_layer_per_status_and_villages_without_coordinates_left_out(small):
     assert "L.control.layers" in html and "va-legend" in html
 
 
+def test_repeated_popup_values_are_sent_once_per_layer(demo):
+    html = render(audit_map(demo))
+    raw = re.findall(r"tables = (\[.*?\]), colour", html)
+    tables = [json.loads(t) for t in raw if t != "[]"]
+    assert len(tables) == 3  # one per status layer
+    townships = {name for layer in tables for name in layer[1]}
+    assert townships == set(demo["township"].dropna())
+    assert html.count("城关街道") <= 10  # not once per village
+    decoded = [f for fc in layer_data(html) for f in fc["features"]]
+    assert len(decoded) == len(demo) and {f["properties"]["v"][1] for f in decoded} == townships
+
+
 def test_markers_grow_with_the_shortfall():
     r = marker_radius(pd.Series([0.0, np.nan, 50.0, 200.0]))
     assert r[0] == r[1] == RADIUS_BASE and r[3] == RADIUS_MAX and RADIUS_BASE < r[2] < RADIUS_MAX
@@ -177,7 +202,7 @@ def test_gaode_basemap_shifts_points_for_display_only(small):
     for a, b in zip(plain, shifted, strict=True):
         lon, lat = a["geometry"]["coordinates"]
         glon, glat = coords.wgs84_to_gcj02(np.array([lon]), np.array([lat]))
-        assert b["geometry"]["coordinates"] == pytest.approx([glon[0], glat[0]], abs=2e-6)
+        assert b["geometry"]["coordinates"] == pytest.approx([glon[0], glat[0]], abs=1e-5)
         assert b["geometry"]["coordinates"] != a["geometry"]["coordinates"]
     assert small.geometry.iloc[0].x == 116.00  # the data stay WGS84
     assert "autonavi" in render(audit_map(small, basemap="gaode"))
