@@ -107,7 +107,10 @@ def test_area_page_filters_and_chart(demo):
 
 def test_map_page_filters():
     at = open_page("app/pages/facility_map.py")
-    assert at.get("component_instance"), "the folium component is on the page"
+    [component] = at.get("component_instance")
+    args = json.loads(component.proto.json_args)
+    assert args["returned_objects"] == ["last_object_clicked"]  # panning and zooming do not rerun the app
+    assert args["js_links"] and all(u.startswith("/app/static/vendor/") for u in args["js_links"] + args["css_links"])
     at.multiselect(key="map_status").set_value(["unknown"]).run()
     assert not at.exception
     shown = next(c.value for c in at.caption if c.value.startswith("范围"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import folium
@@ -181,6 +183,12 @@ def test_repeated_popup_values_are_sent_once_per_layer(demo):
     assert html.count("城关街道") <= 10  # not once per village
     decoded = [f for fc in layer_data(html) for f in fc["features"]]
     assert len(decoded) == len(demo) and {f["properties"]["v"][1] for f in decoded} == townships
+
+
+def test_the_library_does_not_import_streamlit():
+    code = ("import sys, audit.mapping, audit.townships, audit.map_settings; "
+            "assert 'streamlit' not in sys.modules, 'audit/ imports streamlit'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
 def test_markers_grow_with_the_shortfall():
