@@ -3,7 +3,7 @@
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``; Playwright never downloads a browser here). Without it
 the tests are skipped with the reason, unless ``CI_REQUIRE_BROWSER=1``, which turns the skip into a failure.
 Waits are on Streamlit's own state (``stApp[data-test-script-state]``) and on elements, never fixed sleeps.
-Screenshots of every page go to ``docs/screenshots/``.
+Screenshots of every page go to ``docs/screenshots/`` (or ``VILLAGE_AUDIT_SCREENSHOTS_DIR``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# Where the page screenshots go (the committed ones in docs/ come from this test); CI can point it elsewhere.
+SCREENSHOTS = Path(os.environ.get("VILLAGE_AUDIT_SCREENSHOTS_DIR", REPO / "docs" / "screenshots"))
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 TIMEOUT_MS = 90_000
 
