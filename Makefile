@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Debian packages for the browser test (chromium driven by playwright) and CJK glyphs in its screenshots.
+DEB_PACKAGES := chromium chromium-driver fonts-wqy-microhei
 
-.PHONY: install run test test-fast bench lint demo
+.PHONY: install system-packages run test test-fast bench bench-signs bench-map lint demo screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,21 +20,39 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Installs chromium with apt-get when it is missing and we are root (as here and in CI). Elsewhere the
+# browser tests report themselves as skipped, loudly; CI sets CI_REQUIRE_BROWSER=1 so they can never skip.
+system-packages:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list | grep -qi "wqy"; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES) >/dev/null; \
+	  else echo "NOTE: not root or no apt-get: $(DEB_PACKAGES) not installed; browser tests will be skipped" >&2; fi; \
+	fi
+
 run: install
 	$(VENV)/bin/streamlit run streamlit_app.py
 
 # pytest exits 5 when it collects no tests: that is a failure here, not silence.
-test: install
+test: install system-packages
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test-fast: install
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow and not browser"
 
 bench: install
 	$(PY) bench/run.py
 
+bench-signs: install
+	$(PY) bench/signage_bench.py
+
+bench-map: install system-packages
+	$(PY) bench/map_bench.py
+
 lint: install
-	$(VENV)/bin/ruff check audit tests bench streamlit_app.py
+	$(VENV)/bin/ruff check audit app tests bench streamlit_app.py
 
 demo: install
 	$(VENV)/bin/audit demo --out-dir data/demo
+
+screenshots: install system-packages
+	VILLAGE_AUDIT_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/test_browser.py -q

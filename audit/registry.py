@@ -423,7 +423,7 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
         need = "、".join(f"{FIELD_ZH[f]}（{f}）" for f in missing)
         raise RegistryError(
             f"{path.name}: 缺少必需的列：{need}。表中的表头：{'、'.join(headers)}。"
-            f"如某列就是所需字段，请用 --column 指定，例如 --column {headers[0] if headers else '表头'}={missing[0]}")
+            f"如某列就是所需字段，请指定列映射（命令行：--column {headers[0] if headers else '表头'}={missing[0]}）")
 
     # 合计/总计/小计 rows are summaries, not villages: drop and report them. The word may sit in any text
     # column (often 序号), so every column is looked at, but only as the whole cell's leading word.

@@ -3,12 +3,15 @@
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``; Playwright never downloads a browser here). Without it
 the tests are skipped with the reason, unless ``CI_REQUIRE_BROWSER=1``, which turns the skip into a failure.
 Waits are on Streamlit's own state (``stApp[data-test-script-state]``) and on elements, never fixed sleeps.
-Screenshots of every page go to ``docs/screenshots/`` (or ``VILLAGE_AUDIT_SCREENSHOTS_DIR``).
+Screenshots of every page go to ``VILLAGE_AUDIT_SCREENSHOTS_DIR`` when it is set (``make screenshots`` sets it
+to ``docs/screenshots/``, the ones shown in the README); otherwise to a temporary folder, so that a test run
+never rewrites committed files.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import socket
 import subprocess
 import sys
@@ -25,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-# Where the page screenshots go (the committed ones in docs/ come from this test); CI can point it elsewhere.
-SCREENSHOTS = Path(os.environ.get("VILLAGE_AUDIT_SCREENSHOTS_DIR", REPO / "docs" / "screenshots"))
+# Where the page screenshots go: docs/screenshots/ only when asked (make screenshots).
+SCREENSHOTS = Path(os.environ.get("VILLAGE_AUDIT_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="va-screens-"))
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 TIMEOUT_MS = 90_000
 
