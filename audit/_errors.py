@@ -17,3 +17,8 @@ class RegistryError(AuditError):
 
 class StoreError(AuditError):
     """The inspection store refuses a request (an unknown inspection or plaque, a bad correction, a photo missing)."""
+
+
+class AccessError(AuditError):
+    """A signed-in user may not do this (another township's village, a role without the right), or a sign-in is
+    refused (wrong password, disabled or locked account); the message names the user, the action and the township."""

@@ -6,13 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import sqlalchemy as sa
 import xlsxwriter
 
 from audit._errors import AuditError, StoreError
-from audit.store import Store, inspections, rounds
+from audit.store import Store, _check_user, _utc, inspections, rounds
+
+if TYPE_CHECKING:
+    from audit.accounts import User
 
 LEDGER_HEADERS_ZH = {
     "village_code": "村代码", "village_name": "村名", "township": "乡镇（街道）",
@@ -79,7 +83,7 @@ def _match(registry: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
 
 
 def ledger_from_store(store: Store, registry: pd.DataFrame, *, round_id: str | None = None, deadline_days: int = 30,
-                      as_of: dt.date | None = None, tz: str = "Asia/Shanghai") -> pd.DataFrame:
+                      as_of: dt.date | None = None, tz: str = "Asia/Shanghai", user: User | None = None) -> pd.DataFrame:
     """The county signage ledger: one row per registry village.
 
     Parameters
@@ -100,6 +104,9 @@ def ledger_from_store(store: Store, registry: pd.DataFrame, *, round_id: str | N
         The day ``overdue`` is judged on (default today in ``tz``).
     tz
         Time zone of the times and dates shown (inspections are stored in UTC).
+    user
+        The signed-in user (needs ``read_inspections``); a township-scoped user gets the villages and
+        inspections of their townships only. None: the whole county (the server's command line).
 
     Returns
     -------
@@ -114,8 +121,14 @@ def ledger_from_store(store: Store, registry: pd.DataFrame, *, round_id: str | N
         raise AuditError(f"registry: missing column(s) {missing}; columns seen: {list(registry.columns)}")
     if isinstance(deadline_days, bool) or not isinstance(deadline_days, int) or deadline_days < 0:
         raise AuditError(f"'deadline_days' should be a whole number of days ≥ 0, got {deadline_days!r} instead")
+    if user is not None:
+        _check_user(user).require("read_inspections", what="挂牌台账")
+        if not user.county_wide:
+            registry = registry[_text_key(registry["township"]).isin(user.townships).to_numpy()]
     chosen = _round(store, round_id)
     found = _inspections_frame(store)
+    if user is not None and not user.county_wide:
+        found = found[found["township_key"].isin(user.townships)].reset_index(drop=True)
     found["row"] = _match(registry, found)
     found = found.dropna(subset=["row"]).astype({"row": int})
     local = found["inspected_at"].dt.tz_convert(tz)
@@ -167,12 +180,20 @@ def _ledger_rows_zh(ledger: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns=LEDGER_HEADERS_ZH)
 
 
-def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path) -> Path:
+def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path, *, user: User | None = None,
+                   now: dt.datetime | None = None) -> Path:
     """Write the ledger for officials: sheet 挂牌台账 (Chinese headers, frozen header row) and 本轮未核查.
 
-    Text is stored as text, never as a formula, URL or number (a village named ``=cmd()`` stays text).
+    Text is stored as text, never as a formula, URL or number (a village named ``=cmd()`` stays text). A note
+    row below the table of 挂牌台账 records who exported it and when (Beijing time); ``user`` needs ``export``
+    (None: the server's command line, recorded as such).
     """
     from audit.export import write_sheet
+
+    if user is not None:
+        _check_user(user).require("export", what="挂牌台账")
+    when = pd.Timestamp(_utc(now)).tz_localize("UTC").tz_convert("Asia/Shanghai")
+    who = user.full_name if user is not None else "未登录（服务器命令行）"
 
     path = Path(path)
     options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
@@ -182,7 +203,8 @@ def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path) -> Path:
         raise AuditError(f"无法写入 {path}: {exc}") from None
     formats = {"header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
                                         "valign": "vcenter"})}
-    write_sheet(wb, "挂牌台账", _ledger_rows_zh(ledger), formats, {})
+    sheet = write_sheet(wb, "挂牌台账", _ledger_rows_zh(ledger), formats, {})
+    sheet.write_string(len(ledger) + 2, 0, f"导出人：{who}；导出时间：{when:%Y-%m-%d %H:%M}（北京时间）")
     pending = ledger.loc[villages_not_inspected(ledger).index]
     write_sheet(wb, "本轮未核查", _ledger_rows_zh(pending)[[LEDGER_HEADERS_ZH[c] for c in
                                                          ("village_code", "village_name", "township", "last_inspected_at",

@@ -12,6 +12,12 @@ instead of failing or overwriting each other. Photo files are written (temporary
 before the database commit, so a committed inspection always has its photos; a crash before the commit leaves
 at most an unreferenced photo file, never a half record.
 
+Every read and write takes the signed-in :class:`audit.accounts.User` (``user=``): the store records its user
+name as the inspector or reviewer and refuses, with :class:`audit._errors.AccessError`, what the user's role
+and townships do not allow (an inspector of 城关镇 cannot submit, review, list or see the photos of a 柳林镇
+village's inspection). The older free-text ``inspector=`` / ``reviewer=`` and calls without a user remain for
+the server's own command line and scripts, which are trusted (they can open the database file anyway).
+
 The model's output (``SignageReport`` JSON) is stored once and never changed; the inspectors' review lives in
 the ``plaques`` rows (current values) and the ``review_log`` (who, when, field, old and new value). The schema
 is created and upgraded by the Alembic migrations shipped in ``audit/migrations`` (:func:`upgrade`).
@@ -44,6 +50,8 @@ from audit.signage import PhotoResult, PlaqueResult, SignageReport, Summary, inv
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+    from audit.accounts import User
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DB_FILENAME = "inspections.sqlite"
@@ -124,6 +132,30 @@ review_log = sa.Table(
     sa.Column("field", sa.String(32), nullable=False),
     sa.Column("old_value", sa.Text),
     sa.Column("new_value", sa.Text),
+)
+# Accounts (migration 0002); audit.accounts reads and writes them.
+users = sa.Table(
+    "users", metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("townships", sa.Text, nullable=False),  # JSON list of township names; [] for county-wide roles
+    sa.Column("password_hash", sa.String(60), nullable=False),  # bcrypt, $2b$…
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("failed_attempts", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.DateTime),
+    sa.Column("last_sign_in_at", sa.DateTime),
+    sa.Column("password_changed_at", sa.DateTime, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+sign_in_log = sa.Table(
+    "sign_in_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), index=True),  # NULL when no such account (it may be a mistyped password)
+    sa.Column("at", sa.DateTime, nullable=False, index=True),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
 )
 
 
@@ -273,6 +305,42 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value is not None else None
 
 
+# ----------------------------------------------------------------------------------------------- access
+def _check_user(user: object) -> User:
+    from audit.accounts import User
+
+    if not isinstance(user, User):
+        raise StoreError(f"'user' should be an audit.accounts.User (the signed-in identity), got {type(user).__name__}")
+    return user
+
+
+def _require(user: User, action: str, township: str | None, what: str) -> None:
+    """Refuse (AccessError) unless ``user`` may do ``action`` to a record of ``township`` (None: none recorded,
+    which only county-wide roles may touch)."""
+    from audit.accounts import NO_TOWNSHIP
+
+    _check_user(user).require(action, township.strip() if township and township.strip() else NO_TOWNSHIP, what=what)
+
+
+def _author(user: User | None, name: str | None, param: str, empty: str) -> str:
+    """The name recorded as inspector or reviewer: the user's user name, else the legacy free-text name."""
+    if user is not None and name is not None:
+        raise StoreError(f"give 'user' (the signed-in identity) or '{param}', not both")
+    if user is not None:
+        return _check_user(user).username
+    if not name or not name.strip():
+        raise StoreError(empty)
+    return name.strip()
+
+
+def _scoped(query: sa.Select, user: User | None) -> sa.Select:
+    """Limit an inspections query to what ``user`` may read (every row for county-wide roles)."""
+    if user is None:
+        return query
+    _check_user(user).require("read_inspections")
+    return query if user.county_wide else query.where(inspections.c.township.in_(user.townships))
+
+
 # ----------------------------------------------------------------------------------------------- photos
 def _photo_ext(data: bytes, name: str) -> str:
     """The file extension from the content (never from the user's file name)."""
@@ -345,8 +413,10 @@ def _pause_before_commit() -> None:
 
 
 # ----------------------------------------------------------------------------------------------- rounds
-def create_round(store: Store, name: str, start: dt.date, end: dt.date) -> str:
-    """Create an inspection round (dates inclusive) and return its id."""
+def create_round(store: Store, name: str, start: dt.date, end: dt.date, *, user: User | None = None) -> str:
+    """Create an inspection round (dates inclusive) and return its id; ``user`` needs ``manage_rounds``."""
+    if user is not None:
+        _check_user(user).require("manage_rounds", what=f"核查轮次「{name}」")
     if not name or not name.strip():
         raise StoreError("核查轮次名称为空 (round name is empty)")
     if not isinstance(start, dt.date) or not isinstance(end, dt.date):
@@ -371,25 +441,30 @@ def rounds_table(store: Store) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ submit
-def submit_inspection(store: Store, report: SignageReport, photo_bytes: Iterable[bytes], *, inspector: str,
-                      inspected_at: dt.datetime | None = None, village_code: str | None = None,
-                      village_name: str | None = None, township: str | None = None,
+def submit_inspection(store: Store, report: SignageReport, photo_bytes: Iterable[bytes], *, user: User | None = None,
+                      inspector: str | None = None, inspected_at: dt.datetime | None = None,
+                      village_code: str | None = None, village_name: str | None = None, township: str | None = None,
                       round_id: str | None = None) -> str:
     """Store one inspection: the model's report unchanged, its photos by content hash, its plaques for review.
 
     ``photo_bytes`` holds the bytes of every photo of ``report.photos`` (matched by SHA-256; bytes of refused
     photos are ignored). The village code and name default to ``report.village``. Returns the inspection id.
 
+    ``user`` is the signed-in inspector (recorded by user name; needs ``inspect`` in ``township``, which
+    township-scoped roles must give). ``inspector`` is the older free-text name for trusted scripts; give one.
+
     Raises
     ------
     StoreError
-        A photo of the report has no bytes, a photo is not an image format we keep, the inspector is empty
+        A photo of the report has no bytes, a photo is not an image format we keep, no inspector,
         or the round does not exist.
+    AccessError
+        ``user`` may not inspect in ``township``.
     """
-    if not inspector or not inspector.strip():
-        raise StoreError("核查人为空 (inspector is empty)")
+    who = _author(user, inspector, "inspector", "核查人为空 (inspector is empty)")
     if not isinstance(report, SignageReport):
         raise StoreError(f"'report' should be a SignageReport, got {type(report).__name__}")
+    township = (township.strip() or None) if isinstance(township, str) else township
     by_hash = {hashlib.sha256(b).hexdigest(): b for b in photo_bytes}
     files: dict[str, tuple[str, bytes]] = {}
     for ph in report.photos:
@@ -402,6 +477,8 @@ def submit_inspection(store: Store, report: SignageReport, photo_bytes: Iterable
     inspection_id = uuid.uuid4().hex
     code = village_code if village_code is not None else report.village.get("code")
     name = village_name if village_name is not None else report.village.get("name")
+    if user is not None:
+        _require(user, "inspect", township, f"{name or code or '村庄'}的核查")
 
     # Files first (atomic renames), rows after, commit last: a committed row always has its file.
     for sha, (ext, data) in files.items():
@@ -411,7 +488,7 @@ def submit_inspection(store: Store, report: SignageReport, photo_bytes: Iterable
         if round_id is not None and conn.execute(sa.select(rounds.c.id).where(rounds.c.id == round_id)).first() is None:
             raise StoreError(f"核查轮次不存在 (no round '{round_id}')")
         conn.execute(inspections.insert().values(
-            id=inspection_id, village_code=code, village_name=name, township=township, inspector=inspector.strip(),
+            id=inspection_id, village_code=code, village_name=name, township=township, inspector=who,
             inspected_at=when, round_id=round_id, model_report=model_json, summary=report.summary.model_dump_json(),
             verdict=report.summary.verdict, rules_version=report.rules_version, created_at=now))
         for sha, (ext, data) in files.items():
@@ -514,15 +591,51 @@ def _read_inspection(conn: sa.Connection, store: Store, inspection_id: str) -> I
         reviewed_at=_aware(row.reviewed_at), reviewed_by=row.reviewed_by)
 
 
-def inspection_from_store(store: Store, inspection_id: str) -> Inspection:
-    """One inspection with its photos and current plaques."""
+def inspection_from_store(store: Store, inspection_id: str, *, user: User | None = None) -> Inspection:
+    """One inspection with its photos and current plaques; ``user`` needs ``read_inspections`` in its township."""
     with store.engine.connect() as conn:
-        return _read_inspection(conn, store, inspection_id)
+        found = _read_inspection(conn, store, inspection_id)
+    if user is not None:
+        _require(user, "read_inspections", found.township, f"{found.village_name or found.village_code} 核查记录 {found.id}")
+    return found
 
 
-def inspections_table(store: Store, *, village_code: str | None = None, round_id: str | None = None) -> pd.DataFrame:
+def photo_for_user(store: Store, user: User, sha256: str) -> bytes:
+    """A stored photo's bytes, if ``user`` may read an inspection that holds it.
+
+    Raises
+    ------
+    StoreError
+        Not a SHA-256, no inspection holds such a photo, or its file is missing.
+    AccessError
+        Every inspection holding the photo is in a township the user may not read.
+    """
+    from audit.accounts import NO_TOWNSHIP
+
+    _check_user(user)
+    if not isinstance(sha256, str) or not _SHA256.match(sha256):
+        raise StoreError(f"'sha256' should be 64 lower-case hex digits, got {sha256!r} instead")
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(inspections.c.township, photos.c.ext)
+                            .join(inspection_photos, inspection_photos.c.inspection_id == inspections.c.id)
+                            .join(photos, photos.c.sha256 == inspection_photos.c.sha256)
+                            .where(inspection_photos.c.sha256 == sha256)).all()
+    if not rows:
+        raise StoreError(f"没有这张照片 (no stored photo {sha256[:12]}…)")
+    townships = [r.township.strip() if r.township and r.township.strip() else NO_TOWNSHIP for r in rows]
+    if not any(user.can("read_inspections", t) for t in townships):
+        _require(user, "read_inspections", townships[0], f"照片 {sha256[:12]}…")
+    path = photo_path(store, sha256, rows[0].ext)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise StoreError(f"照片文件缺失或无法读取：{path} ({exc.strerror})") from None
+
+
+def inspections_table(store: Store, *, user: User | None = None, village_code: str | None = None,
+                      round_id: str | None = None) -> pd.DataFrame:
     """The inspections as a DataFrame (no reports): id, village, township, inspector, times, round, verdict,
-    reasons, reviewed_at, reviewed_by, newest first."""
+    reasons, reviewed_at, reviewed_by, newest first. With ``user``: only the townships the user may read."""
     query = sa.select(inspections.c.id, inspections.c.village_code, inspections.c.village_name, inspections.c.township,
                       inspections.c.inspector, inspections.c.inspected_at, inspections.c.round_id, inspections.c.verdict,
                       inspections.c.summary, inspections.c.reviewed_at, inspections.c.reviewed_by)
@@ -530,6 +643,7 @@ def inspections_table(store: Store, *, village_code: str | None = None, round_id
         query = query.where(inspections.c.village_code == village_code)
     if round_id is not None:
         query = query.where(inspections.c.round_id == round_id)
+    query = _scoped(query, user)
     with store.engine.connect() as conn:
         rows = conn.execute(query.order_by(inspections.c.inspected_at.desc(), inspections.c.id)).all()
     columns = ["inspection_id", "village_code", "village_name", "township", "inspector", "inspected_at", "round_id",
@@ -542,11 +656,14 @@ def inspections_table(store: Store, *, village_code: str | None = None, round_id
     return df
 
 
-def review_log_table(store: Store, inspection_id: str | None = None) -> pd.DataFrame:
-    """The review log as a DataFrame: inspection_id, plaque_id, reviewer, at (UTC), field, old_value, new_value."""
+def review_log_table(store: Store, inspection_id: str | None = None, *, user: User | None = None) -> pd.DataFrame:
+    """The review log as a DataFrame: inspection_id, plaque_id, reviewer, at (UTC), field, old_value, new_value.
+    With ``user``: only the inspections of the townships the user may read."""
     query = sa.select(review_log).order_by(review_log.c.id)
     if inspection_id is not None:
         query = query.where(review_log.c.inspection_id == inspection_id)
+    if user is not None:
+        query = _scoped(query.join(inspections, inspections.c.id == review_log.c.inspection_id), user)
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
     df = pd.DataFrame([(r.inspection_id, r.plaque_id, r.reviewer, r.at, r.field, r.old_value, r.new_value) for r in rows],
@@ -684,8 +801,9 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change], *, reviewer: str,
-                      at: dt.datetime | None = None, rules: Rules | None = None) -> Inspection:
+def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change], *, user: User | None = None,
+                      reviewer: str | None = None, at: dt.datetime | None = None,
+                      rules: Rules | None = None) -> Inspection:
     """Apply an inspector's review in one transaction, log every change, recompute the summary and verdict.
 
     Confirming marks a plaque reviewed; correcting a type, text or box re-runs the plaque's style checks on
@@ -693,14 +811,18 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
     inventory; adding records a missed plaque. The summary is recomputed with
     :func:`audit.signage.inventory_from_photos` over the reviewed plaques. The model's report is not touched.
 
+    ``user`` is the signed-in reviewer (recorded by user name; needs ``review`` in the inspection's township);
+    ``reviewer`` is the older free-text name for trusted scripts; give one.
+
     Raises
     ------
     StoreError
         Unknown inspection or plaque (or one of another inspection), a deleted plaque changed again, an
-        unknown type, a kind missing for ``other_sign``, a box outside the photo, an empty reviewer.
+        unknown type, a kind missing for ``other_sign``, a box outside the photo, no reviewer.
+    AccessError
+        ``user`` may not review in the inspection's township.
     """
-    if not reviewer or not reviewer.strip():
-        raise StoreError("复核人为空 (reviewer is empty)")
+    reviewer = _author(user, reviewer, "reviewer", "复核人为空 (reviewer is empty)")
     rules = rules or load_rules()
     when = _utc(at)
     photos_cache = _PhotoCache(store, rules)
@@ -708,6 +830,9 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
         # Two reviewers of one inspection queue up (BEGIN IMMEDIATE on SQLite; a row lock elsewhere).
         conn.execute(sa.select(inspections.c.id).where(inspections.c.id == inspection_id).with_for_update())
         current = _read_inspection(conn, store, inspection_id)
+        if user is not None:
+            _require(user, "review", current.township,
+                     f"{current.village_name or current.village_code} 核查记录 {current.id}")
         by_id = {s.id: s for s in current.plaques}
         log: list[dict] = []
 
@@ -826,7 +951,7 @@ def _upright_image(path: Path, name: str) -> tuple[bytes | None, tuple[int, int]
 
 
 def export_dataset(store: Store, out_dir: str | Path, *, rules: Rules | None = None,
-                   fully_reviewed_only: bool = True) -> Path:
+                   fully_reviewed_only: bool = True, user: User | None = None, now: dt.datetime | None = None) -> Path:
     """Write the reviewed photos and their corrected boxes as an Ultralytics YOLO dataset.
 
     ``out_dir/images/<sha256>.<ext>``, ``out_dir/labels/<sha256>.txt`` (``class cx cy w h``, normalised to
@@ -835,9 +960,16 @@ def export_dataset(store: Store, out_dir: str | Path, *, rules: Rules | None = N
     was confirmed, corrected or added by an inspector (a photo whose plaques were all deleted is a negative
     example). A photo shared by several inspections is exported once, from its latest review. Returns the
     path of ``data.yaml``.
+
+    Who exported it and when go into ``data.yaml`` (``exported_by``, ``exported_at``; ASCII, as JSON-escaped
+    YAML strings) and ``README.txt``. ``user`` needs ``export``; None (the server's command line) is recorded
+    as ``null``.
     """
     from audit.synth import CLASS_NAMES
 
+    if user is not None:
+        _check_user(user).require("export", what="训练数据集")
+    exported_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     rules = rules or load_rules()
     out = Path(out_dir)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -872,6 +1004,16 @@ def export_dataset(store: Store, out_dir: str | Path, *, rules: Rules | None = N
         (out / "labels" / f"{image_path.stem}.txt").write_text("".join(f"{ln}\n" for ln in lines), encoding="ascii")
     yaml = [f"path: {out.resolve()}", "train: images", "val: images", "names:"]
     yaml += [f"  {i}: {n}" for i, n in enumerate(CLASS_NAMES)]
+    # JSON strings are YAML double-quoted strings; ensure_ascii keeps the file ASCII for a Chinese user name
+    yaml += [f"exported_by: {json.dumps(user.username) if user is not None else 'null'}",
+             f"exported_at: {json.dumps(exported_at.isoformat())}"]
     data_yaml = out / "data.yaml"
     data_yaml.write_text("\n".join(yaml) + "\n", encoding="utf-8")
+    who = user.full_name if user is not None else "未登录（服务器命令行）"
+    (out / "README.txt").write_text(
+        "VillageAudit 复核后的牌子检测训练数据集 (YOLO)\n"
+        f"导出人 (exported by): {who}\n"
+        f"导出时间 (exported at, UTC): {exported_at.isoformat()}\n"
+        f"图片 (images): {len(chosen)}\n"
+        f"仅完全复核的照片 (fully reviewed only): {'是' if fully_reviewed_only else '否'}\n", encoding="utf-8")
     return data_yaml

@@ -23,11 +23,13 @@ import geopandas as gpd
 import openpyxl
 import pytest
 import sqlalchemy as sa
+import yaml
 from PIL import Image, ImageDraw
 from shapely.geometry import Point
 
 from audit import store as st
-from audit._errors import StoreError
+from audit._errors import AccessError, StoreError
+from audit.accounts import User
 from audit.ledger import ledger_from_store, ledger_to_xlsx, villages_not_inspected
 from audit.rules import Rules, load_rules
 from audit.signage import PhotoResult, PlaqueResult, Provenance, SignageReport, inventory_from_photos
@@ -87,6 +89,11 @@ def model_report(data: bytes, rules: Rules, *, plaques: list[PlaqueResult] | Non
                          summary=inventory_from_photos([photo], rules))
 
 
+def staff(name: str, *townships: str) -> User:
+    """The signed-in user the store records: an inspector of ``townships``, else a county administrator."""
+    return User(username=name, role="inspector" if townships else "admin", townships=townships)
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv(st.DB_URL_ENV, raising=False)
@@ -136,7 +143,7 @@ def test_round_trip_across_reopen(data_dir: Path, rules: Rules) -> None:
     report = model_report(data, rules)
     s = st.open_store(data_dir=data_dir)
     when = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    iid = st.submit_inspection(s, report, [data, b"not referenced"], inspector="张三", inspected_at=when,
+    iid = st.submit_inspection(s, report, [data, b"not referenced"], user=staff("张三", "城关镇"), inspected_at=when,
                                township="城关镇")
     s.close()
 
@@ -163,7 +170,7 @@ def test_sqlite_connection_settings_and_begin_immediate(store: st.Store, rules: 
     statements: list[str] = []
     sa.event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     data = jpeg_bytes(2)
-    st.submit_inspection(store, model_report(data, rules), [data], inspector="李四")
+    st.submit_inspection(store, model_report(data, rules), [data], user=staff("李四"))
     assert "BEGIN IMMEDIATE" in statements
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -178,7 +185,7 @@ def test_database_url_from_environment(tmp_path: Path, data_dir: Path, monkeypat
     other.parent.mkdir()
     monkeypatch.setenv(st.DB_URL_ENV, f"sqlite:///{other}")
     s = st.open_store(data_dir=data_dir)
-    assert st.schema_revision(s) == "0001"
+    assert st.schema_revision(s) == "0002"
     s.close()
     assert other.exists() and not (data_dir / st.DB_FILENAME).exists()
 
@@ -188,10 +195,25 @@ def test_bad_url_and_missing_photo_name_the_culprit(data_dir: Path, rules: Rules
         st.open_store("not a url", data_dir=data_dir)
     report = model_report(jpeg_bytes(3), rules)
     with pytest.raises(StoreError, match="门口.jpg"):
-        st.submit_inspection(store, report, [jpeg_bytes(4)], inspector="张三")
+        st.submit_inspection(store, report, [jpeg_bytes(4)], user=staff("张三"))
     with pytest.raises(StoreError, match="inspector is empty"):
-        st.submit_inspection(store, report, [jpeg_bytes(3)], inspector=" ")
+        st.submit_inspection(store, report, [jpeg_bytes(3)], inspector=" ")  # the older free-text path keeps its check
+    with pytest.raises(StoreError, match="not both"):
+        st.submit_inspection(store, report, [jpeg_bytes(3)], user=staff("张三"), inspector="张三")
+    with pytest.raises(StoreError, match="audit.accounts.User"):
+        st.submit_inspection(store, report, [jpeg_bytes(3)], user="张三")
     assert st.inspections_table(store).empty
+
+
+def test_free_text_inspector_and_reviewer_still_work(store: st.Store, rules: Rules) -> None:
+    """Trusted scripts on the server keep the older keyword arguments."""
+    data = jpeg_bytes(14)
+    iid = st.submit_inspection(store, model_report(data, rules), [data], inspector=" 李四 ")
+    ids = [p.id for p in st.inspection_from_store(store, iid).plaques]
+    got = st.review_inspection(store, iid, [st.ConfirmPlaque(ids[0])], reviewer="王五", rules=rules)
+    assert (got.inspector, got.reviewed_by) == ("李四", "王五")
+    with pytest.raises(StoreError, match="reviewer is empty"):
+        st.review_inspection(store, iid, [st.ConfirmPlaque(ids[0])], rules=rules)
 
 
 # ------------------------------------------------------------------------------------------- migrations
@@ -205,7 +227,7 @@ def test_migrations_upgrade_empty_database_and_are_idempotent(data_dir: Path) ->
     assert sa.inspect(s.engine).get_table_names() == []
     head = ScriptDirectory.from_config(st.alembic_config(s)).get_current_head()
     st.upgrade(s)
-    assert st.schema_revision(s) == head == "0001"
+    assert st.schema_revision(s) == head == "0002"
     tables = sorted(sa.inspect(s.engine).get_table_names())
     assert tables == sorted(["alembic_version", *st.metadata.tables])
     with s.engine.connect() as conn:  # the migrated schema is the one the queries describe
@@ -222,11 +244,11 @@ def test_migrations_upgrade_empty_database_and_are_idempotent(data_dir: Path) ->
 def test_review_logs_each_change_and_keeps_the_model_output(store: st.Store, rules: Rules) -> None:
     data = jpeg_bytes(5)
     report = model_report(data, rules)
-    iid = st.submit_inspection(store, report, [data], inspector="张三")
+    iid = st.submit_inspection(store, report, [data], user=staff("张三"))
     before = st.inspection_from_store(store, iid)
     wrong = next(p for p in before.plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
     at = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.UTC)
-    after = st.review_inspection(store, iid, [st.CorrectPlaque(wrong.id, type="collective_economy")], reviewer="王五",
+    after = st.review_inspection(store, iid, [st.CorrectPlaque(wrong.id, type="collective_economy")], user=staff("王五"),
                                  at=at, rules=rules)
 
     log = st.review_log_table(store, iid)
@@ -252,7 +274,7 @@ def test_add_delete_correct_recompute_the_verdict(store: st.Store, rules: Rules)
     report = model_report(data, rules)
     assert report.summary.verdict == "needs_rectification"
     assert set(report.summary.missing) == {"collective_economy", "militia"}
-    iid = st.submit_inspection(store, report, [data], inspector="张三")
+    iid = st.submit_inspection(store, report, [data], user=staff("张三"))
     plaques = st.inspection_from_store(store, iid).plaques
     by_box = {tuple(p.plaque.bbox): p for p in plaques}
     wrong = by_box[tuple(float(v) for v in BOXES["collective_economy"])]
@@ -264,7 +286,7 @@ def test_add_delete_correct_recompute_the_verdict(store: st.Store, rules: Rules)
         st.CorrectPlaque(wrong.id, type="collective_economy"),
         st.DeletePlaque(shop.id),
         st.AddPlaque(0, "militia", BOXES["militia"]),
-    ], reviewer="王五", rules=rules)
+    ], user=staff("王五"), rules=rules)
     assert after.summary.missing == [] and after.summary.unauthorised == [] and after.summary.duplicates == []
     assert after.verdict == after.summary.verdict == "compliant", after.summary.reasons
     assert st.inspections_table(store)["verdict"].tolist() == ["compliant"]
@@ -282,7 +304,7 @@ def test_add_delete_correct_recompute_the_verdict(store: st.Store, rules: Rules)
 
     # deleting a real plaque makes it missing again
     party = next(p for p in after.plaques if p.plaque.type == "party_org")
-    again = st.review_inspection(store, iid, [st.DeletePlaque(party.id)], reviewer="赵六", rules=rules)
+    again = st.review_inspection(store, iid, [st.DeletePlaque(party.id)], user=staff("赵六"), rules=rules)
     assert again.summary.missing == ["party_org"] and again.verdict == "needs_rectification"
     assert any("村党组织" in r for r in again.summary.reasons)
 
@@ -296,10 +318,10 @@ def test_add_delete_correct_recompute_the_verdict(store: st.Store, rules: Rules)
 ])
 def test_bad_review_changes_are_refused_whole(store: st.Store, rules: Rules, change, message: str) -> None:
     data = jpeg_bytes(7)
-    iid = st.submit_inspection(store, model_report(data, rules), [data], inspector="张三")
+    iid = st.submit_inspection(store, model_report(data, rules), [data], user=staff("张三"))
     ids = [p.id for p in st.inspection_from_store(store, iid).plaques]
     with pytest.raises(StoreError, match=message):
-        st.review_inspection(store, iid, [st.DeletePlaque(ids[1]), change(ids)], reviewer="王五", rules=rules)
+        st.review_inspection(store, iid, [st.DeletePlaque(ids[1]), change(ids)], user=staff("王五"), rules=rules)
     got = st.inspection_from_store(store, iid)  # the transaction rolled back: the delete did not happen either
     assert {p.status for p in got.plaques} == {"unreviewed"} and got.reviewed_at is None
     assert st.review_log_table(store, iid).empty
@@ -317,7 +339,7 @@ def _writer(data_dir: str, tag: str, count: int, seed: int) -> None:
         second = model_report(shared, rules).photos[0].model_copy(update={"photo": "室内.jpg", "side": "internal",
                                                                           "plaques": []})
         report = base.model_copy(update={"photos": [base.photos[0], second]})
-        st.submit_inspection(s, report, [own, shared], inspector=tag)
+        st.submit_inspection(s, report, [own, shared], user=staff(tag))
     s.close()
 
 
@@ -328,7 +350,7 @@ def _reviewer(data_dir: str, tag: str, count: int, inspection_id: str) -> None:
     for i in range(count):
         box = [10 + i * 30, 330, 30 + i * 30, 380]
         st.review_inspection(s, inspection_id, [st.AddPlaque(0, "other_sign", box, kind="unauthorised_sign",
-                                                             text=f"{tag}{i}")], reviewer=tag, rules=rules)
+                                                             text=f"{tag}{i}")], user=staff(tag), rules=rules)
     s.close()
 
 
@@ -359,7 +381,7 @@ def test_two_writer_processes_lose_nothing(data_dir: Path) -> None:
 @pytest.mark.timeout(240)
 def test_two_reviewer_processes_on_one_inspection_lose_nothing(store: st.Store, data_dir: Path, rules: Rules) -> None:
     data = jpeg_bytes(13)
-    iid = st.submit_inspection(store, model_report(data, rules), [data], inspector="张三")
+    iid = st.submit_inspection(store, model_report(data, rules), [data], user=staff("张三"))
     procs = [_spawn(data_dir, tag, 10, iid, role="reviewer") for tag in ("甲", "乙")]
     for p in procs:
         out, err = p.communicate(timeout=220)
@@ -387,7 +409,7 @@ def test_two_processes_creating_the_store_at_once(data_dir: Path) -> None:
 def test_writer_killed_mid_submit_leaves_a_consistent_store(data_dir: Path, tmp_path: Path, rules: Rules) -> None:
     s = st.open_store(data_dir=data_dir)
     data = jpeg_bytes(8)
-    kept = st.submit_inspection(s, model_report(data, rules), [data], inspector="张三")
+    kept = st.submit_inspection(s, model_report(data, rules), [data], user=staff("张三"))
     s.close()
 
     marker = tmp_path / "paused"
@@ -408,7 +430,7 @@ def test_writer_killed_mid_submit_leaves_a_consistent_store(data_dir: Path, tmp_
     assert _count(db, "SELECT count(*) FROM plaques") == 7 and _count(db, "SELECT count(*) FROM inspection_photos") == 1
     assert_consistent(data_dir)
     other = jpeg_bytes(9)  # the killed writer's lock is gone: the next writer goes through
-    st.submit_inspection(s, model_report(other, rules), [other], inspector="李四")
+    st.submit_inspection(s, model_report(other, rules), [other], user=staff("李四"))
     s.close()
     assert _count(db, "SELECT count(*) FROM inspections") == 2
     assert_consistent(data_dir)
@@ -427,22 +449,22 @@ def test_ledger_deadlines_and_villages_not_inspected(store: st.Store, rules: Rul
     old = st.create_round(store, "2026年第三季度", dt.date(2026, 7, 1), dt.date(2026, 9, 30))
     current = st.create_round(store, "2026年第四季度", dt.date(2026, 10, 1), dt.date(2026, 12, 31))
     a = jpeg_bytes(10)
-    bad = st.submit_inspection(store, model_report(a, rules), [a], inspector="张三",
+    bad = st.submit_inspection(store, model_report(a, rules), [a], user=staff("张三"),
                                inspected_at=dt.datetime(2026, 11, 20, 23, 30, tzinfo=cst), round_id=current)
     fine = model_report(a, rules, code="002", name="李庄村", plaques=[
         official(t, rules) for t in ("party_org", "villagers_committee", "collective_economy", "supervision_committee",
                                      "militia", "service_centre_sign", "civilisation_station_sign")])
     assert fine.summary.verdict == "compliant"
-    st.submit_inspection(store, fine, [a], inspector="李四", inspected_at=dt.datetime(2026, 8, 1, 9, tzinfo=cst),
+    st.submit_inspection(store, fine, [a], user=staff("李四"), inspected_at=dt.datetime(2026, 8, 1, 9, tzinfo=cst),
                          round_id=old)
     # no round given, but inspected within the current round's dates: it counts for that round
-    st.submit_inspection(store, model_report(a, rules, code="004", name="赵庄村"), [a], inspector="李四",
+    st.submit_inspection(store, model_report(a, rules, code="004", name="赵庄村"), [a], user=staff("李四"),
                          inspected_at=dt.datetime(2026, 10, 2, 9, tzinfo=cst))
     # a village outside the registry is not in the ledger, nor one whose code is not the registry's
-    st.submit_inspection(store, model_report(a, rules, code="999", name="外县村"), [a], inspector="李四")
-    st.submit_inspection(store, model_report(a, rules, code="998", name="李庄村"), [a], inspector="李四")
+    st.submit_inspection(store, model_report(a, rules, code="999", name="外县村"), [a], user=staff("李四"))
+    st.submit_inspection(store, model_report(a, rules, code="998", name="李庄村"), [a], user=staff("李四"))
     # without a code, the name (and township) finds the village
-    nameonly = st.submit_inspection(store, model_report(a, rules, code=None, name="=cmd()"), [a], inspector="李四",
+    nameonly = st.submit_inspection(store, model_report(a, rules, code=None, name="=cmd()"), [a], user=staff("李四"),
                                     township="河口镇", inspected_at=dt.datetime(2026, 9, 1, 9, tzinfo=cst))
 
     ledger = ledger_from_store(store, _registry(), as_of=dt.date(2026, 12, 25))
@@ -468,11 +490,17 @@ def test_ledger_deadlines_and_villages_not_inspected(store: st.Store, rules: Rul
     wrong = next(p for p in plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
     shop = next(p for p in plaques if p.plaque.kind == "unauthorised_sign")
     st.review_inspection(store, bad, [st.CorrectPlaque(wrong.id, type="collective_economy"), st.DeletePlaque(shop.id),
-                                      st.AddPlaque(0, "militia", BOXES["militia"])], reviewer="王五", rules=rules)
+                                      st.AddPlaque(0, "militia", BOXES["militia"])], user=staff("王五"), rules=rules)
     closed = ledger_from_store(store, _registry()).set_index("village_code").loc["001"]
     assert closed["verdict"] == "compliant" and closed["deadline"] is None and bool(closed["reviewed"]) is True
 
-    path = ledger_to_xlsx(ledger, tmp_path / "台账.xlsx")
+    with pytest.raises(AccessError, match="「张三」（乡镇检查员）无权导出数据"):  # exporting is the county's
+        ledger_to_xlsx(ledger, tmp_path / "不许.xlsx", user=staff("张三", "柳林镇"))
+    assert not (tmp_path / "不许.xlsx").exists()
+    path = ledger_to_xlsx(ledger, tmp_path / "台账.xlsx", user=User("wangwu", role="admin", display_name="王五"),
+                          now=dt.datetime(2026, 11, 27, 16, 5, tzinfo=dt.UTC))
+    note = openpyxl.load_workbook(path)["挂牌台账"].cell(row=len(ledger) + 3, column=1).value
+    assert note == "导出人：王五（wangwu）；导出时间：2026-11-28 00:05（北京时间）"
     wb = openpyxl.load_workbook(path)
     ws = wb["挂牌台账"]
     headers = [c.value for c in ws[1]]
@@ -498,19 +526,27 @@ def test_ledger_without_rounds(store: st.Store) -> None:
 # ---------------------------------------------------------------------------------------------- dataset
 def test_export_dataset_writes_valid_yolo_labels(store: st.Store, rules: Rules, tmp_path: Path) -> None:
     a, b = jpeg_bytes(11), jpeg_bytes(12)
-    reviewed = st.submit_inspection(store, model_report(a, rules), [a], inspector="张三")
-    st.submit_inspection(store, model_report(b, rules), [b], inspector="张三")  # not reviewed: not exported
+    reviewed = st.submit_inspection(store, model_report(a, rules), [a], user=staff("张三"))
+    st.submit_inspection(store, model_report(b, rules), [b], user=staff("张三"))  # not reviewed: not exported
     plaques = st.inspection_from_store(store, reviewed).plaques
     shop = next(p for p in plaques if p.plaque.kind == "unauthorised_sign")
     wrong = next(p for p in plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
     changes = [st.ConfirmPlaque(p.id) for p in plaques if p.id not in (shop.id, wrong.id)]
     changes += [st.DeletePlaque(shop.id), st.CorrectPlaque(wrong.id, type="collective_economy"),
                 st.AddPlaque(0, "other_sign", [440, 300, 600, 380], kind="honour", text="文明村")]
-    st.review_inspection(store, reviewed, changes, reviewer="王五", rules=rules)
+    st.review_inspection(store, reviewed, changes, user=staff("王五"), rules=rules)
 
-    data_yaml = st.export_dataset(store, tmp_path / "ds", rules=rules)
+    with pytest.raises(AccessError, match="导出数据"):
+        st.export_dataset(store, tmp_path / "no", rules=rules, user=staff("张三", "城关镇"))
+    assert not (tmp_path / "no").exists()
+    at = dt.datetime(2026, 11, 27, 14, 30, 5, 123, tzinfo=dt.UTC)
+    data_yaml = st.export_dataset(store, tmp_path / "ds", rules=rules, user=staff("县管理员"), now=at)
     text = data_yaml.read_text(encoding="utf-8")
     assert text.isascii() and "0: strip" in text and "2: identity" in text and "3: honour" in text
+    meta = yaml.safe_load(text)
+    assert (meta["exported_by"], meta["exported_at"]) == ("县管理员", "2026-11-27T14:30:05+00:00")
+    readme = (tmp_path / "ds" / "README.txt").read_text(encoding="utf-8")
+    assert "导出人 (exported by): 县管理员" in readme and "2026-11-27T14:30:05+00:00" in readme
     images = sorted((tmp_path / "ds" / "images").iterdir())
     labels = sorted((tmp_path / "ds" / "labels").iterdir())
     sha = st.inspection_from_store(store, reviewed).photos[0].sha256
@@ -561,15 +597,15 @@ def pg_url() -> str:
 @pytest.mark.timeout(240)
 def test_postgresql_store_works_the_same(pg_url: str, data_dir: Path, rules: Rules) -> None:
     s = st.open_store(pg_url, data_dir=data_dir)
-    assert s.engine.dialect.name == "postgresql" and st.schema_revision(s) == "0001"
+    assert s.engine.dialect.name == "postgresql" and st.schema_revision(s) == "0002"
     st.upgrade(s)
     data = jpeg_bytes(20)
-    iid = st.submit_inspection(s, model_report(data, rules), [data], inspector="张三")
+    iid = st.submit_inspection(s, model_report(data, rules), [data], user=staff("张三"))
     plaques = st.inspection_from_store(s, iid).plaques
     wrong = next(p for p in plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
     shop = next(p for p in plaques if p.plaque.kind == "unauthorised_sign")
     after = st.review_inspection(s, iid, [st.CorrectPlaque(wrong.id, type="collective_economy"), st.DeletePlaque(shop.id),
-                                          st.AddPlaque(0, "militia", BOXES["militia"])], reviewer="王五", rules=rules)
+                                          st.AddPlaque(0, "militia", BOXES["militia"])], user=staff("王五"), rules=rules)
     assert after.verdict == "compliant" and len(st.review_log_table(s, iid)) == 4
     s.close()
 
