@@ -142,6 +142,21 @@ def export_bytes(key: str, township: str, fmt: str, _current: Current) -> bytes:
         return path.read_bytes()
 
 
+def save_inspection(report, photo_bytes: list[bytes], edited: pd.DataFrame, added: pd.DataFrame, *, inspector: str,
+                    village: pd.Series) -> str:
+    """Store an inspection and the inspector's review of it (the library does the work)."""
+    from audit.review import submit_reviewed
+    from audit.store import open_store
+
+    store = open_store()
+    try:
+        return submit_reviewed(store, report, photo_bytes, edited, added, rules=current().rules, inspector=inspector,
+                               village_code=village["village_code"], village_name=village["village_name"],
+                               township=village["township"])
+    finally:
+        store.close()
+
+
 def show_error(what: str, exc: AuditError) -> None:
     """The app's one way of reporting a user error: a Chinese message naming the problem."""
     st.error(f"{what}：{exc}", icon=":material/error:")

@@ -120,25 +120,6 @@ def test_map_page_filters():
     assert not at.exception
 
 
-def test_inspection_page_without_the_plaque_engine(monkeypatch):
-    monkeypatch.setitem(sys.modules, "audit.signage", None)  # as if the engine were not installed
-    at = open_page("app/pages/inspection.py")
-    assert "牌子识别引擎尚未安装" in at.warning[0].value
-    at.text_input(key="inspect_search").set_value("371599101201").run()
-    assert at.selectbox(key="inspect_village").options and len(at.selectbox(key="inspect_village").options) == 1
-    photos = at.file_uploader(key="inspect_photos")
-    assert photos.accept_multiple_files
-    png = (REPO / "static" / "vendor" / "leaflet" / "images" / "marker-icon.png").read_bytes()
-    photos.set_value([("门口.png", png, "image/png"), ("室内.png", png, "image/png"), ("坏.jpg", b"nope", "image/jpeg")])
-    at.run()
-    assert not at.exception
-    assert errors(at) == ["「坏.jpg」不是可识别的图片文件（可能已损坏）。"]
-    assert len(at.radio) == 3
-    at.radio[1].set_value("internal").run()
-    assert any("外部 2 张，内部 1 张" in c.value for c in at.caption)
-    assert at.button(key="inspect_run").disabled
-
-
 def test_records_page(tmp_path, monkeypatch):
     monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("VILLAGE_AUDIT_DB_URL", raising=False)
@@ -251,62 +232,48 @@ def test_boundary_layer_upload():
     assert "乡镇边界「乡镇.geojson」无法使用" in errors(at)[0]
 
 
+@pytest.mark.slow
 def test_inspection_page_runs_the_plaque_engine_and_saves(monkeypatch, tmp_path):
-    """The page's wiring to ``audit.signage`` (a stand-in engine: the real one loads models) and the store."""
-    import types
+    """The real engine on a generated facade (truth in its JSON) and a broken photo, then the review is saved."""
+    import json
 
     import streamlit as st
 
-    from audit.signage import PhotoErrorResult, SignageReport, inventory_from_photos
-    from audit.store import inspections_table, open_store
+    from audit.store import inspection_from_store, inspections_table, open_store
 
     monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("VILLAGE_AUDIT_DB_URL", raising=False)
-    rules = load_rules()
-    calls = {}
-
-    class Engine:
-        @classmethod
-        def load(cls, *, rules):
-            return cls()
-
-    def audit_signage(inputs, engine, *, village_code, village_name, village_point, progress):
-        calls.update(sides=[i.side for i in inputs], code=village_code, name=village_name, point=village_point)
-        progress(len(inputs), len(inputs), inputs[-1].name)
-        return SignageReport(village={"code": village_code, "name": village_name}, rules_version=rules.version,
-                             photos=[], errors=[PhotoErrorResult(photo="坏.png", error="不是照片")],
-                             summary=inventory_from_photos([], rules))
-
-    fake = types.ModuleType("audit.signage")
-    fake.Engine, fake.audit_signage = Engine, audit_signage
-    fake.PhotoInput = lambda data, name, side: types.SimpleNamespace(data=data, name=name, side=side)
-    fake.report_to_json = lambda report: report.model_dump_json()
-    monkeypatch.setitem(sys.modules, "audit.signage", fake)
+    fixture = REPO / "tests" / "fixtures" / "signage" / "external_unauthorised.jpg"
+    truth = json.loads(fixture.with_suffix(".json").read_text(encoding="utf-8"))
     try:
         at = open_page("app/pages/inspection.py")
-        assert not at.warning
         at.text_input(key="inspect_search").set_value("371599101201").run()
-        png = (REPO / "static" / "vendor" / "leaflet" / "images" / "marker-icon.png").read_bytes()
-        at.file_uploader(key="inspect_photos").set_value([("门口.png", png, "image/png"), ("室内.png", png, "image/png")])
+        at.file_uploader(key="inspect_photos").set_value(
+            [("门口.jpg", fixture.read_bytes(), "image/jpeg"), ("坏.jpg", b"not a photo", "image/jpeg")])
         at.run()
-        at.radio[1].set_value("internal").run()
+        assert any("不是可识别的图片" in e for e in errors(at))           # the preview refuses the broken one
         at.button(key="inspect_run").click().run()
         assert not at.exception, [e.value for e in at.exception]
-        assert calls["sides"] == ["external", "internal"] and calls["code"] == "371599101201"
-        assert calls["point"] is not None
-        assert "未核查" in at.warning[0].value and "照片「坏.png」无法核查：不是照片" in errors(at)
-        assert {m.label: m.value for m in at.metric}["缺少牌子"] == "0"
-
+        assert "核查结论：需要整改" in at.warning[0].value
+        wanted = [p["text"] for p in truth["plaques"] if "unauthorised" in p["violations"]]
+        page_text = " ".join(m.value for m in at.markdown)
+        assert all(w in page_text for w in wanted)
+        assert any("照片「坏.jpg」无法核查" in e for e in errors(at))
+        assert at.get("imgs")                                             # the annotated photo is shown
         at.text_input(key="inspect_inspector").set_value("")  # form values travel with the submit
-        at.button[-1].click().run()  # the form's submit button
-        assert any("核查记录未保存" in e and "核查人为空" in e for e in errors(at))
+        at.button[-1].click().run()
+        assert any("核查记录未保存" in e and "请填写核查人" in e for e in errors(at))
         at.text_input(key="inspect_inspector").set_value("李四")
         at.button[-1].click().run()
         assert not at.exception and at.success, (errors(at), [w.value for w in at.warning])
         assert "已保存到核查记录" in at.success[-1].value
         store = open_store(data_dir=tmp_path)
         table = inspections_table(store)
+        insp = inspection_from_store(store, table["id"].iloc[0] if "id" in table else table.iloc[0, 0])
         store.close()
         assert list(table["village_code"]) == ["371599101201"] and list(table["inspector"]) == ["李四"]
+        present = sorted({p["type"] for p in truth["plaques"] if p["type"] != "other_sign" and p["labelled"]})
+        assert sorted(insp.summary.present) == present
+        assert {p.status for p in insp.plaques} == {"confirmed"}          # reviewed as it stood
     finally:
         st.cache_resource.clear()

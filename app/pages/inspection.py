@@ -1,31 +1,25 @@
-"""牌子核查: pick a village, upload its photos and say for each whether it shows the outside or the inside, then
-run the plaque engine (``audit.signage``, a separate piece of work). Without the engine the page says so."""
+"""牌子核查: pick a village, upload its photos and say for each whether it shows the outside or the inside, run
+the plaque engine (``audit.signage``), look at the annotated photos, correct the result and save it."""
 
 from __future__ import annotations
 
-import importlib
+import hashlib
 import io
-from types import ModuleType
 
+import pandas as pd
 import streamlit as st
 from PIL import Image
 
 from app import state
+from audit import signage
 from audit._errors import AuditError
+from audit.annotate import annotate
 from audit.export import audit_rows
+from audit.intake import photo_from_bytes
+from audit.review import review_table, type_choices
 
 SIDES = {"external": "外部（门口、外墙）", "internal": "内部（室内）"}
 RESULT = "inspect_result"
-
-
-def signage_engine() -> ModuleType | None:
-    """The plaque engine module, or None when it is not installed."""
-    try:
-        return importlib.import_module("audit.signage")
-    except ModuleNotFoundError as exc:
-        if exc.name != "audit.signage":
-            raise  # the engine is there but something it needs is not: a bug to see, not to hide
-        return None
 
 
 def viewable(data: bytes) -> bool:
@@ -41,15 +35,11 @@ def viewable(data: bytes) -> bool:
 @st.cache_resource(show_spinner="正在加载牌子识别模型…")
 def loaded_engine(rules_key: str, _rules):
     """The engine's models, loaded once per rules version."""
-    return signage_engine().Engine.load(rules=_rules)
+    return signage.Engine.load(rules=_rules)
 
 
 cur = state.current()
 st.title("牌子核查")
-engine_module = signage_engine()
-if engine_module is None:
-    st.warning("牌子识别引擎尚未安装（audit.signage），暂时不能自动核查照片。"
-               "可以先选择村庄并上传照片查看；引擎安装后本页将给出核查结果。", icon=":material/construction:")
 
 rows = audit_rows(state.filtered(cur, state.township()))
 query = st.text_input("按村名或代码搜索村庄", key="inspect_search", placeholder="例如：王庄 或 371599101201")
@@ -63,7 +53,8 @@ if rows.empty:
 labels = {i: f"{r.village_name}（{r.village_code or '无代码'}）· {r.township or '未填乡镇'}"
           for i, r in zip(rows.index, rows.itertuples(index=False), strict=True)}
 village = st.selectbox(f"村庄（{len(labels)} 个）", list(labels), format_func=labels.get, key="inspect_village")
-photos = st.file_uploader("上传该村党群服务中心的照片（可多选）", type=["jpg", "jpeg", "png", "webp"],
+photos = st.file_uploader("上传该村党群服务中心的照片（可多选；手机上可直接拍照）",
+                          type=["jpg", "jpeg", "png", "webp", "heic", "heif"],
                           accept_multiple_files=True, key="inspect_photos")
 sides = {}
 for k, photo in enumerate(photos or []):
@@ -78,16 +69,15 @@ if not photos:
     st.stop()
 n_out = sum(s == "external" for s in sides.values())
 st.caption(f"已上传 {len(photos)} 张：外部 {n_out} 张，内部 {len(photos) - n_out} 张。")
-run = st.button("开始核查", type="primary", disabled=engine_module is None, key="inspect_run",
-                help=None if engine_module is not None else "牌子识别引擎尚未安装")
+run = st.button("开始核查", type="primary", key="inspect_run")
 row = rows.loc[village]
-if run and engine_module is not None:
+if run:
     point = None if row["lon"] is None or row["lon"] != row["lon"] else (float(row["lon"]), float(row["lat"]))
     progress = st.progress(0.0, text="正在核查…")
     try:
         engine = loaded_engine(f"{cur.rules.version}:{cur.key}", cur.rules)
-        report = engine_module.audit_signage(
-            [engine_module.PhotoInput(p.getvalue(), p.name, sides[k]) for k, p in enumerate(photos)], engine,
+        report = signage.audit_signage(
+            [signage.PhotoInput(p.getvalue(), p.name, sides[k]) for k, p in enumerate(photos)], engine,
             village_code=row["village_code"], village_name=row["village_name"], village_point=point,
             progress=lambda done, total, name: progress.progress(done / total, text=f"已核查 {done}/{total}：{name}"))
     except AuditError as exc:
@@ -98,7 +88,7 @@ if run and engine_module is not None:
     st.session_state[RESULT] = (village, [p.getvalue() for p in photos], report)
 
 result = st.session_state.get(RESULT)
-if engine_module is None or result is None or result[0] != village:
+if result is None or result[0] != village:
     st.stop()
 _, photo_bytes, report = result
 summary = report.summary
@@ -113,12 +103,45 @@ c3.metric("不应悬挂", len(summary.unauthorised))
 if summary.missing:
     st.write("缺少：" + "、".join(names.get(m, m) for m in summary.missing))
 if summary.unauthorised:
-    st.dataframe([u.model_dump() for u in summary.unauthorised], hide_index=True)
+    st.dataframe(pd.DataFrame([u.model_dump() for u in summary.unauthorised]).rename(
+        columns={"text": "牌子文字", "kind": "类别", "photo": "照片"}), hide_index=True)
 if summary.style_violations:
-    st.dataframe([v.model_dump() for v in summary.style_violations], hide_index=True)
+    st.dataframe(pd.DataFrame([v.model_dump() for v in summary.style_violations]).rename(
+        columns={"type": "牌子", "text": "文字", "check": "检查项", "severity": "程度", "detail": "说明",
+                 "photo": "照片"}), hide_index=True)
 for err in report.errors:
     st.error(f"照片「{err.photo}」无法核查：{err.error}")
-st.download_button("下载核查报告（JSON）", engine_module.report_to_json(report),
+
+st.subheader("照片与识别结果")
+by_sha = {hashlib.sha256(b).hexdigest(): b for b in photo_bytes}
+for i, ph in enumerate(report.photos, start=1):
+    c1, c2 = st.columns([3, 2])
+    photo = photo_from_bytes(by_sha[ph.sha256], ph.photo, rules=cur.rules)
+    c1.image(annotate(photo.image, ph, scale=photo.scale), caption=f"{i}. {ph.photo}（{SIDES[ph.side]}）")
+    prov = ph.provenance
+    where = f"距村庄 {prov.distance_m:.0f} 米" if prov.distance_m is not None else "无拍摄位置"
+    c2.write(f"**拍摄信息**：{where}；拍摄时间 {prov.taken_at or '无'}")
+    for message in prov.messages + (ph.quality.messages if ph.quality else []):
+        c2.warning(message)
+
+st.subheader("人工复核")
+st.caption("可改正牌子类型和文字、勾选删除误检；漏检的牌子在下方补录。保存时模型原始结果保留，所有修改记入复核日志。")
+choices = list(type_choices(cur.rules))
+edited = st.data_editor(
+    review_table(report, cur.rules), hide_index=True, key="inspect_review", disabled=["photo", "plaque", "confidence"],
+    column_config={"photo": st.column_config.NumberColumn("照片"), "plaque": st.column_config.NumberColumn("序号"),
+                   "choice": st.column_config.SelectboxColumn("牌子类型", options=choices, required=True),
+                   "text": st.column_config.TextColumn("文字"),
+                   "confidence": st.column_config.NumberColumn("置信度", format="%.2f"),
+                   "delete": st.column_config.CheckboxColumn("删除（误检）")})
+added = st.data_editor(
+    pd.DataFrame({"photo": pd.Series(dtype="int"), "choice": pd.Series(dtype="str"), "text": pd.Series(dtype="str")}),
+    num_rows="dynamic", hide_index=True, key="inspect_added",
+    column_config={"photo": st.column_config.NumberColumn("照片", min_value=1, max_value=max(len(report.photos), 1),
+                                                           step=1),
+                   "choice": st.column_config.SelectboxColumn("漏检牌子类型", options=choices),
+                   "text": st.column_config.TextColumn("文字")})
+st.download_button("下载核查报告（JSON）", signage.report_to_json(report),
                    file_name=f"牌子核查_{row['village_name']}.json", mime="application/json", key="inspect_report",
                    on_click="ignore")
 
@@ -126,15 +149,10 @@ with st.form("inspect_save"):
     inspector = st.text_input("核查人", key="inspect_inspector")
     if st.form_submit_button("保存到核查记录"):
         try:
-            from audit.store import open_store, submit_inspection
-
-            store = open_store()
-            try:
-                inspection_id = submit_inspection(store, report, photo_bytes, inspector=inspector,
-                                                  village_code=row["village_code"], village_name=row["village_name"],
-                                                  township=row["township"])
-            finally:
-                store.close()
+            if not inspector.strip():
+                raise AuditError("请填写核查人")
+            inspection_id = state.save_inspection(report, photo_bytes, edited, added, inspector=inspector.strip(),
+                                                  village=row)
         except AuditError as exc:
             state.show_error("核查记录未保存", exc)
         else:

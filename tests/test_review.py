@@ -1,0 +1,58 @@
+"""An inspector's review table → the store's logged review changes (submit_reviewed)."""
+
+import pandas as pd
+import pytest
+
+from audit._errors import AuditError
+from audit.review import review_table, submit_reviewed, type_choices
+from audit.store import inspection_from_store, open_store, review_log_table
+from tests.test_store import jpeg_bytes, model_report
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("VILLAGE_AUDIT_DB_URL", raising=False)
+    s = open_store()
+    yield s
+    s.close()
+
+
+def test_review_table_rows(rules):
+    report = model_report(jpeg_bytes(), rules)
+    table = review_table(report, rules)
+    assert list(table["plaque"]) == list(range(1, 8)) and set(table["photo"]) == {1}
+    assert table["choice"].iloc[0] == "村党组织" and table["choice"].iloc[6] == "其他：未列入清单的牌子"
+    assert set(table["choice"]) <= set(type_choices(rules))
+
+
+def test_corrections_deletions_and_additions_are_logged(store, rules):
+    data = jpeg_bytes()
+    report = model_report(data, rules)
+    assert "collective_economy" in report.summary.missing and "militia" in report.summary.missing
+    table = review_table(report, rules)
+    table.loc[5, "choice"] = "村集体经济组织"        # the second "supervision committee" is the economy board
+    table.loc[6, "delete"] = True                     # the shop sign was a false detection
+    added = pd.DataFrame({"photo": [1, None], "choice": ["民兵连", None], "text": ["王庄村民兵连", None]})
+    inspection_id = submit_reviewed(store, report, [data], table, added, rules=rules, inspector="张三",
+                                    village_code="001", village_name="王庄村", township="城关镇")
+    insp = inspection_from_store(store, inspection_id)
+    assert insp.original == report                                  # the model's output is kept unchanged
+    statuses = sorted(p.status for p in insp.plaques)
+    assert statuses.count("corrected") == 1 and statuses.count("deleted") == 1 and statuses.count("added") == 1
+    assert statuses.count("confirmed") == 5
+    assert insp.summary.missing == [] and insp.summary.unauthorised == []
+    log = review_log_table(store, inspection_id)
+    assert set(log["reviewer"]) == {"张三"}
+    changed = log[log["field"] == "type"]
+    assert {"supervision_committee", "collective_economy"} <= set(changed["old_value"].tolist() + changed["new_value"].tolist())
+
+
+def test_bad_rows_are_refused(rules, store):
+    data = jpeg_bytes(1)
+    report = model_report(data, rules)
+    table = review_table(report, rules)
+    table.loc[0, "choice"] = "乱写的类型"
+    with pytest.raises(AuditError, match="类型「乱写的类型」不在可选范围内"):
+        submit_reviewed(store, report, [data], table, None, rules=rules, inspector="张三", village_code="001",
+                        village_name="王庄村", township="城关镇")
