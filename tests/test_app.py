@@ -259,7 +259,7 @@ def test_inspection_page_runs_the_plaque_engine_and_saves(monkeypatch, tmp_path)
         page_text = " ".join(m.value for m in at.markdown)
         assert all(w in page_text for w in wanted)
         assert any("照片「坏.jpg」无法核查" in e for e in errors(at))
-        assert at.get("imgs")                                             # the annotated photo is shown
+        assert any("门口.jpg（外部" in c for img in at.image for c in img.captions)  # the annotated photo
         at.text_input(key="inspect_inspector").set_value("")  # form values travel with the submit
         at.button[-1].click().run()
         assert any("核查记录未保存" in e and "请填写核查人" in e for e in errors(at))
