@@ -272,15 +272,19 @@ def ledger(
     typer.echo(f"村庄 {len(table)} 个，本轮未核查 {len(villages_not_inspected(table))} 个；已写出：{output}")
 
 
-def _register_model_commands() -> None:
-    """``audit train`` and ``audit eval-model`` live in audit.model_cli (ultralytics is imported lazily there)."""
-    from audit import model_cli
+def _register_commands() -> None:
+    """``audit train`` / ``audit eval-model`` (audit.model_cli: ultralytics is imported lazily there) and
+    ``audit users add|disable|enable|set-role|password|list`` (audit.users_cli)."""
+    from audit import model_cli, users_cli
 
     app.command("train")(model_cli.train)
     app.command("eval-model")(model_cli.eval_model)
+    users_app = typer.Typer(no_args_is_help=True, help="Accounts: 乡镇检查员 / 规划人员 / 县级管理员.")
+    users_cli.register(users_app)
+    app.add_typer(users_app, name="users")
 
 
-_register_model_commands()
+_register_commands()
 
 
 def main() -> None:  # pragma: no cover - console entry point
