@@ -297,20 +297,33 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
-def match_boxes(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, iou: float = 0.5) -> int:
-    """Greedy one-to-one matching (highest confidence first); returns the number of matched pairs."""
-    if len(pred) == 0 or len(gt) == 0:
-        return 0
-    ious = _iou(pred[np.argsort(-conf)], gt)
+def matched_truth(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, iou: float = 0.5) -> np.ndarray:
+    """Greedy one-to-one matching (highest confidence first); flags of the matched ground-truth boxes."""
     used = np.zeros(len(gt), bool)
-    matched = 0
+    if len(pred) == 0 or len(gt) == 0:
+        return used
+    ious = _iou(pred[np.argsort(-conf)], gt)
     for row in ious:
         row = np.where(used, -1.0, row)
         j = int(np.argmax(row))
         if row[j] >= iou:
             used[j] = True
-            matched += 1
-    return matched
+    return used
+
+
+def match_boxes(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, iou: float = 0.5) -> int:
+    """Number of one-to-one matches at IoU ≥ ``iou`` (see :func:`matched_truth`)."""
+    return int(matched_truth(pred, conf, gt, iou).sum())
+
+
+def _size_bin(box: list[float]) -> str:
+    side = min(box[2] - box[0], box[3] - box[1])  # short side of the box, pixels of the photo
+    lower = 0
+    for limit in (12, 24, 48):
+        if side < limit:
+            return f"{lower}-{limit}px"
+        lower = limit
+    return ">=48px"
 
 
 def evaluate(
@@ -350,7 +363,8 @@ def evaluate(
     -------
     dict
         ``map50``, ``map50_95``, ``per_class`` {name: {precision, recall, map50, map50_95, instances}},
-        ``box_recall``, ``box_precision``, ``n_images``, ``n_boxes``, ``n_predictions``.
+        ``box_recall``, ``box_precision``, ``n_images``, ``n_boxes``, ``n_predictions`` and
+        ``box_recall_by`` (merged-class recall by class, box size, lighting, side, visibility, yaw).
     """
     ul = _ultralytics()
     weights = Path(weights) if weights is not None else settings.model_path()
@@ -391,18 +405,35 @@ def evaluate(
         }
     # class-agnostic boxes at IoU >= 0.5
     n_gt = n_pred = n_match = 0
+    groups: dict[str, dict[str, list[int]]] = {}
+
+    def count(key: str, value: str, hit: bool) -> None:
+        g = groups.setdefault(key, {}).setdefault(value, [0, 0])
+        g[0] += int(hit)
+        g[1] += 1
+
     images = sorted((root / "images" / "val").glob("*.jpg"))
     for i in range(0, len(images), batch):
         chunk = images[i : i + batch]
         results = model.predict([str(p) for p in chunk], imgsz=imgsz, conf=conf, device="cpu", verbose=False)
         for img, res in zip(chunk, results, strict=True):
             truth = json.loads((truth_dir / f"{img.stem}.json").read_text(encoding="utf-8"))
-            gt = np.array([p["box"] for p in truth["plaques"] if p["labelled"]], float).reshape(-1, 4)
+            labelled = [p for p in truth["plaques"] if p["labelled"]]
+            gt = np.array([p["box"] for p in labelled], float).reshape(-1, 4)
             pb = res.boxes.xyxy.cpu().numpy().reshape(-1, 4)
             pc = res.boxes.conf.cpu().numpy().reshape(-1)
+            hits = matched_truth(pb, pc, gt, 0.5)
             n_gt += len(gt)
             n_pred += len(pb)
-            n_match += match_boxes(pb, pc, gt, 0.5)
+            n_match += int(hits.sum())
+            for p, hit in zip(labelled, hits, strict=True):
+                count("class", p["class_name"], hit)
+                count("size", _size_bin(p["box"]), hit)
+                count("lighting", truth["lighting"], hit)
+                count("side", truth["side"], hit)
+                count("visible", "<0.9" if p["visible"] < 0.9 else ">=0.9", hit)
+                yaw = abs(truth["camera"]["yaw_deg"])
+                count("yaw", "<20deg" if yaw < 20 else ">=20deg", hit)
     out = {
         "weights": str(weights),
         "data": str(data_yaml),
@@ -416,6 +447,7 @@ def evaluate(
         "per_class": per_class,
         "box_recall": n_match / n_gt if n_gt else 0.0,
         "box_precision": n_match / n_pred if n_pred else 0.0,
+        "box_recall_by": {k: {v: {"recall": h / t, "boxes": t} for v, (h, t) in sorted(d.items())} for k, d in groups.items()},
     }
     if verbose:
         print(format_report(out))
@@ -442,4 +474,7 @@ def format_report(res: dict[str, Any]) -> str:
         f"all classes merged, IoU>=0.5, conf>={res['conf']}: box recall {res['box_recall']:.3f}, "
         f"box precision {res['box_precision']:.3f} ({res['n_predictions']} predictions)"
     )
+    for key, d in res.get("box_recall_by", {}).items():
+        parts = ", ".join(f"{v} {x['recall']:.2f} (n={x['boxes']})" for v, x in d.items())
+        lines.append(f"  box recall by {key}: {parts}")
     return "\n".join(lines)
