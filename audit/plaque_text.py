@@ -18,6 +18,7 @@ OTHER = "other_sign"
 MATCH_THRESHOLD = 75.0  # below this, the text names no official plaque
 # A name in the village slot ending like this is a higher body (中共XX镇委员会 on an honour plaque), not a village.
 _NOT_A_VILLAGE = re.compile(r"(县|镇|乡|市|区|省|街道|州)$")
+_VILLAGE_END = ("村", "社区", "居委会")
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
@@ -66,6 +67,11 @@ def _pattern_score(text: str, pattern: str, village: str | None) -> float:
         for k in range(2, len(suffix)):
             if text.endswith(suffix[:k]):
                 score = max(score, 0.9 * (len(prefix) * r_prefix + k * 100.0) / (len(prefix) + k))
+    elif not prefix:  # no prefix to anchor on: the name must end like a village's (…村 / …社区) before the cut
+        for k in range(2, len(suffix)):
+            head = text[: len(text) - k]
+            if text.endswith(suffix[:k]) and (head.endswith(_VILLAGE_END) or (village and head.endswith(village))):
+                score = max(score, 0.9 * (60.0 + 40.0 * k / len(suffix)))
     if village:  # the village's own name helps, but never outweighs a suffix that names another body
         score = max(score, min(fuzz.ratio(text, prefix + village + suffix), r_suffix, r_prefix))
     if len(suffix) >= 4:  # a distinctive suffix (支部委员会, 村务监督委员会) survives a cut-off or hidden start

@@ -218,11 +218,22 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     out: list[_Candidate] = []
     used: set[int] = set()
     for det in dets:
+        inside = [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
+        used.update(inside)
+        named = {}
+        for i in inside:
+            m = type_from_text(lines[i].text, rules, village=village, side=side)
+            if m.kind == "official" and m.score >= 85:
+                named.setdefault(m.type, (lines[i], m))
+        if len(named) >= 2:
+            # One box over several boards (a cluster of small plaques): each line that names a different
+            # plaque is its own board.
+            for line, m in named.values():
+                out.append(_Candidate(line.box, "detector+ocr", det.cls, det.conf, m, line.score))
+            continue
         x1, y1, x2, y2 = (int(round(v)) for v in det.box)
         crop = image[max(0, y1):y2, max(0, x1):x2]
         readings = engine.reader.read_plaque(crop) if crop.size else []
-        inside = [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
-        used.update(inside)
         ordered = sorted((lines[i] for i in inside), key=lambda ln: (ln.box[1], ln.box[0]))
         texts = [r[0] for r in readings] + [ln.text for ln in ordered] + ["".join(ln.text for ln in ordered)]
         match = _best_match(texts, rules, village, side)

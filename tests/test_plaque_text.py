@@ -72,3 +72,11 @@ def test_any_village_name_in_any_pattern(rules, village, plaque, pattern_index):
     text = patterns[pattern_index % len(patterns)]
     assert type_from_text(text, rules).type == plaque
     assert type_from_text(text, rules, village=name).type == plaque
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("磨盘山村民兵", "militia"), ("王庄村股份经济合作", "collective_economy"),   # the end of the strip hidden
+    ("王庄村民兵之家", "other_sign"), ("王庄镇民兵", "other_sign"),
+])
+def test_cut_off_end_needs_a_village_like_name(rules, text, expected):
+    assert type_from_text(text, rules).type == expected
