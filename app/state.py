@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +20,9 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from audit import demo_accounts
 from audit._errors import AuditError
+from audit.accounts import User
 from audit.area import area_audit
 from audit.export import write_audit
 from audit.registry import registry_from_file, townships_from_file
@@ -35,7 +38,7 @@ EXPORT_FORMATS = {"xlsx": ("Excel 工作簿（XLSX）", "application/vnd.openxml
                   "csv": ("CSV（UTF-8 带 BOM）", "text/csv"),
                   "gpkg": ("GeoPackage（GPKG）", "application/geopackage+sqlite3")}
 
-_DATASET, _RULES, _BOUNDARY, TOWNSHIP = "va_dataset", "va_rules", "va_boundary", "township"
+_DATASET, _RULES, _BOUNDARY, TOWNSHIP, _USER = "va_dataset", "va_rules", "va_boundary", "township", "va_user"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -56,7 +59,12 @@ class Upload:
 
 @dataclass(frozen=True)
 class Current:
-    """The audited registry on screen and everything it was made with."""
+    """The audited registry on screen and everything it was made with.
+
+    ``audited`` holds only the villages the signed-in user may read (``scope``: their townships, None for a
+    county-wide role); pages show nothing else. ``county`` is the whole registry, kept for access checks
+    (naming the township of a village the user may not open) and the township areas, never for display.
+    """
 
     dataset: Upload
     rules: Rules
@@ -66,12 +74,15 @@ class Current:
     dropped: list[str]
     boundary: gpd.GeoDataFrame | None
     boundary_upload: Upload | None
+    county: gpd.GeoDataFrame | None = None
+    scope: tuple[str, ...] | None = None
 
     @property
     def key(self) -> str:
-        """Identifies the audit (registry bytes, crs, rules) for caches further down."""
+        """Identifies the audit (registry bytes, crs, rules, the user's townships) for caches further down."""
         rules = self.rules_upload.digest if self.rules_upload else "default"
-        return f"{self.dataset.digest}:{self.dataset.crs}:{rules}"
+        scope = "county" if self.scope is None else ",".join(self.scope)
+        return f"{self.dataset.digest}:{self.dataset.crs}:{rules}:{scope}"
 
     @property
     def type_names(self) -> dict[str, str]:
@@ -142,19 +153,42 @@ def export_bytes(key: str, township: str, fmt: str, _current: Current) -> bytes:
         return path.read_bytes()
 
 
-def save_inspection(report, photo_bytes: list[bytes], edited: pd.DataFrame, added: pd.DataFrame, *, inspector: str,
-                    village: pd.Series) -> str:
-    """Store an inspection and the inspector's review of it (the library does the work)."""
-    from audit.review import submit_reviewed
+@contextmanager
+def opened_store() -> Iterator:
+    """The inspection and accounts store (created on first use) in the app's data directory, closed after use."""
     from audit.store import open_store
 
-    store = open_store()
+    store = open_store(data_dir=demo_accounts.data_dir())
     try:
-        return submit_reviewed(store, report, photo_bytes, edited, added, rules=current().rules, inspector=inspector,
-                               village_code=village["village_code"], village_name=village["village_name"],
-                               township=village["township"])
+        yield store
     finally:
         store.close()
+
+
+def set_user(user: User | None) -> None:
+    """Called by ``streamlit_app.py`` on every run with the user reloaded from the session."""
+    st.session_state[_USER] = user
+
+
+def user() -> User:
+    """The signed-in user of this run (the entry point shows only the sign-in page without one)."""
+    found = st.session_state.get(_USER)
+    if not isinstance(found, User):
+        st.error("请先登录。")
+        st.stop()
+    return found
+
+
+def save_inspection(report, photo_bytes: list[bytes], edited: pd.DataFrame, added: pd.DataFrame, *, user: User,
+                    village: pd.Series, rules: Rules) -> str:
+    """Store an inspection and the signed-in inspector's review of it (the library does the work and refuses,
+    with AccessError, a village outside the user's townships)."""
+    from audit.review import submit_reviewed
+
+    with opened_store() as store:
+        return submit_reviewed(store, report, photo_bytes, edited, added, rules=rules, user=user,
+                               village_code=village["village_code"], village_name=village["village_name"],
+                               township=village["township"])
 
 
 def show_error(what: str, exc: AuditError) -> None:
@@ -217,12 +251,25 @@ def current() -> Current:
             show_error("乡镇边界无法使用", exc)
             set_boundary(None)
             bu = None
-    return Current(ds, rules, ru, audited, problems, dropped, boundary, bu)
+    who = user()
+    county, scope = audited, None
+    if not who.county_wide:  # a township-scoped role sees only its townships, everywhere
+        scope = who.townships
+        audited = county[county["township"].astype(object).isin(scope).to_numpy()]
+    return Current(ds, rules, ru, audited, problems, dropped, boundary, bu, county, scope)
 
 
 def township() -> str:
-    """The township chosen in the sidebar (``ALL`` for the whole county)."""
+    """The township chosen in the sidebar (``ALL`` for the whole county, or all of a scoped user's townships)."""
     return st.session_state.get(TOWNSHIP) or ALL
+
+
+def scope_label(cur: Current, township: str | None = None) -> str:
+    """How a scope reads on screen: a township, 全县, or 全部负责乡镇 for a township-scoped user."""
+    township = township or ALL
+    if township != ALL:
+        return township
+    return ALL if cur.scope is None else f"全部负责乡镇（{'、'.join(cur.scope)}）"
 
 
 def filtered(cur: Current, township: str | None = None) -> gpd.GeoDataFrame:
@@ -236,8 +283,13 @@ def filtered(cur: Current, township: str | None = None) -> gpd.GeoDataFrame:
 def township_areas(cur: Current) -> gpd.GeoDataFrame:
     """The boundary layer when one is loaded, otherwise the approximate (Voronoi) areas."""
     if cur.boundary is not None:
-        return cur.boundary.assign(approximate=False)
-    return approximate_townships(cur.key, cur.audited)
+        areas = cur.boundary.assign(approximate=False)
+    else:  # made from the whole county, so that a township's area does not depend on who looks at it
+        county = cur.audited if cur.county is None else cur.county
+        areas = approximate_townships(cur.key.rsplit(":", 1)[0], county)
+    if cur.scope is not None:
+        areas = areas[areas["township"].isin(cur.scope)]
+    return areas
 
 
 def percent(rate: Any) -> str:

@@ -4,6 +4,7 @@ can be deleted, plus rows for plaques the model missed — turned into the store
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -11,6 +12,9 @@ from audit._errors import AuditError
 from audit.plaque_text import OTHER
 from audit.rules import Rules
 from audit.signage import SignageReport
+
+if TYPE_CHECKING:
+    from audit.accounts import User
 
 REVIEW_COLUMNS = ["photo", "plaque", "choice", "text", "confidence", "delete"]
 OTHER_CHOICES = {"unauthorised_sign": "其他：未列入清单的牌子", "honour": "其他：荣誉牌（应集中展陈）",
@@ -84,19 +88,25 @@ def changes_from_table(report: SignageReport, stored_ids: Sequence[Sequence[int]
 
 
 def submit_reviewed(store, report: SignageReport, photo_bytes: Sequence[bytes], edited: pd.DataFrame,
-                    added: pd.DataFrame | None, *, rules: Rules, inspector: str, village_code: str | None,
-                    village_name: str | None, township: str | None) -> str:
+                    added: pd.DataFrame | None, *, rules: Rules, inspector: str | None = None,
+                    village_code: str | None, village_name: str | None, township: str | None,
+                    user: User | None = None) -> str:
     """Store the model's report with its photos, then the inspector's review of it (every change logged, the
-    model's output kept). Returns the inspection id."""
+    model's output kept). Returns the inspection id.
+
+    ``user``: the signed-in inspector, recorded by user name as inspector and reviewer; the store refuses
+    (:class:`audit._errors.AccessError`) a village outside the user's townships. ``inspector``: the older
+    free-text name, for trusted scripts only; give one of the two.
+    """
     from audit.store import inspection_from_store, review_inspection, submit_inspection
 
-    inspection_id = submit_inspection(store, report, photo_bytes, inspector=inspector, village_code=village_code,
-                                      village_name=village_name, township=township)
-    stored = inspection_from_store(store, inspection_id)
+    inspection_id = submit_inspection(store, report, photo_bytes, user=user, inspector=inspector,
+                                      village_code=village_code, village_name=village_name, township=township)
+    stored = inspection_from_store(store, inspection_id, user=user)
     ids: list[list[int]] = [[] for _ in report.photos]
     for plaque in stored.plaques:  # in the report's order within each photo
         ids[plaque.photo_index].append(plaque.id)
     changes = changes_from_table(report, ids, edited, rules, added=added)
     if changes:
-        review_inspection(store, inspection_id, changes, reviewer=inspector, rules=rules)
+        review_inspection(store, inspection_id, changes, user=user, reviewer=inspector, rules=rules)
     return inspection_id

@@ -1,17 +1,23 @@
 """The app through Streamlit's AppTest (real script runs, no browser): every page on the demo county, the shared
-sidebar, and bad uploads that must end in a Chinese error while the app keeps running."""
+sidebar, and bad uploads that must end in a Chinese error while the app keeps running.
+
+Every test runs with its own store in ``tmp_path`` (``VILLAGE_AUDIT_DATA_DIR``) holding one account per role, and
+signs in by putting a session in ``at.session_state`` before the first run (the sign-in form itself is tested in
+``test_app_auth.py``)."""
 
 from __future__ import annotations
 
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import state
+from app import auth, state
+from audit import accounts
 from audit.area import area_audit
 from audit.registry import registry_from_file
 from audit.rules import DEFAULT_RULES, load_rules
@@ -20,9 +26,50 @@ REPO = Path(__file__).resolve().parents[1]
 APP = str(REPO / "streamlit_app.py")
 PAGES = {"总览": None, "设施地图": "app/pages/facility_map.py", "面积核查": "app/pages/area.py",
          "牌子核查": "app/pages/inspection.py", "核查记录": "app/pages/records.py", "导出": "app/pages/export.py",
-         "数据与规则": "app/pages/data.py"}
+         "数据与规则": "app/pages/data.py", "用户管理": "app/pages/users.py"}
 CSV = "村名,乡镇,户数,党群服务中心面积,经度,纬度\n王庄村,东镇,300,150,116.0,36.4\n李庄村,东镇,500,90,116.02,36.41\n" \
       "赵庄村,西镇,1200,300,115.9,36.42\n"
+
+
+PASSWORD = "correct-horse-7"
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The store of one test: its data directory and one user per role."""
+
+    data_dir: Path
+    admin: accounts.User
+    inspector: accounts.User
+    planner: accounts.User
+
+
+@pytest.fixture(autouse=True)
+def users(tmp_path, monkeypatch) -> Accounts:
+    return accounts_for_app(tmp_path, monkeypatch)
+
+
+def accounts_for_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Accounts:
+    """A store in tmp_path (the app's data directory) with an administrator, an inspector of 城关街道 and a
+    planner; cheap bcrypt; no demo mode."""
+    from audit.store import open_store
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(data))
+    monkeypatch.setenv("VILLAGE_AUDIT_BCRYPT_ROUNDS", "4")
+    for name in ("VILLAGE_AUDIT_DB_URL", "VILLAGE_AUDIT_DEMO", "VILLAGE_AUDIT_LOCKOUT_ATTEMPTS",
+                 "VILLAGE_AUDIT_SESSION_HOURS"):
+        monkeypatch.delenv(name, raising=False)
+    store = open_store(data_dir=data)
+    try:
+        made = Accounts(data,
+                        accounts.add_user(store, "admin1", PASSWORD, role="admin", display_name="县管理员"),
+                        accounts.add_user(store, "insp", PASSWORD, role="inspector", townships=["城关街道"],
+                                          display_name="城关检查员"),
+                        accounts.add_user(store, "plan", PASSWORD, role="planner"))
+    finally:
+        store.close()
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +78,20 @@ def demo():
     return area_audit(reg.villages)
 
 
-def open_page(page: str | None = None, **session) -> AppTest:
+def open_page(page: str | None = None, *, user: accounts.User | None | str = "admin1", **session) -> AppTest:
+    """Run the app signed in as ``user`` (a User, a user name of the fixture's store, or None: not signed in),
+    then switch to ``page``."""
     at = AppTest.from_file(APP, default_timeout=120)
+    if isinstance(user, str):
+        from audit.store import open_store
+
+        store = open_store()
+        try:
+            user = accounts.user_from_store(store, user)
+        finally:
+            store.close()
+    if user is not None:
+        at.session_state[auth.SESSION] = accounts.new_session(user)
     for key, value in session.items():
         at.session_state[key] = value
     at.run()
@@ -119,12 +178,9 @@ def test_map_page_filters():
     assert not at.exception
 
 
-def test_records_page(tmp_path, monkeypatch):
-    monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("VILLAGE_AUDIT_DB_URL", raising=False)
+def test_records_page(users):
     at = open_page("app/pages/records.py")
     assert "尚无核查记录" in at.info[0].value
-    assert not (tmp_path / "inspections.sqlite").exists()  # looking does not create the store
 
     from audit.signage import SignageReport, inventory_from_photos
     from audit.store import open_store, submit_inspection
@@ -132,13 +188,13 @@ def test_records_page(tmp_path, monkeypatch):
     rules = load_rules()
     report = SignageReport(village={"code": "371599101201", "name": "石楼村"}, rules_version=rules.version,
                            photos=[], errors=[], summary=inventory_from_photos([], rules))
-    store = open_store(data_dir=tmp_path)
-    submit_inspection(store, report, [], inspector="张三", township="城关街道")
+    store = open_store(data_dir=users.data_dir)
+    submit_inspection(store, report, [], user=users.inspector, township="城关街道")
     store.close()
     at = open_page("app/pages/records.py")
     assert not at.info, [i.value for i in at.info]
     table = at.dataframe[0].value
-    assert list(table["村名"]) == ["石楼村"] and list(table["核查人"]) == ["张三"]
+    assert list(table["村名"]) == ["石楼村"] and list(table["核查人"]) == ["insp"]
     assert list(table["结论"]) == ["未核查"]
 
 
@@ -232,20 +288,19 @@ def test_boundary_layer_upload():
 
 
 @pytest.mark.slow
-def test_inspection_page_runs_the_plaque_engine_and_saves(monkeypatch, tmp_path):
-    """The real engine on a generated facade (truth in its JSON) and a broken photo, then the review is saved."""
+def test_inspection_page_runs_the_plaque_engine_and_saves(users):
+    """The real engine on a generated facade (truth in its JSON) and a broken photo, then the review is saved
+    under the signed-in inspector's name."""
     import json
 
     import streamlit as st
 
     from audit.store import inspection_from_store, inspections_table, open_store
 
-    monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("VILLAGE_AUDIT_DB_URL", raising=False)
     fixture = REPO / "tests" / "fixtures" / "signage" / "external_unauthorised.jpg"
     truth = json.loads(fixture.with_suffix(".json").read_text(encoding="utf-8"))
     try:
-        at = open_page("app/pages/inspection.py")
+        at = open_page("app/pages/inspection.py", user="insp")
         at.text_input(key="inspect_search").set_value("371599101201").run()
         at.file_uploader(key="inspect_photos").set_value(
             [("门口.jpg", fixture.read_bytes(), "image/jpeg"), ("坏.jpg", b"not a photo", "image/jpeg")])
@@ -259,18 +314,16 @@ def test_inspection_page_runs_the_plaque_engine_and_saves(monkeypatch, tmp_path)
         assert all(w in page_text for w in wanted)
         assert any("照片「坏.jpg」无法核查" in e for e in errors(at))
         assert any("门口.jpg（外部" in c for img in at.image for c in img.captions)  # the annotated photo
-        at.text_input(key="inspect_inspector").set_value("")  # form values travel with the submit
-        at.button[-1].click().run()
-        assert any("核查记录未保存" in e and "请填写核查人" in e for e in errors(at))
-        at.text_input(key="inspect_inspector").set_value("李四")
-        at.button[-1].click().run()
+        assert not any(t.key == "inspect_inspector" for t in at.text_input)  # no free-text inspector any more
+        assert any("核查人：城关检查员（insp）" in c.value for c in at.caption)
+        next(b for b in at.button if b.label == "保存到核查记录").click().run()
         assert not at.exception and at.success, (errors(at), [w.value for w in at.warning])
         assert "已保存到核查记录" in at.success[-1].value
-        store = open_store(data_dir=tmp_path)
+        store = open_store(data_dir=users.data_dir)
         table = inspections_table(store)
         insp = inspection_from_store(store, table["id"].iloc[0] if "id" in table else table.iloc[0, 0])
         store.close()
-        assert list(table["village_code"]) == ["371599101201"] and list(table["inspector"]) == ["李四"]
+        assert list(table["village_code"]) == ["371599101201"] and list(table["inspector"]) == ["insp"]
         present = sorted({p["type"] for p in truth["plaques"] if p["type"] != "other_sign" and p["labelled"]})
         assert sorted(insp.summary.present) == present
         assert {p.status for p in insp.plaques} == {"confirmed"}          # reviewed as it stood

@@ -3,6 +3,8 @@
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``; Playwright never downloads a browser here). Without it
 the tests are skipped with the reason, unless ``CI_REQUIRE_BROWSER=1``, which turns the skip into a failure.
 Waits are on Streamlit's own state (``stApp[data-test-script-state]``) and on elements, never fixed sleeps.
+The server gets its own data directory with an administrator and an inspector of 城关街道; each test signs in
+through the form.
 Screenshots of every page go to ``VILLAGE_AUDIT_SCREENSHOTS_DIR`` when it is set (``make screenshots`` sets it
 to ``docs/screenshots/``, the ones shown in the README); otherwise to a temporary folder, so that a test run
 never rewrites committed files.
@@ -32,6 +34,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 SCREENSHOTS = Path(os.environ.get("VILLAGE_AUDIT_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="va-screens-"))
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 TIMEOUT_MS = 90_000
+PASSWORD = "browser-pass-1"
+TOWN = "城关街道"
+TOWN_VILLAGES = 27  # of the demo county's 400
+OTHER_VILLAGE = ("371599103201", "韩园村")  # 柳林镇
 
 pytestmark = pytest.mark.browser
 
@@ -73,12 +79,24 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 1
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` on a free port, with its own empty data directory."""
+    """`streamlit run streamlit_app.py` on a free port, with its own data directory holding two accounts."""
     _require_browser()
+    from audit.accounts import add_user
+    from audit.store import open_store
+
     tmp = tmp_path_factory.mktemp("streamlit")
     port = free_port()
     log = tmp / "streamlit.log"
-    env = dict(os.environ, VILLAGE_AUDIT_DATA_DIR=str(tmp / "data"), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, VILLAGE_AUDIT_DATA_DIR=str(tmp / "data"), PYTHONUNBUFFERED="1",
+               VILLAGE_AUDIT_BCRYPT_ROUNDS="4")
+    env.pop("VILLAGE_AUDIT_DEMO", None)
+    env.pop("VILLAGE_AUDIT_DB_URL", None)
+    store = open_store(url=f"sqlite:///{tmp / 'data' / 'inspections.sqlite'}", data_dir=tmp / "data")
+    try:
+        add_user(store, "admin1", PASSWORD, role="admin")
+        add_user(store, "insp", PASSWORD, role="inspector", townships=[TOWN], display_name="城关检查员")
+    finally:
+        store.close()
     cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true"]
     with log.open("wb") as out:
@@ -130,8 +148,14 @@ def wait_for_app(page) -> None:
     page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
 
 
-def open_page(page, url: str, title: str) -> None:
+def open_page(page, url: str, title: str, *, username: str = "insp") -> None:
+    """Open ``url`` (a new Streamlit session: the sign-in page), sign in as ``username`` and wait for ``title``."""
     page.goto(url)
+    page.get_by_role("heading", name="村级阵地核查 · 登录").wait_for()
+    wait_for_app(page)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
     page.get_by_role("heading", name=title).wait_for()
     wait_for_app(page)
 
@@ -156,12 +180,17 @@ def drawn_villages(page) -> int:
 
 
 def test_pages_map_area_and_export(page, server, tmp_path):
+    """An inspector of 城关街道 signs in through the form and works on their township only."""
     from playwright.sync_api import expect
 
     open_page(page, server, "总览 · 党群服务中心面积核查")
     expect(page.get_by_test_id("stMetric").first).to_be_visible()
+    expect(page.get_by_test_id("stMetric").first).to_contain_text(str(TOWN_VILLAGES))
     expect(page.get_by_text("演示数据").first).to_be_visible()
     expect(page.get_by_test_id("stDataFrame").first.locator("canvas").first).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("城关检查员（insp）")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    expect(nav.get_by_role("link")).to_have_count(6)  # no 数据与规则, no 用户管理
     shot(page, "overview")
 
     # The map: Leaflet from static/vendor, the villages drawn (tiles cannot load offline; the points must).
@@ -170,7 +199,7 @@ def test_pages_map_area_and_export(page, server, tmp_path):
     expect(frame.locator(".leaflet-control-layers")).to_be_visible()
     expect(frame.locator(".va-legend")).to_contain_text("村庄面积核查")
     expect(frame.locator(".va-legend")).to_contain_text("近似范围")
-    assert drawn_villages(page) == 400
+    assert drawn_villages(page) == TOWN_VILLAGES
     # Click a short village: its details appear below the map.
     target = frame.locator("body").evaluate("""() => {
         const l = Object.values(window.map._layers).find(l => l.feature && l.feature.geometry.type === 'Point'
@@ -183,10 +212,12 @@ def test_pages_map_area_and_export(page, server, tmp_path):
     detail.wait_for()
     wait_for_app(page)
     expect(page.get_by_test_id("stTable")).to_contain_text("不达标")
+    expect(page.get_by_test_id("stTable")).to_contain_text(TOWN)
     shot(page, "map")
 
     go_to(page, "面积核查", "面积核查")
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    expect(page.get_by_text(f"村级明细（{TOWN_VILLAGES} / {TOWN_VILLAGES} 个村）")).to_be_visible()
     expect(page.get_by_text("各乡镇面积缺口合计（㎡）")).to_be_visible()
     shot(page, "area")
 
@@ -195,25 +226,46 @@ def test_pages_map_area_and_export(page, server, tmp_path):
         page.get_by_role("button", name="下载 Excel 工作簿（XLSX）").click()
     path = tmp_path / "export.xlsx"
     download.value.save_as(path)
-    assert download.value.suggested_filename == "面积核查_全县.xlsx"
+    assert download.value.suggested_filename == f"面积核查_{TOWN}.xlsx"
     wb = openpyxl.load_workbook(path, read_only=True)
     assert wb.sheetnames == ["村级明细", "乡镇汇总", "县级汇总", "说明"]
     rows = list(wb["村级明细"].values)
-    assert rows[0][:2] == ("村代码", "村名") and len(rows) == 401
+    town = rows[0].index("乡镇（街道）")
+    assert rows[0][:2] == ("村代码", "村名") and len(rows) == TOWN_VILLAGES + 1
+    assert {r[town] for r in rows[1:]} == {TOWN}
     shot(page, "export")
 
-    for nav, name, visible in (("牌子核查", "inspection", "上传该村党群服务中心的照片"), ("核查记录", "records", "尚无核查记录"),
-                               ("数据与规则", "data", "上传村庄名册")):
-        go_to(page, nav, nav)
-        expect(page.get_by_text(visible).first).to_be_visible()
-        shot(page, name)
+    # The inspection page offers only their villages: another township's village cannot be found or opened.
+    go_to(page, "牌子核查", "牌子核查")
+    expect(page.get_by_text("上传该村党群服务中心的照片").first).to_be_visible()
+    expect(page.get_by_text(f"村庄（{TOWN_VILLAGES} 个）")).to_be_visible()
+    shot(page, "inspection")
+    page.get_by_label("按村名或代码搜索村庄").fill(OTHER_VILLAGE[0])
+    page.get_by_label("按村名或代码搜索村庄").press("Enter")
+    expect(page.get_by_text("没有符合条件的村庄。")).to_be_visible()
+    wait_for_app(page)
+
+    go_to(page, "核查记录", "核查记录")
+    expect(page.get_by_text("尚无核查记录").first).to_be_visible()
+    shot(page, "records")
     assert page.external_assets == []
+
+
+def test_an_inspector_cannot_open_another_townships_village_by_link(page, server):
+    from playwright.sync_api import expect
+
+    open_page(page, f"{server}/inspection?village={OTHER_VILLAGE[0]}", "牌子核查")
+    expect(page.get_by_test_id("stAlertContentError")).to_contain_text("无权对「柳林镇」的村庄提交核查")
+    expect(page.get_by_text("上传该村党群服务中心的照片")).to_have_count(0)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 def test_a_bad_upload_in_the_browser_keeps_the_app_running(page, server, tmp_path):
     from playwright.sync_api import expect
 
-    open_page(page, server + "/data", "数据与规则")
+    open_page(page, server + "/data", "数据与规则", username="admin1")
+    expect(page.get_by_test_id("stSidebarNav").get_by_role("link", name="用户管理")).to_be_visible()
+    shot(page, "data")
     bad = tmp_path / "名册.xlsx"
     bad.write_bytes(b"PK\x03\x04 not a workbook")
     page.locator('[data-testid="stFileUploader"]').first.locator('input[type="file"]').set_input_files(bad)
@@ -221,4 +273,7 @@ def test_a_bad_upload_in_the_browser_keeps_the_app_running(page, server, tmp_pat
     wait_for_app(page)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     go_to(page, "设施地图", "设施地图")
-    assert drawn_villages(page) == 400  # still the demo county
+    assert drawn_villages(page) == 400  # still the demo county, all of it for the administrator
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_role("heading", name="村级阵地核查 · 登录").wait_for()
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)

@@ -56,3 +56,23 @@ def test_bad_rows_are_refused(rules, store):
     with pytest.raises(AuditError, match="类型「乱写的类型」不在可选范围内"):
         submit_reviewed(store, report, [data], table, None, rules=rules, inspector="张三", village_code="001",
                         village_name="王庄村", township="城关镇")
+
+
+def test_submitted_by_the_signed_in_user_and_refused_outside_their_townships(store, rules):
+    from audit._errors import AccessError
+    from audit.accounts import User
+    from audit.store import inspections_table
+
+    inspector = User("wangwu", "inspector", ("城关镇",), display_name="王五")
+    data = jpeg_bytes(2)
+    report = model_report(data, rules)
+    table = review_table(report, rules)
+    table.loc[6, "delete"] = True
+    inspection_id = submit_reviewed(store, report, [data], table, None, rules=rules, user=inspector,
+                                    village_code="001", village_name="王庄村", township="城关镇")
+    assert list(inspections_table(store)["inspector"]) == ["wangwu"]
+    assert set(review_log_table(store, inspection_id)["reviewer"]) == {"wangwu"}
+    with pytest.raises(AccessError, match="只负责 城关镇，无权对「柳林镇」的村庄提交核查"):
+        submit_reviewed(store, report, [data], table, None, rules=rules, user=inspector, village_code="002",
+                        village_name="李庄村", township="柳林镇")
+    assert len(inspections_table(store)) == 1

@@ -13,7 +13,8 @@ cur = state.current()
 scope = state.township()
 villages = state.filtered(cur, scope)
 st.title("面积核查")
-st.caption(f"范围：{scope} · 核定面积取村庄类型最低面积与按户数计算面积中的较大者（规则 {cur.rules.version}）")
+st.caption(f"范围：{state.scope_label(cur, scope)} · "
+           f"核定面积取村庄类型最低面积与按户数计算面积中的较大者（规则 {cur.rules.version}）")
 
 c1, c2, c3 = st.columns([2, 2, 3])
 statuses = c1.multiselect("核查结果", list(STATUS_ZH), default=list(STATUS_ZH), format_func=STATUS_ZH.get,

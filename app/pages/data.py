@@ -9,6 +9,11 @@ from app import state
 from audit._errors import AuditError
 
 st.title("数据与规则")
+try:  # the navigation offers this page to administrators only; refuse anyone else who reaches it
+    state.user().require("manage_rules", what="数据与规则页")
+except AuditError as exc:
+    state.show_error("无权访问", exc)
+    st.stop()
 cur = state.current()
 
 

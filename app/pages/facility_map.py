@@ -34,7 +34,7 @@ areas = state.township_areas(cur)
 if scope != state.ALL:
     areas = areas[areas["township"] == scope]
 located = int((~(villages.geometry.isna() | villages.geometry.is_empty)).sum())
-st.caption(f"范围：{scope} · 显示 {located} 个有坐标的村（共 {len(villages)} 个符合筛选）"
+st.caption(f"范围：{state.scope_label(cur, scope)} · 显示 {located} 个有坐标的村（共 {len(villages)} 个符合筛选）"
            + ("" if cur.boundary is not None else " · 乡镇范围为近似范围（由村庄位置推算），上传乡镇边界后显示实际边界"))
 
 fmap = audit_map(villages, townships=areas, basemap=basemap, type_names=cur.type_names)

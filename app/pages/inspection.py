@@ -1,5 +1,7 @@
 """牌子核查: pick a village, upload its photos and say for each whether it shows the outside or the inside, run
-the plaque engine (``audit.signage``), look at the annotated photos, correct the result and save it."""
+the plaque engine (``audit.signage``), look at the annotated photos, correct the result and save it under the
+signed-in user's name. Only the villages of the user's townships are offered; ``?village=<code>`` opens one
+village directly, and one of another township is refused with the library's AccessError."""
 
 from __future__ import annotations
 
@@ -39,9 +41,23 @@ def loaded_engine(rules_key: str, _rules):
 
 
 cur = state.current()
+user = state.user()
 st.title("牌子核查")
 
 rows = audit_rows(state.filtered(cur, state.township()))
+wanted = st.query_params.get("village")
+if wanted:  # a link to one village: it must exist, and be one the user may inspect
+    county = cur.audited if cur.county is None else cur.county
+    found = county[county["village_code"].astype(str) == wanted]
+    if found.empty:
+        st.error(f"名册中没有村代码为「{wanted}」的村庄。")
+        st.stop()
+    try:
+        user.require("inspect", found["township"].iloc[0], what=f"{found['village_name'].iloc[0]}的核查")
+    except AuditError as exc:
+        state.show_error("无法核查这个村", exc)
+        st.stop()
+    rows = audit_rows(state.filtered(cur)).loc[lambda r: r["village_code"].astype(str) == wanted]
 query = st.text_input("按村名或代码搜索村庄", key="inspect_search", placeholder="例如：王庄 或 371599101201")
 if query.strip():
     q = query.strip()
@@ -146,13 +162,11 @@ st.download_button("下载核查报告（JSON）", signage.report_to_json(report
                    on_click="ignore")
 
 with st.form("inspect_save"):
-    inspector = st.text_input("核查人", key="inspect_inspector")
+    st.caption(f"核查人：{user.full_name}（当前登录用户）")
     if st.form_submit_button("保存到核查记录"):
         try:
-            if not inspector.strip():
-                raise AuditError("请填写核查人")
-            inspection_id = state.save_inspection(report, photo_bytes, edited, added, inspector=inspector.strip(),
-                                                  village=row)
+            inspection_id = state.save_inspection(report, photo_bytes, edited, added, user=user, village=row,
+                                                  rules=cur.rules)
         except AuditError as exc:
             state.show_error("核查记录未保存", exc)
         else:

@@ -15,8 +15,9 @@ scope = state.township()
 villages = state.filtered(cur, scope)
 st.title("总览 · 党群服务中心面积核查")
 if cur.dataset.demo:
-    st.info("当前显示的是演示数据（示例县，数值为程序生成，非实测）。可在「数据与规则」页上传本县名册。")
-st.caption(f"范围：{scope}")
+    upload = "可在「数据与规则」页上传本县名册。" if state.user().can("manage_rules") else ""
+    st.info(f"当前显示的是演示数据（示例县，数值为程序生成，非实测）。{upload}")
+st.caption(f"范围：{state.scope_label(cur, scope)}")
 
 total = county_summary(villages)[["villages", "compliant", "non_compliant", "unknown", "shortfall_m2"]].sum()
 judged = total["compliant"] + total["non_compliant"]

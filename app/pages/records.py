@@ -1,57 +1,64 @@
-"""核查记录: past plaque inspections from the inspection store (``audit.store``), once one exists. The page
-only reads: it never creates the store."""
+"""核查记录: past plaque inspections from the inspection store (``audit.store``), only those of the townships the
+signed-in user may read (the library filters), and one inspection's photos, read through ``photo_for_user``.
+``?inspection=<id>`` opens an inspection directly; the library refuses one of another township."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import streamlit as st
 
 from app import state
-from audit import settings
 from audit._errors import AuditError
+from audit.store import inspection_from_store, inspections_table, photo_for_user
 
 HEADERS = {"village_code": "村代码", "village_name": "村名", "township": "乡镇（街道）", "inspector": "核查人",
            "inspected_at": "核查时间", "verdict": "结论", "reasons": "原因", "reviewed_at": "复核时间",
            "reviewed_by": "复核人", "inspection_id": "记录编号"}
 VERDICT_ZH = {"compliant": "合规", "needs_rectification": "需整改", "not_audited": "未核查"}
 
-
-def store_location() -> tuple[str | None, bool]:
-    """(where the store is, whether it exists): a database URL from the settings, or the SQLite file."""
-    url = settings.db_url()
-    if url:
-        return url, True
-    path = settings.data_dir() / "inspections.sqlite"
-    return str(path), Path(path).is_file()
-
-
+user = state.user()
+cur = state.current()
 st.title("核查记录")
-where, exists = store_location()
-if not exists:
-    st.info("尚无核查记录。在「牌子核查」页完成并保存的核查将显示在这里。")
-    st.caption(f"核查记录库：{where}（尚未建立）")
-    st.stop()
-
 try:
-    from audit.store import inspections_table, open_store
-
-    store = open_store()
-    try:
-        table = inspections_table(store)
-    finally:
-        store.close()
+    with state.opened_store() as store:
+        table = inspections_table(store, user=user)
+        where = store.url
 except AuditError as exc:
-    state.show_error("核查记录库无法打开", exc)
+    state.show_error("核查记录无法读取", exc)
     st.stop()
-st.caption(f"核查记录库：{store.url}")
-if table.empty:
-    st.info("尚无核查记录。在「牌子核查」页完成并保存的核查将显示在这里。")
-    st.stop()
+st.caption(f"核查记录库：{where}")
+
+wanted = st.query_params.get("inspection")
 scope = state.township()
 if scope != state.ALL:
     table = table[table["township"] == scope]
-table = table.assign(verdict=table["verdict"].map(lambda v: VERDICT_ZH.get(v, v)),
+if table.empty and not wanted:
+    st.info("尚无核查记录。在「牌子核查」页完成并保存的核查将显示在这里。")
+    st.stop()
+shown = table.assign(verdict=table["verdict"].map(lambda v: VERDICT_ZH.get(v, v)),
                      reasons=table["reasons"].map(lambda r: "；".join(r) if isinstance(r, list) else r))
-st.caption(f"范围：{scope} · {len(table)} 条记录")
-st.dataframe(table[[c for c in HEADERS if c in table.columns]].rename(columns=HEADERS), hide_index=True)
+st.caption(f"范围：{state.scope_label(cur, scope)} · {len(shown)} 条记录")
+st.dataframe(shown[[c for c in HEADERS if c in shown.columns]].rename(columns=HEADERS), hide_index=True)
+
+labels = {r.inspection_id: f"{r.village_name or r.village_code}（{r.township or '未填乡镇'}）· "
+                           f"{r.inspected_at.tz_convert('Asia/Shanghai'):%Y-%m-%d %H:%M}"
+          for r in table.itertuples(index=False)}
+if wanted:
+    chosen = wanted
+else:
+    chosen = st.selectbox("查看一条记录的照片和结论", list(labels), format_func=labels.get, index=None,
+                          key="records_open", placeholder="选择一条核查记录")
+if chosen:
+    try:
+        with state.opened_store() as store:
+            insp = inspection_from_store(store, chosen, user=user)
+            photos = [(ph, photo_for_user(store, user, ph.sha256)) for ph in insp.photos]
+    except AuditError as exc:
+        state.show_error("无法打开这条核查记录", exc)
+        st.stop()
+    st.subheader(f"{insp.village_name or insp.village_code}（{insp.township or '未填乡镇'}）")
+    st.write(f"核查人：{insp.inspector}；结论：{VERDICT_ZH.get(insp.verdict, insp.verdict)}；"
+             f"复核人：{insp.reviewed_by or '未复核'}")
+    for reason in insp.summary.reasons:
+        st.write(f"- {reason}")
+    for ph, data in photos:
+        st.image(data, caption=f"{ph.index + 1}. {ph.name}", width=360)
