@@ -29,8 +29,9 @@ system-packages:
 	  else echo "NOTE: not root or no apt-get: $(DEB_PACKAGES) not installed; browser tests will be skipped" >&2; fi; \
 	fi
 
+# Demo mode: the demo county, data in .cache/demo-data, demo accounts listed on the sign-in page.
 run: install
-	$(VENV)/bin/streamlit run streamlit_app.py
+	VILLAGE_AUDIT_DEMO=1 $(VENV)/bin/streamlit run streamlit_app.py
 
 # pytest exits 5 when it collects no tests: that is a failure here, not silence.
 test: install system-packages

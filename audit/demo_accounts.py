@@ -46,10 +46,8 @@ def demo_mode() -> bool:
 
 
 def data_dir() -> Path:
-    """The app's data directory: ``VILLAGE_AUDIT_DATA_DIR`` when set, else ``<repo>/.cache/demo-data`` in demo
-    mode, else :func:`audit.settings.data_dir`."""
-    if demo_mode() and not os.environ.get("VILLAGE_AUDIT_DATA_DIR"):
-        return settings.REPO_DIR / ".cache" / "demo-data"
+    """The app's data directory (:func:`audit.settings.data_dir`, which knows demo mode), so that the app and
+    the ``audit users`` command always open the same store."""
     return settings.data_dir()
 
 

@@ -3,7 +3,8 @@
 =====================  =====================================  ==========================================
 setting                environment variable                   default
 =====================  =====================================  ==========================================
-data directory         ``VILLAGE_AUDIT_DATA_DIR``             ``~/.local/share/village-audit``
+data directory         ``VILLAGE_AUDIT_DATA_DIR``             ``~/.local/share/village-audit`` (demo:
+                                                              ``<repo>/.cache/demo-data``)
 cache directory        ``VILLAGE_AUDIT_CACHE_DIR``            ``<repo>/.cache`` (or ``~/.cache/...``)
 model weights          ``VILLAGE_AUDIT_MODEL``                ``<repo>/models/plaques.pt``
 inspection database    ``VILLAGE_AUDIT_DB_URL``               SQLite in the data directory
@@ -21,9 +22,15 @@ REPO_DIR = PACKAGE_DIR.parent
 
 
 def data_dir() -> Path:
-    """Directory for the inspection store and photos (outside the repository)."""
-    default = Path.home() / ".local" / "share" / "village-audit"
-    return Path(os.environ.get("VILLAGE_AUDIT_DATA_DIR", default))
+    """Directory for the inspection store and photos (outside the repository). In demo mode
+    (``VILLAGE_AUDIT_DEMO=1``, as ``make run`` sets it) it defaults to ``<repo>/.cache/demo-data`` instead, so that
+    demo accounts and inspections never land in a real data directory; ``VILLAGE_AUDIT_DATA_DIR`` always wins."""
+    env = os.environ.get("VILLAGE_AUDIT_DATA_DIR")
+    if env:
+        return Path(env)
+    if os.environ.get("VILLAGE_AUDIT_DEMO", "").strip() == "1":
+        return REPO_DIR / ".cache" / "demo-data"
+    return Path.home() / ".local" / "share" / "village-audit"
 
 
 def cache_dir() -> Path:

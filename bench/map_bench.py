@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from audit.area import area_audit  # noqa: E402
 from audit.demo import write_demo  # noqa: E402
+from audit.demo_accounts import DEMO_PASSWORD  # noqa: E402
 from audit.mapping import audit_map  # noqa: E402
 from audit.registry import registry_from_file  # noqa: E402
 from audit.townships import townships_from_villages  # noqa: E402
@@ -58,7 +59,8 @@ def free_port() -> int:
 def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = (tmp / "streamlit.log").open("wb")
-    env = dict(os.environ, VILLAGE_AUDIT_DATA_DIR=str(tmp / "data"))
+    # Demo mode: the demo accounts exist in the fresh data directory; the bench signs in as the administrator.
+    env = dict(os.environ, VILLAGE_AUDIT_DATA_DIR=str(tmp / "data"), VILLAGE_AUDIT_DEMO="1")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true"],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -109,12 +111,18 @@ def browser_figures(big: Path, n_big: int) -> dict[str, float]:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(BROWSER_TIMEOUT_MS)
             page.goto(url)
+            page.get_by_role("heading", name="村级阵地核查 · 登录").wait_for()
+            wait_for_app(page)
+            page.get_by_label("用户名").fill("demo-admin")
+            page.get_by_label("密码", exact=True).fill(DEMO_PASSWORD)
+            page.get_by_role("button", name="登录").click()
             page.get_by_role("heading", name="总览 · 党群服务中心面积核查").wait_for()
             wait_for_app(page)
             out["demo (400) cold"] = map_first_render(page, 400)
             out["demo (400) warm"] = map_first_render(page, 400)
 
-            page.goto(url + "/data")
+            # The same session (a reload would sign out): the sidebar link, not a new URL.
+            page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="数据与规则").click()
             page.get_by_role("heading", name="数据与规则").wait_for()
             wait_for_app(page)
             page.locator('[data-testid="stFileUploader"]').first.locator('input[type="file"]').set_input_files(big)
