@@ -1,8 +1,13 @@
-"""What the pages share: the current dataset, rules and boundary layer (kept in ``st.session_state`` as the
-uploaded bytes), cached loaders around the ``audit`` library, and the mapping of its errors to ``st.error``.
+"""What the pages share: the county's current dataset, rules and boundary layer, cached loaders around the
+``audit`` library, and the mapping of its errors to ``st.error``.
 
-Uploads are read from memory; the library's readers want a path, so the bytes are written to a temporary
-directory that is removed as soon as the file has been read.
+The current dataset is the same for every user and every session: what the county administrator saved on
+数据与规则 (:mod:`audit.county_data`, in the data directory) when present, else the embedded demo county and the
+default rules. It is read again on every run; the caches below key on the files' content, so an upload made in
+one session is seen by every other session at its next rerun.
+
+The library's readers want a path, so cached readers write the bytes to a temporary directory that is removed
+as soon as the file has been read.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import logging
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +25,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from audit import demo_accounts
+from audit import county_data, demo_accounts
 from audit._errors import AuditError
 from audit.accounts import User
 from audit.area import area_audit
@@ -38,19 +43,21 @@ EXPORT_FORMATS = {"xlsx": ("Excel 工作簿（XLSX）", "application/vnd.openxml
                   "csv": ("CSV（UTF-8 带 BOM）", "text/csv"),
                   "gpkg": ("GeoPackage（GPKG）", "application/geopackage+sqlite3")}
 
-_DATASET, _RULES, _BOUNDARY, TOWNSHIP, _USER = "va_dataset", "va_rules", "va_boundary", "township", "va_user"
+TOWNSHIP, _USER = "township", "va_user"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Upload:
-    """An uploaded (or shipped) file: its bytes, name and, for a registry, the coordinate system."""
+    """A county file (or the shipped demo): its bytes, name and, for a registry, the coordinate system;
+    ``saved`` is the manifest entry of a file the administrator saved (None for the demo and defaults)."""
 
     data: bytes
     name: str
     crs: str = "wgs84"
     demo: bool = False
+    saved: county_data.CountyFile | None = None
 
     @property
     def digest(self) -> str:
@@ -200,58 +207,61 @@ def demo_dataset() -> Upload:
     return Upload(DEMO.read_bytes(), DEMO.name, DEMO_CRS, demo=True)
 
 
+def _saved(kind: county_data.Kind) -> Upload | None:
+    found = county_data.county_file_bytes(kind)
+    if found is None:
+        return None
+    entry, data = found
+    return Upload(data, entry.name, entry.crs or "wgs84", saved=entry)
+
+
 def dataset() -> Upload:
-    return st.session_state.get(_DATASET) or demo_dataset()
-
-
-def set_dataset(upload: Upload | None) -> None:
-    st.session_state[_DATASET] = upload
+    """The county's saved registry, else the demo county."""
+    return _saved("registry") or demo_dataset()
 
 
 def rules_upload() -> Upload | None:
-    return st.session_state.get(_RULES)
-
-
-def set_rules(upload: Upload | None) -> None:
-    st.session_state[_RULES] = upload
+    """The county's saved rules file (None: the default rules)."""
+    return _saved("rules")
 
 
 def boundary_upload() -> Upload | None:
-    return st.session_state.get(_BOUNDARY)
-
-
-def set_boundary(upload: Upload | None) -> None:
-    st.session_state[_BOUNDARY] = upload
-
-
-def set_crs(crs: str) -> None:
-    set_dataset(replace(dataset(), crs=crs))
+    """The county's saved township boundary layer (None: approximate areas)."""
+    return _saved("boundary")
 
 
 def current() -> Current:
-    """Everything the pages show, loaded (and cached) from the session's uploads. A file that was accepted
-    once cannot fail later, but a rules file can make a registry unreadable: then fall back and say so."""
-    ds, ru, bu = dataset(), rules_upload(), boundary_upload()
+    """Everything the pages show, loaded (and cached) from the county's files. A saved file was accepted when it
+    was saved, but may fail later (a library upgrade, a file changed on disk): a rules file or boundary layer
+    then falls back to the default and says so; a registry stops the page, except for an administrator, who
+    sees the demo county (and the error) so that 数据与规则 stays reachable to replace it."""
+    who = user()
+    try:
+        ds, ru, bu = dataset(), rules_upload(), boundary_upload()
+    except AuditError as exc:
+        show_error("县数据无法读取", exc)
+        st.stop()
     try:
         rules = rules_from_upload(ru)
     except AuditError as exc:
         show_error("规则文件无法使用，已改用默认规则", exc)
-        set_rules(None)
         ru, rules = None, rules_from_upload(None)
     try:
         audited, problems, dropped = audit_from_upload(ds, ru)
     except AuditError as exc:
-        show_error(f"名册「{ds.name}」无法读取", exc)
-        st.stop()
+        if ds.demo or not who.can("manage_rules"):
+            show_error(f"名册「{ds.name}」无法读取，请联系县级管理员", exc)
+            st.stop()
+        show_error(f"名册「{ds.name}」无法读取，暂显示演示数据；请在「数据与规则」重新上传或恢复演示数据", exc)
+        ds = demo_dataset()
+        audited, problems, dropped = audit_from_upload(ds, ru)
     boundary = None
     if bu is not None:
         try:
             boundary = boundary_from_upload(bu)
         except AuditError as exc:
             show_error("乡镇边界无法使用", exc)
-            set_boundary(None)
             bu = None
-    who = user()
     county, scope = audited, None
     if not who.county_wide:  # a township-scoped role sees only its townships, everywhere
         scope = who.townships

@@ -1,0 +1,112 @@
+"""The county's dataset is shared: what the administrator saves on 数据与规则 is what every user and every later
+session sees (AppTest, real script runs; the store and the county files live in ``tmp_path``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit import county_data
+from audit.rules import DEFAULT_RULES
+from tests.test_app import CSV, Accounts, accounts_for_app, errors, open_page, sidebar_text, upload
+
+DATA = "app/pages/data.py"
+CSV4 = CSV + "孙庄村,西镇,800,400,115.91,36.43\n"
+
+
+@pytest.fixture(autouse=True)
+def users(tmp_path, monkeypatch) -> Accounts:
+    return accounts_for_app(tmp_path, monkeypatch)
+
+
+def villages(at) -> str:
+    return {m.label: m.value for m in at.metric}["村庄数"]
+
+
+def admin_uploads(name: str, data: bytes, *, crs: str = "wgs84"):
+    at = open_page(DATA)
+    at.selectbox(key="data_crs").select(crs).run()
+    return upload(at, "registry_upload", name, data)
+
+
+def test_a_registry_saved_by_the_administrator_is_what_a_new_planner_session_sees():
+    assert villages(open_page(user="plan")) == "400"  # the demo county before
+    at = admin_uploads("本县名册.csv", CSV.encode("gbk"))
+    assert not errors(at)
+    assert any("已保存县名册「本县名册.csv」：3 个村" in s.value for s in at.success)
+    assert any(c.value.startswith("当前名册：「本县名册.csv」 · 上传人 县管理员（admin1） · ") and "北京时间" in c.value
+               for c in at.caption)
+    planner = open_page(user="plan")
+    assert villages(planner) == "3"
+    assert "本县名册.csv" in sidebar_text(planner) and "WGS84" in sidebar_text(planner)
+    assert "演示数据" not in sidebar_text(planner)
+    planner.switch_page("app/pages/area.py").run()
+    assert not planner.exception and len(planner.dataframe[0].value) == 3
+    assert villages(open_page(user="admin1")) == "3"  # the administrator's next session too
+
+
+def test_an_open_session_sees_a_new_upload_at_its_next_rerun():
+    admin_uploads("本县名册.csv", CSV.encode())
+    planner = open_page(user="plan")
+    assert villages(planner) == "3"
+    admin_uploads("新名册.csv", CSV4.encode())
+    planner.run()
+    assert not planner.exception and villages(planner) == "4" and "新名册.csv" in sidebar_text(planner)
+
+
+def test_a_bad_upload_is_refused_and_everyone_keeps_the_previous_registry():
+    admin_uploads("本县名册.csv", CSV.encode())
+    at = upload(open_page(DATA), "registry_upload", "missing.csv", "村名,乡镇\n王庄村,东镇\n".encode())
+    [error] = errors(at)
+    assert "名册「missing.csv」无法读取，仍使用原来的数据" in error and "缺少必需的列：户数" in error
+    assert not at.success or not any("missing.csv" in s.value for s in at.success)
+    at.run()  # the file left in the uploader is still reported, and still not saved
+    assert len(errors(at)) == 1 and county_data.county_files()["registry"].name == "本县名册.csv"
+    assert villages(open_page(user="plan")) == "3"
+
+
+def test_a_file_left_in_an_uploader_does_not_overwrite_a_newer_upload():
+    first = admin_uploads("甲.csv", CSV.encode())
+    admin_uploads("乙.csv", CSV4.encode())  # another administrator, another session
+    first.run()
+    assert not first.exception and county_data.county_files()["registry"].name == "乙.csv"
+    assert not any("甲.csv" in s.value for s in first.success)
+    assert villages(open_page(user="plan")) == "4"
+
+
+def test_restore_the_demo_for_everyone():
+    admin_uploads("本县名册.csv", CSV.encode())
+    at = open_page(DATA)
+    at.button(key="restore_demo").click().run()
+    assert not at.exception and not errors(at)
+    assert county_data.county_file_path("registry") is None
+    assert any(c.value == "当前名册：演示数据（demo_county.xlsx）" for c in at.caption)
+    assert not any(b.key == "restore_demo" for b in at.button)
+    assert villages(open_page(user="plan")) == "400"
+
+
+def test_changing_the_coordinate_system_of_the_saved_registry():
+    admin_uploads("本县名册.csv", CSV.encode())
+    at = open_page(DATA)
+    assert not any(b.key == "registry_crs" for b in at.button)  # same crs: nothing to apply
+    at.selectbox(key="data_crs").select("bd09").run()
+    at.button(key="registry_crs").click().run()
+    assert not at.exception and county_data.county_files()["registry"].crs == "bd09"
+    assert "BD-09" in sidebar_text(open_page(user="plan"))
+
+
+def test_rules_saved_for_everyone_and_restored():
+    text = DEFAULT_RULES.read_text(encoding="utf-8").replace('version = "2026.1"', 'version = "2026.1-县"', 1)
+    at = upload(open_page(DATA), "rules_upload", "county.toml", text.encode())
+    assert not errors(at) and any("已保存县规则文件「county.toml」" in s.value for s in at.success)
+    assert "2026.1-县（county.toml）" in sidebar_text(open_page(user="insp"))
+    at = open_page(DATA)
+    at.button(key="restore_rules").click().run()
+    assert not at.exception and "2026.1（默认规则）" in sidebar_text(open_page(user="plan"))
+
+
+def test_an_inspector_or_planner_cannot_reach_the_page():
+    for username in ("insp", "plan"):
+        at = open_page(user=username)
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(DATA)
+    assert county_data.county_files() == {}
