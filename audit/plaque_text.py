@@ -70,7 +70,11 @@ def _pattern_score(text: str, pattern: str, village: str | None) -> float:
     elif not prefix:  # no prefix to anchor on: the name must end like a village's (…村 / …社区) before the cut
         for k in range(2, len(suffix)):
             head = text[: len(text) - k]
-            if text.endswith(suffix[:k]) and (head.endswith(_VILLAGE_END) or (village and head.endswith(village))):
+            if not text.endswith(suffix[:k]):
+                continue
+            if village and head == village:  # exactly the village's own name, then the start of the body
+                score = max(score, 0.9 * (70.0 + 30.0 * k / len(suffix)))
+            elif head.endswith(_VILLAGE_END):
                 score = max(score, 0.9 * (60.0 + 40.0 * k / len(suffix)))
     if village:  # the village's own name helps, but never outweighs a suffix that names another body
         score = max(score, min(fuzz.ratio(text, prefix + village + suffix), r_suffix, r_prefix))

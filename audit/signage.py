@@ -198,6 +198,29 @@ def _expected_classes(match: TextMatch, rules: Rules) -> set[str]:
     return _BOARD_CLASSES | _HONOUR_CLASSES | _IDENTITY_CLASSES | {OTHER}
 
 
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box: 1 when one box lies inside the other."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def _one_per_board(candidates: list[_Candidate]) -> list[_Candidate]:
+    """Drop a candidate that lies on the same board as a better one with the same reading (two detector
+    boxes on one strip, or a box split by its lines and another box over one of them)."""
+    def rank(c: _Candidate) -> tuple:
+        return (c.match is not None, c.match.score if c.match else 0.0, c.det_conf, c.read_score)
+
+    kept: list[_Candidate] = []
+    for c in sorted(candidates, key=rank, reverse=True):
+        same = [k for k in kept if _overlap(k.box, c.box) > 0.6
+                and (c.match is None or k.match is None or k.match.type == c.match.type and k.match.kind == c.match.kind)]
+        if not same:
+            kept.append(c)
+    return kept
+
+
 @dataclass
 class _Candidate:
     box: tuple[float, float, float, float]
@@ -273,7 +296,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             box = (min(ln.box[0] for ln in piece), min(ln.box[1] for ln in piece),
                    max(ln.box[2] for ln in piece), max(ln.box[3] for ln in piece))
             out.append(_Candidate(box, "ocr", None, 0.0, match, score))
-    return out
+    return _one_per_board(out)
 
 
 def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: np.ndarray, side: str,

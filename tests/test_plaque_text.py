@@ -80,3 +80,8 @@ def test_any_village_name_in_any_pattern(rules, village, plaque, pattern_index):
 ])
 def test_cut_off_end_needs_a_village_like_name(rules, text, expected):
     assert type_from_text(text, rules).type == expected
+
+
+def test_village_name_then_the_start_of_the_body(rules):
+    assert type_from_text("古城村综治", rules, village="古城村").type == "governance_centre"
+    assert type_from_text("古城村综治", rules).type == "other_sign"    # without the village: too little to go on

@@ -195,3 +195,18 @@ def test_batch_over_village_folders(tmp_path):
     assert [p["side"] for p in reports[1]["photos"]] == ["external", "internal"]
     assert "governance_centre" in reports[1]["summary"]["missing"]
     assert "governance_centre" in reports[0]["summary"]["not_checked"]
+
+
+def test_one_board_is_one_plaque():
+    from audit.plaque_text import TextMatch
+    from audit.signage import _Candidate, _one_per_board
+
+    party = TextMatch("party_org", "official", 100.0, "中共王庄村支部委员会", False)
+    militia = TextMatch("militia", "official", 100.0, "王庄村民兵连", False)
+    same_strip = [_Candidate((100, 100, 140, 400), "detector+ocr", "strip", 0.8, party, 0.9),
+                  _Candidate((101, 95, 139, 390), "detector+ocr", "strip", 0.6, party, 0.9)]
+    assert len(_one_per_board(same_strip)) == 1
+    two_strips = [same_strip[0], _Candidate((160, 100, 200, 400), "detector+ocr", "strip", 0.8, party, 0.9)]
+    assert len(_one_per_board(two_strips)) == 2                  # a real duplicate: two boards, same name
+    different = [same_strip[0], _Candidate((100, 100, 140, 400), "ocr", None, 0.0, militia, 0.9)]
+    assert len(_one_per_board(different)) == 2
