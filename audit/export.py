@@ -101,6 +101,18 @@ def write_sheet(wb: xlsxwriter.Workbook, name: str, df: pd.DataFrame, formats: d
     return ws
 
 
+def officials_workbook(path: str | Path) -> tuple[xlsxwriter.Workbook, dict[str, object]]:
+    """A new workbook whose text cells stay text (no formulas, URLs or numbers made from strings), and the
+    header format of :func:`write_sheet`."""
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    try:
+        wb = xlsxwriter.Workbook(str(path), options)
+    except OSError as exc:
+        raise AuditError(f"无法写入 {path}: {exc}") from None
+    header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
+    return wb, {"header": header}
+
+
 def audit_to_xlsx(audited: pd.DataFrame, path: str | Path, *, rules: Rules, source: str = "",
                   problems: Sequence[Problem] = (), dropped: Sequence[Problem] = (), crs: str = "wgs84") -> Path:
     """Write the workbook for officials: 村级明细 / 乡镇汇总 / 县级汇总 / 说明.
@@ -112,13 +124,7 @@ def audit_to_xlsx(audited: pd.DataFrame, path: str | Path, *, rules: Rules, sour
     villages = _zh_rows(audited, rules)
     townships = _zh_summary(township_summary(audited))
     counties = _zh_summary(county_summary(audited))
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    try:
-        wb = xlsxwriter.Workbook(str(path), options)
-    except OSError as exc:
-        raise AuditError(f"无法写入 {path}: {exc}") from None
-    formats = {"header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
-                                        "valign": "vcenter"})}
+    wb, formats = officials_workbook(path)
     areas = {VILLAGE_HEADERS_ZH[c]: "0.00" for c in ("floor_area_m2", "required_m2", "gap_m2")}
     areas |= {VILLAGE_HEADERS_ZH["households"]: "0", VILLAGE_HEADERS_ZH["excel_row"]: "0",
               VILLAGE_HEADERS_ZH["lon"]: "0.000000", VILLAGE_HEADERS_ZH["lat"]: "0.000000"}

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import sqlalchemy as sa
-import xlsxwriter
 
 from audit._errors import AuditError, StoreError
 from audit.store import Store, _check_user, _utc, inspections, rounds
@@ -188,7 +187,7 @@ def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path, *, user: User | None 
     row below the table of 挂牌台账 records who exported it and when (Beijing time); ``user`` needs ``export``
     (None: the server's command line, recorded as such).
     """
-    from audit.export import write_sheet
+    from audit.export import officials_workbook, write_sheet
 
     if user is not None:
         _check_user(user).require("export", what="挂牌台账")
@@ -196,13 +195,7 @@ def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path, *, user: User | None 
     who = user.full_name if user is not None else "未登录（服务器命令行）"
 
     path = Path(path)
-    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    try:
-        wb = xlsxwriter.Workbook(str(path), options)
-    except OSError as exc:
-        raise AuditError(f"无法写入 {path}: {exc}") from None
-    formats = {"header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True,
-                                        "valign": "vcenter"})}
+    wb, formats = officials_workbook(path)
     sheet = write_sheet(wb, "挂牌台账", _ledger_rows_zh(ledger), formats, {})
     sheet.write_string(len(ledger) + 2, 0, f"导出人：{who}；导出时间：{when:%Y-%m-%d %H:%M}（北京时间）")
     pending = ledger.loc[villages_not_inspected(ledger).index]
