@@ -150,33 +150,86 @@ def _decode_csv(path: Path) -> str:
     raise RegistryError(f"{path.name}: 无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030）")
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    """The first sheet, every cell as read, no header; index + 1 is the row number Excel shows."""
+def _read_tables(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet (one for a CSV), every cell as read, no header; index + 1 is the row number Excel shows."""
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
             text = _decode_csv(path)
-            return pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
-                               skip_blank_lines=False, sep=None, engine="python")
-        return pd.read_excel(path, header=None, dtype=object, engine="calamine")  # .xlsx and legacy .xls
+            return {path.stem: pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                                           skip_blank_lines=False, sep=None, engine="python")}
+        # .xlsx and legacy .xls through calamine (it keeps the leading empty rows, so row numbers hold)
+        return pd.read_excel(path, header=None, dtype=object, engine="calamine", sheet_name=None)
     except RegistryError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure means the file is unreadable
         raise RegistryError(f"{path.name}: 无法读取文件（{type(exc).__name__}: {exc}）") from None
 
 
-def _frame_from_table(raw: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Find the header row among the first rows (title rows above it are skipped)."""
-    scan = raw.head(15)
-    scores = [_header_score(r) for r in scan.itertuples(index=False)]
-    best = int(np.argmax(scores)) if scores else 0
-    if not scores or scores[best] < 1:
+def _cell_text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, int | float | np.integer | np.floating) and not (isinstance(value, float) and np.isnan(value)):
+        return True
+    text = _cell_text(value)
+    return text is not None and re.fullmatch(r"[-+]?[\d,，.]+", unicodedata.normalize("NFKC", text)) is not None
+
+
+def _two_row_headers(top: list[object], sub: list[object]) -> list[str | None]:
+    """Column names of a two-row header: a group title (merged over its columns, so written once) above the
+    sub-headers — 党群服务中心 over 面积（㎡）. Each column takes the first of title+sub, sub, title that a reader
+    would recognise, else title+sub."""
+    aliases = {a for values in ALIASES.values() for a in values}
+    names: list[str | None] = []
+    group = None
+    for t, b in zip(top, sub, strict=True):
+        t, b = _cell_text(t), _cell_text(b)
+        if t:
+            group = t
+        if not b:
+            names.append(t)
+            continue
+        options = [(t or group or "") + b, b] + ([t] if t else [])
+        names.append(next((o for o in options if normalise_header(o) in aliases), options[0]))
+    return names
+
+
+def _find_header(raw: pd.DataFrame) -> tuple[int, int, list[str | None], int]:
+    """(first header row, header rows (1 or 2), column names, alias matches) for the best header among the
+    first rows. Title rows above it are skipped; a second header row is taken only when it holds no numbers."""
+    best = (0, 1, [], 0)
+    rows = [list(r) for r in raw.head(16).itertuples(index=False)]
+    for i, row in enumerate(rows[:15]):
+        names = [_cell_text(c) for c in row]
+        score = _header_score(names)
+        if score > best[3]:
+            best = (i, 1, names, score)
+        if i + 1 < len(rows) and not any(_is_number(c) for c in rows[i + 1]) and any(_cell_text(c) for c in rows[i + 1]):
+            two = _two_row_headers(row, rows[i + 1])
+            score2 = _header_score(two)
+            if score2 > best[3]:
+                best = (i, 2, two, score2)
+    return best
+
+
+def _frame_from_tables(tables: dict[str, pd.DataFrame], name: str) -> tuple[pd.DataFrame, str]:
+    """The sheet with the best header (usually the first) as a frame with its header, and the sheet's name.
+    ``__row`` holds each row's number as Excel shows it; fully blank rows are left out."""
+    found = {sheet: _find_header(raw) for sheet, raw in tables.items()}
+    sheet = max(found, key=lambda k: found[k][3])  # the first of equals: dicts keep the workbook's order
+    first, nrows, names, score = found[sheet]
+    raw = tables[sheet]
+    if score < 1:
         seen = [str(c) for c in (raw.iloc[0] if len(raw) else []) if pd.notna(c) and str(c).strip()]
         raise RegistryError(
-            f"{name}: 在前 {len(scan)} 行中找不到表头（需要村名、户数、服务中心面积等列）。"
+            f"{name}: 在前 15 行中找不到表头（需要村名、户数、服务中心面积等列）。"
             f"第1行内容：{'、'.join(seen) or '（空）'}")
-    headers = [str(c).strip() if pd.notna(c) and str(c).strip() else f"列{i + 1}"
-               for i, c in enumerate(raw.iloc[best])]
+    headers = [h if h else f"列{i + 1}" for i, h in enumerate(names)]
     seen: dict[str, int] = {}
     for i, h in enumerate(headers):  # make duplicate headers unique, as Excel users would tell them apart
         if h in seen:
@@ -184,11 +237,11 @@ def _frame_from_table(raw: pd.DataFrame, name: str) -> pd.DataFrame:
             headers[i] = f"{h}.{seen[h]}"
         else:
             seen[h] = 0
-    body = raw.iloc[best + 1:].copy()
+    body = raw.iloc[first + nrows:].copy()
     body.columns = headers
     body["__row"] = body.index + 1
     blank = body.drop(columns="__row").map(lambda v: pd.isna(v) or str(v).strip() == "").all(axis=1)
-    return body[~blank].reset_index(drop=True)
+    return body[~blank].reset_index(drop=True), sheet
 
 
 def _read_spatial(path: Path) -> gpd.GeoDataFrame:
@@ -404,8 +457,12 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
         raise RegistryError(f"文件不存在：{path}")
     suffix = path.suffix.lower()
     geometry = None
+    sheet_note = None
     if suffix in TABULAR:
-        frame = _frame_from_table(_read_table(path), path.name)
+        tables = _read_tables(path)
+        frame, sheet = _frame_from_tables(tables, path.name)
+        if len(tables) > 1 and sheet != next(iter(tables)):
+            sheet_note = f"读取的是工作表「{sheet}」（表头最完整的一张）"
     elif suffix in SPATIAL:
         gdf = _read_spatial(path)
         geometry = gdf.geometry
@@ -438,6 +495,8 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
 
     villages, col = _canonical_from_frame(frame, fields, rules, name=path.name, default_crs=crs,
                                           geometry=geometry)
+    if sheet_note:
+        col.problems.insert(0, Problem(path.name, None, None, None, sheet_note))
     return Registry(villages=villages, source=str(path), problems=col.problems, dropped=dropped,
                     columns=fields)
 

@@ -1,6 +1,7 @@
 import zipfile
 
 import geopandas as gpd
+import openpyxl
 import numpy as np
 import pandas as pd
 import pytest
@@ -327,3 +328,39 @@ def test_every_row_message(sheet, rules, row, column, value, message):
     reg = registry_from_file(sheet([row]), rules=rules)
     assert [(p.row, p.column, p.value, p.message) for p in reg.problems] == [(2, column, value, message)]
     assert len(reg.villages) == 1
+
+
+def test_two_row_header_with_merged_group_titles(tmp_path, rules):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["示例县村级党群服务中心建设情况统计表"])
+    ws.append(["序号", "乡镇", "村名", "基本情况", None, "党群服务中心", None])
+    ws.append([None, None, None, "户数", "是否中心村", "面积（㎡）", "建成年份"])
+    ws.merge_cells("D2:E2")
+    ws.merge_cells("F2:G2")
+    ws.append([1, "城关镇", "王庄村", 337, "否", 101.1, 2019])
+    ws.append([2, "城关镇", "李家村", 1200, "是", 480, 2020])
+    path = tmp_path / "two_rows.xlsx"
+    wb.save(path)
+    reg = registry_from_file(path, rules=rules)
+    v = reg.villages
+    assert v["village_name"].tolist() == ["王庄村", "李家村"]
+    assert v["households"].tolist() == [337, 1200] and v["floor_area_m2"].tolist() == [101.1, 480]
+    assert v["is_central"].tolist() == [False, True]
+    assert v["excel_row"].tolist() == [4, 5]
+    assert reg.columns["floor_area_m2"] == "党群服务中心面积（㎡）"
+    assert "党群服务中心建成年份" in v.columns                      # an unknown column, kept
+
+
+def test_the_sheet_with_the_registry_is_found(tmp_path, rules):
+    wb = openpyxl.Workbook()
+    wb.active.title = "填表说明"
+    wb.active.append(["本表由乡镇填报，面积单位为平方米。"])
+    ws = wb.create_sheet("村级阵地")
+    ws.append(["村名", "户数", "服务中心面积"])
+    ws.append(["王庄村", 337, 101.1])
+    path = tmp_path / "sheets.xlsx"
+    wb.save(path)
+    reg = registry_from_file(path, rules=rules)
+    assert reg.villages["village_name"].tolist() == ["王庄村"]
+    assert reg.problems[0].message == "读取的是工作表「村级阵地」（表头最完整的一张）"
