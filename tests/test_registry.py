@@ -1,8 +1,8 @@
 import zipfile
 
 import geopandas as gpd
-import openpyxl
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 import xlwt
