@@ -327,10 +327,28 @@ def _village_types(values: pd.Series | None, rules: Rules, header: str | None,
     return types
 
 
+_DMS = (r"^\s*(\d{1,3})\s*[°度]\s*(?:(\d{1,2}(?:\.\d+)?)\s*(?:′|'|分)(?!′|')\s*)?"
+        r"(?:(\d{1,2}(?:\.\d+)?)\s*(?:″|\"|′′|''|秒)?)?\s*[NSEW东西南北]?\s*$")
+
+
+def _degrees(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Coordinates as decimal degrees: numbers, or degrees-minutes-seconds as some sheets write them
+    (115°58′48.5″, 36度27分). Returns (value, missing, not_a_number) like :func:`_numbers`."""
+    value, missing, bad = _numbers(series)
+    if bad.any():
+        text = series.astype("string").str.normalize("NFKC")
+        parts = text[bad].str.extract(_DMS).astype(float)
+        dms = parts[0] + parts[1].fillna(0) / 60 + parts[2].fillna(0) / 3600
+        value = value.copy()
+        value[bad] = dms
+        bad = bad & dms.reindex(bad.index).isna()
+    return value, missing, bad
+
+
 def _coordinates(lon_s: pd.Series, lat_s: pd.Series, crs_s: pd.Series | None, *, default_crs: str,
                  headers: dict[str, str], col: _Collector) -> tuple[np.ndarray, np.ndarray]:
-    lon, lon_missing, lon_bad = _numbers(lon_s)
-    lat, lat_missing, lat_bad = _numbers(lat_s)
+    lon, lon_missing, lon_bad = _degrees(lon_s)
+    lat, lat_missing, lat_bad = _degrees(lat_s)
     lon, lat = lon.to_numpy(copy=True), lat.to_numpy(copy=True)
     col.rows_where(lon_bad.to_numpy(), headers["lon"], lon_s, "经度不是数字，该村不上图")
     col.rows_where(lat_bad.to_numpy(), headers["lat"], lat_s, "纬度不是数字，该村不上图")

@@ -364,3 +364,12 @@ def test_the_sheet_with_the_registry_is_found(tmp_path, rules):
     reg = registry_from_file(path, rules=rules)
     assert reg.villages["village_name"].tolist() == ["王庄村"]
     assert reg.problems[0].message == "读取的是工作表「村级阵地」（表头最完整的一张）"
+
+
+@pytest.mark.parametrize(("lon", "lat"), [("115°58′48″", "36°27′"), ("115度58分48秒", "36度27分0秒"),
+                                          ("115°58'48\"E", "36°27'00\"N"), (115.98, 36.45)])
+def test_degrees_minutes_seconds(sheet, rules, lon, lat):
+    row = ["371521100201", "王庄村", "城关镇", "示例县", "否", 100, 120, lon, lat]
+    reg = registry_from_file(sheet([row]), rules=rules)
+    assert reg.problems == []
+    assert reg.villages.geometry.iloc[0].coords[0] == pytest.approx((115.98, 36.45), abs=1e-9)
