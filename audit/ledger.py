@@ -162,8 +162,9 @@ def ledger_from_store(store: Store, registry: pd.DataFrame, *, round_id: str | N
 
 
 def villages_not_inspected(ledger: pd.DataFrame) -> pd.DataFrame:
-    """The ledger's villages not yet inspected in its round (every village when the ledger has no round)."""
-    covered = ledger["inspected_in_round"].fillna(False).astype(bool)
+    """The ledger's villages not yet inspected in its round (without a round: never inspected at all)."""
+    in_round = ledger["inspected_in_round"].astype("boolean")
+    covered = in_round.fillna(False) | (in_round.isna() & ledger["last_inspection_id"].notna())
     return ledger.loc[~covered, ["village_code", "village_name", "township", "last_inspected_at", "round_name"]].copy()
 
 
@@ -207,3 +208,39 @@ def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path, *, user: User | None 
     except OSError as exc:
         raise AuditError(f"无法写入 {path}: {exc}") from None
     return path
+
+
+def findings_of(summary) -> set[str]:
+    """A signage summary's findings as comparable Chinese lines (one per missing, duplicated or misplaced
+    plaque, unauthorised sign or honour, and style violation)."""
+    from audit.rules import load_rules
+
+    names = {p.id: p.name_zh for p in load_rules().plaques}
+    out = {f"缺少{names.get(t, t)}" for t in summary.missing}
+    out |= {f"重复悬挂{names.get(t, t)}" for t in summary.duplicates}
+    out |= {f"错挂{names.get(t, t)}" for t in summary.misplaced}
+    out |= {("荣誉牌应集中展陈：" if u.kind == "honour" else "未列入清单：") + u.text for u in summary.unauthorised}
+    out |= {f"{names.get(v.type, v.text)}：{v.detail}" for v in summary.style_violations if v.severity == "must_fix"}
+    return out
+
+
+def rectification_progress(store: Store, village_code: str, *, user: User | None = None) -> dict[str, object]:
+    """What a village has fixed since its previous inspection: ``fixed`` (flagged then, not now),
+    ``still_open`` (flagged both times), ``new`` (flagged only now), with the two inspections' ids and times.
+    ``previous`` is None when the village has been inspected once (everything is then ``new``)."""
+    from audit.store import inspection_from_store, inspections_table
+
+    table = inspections_table(store, village_code=village_code, user=user)
+    if table.empty:
+        raise AuditError(f"村代码「{village_code}」还没有核查记录")
+    table = table.sort_values("inspected_at")
+    latest = inspection_from_store(store, table["inspection_id"].iloc[-1], user=user)
+    now = findings_of(latest.summary)
+    if len(table) < 2:
+        return {"latest": latest.id, "latest_at": latest.inspected_at, "previous": None, "previous_at": None,
+                "fixed": [], "still_open": sorted(now), "new": sorted(now)}
+    previous = inspection_from_store(store, table["inspection_id"].iloc[-2], user=user)
+    before = findings_of(previous.summary)
+    return {"latest": latest.id, "latest_at": latest.inspected_at, "previous": previous.id,
+            "previous_at": previous.inspected_at, "fixed": sorted(before - now), "still_open": sorted(before & now),
+            "new": sorted(now - before)}

@@ -193,9 +193,39 @@ def test_records_page(users):
     store.close()
     at = open_page("app/pages/records.py")
     assert not at.info, [i.value for i in at.info]
-    table = at.dataframe[0].value
+    ledger, table = (d.value for d in at.dataframe)
     assert list(table["村名"]) == ["石楼村"] and list(table["核查人"]) == ["insp"]
     assert list(table["结论"]) == ["未核查"]
+    # The county signage ledger: every village, the inspected one with its last inspection.
+    assert len(ledger) == 400 and {m.label: m.value for m in at.metric}["本轮未核查"] == "399"
+    assert ledger.loc[ledger["村代码"] == "371599101201", "核查人"].tolist() == ["insp"]
+
+
+def test_records_page_shows_rectification_progress(users):
+    import datetime as dt
+
+    from audit.store import inspections_table, open_store, submit_inspection
+    from tests.test_store import jpeg_bytes, model_report, official
+
+    rules = load_rules()
+    store = open_store(data_dir=users.data_dir)
+    first = jpeg_bytes(1)
+    submit_inspection(store, model_report(first, rules, code="371599101201", name="石楼村"), [first],
+                      user=users.inspector, township="城关街道", inspected_at=dt.datetime(2026, 10, 1, 9))
+    second = jpeg_bytes(2)
+    plaques = [official(t, rules) for t in ("party_org", "villagers_committee", "supervision_committee",
+                                            "service_centre_sign", "civilisation_station_sign", "militia",
+                                            "collective_economy")]
+    submit_inspection(store, model_report(second, rules, plaques=plaques, code="371599101201", name="石楼村"),
+                      [second], user=users.inspector, township="城关街道", inspected_at=dt.datetime(2026, 11, 20, 9))
+    latest = inspections_table(store).sort_values("inspected_at")["inspection_id"].iloc[-1]
+    store.close()
+    at = open_page("app/pages/records.py", user="insp")
+    at.selectbox(key="records_open").select(latest).run()
+    assert not at.exception, [e.value for e in at.exception]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["已整改"] == "4" and metrics["仍未整改"] == "0" and metrics["新发现"] == "0"  # 2 missing, 1 duplicate, 1 sign
+    assert any("已整改：缺少民兵连" in m.value for m in at.markdown)
 
 
 def test_export_page_offers_three_formats():

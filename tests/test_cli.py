@@ -79,7 +79,7 @@ def test_ledger_and_export_dataset_commands(tmp_path):
     out = tmp_path / "ledger.xlsx"
     result = runner.invoke(app, ["ledger", str(DEMO), "--crs", "gcj02", "-o", str(out), "--db", db])
     assert result.exit_code == 0, result.stderr
-    assert "村庄 400 个，本轮未核查 400 个" in result.stdout
+    assert "村庄 400 个，本轮未核查 400 个" in result.stdout          # no inspection yet
     assert openpyxl.load_workbook(out).sheetnames == ["挂牌台账", "本轮未核查"]
     ds = runner.invoke(app, ["export-dataset", str(tmp_path / "ds"), "--db", db])
     assert ds.exit_code == 0 and (tmp_path / "ds" / "data.yaml").exists()

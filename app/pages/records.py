@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import state
 from audit._errors import AuditError
+from audit.ledger import LEDGER_HEADERS_ZH, ledger_from_store, rectification_progress, villages_not_inspected
 from audit.store import inspection_from_store, inspections_table, photo_for_user
 
 HEADERS = {"village_code": "村代码", "village_name": "村名", "township": "乡镇（街道）", "inspector": "核查人",
@@ -26,6 +27,23 @@ except AuditError as exc:
     state.show_error("核查记录无法读取", exc)
     st.stop()
 st.caption(f"核查记录库：{where}")
+
+with st.expander("挂牌台账（各村最近一次核查、待整改问题、整改期限、本轮未核查的村）", expanded=False):
+    try:
+        with state.opened_store() as store:
+            ledger = ledger_from_store(store, cur.audited, user=user)
+    except AuditError as exc:
+        state.show_error("挂牌台账无法生成", exc)
+    else:
+        pending = villages_not_inspected(ledger)
+        c1, c2, c3 = st.columns(3)
+        c1.metric("村庄数", len(ledger))
+        c2.metric("本轮未核查", len(pending))
+        c3.metric("整改逾期", int(ledger["overdue"].eq(True).sum()) if "overdue" in ledger else 0)
+        shown_ledger = ledger.assign(open_problems=ledger["open_problems"].map(
+            lambda r: "；".join(r) if isinstance(r, list) else r)) if "open_problems" in ledger else ledger
+        st.dataframe(shown_ledger[[c for c in LEDGER_HEADERS_ZH if c in shown_ledger.columns]]
+                     .rename(columns=LEDGER_HEADERS_ZH), hide_index=True)
 
 wanted = st.query_params.get("inspection")
 scope = state.township()
@@ -60,5 +78,21 @@ if chosen:
              f"复核人：{insp.reviewed_by or '未复核'}")
     for reason in insp.summary.reasons:
         st.write(f"- {reason}")
+    if insp.village_code:
+        try:
+            with state.opened_store() as store:
+                progress = rectification_progress(store, insp.village_code, user=user)
+        except AuditError as exc:
+            state.show_error("整改进展无法读取", exc)
+        else:
+            st.markdown("**整改进展**（与该村上一次核查相比）" if progress["previous"] else "**整改进展**：该村仅核查过一次")
+            if progress["previous"]:
+                c1, c2, c3 = st.columns(3)
+                c1.metric("已整改", len(progress["fixed"]))
+                c2.metric("仍未整改", len(progress["still_open"]))
+                c3.metric("新发现", len(progress["new"]))
+                for label, key in (("已整改", "fixed"), ("仍未整改", "still_open"), ("新发现", "new")):
+                    for item in progress[key]:
+                        st.write(f"- {label}：{item}")
     for ph, data in photos:
         st.image(data, caption=f"{ph.index + 1}. {ph.name}", width=360)
