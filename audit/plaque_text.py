@@ -63,10 +63,16 @@ def _pattern_score(text: str, pattern: str, village: str | None) -> float:
     r_suffix = fuzz.ratio(text[-len(suffix):], suffix) if suffix else 100.0
     r_prefix = fuzz.ratio(text[: len(prefix)], prefix) if prefix else 100.0
     score = (len(prefix) * r_prefix + len(suffix) * r_suffix) / (len(prefix) + len(suffix))
+    if len(text) < 0.75 * (len(prefix) + len(suffix)):  # a short fragment (委员会 names nothing) weighs less
+        score *= 0.9
     if len(prefix) >= 2 and r_prefix >= 90:  # the end cut off or hidden: 中共王庄村支部委…
         for k in range(2, len(suffix)):
             if text.endswith(suffix[:k]):
                 score = max(score, 0.9 * (len(prefix) * r_prefix + k * 100.0) / (len(prefix) + k))
+        for k in (0, 1):  # cut right after the name: 中共王庄村 / 中共王庄村支
+            head = text[len(prefix): len(text) - k]
+            if text.endswith(suffix[:k]) and len(head) >= 2 and head.endswith(_VILLAGE_END):
+                score = max(score, 80.0)
     elif not prefix:  # no prefix to anchor on: the name must end like a village's (…村 / …社区) before the cut
         for k in range(2, len(suffix)):
             head = text[: len(text) - k]
@@ -101,6 +107,13 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
         score = max(_pattern_score(simple, p, village) for p in plaque.patterns)
         if score > best:
             best_id, best = plaque.id, score
+    if best < MATCH_THRESHOLD and len(simple) >= 3:
+        # Only the end of the name was read (督委员会, 民委员会, 经济合作社): it names a plaque when exactly one
+        # plaque's name ends that way.
+        owners = {p.id for p in rules.plaques for pat in p.patterns
+                  if VILLAGE_SLOT in pat and pat.split(VILLAGE_SLOT, 1)[1].endswith(simple)}
+        if len(owners) == 1:
+            best_id, best = owners.pop(), 80.0
     if best >= MATCH_THRESHOLD:
         return TextMatch(best_id, "official", round(best, 1), simple, traditional)
     if any(k in simple for k in rules.honours.keywords):

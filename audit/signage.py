@@ -189,6 +189,30 @@ def _best_match(texts: Iterable[str], rules: Rules, village: str | None, side: s
     return max(matches, key=lambda m: len(m.text))
 
 
+def _identity_from_partial(texts: list[str], rules: Rules) -> TextMatch | None:
+    """On a board the detector calls an identity sign, part of its name is enough to tell which of the two it
+    is (新时… → 新时代文明实践站)."""
+    from rapidfuzz import fuzz
+
+    from audit.plaque_text import normalise_text, simplified
+
+    best: tuple[float, str, str] | None = None
+    for text in texts:
+        t = simplified(normalise_text(text))
+        if len(t) < 2:
+            continue
+        for plaque in rules.plaques:
+            if not plaque.identity_sign:
+                continue
+            for pattern in plaque.names_for(""):
+                score = fuzz.partial_ratio(t, pattern)
+                if score >= 60 and (best is None or score > best[0]):
+                    best = (score, plaque.id, t)
+    if best is None:
+        return None
+    return TextMatch(best[1], "official", 75.0, best[2], False)
+
+
 def _expected_classes(match: TextMatch, rules: Rules) -> set[str]:
     if match.kind == "official":
         plaque = rules.plaque(match.type)
@@ -263,10 +287,12 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         x1, y1, x2, y2 = (int(round(v)) for v in det.box)
         crop = image[max(0, y1):y2, max(0, x1):x2]
         readings = engine.reader.read_plaque(crop) if crop.size else []
-        ordered = sorted((lines[i] for i in inside), key=lambda ln: (ln.box[1], ln.box[0]))
-        texts = [r[0] for r in readings] + [ln.text for ln in ordered] + ["".join(ln.text for ln in ordered)]
+        inside_lines = [lines[i] for i in inside]
+        texts = [r[0] for r in readings] + (group_texts(inside_lines) if inside_lines else [])
         match = _best_match(texts, rules, village, side)
-        read_score = max([r[1] for r in readings] + [ln.score for ln in ordered] + [0.0])
+        if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
+            match = _identity_from_partial(texts, rules) or match
+        read_score = max([r[1] for r in readings] + [ln.score for ln in inside_lines] + [0.0])
         out.append(_Candidate(det.box, "detector+ocr" if match else "detector", det.cls, det.conf, match, read_score))
     timings["read_boxes"] = time.perf_counter() - t0
 

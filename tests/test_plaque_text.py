@@ -85,3 +85,12 @@ def test_cut_off_end_needs_a_village_like_name(rules, text, expected):
 def test_village_name_then_the_start_of_the_body(rules):
     assert type_from_text("古城村综治", rules, village="古城村").type == "governance_centre"
     assert type_from_text("古城村综治", rules).type == "other_sign"    # without the village: too little to go on
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("中共卧牛坡村", "party_org"), ("中共卧牛坡村支", "party_org"),      # cut right after the village's name
+    ("督委员会", "supervision_committee"), ("民委员会", "villagers_committee"),   # only one name ends so
+    ("委员会", "other_sign"), ("村民委", "other_sign"), ("中共县委", "other_sign"),  # too little to tell
+])
+def test_fragments(rules, text, expected):
+    assert type_from_text(text, rules).type == expected
