@@ -94,8 +94,9 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
 
     The text is normalised and converted to simplified characters, then scored against every official
     pattern (the village's own name fills the slot when known; otherwise any name may). The best score
-    over ``MATCH_THRESHOLD`` names the plaque; otherwise honour keywords make it an honour, the side's
-    allowed kinds (e.g. 活动须知 inside) make it allowed, and anything else is an unauthorised sign.
+    over ``MATCH_THRESHOLD`` names the plaque (or, failing that, an ending only one plaque's name has);
+    otherwise honour keywords make it an honour, a bare village name is unreadable (the rest is hidden), the
+    side's allowed kinds (e.g. 活动须知 inside) make it allowed, and anything else is an unauthorised sign.
     """
     raw = normalise_text(text)
     simple = simplified(raw)
@@ -118,6 +119,10 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
         return TextMatch(best_id, "official", round(best, 1), simple, traditional)
     if any(k in simple for k in rules.honours.keywords):
         return TextMatch(OTHER, "honour", 100.0, simple, traditional)
+    if simple == village or re.fullmatch(r".{1,6}(村|社区)村?", simple):
+        # Only the village's name is visible (the rest of the board cut off or hidden): which plaque it is
+        # cannot be told, and it is no evidence of an unauthorised sign either.
+        return TextMatch(OTHER, "unreadable", 0.0, simple, traditional)
     allowed = rules.allowed_signs.internal if side == "internal" else rules.allowed_signs.external
     if any(k in simple for k in allowed):
         return TextMatch(OTHER, "allowed", 100.0, simple, traditional)

@@ -94,3 +94,9 @@ def test_village_name_then_the_start_of_the_body(rules):
 ])
 def test_fragments(rules, text, expected):
     assert type_from_text(text, rules).type == expected
+
+
+@pytest.mark.parametrize("text", ["尹家寨村", "尹家寨村村", "东关社区"])
+def test_only_the_village_name_is_no_finding(rules, text):
+    m = type_from_text(text, rules, village="尹家寨村")
+    assert (m.type, m.kind) == ("other_sign", "unreadable")
