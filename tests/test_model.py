@@ -1,0 +1,115 @@
+"""Tests of the shipped plaque detector (models/plaques.pt, .onnx) and of the training code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audit import settings
+from audit.synth import CLASS_NAMES
+from audit.training import match_boxes
+
+REPO = Path(__file__).resolve().parents[1]
+MODELS = REPO / "models"
+FIXTURES = Path(__file__).parent / "fixtures" / "scenes"
+IMGSZ = 480
+
+
+def _yolo(path: Path):  # noqa: ANN202 - ultralytics type
+    settings.configure_ultralytics()
+    from ultralytics import YOLO
+
+    return YOLO(str(path))
+
+
+def test_match_boxes() -> None:
+    gt = np.array([[0, 0, 10, 10], [20, 20, 30, 40]], float)
+    pred = np.array([[1, 1, 10, 10], [0, 0, 10, 10], [21, 22, 30, 40], [50, 50, 60, 60]], float)
+    conf = np.array([0.5, 0.9, 0.8, 0.7])
+    assert match_boxes(pred, conf, gt, 0.5) == 2
+    assert match_boxes(pred[:0], conf[:0], gt) == 0
+    assert match_boxes(pred[3:], conf[3:], gt) == 0
+
+
+def test_no_ultralytics_at_import() -> None:
+    code = "import sys, audit.model_cli, audit.training; assert 'ultralytics' not in sys.modules, 'imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_shipped_files() -> None:
+    pt = MODELS / "plaques.pt"
+    assert pt.exists() and pt.stat().st_size <= 15 * 1024 * 1024
+    assert (MODELS / "plaques.onnx").exists()
+    recipe = json.loads((MODELS / "train_recipe.json").read_text(encoding="utf-8"))
+    assert recipe["classes"] == list(CLASS_NAMES)
+    assert isinstance(recipe["seed"], int)
+    assert recipe["train_args"]["pretrained"] is False
+    assert recipe["wall_time_s_total"] > 0
+    card = (MODELS / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "mAP50" in card
+
+
+@pytest.mark.usefixtures("no_network")
+def test_model_finds_plaques_offline() -> None:
+    """The shipped model loads with the network refused and finds the fixture boards with their classes."""
+    model = _yolo(MODELS / "plaques.pt")
+    assert [model.names[i] for i in sorted(model.names)] == list(CLASS_NAMES)
+    n_gt = n_found = n_right_class = 0
+    for js in sorted(FIXTURES.glob("*.json")):
+        truth = json.loads(js.read_text(encoding="utf-8"))
+        res = model.predict(str(js.with_suffix(".jpg")), imgsz=IMGSZ, conf=0.25, device="cpu", verbose=False)[0]
+        pb = res.boxes.xyxy.numpy()
+        pc = res.boxes.cls.numpy().astype(int)
+        for p in truth["plaques"]:
+            if not p["labelled"]:
+                continue
+            n_gt += 1
+            if len(pb) == 0:
+                continue
+            g = np.asarray(p["box"], float)
+            x1 = np.maximum(pb[:, 0], g[0])
+            y1 = np.maximum(pb[:, 1], g[1])
+            x2 = np.minimum(pb[:, 2], g[2])
+            y2 = np.minimum(pb[:, 3], g[3])
+            inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+            union = (pb[:, 2] - pb[:, 0]) * (pb[:, 3] - pb[:, 1]) + (g[2] - g[0]) * (g[3] - g[1]) - inter
+            iou = inter / union
+            j = int(np.argmax(iou))
+            if iou[j] >= 0.5:
+                n_found += 1
+                n_right_class += int(pc[j] == p["yolo_class"])
+    assert n_gt >= 20
+    assert n_found / n_gt >= 0.6, (n_found, n_gt)
+    assert n_right_class / max(n_found, 1) >= 0.8, (n_right_class, n_found)
+
+
+def test_onnx_runs() -> None:
+    ort = pytest.importorskip("onnxruntime")
+    sess = ort.InferenceSession(str(MODELS / "plaques.onnx"), providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    x = np.zeros((1, 3, IMGSZ, IMGSZ), np.float32)
+    out = sess.run(None, {inp.name: x})[0]
+    assert out.shape[0] == 1 and out.shape[1] == 4 + len(CLASS_NAMES)
+
+
+@pytest.mark.slow
+def test_training_smoke(tmp_path: Path) -> None:
+    """One epoch on four tiny scenes: weights, recipe, stripped copy and evaluation dict."""
+    from audit import training
+
+    data = training.dataset_from_synth(tmp_path / "ds", n=5, seed=3, val_fraction=0.2, long_side=256)
+    assert len(list((tmp_path / "ds" / "images" / "train").glob("*.jpg"))) == 4
+    weights = training.train(data, tmp_path / "run", imgsz=128, epochs=1, batch=4, seed=1, resume=False)
+    assert weights.exists()
+    recipe = json.loads((weights.parent / "train_recipe.json").read_text(encoding="utf-8"))
+    assert recipe["seed"] == 1 and recipe["runs"][-1]["wall_time_s"] > 0
+    shipped = training.finalize(tmp_path / "run", tmp_path / "out" / "p.pt")
+    assert shipped.stat().st_size <= 15 * 1024 * 1024
+    res = training.evaluate(shipped, data_dir=tmp_path / "ho", n=3, imgsz=128, long_side=256, verbose=False)
+    assert res["n_images"] == 3 and 0.0 <= res["box_recall"] <= 1.0
+    assert set(res) >= {"map50", "map50_95", "per_class", "box_precision"}
