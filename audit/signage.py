@@ -284,12 +284,19 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             for line, m in named.values():
                 out.append(_Candidate(line.box, "detector+ocr", det.cls, det.conf, m, line.score))
             continue
-        x1, y1, x2, y2 = (int(round(v)) for v in det.box)
-        crop = image[max(0, y1):y2, max(0, x1):x2]
-        readings = engine.reader.read_plaque(crop) if crop.size else []
         inside_lines = [lines[i] for i in inside]
-        texts = [r[0] for r in readings] + (group_texts(inside_lines) if inside_lines else [])
-        match = _best_match(texts, rules, village, side)
+        line_texts = group_texts(inside_lines) if inside_lines else []
+        match = _best_match(line_texts, rules, village, side)
+        readings: list[tuple[str, float]] = []
+        if match is None or not (match.kind == "honour" or match.kind == "official" and match.score >= 90):
+            # The full-photo pass did not settle it: read the box's own crop (recognition only, fast).
+            x1, y1, x2, y2 = (int(round(v)) for v in det.box)
+            crop = image[max(0, y1):y2, max(0, x1):x2]
+            readings = engine.reader.read_plaque(crop) if crop.size else []
+            texts = [r[0] for r in readings] + line_texts
+            match = _best_match(texts, rules, village, side)
+        else:
+            texts = line_texts
         if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
             match = _identity_from_partial(texts, rules) or match
         read_score = max([r[1] for r in readings] + [ln.score for ln in inside_lines] + [0.0])
