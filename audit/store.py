@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 import tempfile
 import time
 import uuid
@@ -206,7 +207,18 @@ def _sqlite_engine(url: sa.URL, *, busy_timeout_s: float) -> sa.Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        # Switching a new database to WAL needs an exclusive lock, and SQLite answers "database is locked"
+        # at once, without its busy handler, when another process holds the write lock (two processes opening
+        # a new store together, seen in CI): retry until the busy timeout.
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         cursor.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode except on power loss of the last commit
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
