@@ -6,25 +6,16 @@ import pytest
 
 from audit._errors import AuditError
 from audit.ledger import rectification_progress
-from audit.store import open_store, submit_inspection
+from audit.store import submit_inspection
 from tests.test_store import jpeg_bytes, model_report, official
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("VILLAGE_AUDIT_DB_URL", raising=False)
-    s = open_store()
-    yield s
-    s.close()
-
-
-def test_fixed_still_open_and_new(store, rules):
+def test_fixed_still_open_and_new(fresh_store, rules):
     first = jpeg_bytes(1)
     report = model_report(first, rules)  # militia and collective economy missing, a 红白理事会 sign
-    submit_inspection(store, report, [first], inspector="张三", village_code="001", village_name="王庄村",
+    submit_inspection(fresh_store, report, [first], inspector="张三", village_code="001", village_name="王庄村",
                       township="城关镇", inspected_at=dt.datetime(2026, 10, 1, 9, 0))
-    only_one = rectification_progress(store, "001")
+    only_one = rectification_progress(fresh_store, "001")
     assert only_one["previous"] is None and only_one["fixed"] == [] and "缺少民兵连" in only_one["new"]
 
     second = jpeg_bytes(2)
@@ -32,16 +23,16 @@ def test_fixed_still_open_and_new(store, rules):
                                             "service_centre_sign", "civilisation_station_sign", "militia",
                                             "collective_economy")]
     plaques.append(official("collective_economy", rules, box_of="shop_sign"))   # now hung twice
-    submit_inspection(store, model_report(second, rules, plaques=plaques), [second], inspector="张三",
+    submit_inspection(fresh_store, model_report(second, rules, plaques=plaques), [second], inspector="张三",
                       village_code="001", village_name="王庄村", township="城关镇",
                       inspected_at=dt.datetime(2026, 11, 20, 9, 0))
-    progress = rectification_progress(store, "001")
+    progress = rectification_progress(fresh_store, "001")
     assert progress["previous"] is not None and progress["latest_at"] > progress["previous_at"]
     assert {"缺少民兵连", "缺少村集体经济组织", "未列入清单：王庄村红白理事会"} <= set(progress["fixed"])
     assert progress["new"] == ["重复悬挂村集体经济组织"]
     assert progress["still_open"] == []
 
 
-def test_no_inspection_yet(store):
+def test_no_inspection_yet(fresh_store):
     with pytest.raises(AuditError, match="还没有核查记录"):
-        rectification_progress(store, "999")
+        rectification_progress(fresh_store, "999")

@@ -5,17 +5,8 @@ import pytest
 
 from audit._errors import AuditError
 from audit.review import review_table, submit_reviewed, type_choices
-from audit.store import inspection_from_store, open_store, review_log_table
+from audit.store import inspection_from_store, review_log_table
 from tests.test_store import jpeg_bytes, model_report
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("VILLAGE_AUDIT_DB_URL", raising=False)
-    s = open_store()
-    yield s
-    s.close()
 
 
 def test_review_table_rows(rules):
@@ -26,7 +17,7 @@ def test_review_table_rows(rules):
     assert set(table["choice"]) <= set(type_choices(rules))
 
 
-def test_corrections_deletions_and_additions_are_logged(store, rules):
+def test_corrections_deletions_and_additions_are_logged(fresh_store, rules):
     data = jpeg_bytes()
     report = model_report(data, rules)
     assert "collective_economy" in report.summary.missing and "militia" in report.summary.missing
@@ -34,31 +25,31 @@ def test_corrections_deletions_and_additions_are_logged(store, rules):
     table.loc[5, "choice"] = "村集体经济组织"        # the second "supervision committee" is the economy board
     table.loc[6, "delete"] = True                     # the shop sign was a false detection
     added = pd.DataFrame({"photo": [1, None], "choice": ["民兵连", None], "text": ["王庄村民兵连", None]})
-    inspection_id = submit_reviewed(store, report, [data], table, added, rules=rules, inspector="张三",
+    inspection_id = submit_reviewed(fresh_store, report, [data], table, added, rules=rules, inspector="张三",
                                     village_code="001", village_name="王庄村", township="城关镇")
-    insp = inspection_from_store(store, inspection_id)
+    insp = inspection_from_store(fresh_store, inspection_id)
     assert insp.original == report                                  # the model's output is kept unchanged
     statuses = sorted(p.status for p in insp.plaques)
     assert statuses.count("corrected") == 1 and statuses.count("deleted") == 1 and statuses.count("added") == 1
     assert statuses.count("confirmed") == 5
     assert insp.summary.missing == [] and insp.summary.unauthorised == []
-    log = review_log_table(store, inspection_id)
+    log = review_log_table(fresh_store, inspection_id)
     assert set(log["reviewer"]) == {"张三"}
     changed = log[log["field"] == "type"]
     assert {"supervision_committee", "collective_economy"} <= set(changed["old_value"].tolist() + changed["new_value"].tolist())
 
 
-def test_bad_rows_are_refused(rules, store):
+def test_bad_rows_are_refused(rules, fresh_store):
     data = jpeg_bytes(1)
     report = model_report(data, rules)
     table = review_table(report, rules)
     table.loc[0, "choice"] = "乱写的类型"
     with pytest.raises(AuditError, match="类型「乱写的类型」不在可选范围内"):
-        submit_reviewed(store, report, [data], table, None, rules=rules, inspector="张三", village_code="001",
+        submit_reviewed(fresh_store, report, [data], table, None, rules=rules, inspector="张三", village_code="001",
                         village_name="王庄村", township="城关镇")
 
 
-def test_submitted_by_the_signed_in_user_and_refused_outside_their_townships(store, rules):
+def test_submitted_by_the_signed_in_user_and_refused_outside_their_townships(fresh_store, rules):
     from audit._errors import AccessError
     from audit.accounts import User
     from audit.store import inspections_table
@@ -68,11 +59,11 @@ def test_submitted_by_the_signed_in_user_and_refused_outside_their_townships(sto
     report = model_report(data, rules)
     table = review_table(report, rules)
     table.loc[6, "delete"] = True
-    inspection_id = submit_reviewed(store, report, [data], table, None, rules=rules, user=inspector,
+    inspection_id = submit_reviewed(fresh_store, report, [data], table, None, rules=rules, user=inspector,
                                     village_code="001", village_name="王庄村", township="城关镇")
-    assert list(inspections_table(store)["inspector"]) == ["wangwu"]
-    assert set(review_log_table(store, inspection_id)["reviewer"]) == {"wangwu"}
+    assert list(inspections_table(fresh_store)["inspector"]) == ["wangwu"]
+    assert set(review_log_table(fresh_store, inspection_id)["reviewer"]) == {"wangwu"}
     with pytest.raises(AccessError, match="只负责 城关镇，无权对「柳林镇」的村庄提交核查"):
-        submit_reviewed(store, report, [data], table, None, rules=rules, user=inspector, village_code="002",
+        submit_reviewed(fresh_store, report, [data], table, None, rules=rules, user=inspector, village_code="002",
                         village_name="李庄村", township="柳林镇")
-    assert len(inspections_table(store)) == 1
+    assert len(inspections_table(fresh_store)) == 1
