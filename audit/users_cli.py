@@ -12,8 +12,9 @@ Exit code 0 on success, 2 with a one-line ``错误：…`` on stderr when the re
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -21,6 +22,8 @@ from audit._errors import AuditError
 
 if TYPE_CHECKING:
     from audit.store import Store
+
+T = TypeVar("T")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Store URL (default: VILLAGE_AUDIT_DB_URL or the data dir).")]
 TownshipOption = Annotated[list[str] | None, typer.Option(
@@ -38,10 +41,18 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _store(db: str | None) -> Store:
+def _run(db: str | None, action: Callable[[Store], T]) -> T:
+    """``action(store)`` on the store (closed afterwards); a refused request exits 2 with one line."""
     from audit.store import open_store
 
-    return open_store(db)
+    try:
+        store = open_store(db)
+        try:
+            return action(store)
+        finally:
+            store.close()
+    except AuditError as exc:
+        raise _fail(exc) from None
 
 
 def _read_password(password_stdin: bool) -> str:
@@ -64,15 +75,8 @@ def add(
     """Add a user; the password is asked twice (hidden) unless --password-stdin."""
     from audit.accounts import ROLE_ZH, add_user
 
-    try:
-        password = _read_password(password_stdin)
-        store = _store(db)
-        try:
-            user = add_user(store, username, password, role=role.value, townships=township or (), display_name=name)
-        finally:
-            store.close()
-    except AuditError as exc:
-        raise _fail(exc) from None
+    user = _run(db, lambda store: add_user(store, username, _read_password(password_stdin), role=role.value,
+                                           townships=township or (), display_name=name))
     where = f"，负责 {'、'.join(user.townships)}" if user.townships else "，全县"
     typer.echo(f"已添加用户「{user.username}」（{ROLE_ZH[user.role]}{where}）")
 
@@ -84,14 +88,7 @@ def disable(
     """Disable a user: no more sign-ins, open sessions end (the last administrator cannot be disabled)."""
     from audit.accounts import disable_user
 
-    try:
-        store = _store(db)
-        try:
-            disable_user(store, username)
-        finally:
-            store.close()
-    except AuditError as exc:
-        raise _fail(exc) from None
+    _run(db, lambda store: disable_user(store, username))
     typer.echo(f"已停用用户「{username.strip()}」")
 
 
@@ -102,14 +99,7 @@ def enable(
     """Enable a disabled user again and lift a lock-out."""
     from audit.accounts import enable_user
 
-    try:
-        store = _store(db)
-        try:
-            enable_user(store, username)
-        finally:
-            store.close()
-    except AuditError as exc:
-        raise _fail(exc) from None
+    _run(db, lambda store: enable_user(store, username))
     typer.echo(f"已启用用户「{username.strip()}」")
 
 
@@ -123,14 +113,7 @@ def set_role(
     from audit.accounts import ROLE_ZH
     from audit.accounts import set_role as set_role_
 
-    try:
-        store = _store(db)
-        try:
-            user = set_role_(store, username, role.value, townships=township or ())
-        finally:
-            store.close()
-    except AuditError as exc:
-        raise _fail(exc) from None
+    user = _run(db, lambda store: set_role_(store, username, role.value, townships=township or ()))
     where = f"，负责 {'、'.join(user.townships)}" if user.townships else "，全县"
     typer.echo(f"用户「{user.username}」现为{ROLE_ZH[user.role]}{where}")
 
@@ -143,15 +126,7 @@ def password(
     """Reset a user's password (asked twice, hidden); lifts a lock-out and ends the user's sessions."""
     from audit.accounts import set_password
 
-    try:
-        new = _read_password(password_stdin)
-        store = _store(db)
-        try:
-            set_password(store, username, new)
-        finally:
-            store.close()
-    except AuditError as exc:
-        raise _fail(exc) from None
+    _run(db, lambda store: set_password(store, username, _read_password(password_stdin)))
     typer.echo(f"已重设用户「{username.strip()}」的密码")
 
 
@@ -163,14 +138,7 @@ def list_users(
 
     from audit.accounts import users_table
 
-    try:
-        store = _store(db)
-        try:
-            table = users_table(store)
-        finally:
-            store.close()
-    except AuditError as exc:
-        raise _fail(exc) from None
+    table = _run(db, users_table)
     if table.empty:
         typer.echo("还没有用户；先添加管理员：audit users add admin --role admin")
         return
