@@ -27,6 +27,10 @@ def train(
     batch: Annotated[int, typer.Option(help="Batch size.")] = 16,
     model_yaml: Annotated[str, typer.Option(help="Architecture yaml.")] = "yolo11n.yaml",
     resume: Annotated[bool, typer.Option(help="Resume from OUT_DIR/weights/last.pt when present.")] = True,
+    init_weights: Annotated[
+        Path | None, typer.Option(help="Start from these weights with a fresh schedule (a finished run, or models/plaques.pt).")
+    ] = None,
+    lr0: Annotated[float | None, typer.Option(help="Initial learning rate (AdamW); default: Ultralytics' choice.")] = None,
     ship: Annotated[bool, typer.Option(help="Copy the stripped weights to models/plaques.pt and export ONNX.")] = False,
 ) -> None:
     """Generate a synthetic dataset (when missing) and train the plaque detector on CPU."""
@@ -46,6 +50,8 @@ def train(
         batch=batch,
         seed=seed,
         resume=resume,
+        init_weights=init_weights,
+        lr0=lr0,
     )
     typer.echo(f"weights: {weights}")
     if ship:

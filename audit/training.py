@@ -8,6 +8,7 @@ board). The plaque's type is read later by OCR. Ultralytics is imported inside t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -139,6 +140,8 @@ def train(
     seed: int = 0,
     resume: bool = True,
     workers: int = 0,
+    init_weights: Path | str | None = None,
+    lr0: float | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Train a YOLO detector from scratch on CPU (no pretrained weights, no network).
@@ -157,6 +160,12 @@ def train(
         Wall-time budget; Ultralytics then fits the number of epochs (and the LR schedule) to it.
     resume : bool
         Continue from ``out_dir/weights/last.pt`` when it exists.
+    init_weights : path, optional
+        Start from these weights (a finished run's ``last.pt``, or ``models/plaques.pt`` to fine-tune on real
+        photos) with a fresh schedule instead of from the yaml. The weights' SHA-256 goes into the recipe.
+    lr0 : float, optional
+        Initial learning rate with AdamW (default: Ultralytics' automatic choice). A lower one suits
+        ``init_weights``.
     extra : dict, optional
         More Ultralytics training arguments (augmentation...).
 
@@ -193,6 +202,10 @@ def train(
     }
     if time_hours is not None:
         args["time"] = time_hours
+    if init_weights is not None:
+        args.update({"pretrained": True, "warmup_epochs": 0.0})
+    if lr0 is not None:
+        args.update({"optimizer": "AdamW", "lr0": lr0})
     args.update(extra or {})
     last = weights / "last.pt"
     started = time.time()
@@ -211,9 +224,13 @@ def train(
             "hardware": _hardware(),
         }
     )
-    recipe.setdefault("runs", []).append(
-        {"started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "resumed": False}
-    )
+    run: dict[str, Any] = {"started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "resumed": False}
+    if init_weights is not None:
+        init = Path(init_weights)
+        run["init_weights"] = {"path": str(init), "sha256": hashlib.sha256(init.read_bytes()).hexdigest()}
+    run["train_args"] = args
+    run["dataset"] = recipe["dataset"]
+    recipe.setdefault("runs", []).append(run)
     if resume and last.exists():
         recipe["runs"][-1]["resumed"] = True
         recipe_path.write_text(json.dumps(recipe, indent=1), encoding="utf-8")
@@ -221,7 +238,7 @@ def train(
         model.train(resume=True)
     else:
         recipe_path.write_text(json.dumps(recipe, indent=1), encoding="utf-8")
-        model = ul.YOLO(model_yaml)
+        model = ul.YOLO(str(init_weights) if init_weights is not None else model_yaml)
         model.train(**args)
     recipe["runs"][-1]["wall_time_s"] = round(time.time() - started, 1)
     recipe["runs"][-1]["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
