@@ -15,8 +15,8 @@ COLOURS = {"ok": (22, 163, 74), "style": (234, 179, 8), "bad": (220, 38, 38), "h
 
 def verdict_colour(p: PlaqueResult) -> tuple[int, int, int]:
     """Green: official and in order; yellow: a style problem; red: unauthorised or misplaced; blue: an
-    honour (to the collective display); grey: unread, for review."""
-    if p.kind == "unreadable":
+    honour (to the collective display); grey: unread, for review, or a shop's sign (not counted)."""
+    if p.kind in ("unreadable", "shop_sign"):
         return COLOURS["review"]
     if p.kind == "honour":
         return COLOURS["honour"]

@@ -13,8 +13,17 @@ from rapidfuzz import fuzz
 
 from audit.rules import VILLAGE_SLOT, Rules
 
-Kind = Literal["official", "honour", "allowed", "unauthorised_sign", "unreadable"]
+Kind = Literal["official", "honour", "allowed", "unauthorised_sign", "shop_sign", "unreadable"]
 OTHER = "other_sign"
+# The kinds of an ``other_sign``: Chinese name, and whether such a board is authorised on the centre
+# (None: not a question the audit answers).
+OTHER_KINDS: dict[str, tuple[str, bool | None]] = {
+    "unauthorised_sign": ("未列入清单的牌子", False),
+    "honour": ("荣誉牌", False),
+    "allowed": ("允许的标识", True),
+    "shop_sign": ("商铺招牌（不计入）", None),
+    "unreadable": ("未识别", None),
+}
 MATCH_THRESHOLD = 75.0  # below this, the text names no official plaque
 # A name in the village slot ending like this is a higher body (中共XX镇委员会 on an honour plaque), not a village.
 _NOT_A_VILLAGE = re.compile(r"(县|镇|乡|市|区|省|街道|州)$")
@@ -96,7 +105,8 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
     pattern (the village's own name fills the slot when known; otherwise any name may). The best score
     over ``MATCH_THRESHOLD`` names the plaque (or, failing that, an ending only one plaque's name has);
     otherwise honour keywords make it an honour, a bare village name is unreadable (the rest is hidden), the
-    side's allowed kinds (e.g. 活动须知 inside) make it allowed, and anything else is an unauthorised sign.
+    side's allowed kinds (e.g. 活动须知 inside) make it allowed, a shop's words (超市, 经营部…) a shop sign, and
+    anything else is an unauthorised sign.
     """
     raw = normalise_text(text)
     simple = simplified(raw)
@@ -126,4 +136,6 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
     allowed = rules.allowed_signs.internal if side == "internal" else rules.allowed_signs.external
     if any(k in simple for k in allowed):
         return TextMatch(OTHER, "allowed", 100.0, simple, traditional)
+    if any(k in simple for k in rules.shop_signs.markers):
+        return TextMatch(OTHER, "shop_sign", 100.0, simple, traditional)
     return TextMatch(OTHER, "unauthorised_sign", round(100.0 - best, 1), simple, traditional)

@@ -111,6 +111,10 @@ class UnauthorisedSigns(_Strict):
     markers: list[str] = []
 
 
+class ShopSigns(_Strict):
+    markers: list[str] = []
+
+
 class PhotoRules(_Strict):
     min_side_px: int = Field(default=480, gt=0)
     max_pixels: int = Field(default=100_000_000, gt=0)
@@ -141,6 +145,7 @@ class Rules(_Strict):
     allowed_signs: AllowedSigns = AllowedSigns()
     honours: Honours = Honours()
     unauthorised_signs: UnauthorisedSigns = UnauthorisedSigns()
+    shop_signs: ShopSigns = ShopSigns()
     photos: PhotoRules = PhotoRules()
     provenance: ProvenanceRules = ProvenanceRules()
     path: str = ""

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from audit._errors import AuditError
 from audit.intake import Photo, distance_m, photo_from_bytes, sharpness
 from audit.ocr import Reader, TextLine, group_texts, line_groups
-from audit.plaque_text import OTHER, TextMatch, type_from_text
+from audit.plaque_text import OTHER, OTHER_KINDS, TextMatch, type_from_text
 from audit.rules import Rules, load_rules
 from audit.style import illuminant_of, style_checks
 
@@ -44,8 +44,9 @@ class PlaqueResult(BaseModel):
     confidence: float = Field(ge=0, le=1)
     bbox: list[float] = Field(min_length=4, max_length=4,
                               description="x1, y1, x2, y2 in pixels of the upright full-resolution photo")
-    authorised: bool | None = Field(description="an official plaque on its side, or an allowed sign; None when unread")
-    kind: Literal["official", "honour", "allowed", "unauthorised_sign", "unreadable"]
+    authorised: bool | None = Field(
+        description="an official plaque on its side, or an allowed sign; None when unread or a shop sign")
+    kind: Literal["official", "honour", "allowed", "unauthorised_sign", "shop_sign", "unreadable"]
     source: Literal["detector", "ocr", "detector+ocr", "inspector"]
     detector_class: str | None = None
     text_type: str | None = Field(default=None, description="the type the text alone names, when it differs")
@@ -356,8 +357,10 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
             if not authorised:
                 where = "外部" if plaque.placement == "external" else "内部"
                 issues.append(f"错挂：{plaque.name_zh}应挂在{where}")
-        elif kind == "allowed":
-            authorised = True
+        elif kind in ("allowed", "shop_sign"):
+            authorised = OTHER_KINDS[kind][1]
+            if kind == "shop_sign":
+                issues.append("疑似商铺招牌，未计入核查；如挂在阵地上，请在复核中改为未列入清单的牌子")
         else:
             authorised = False
             issues.append("荣誉类牌子，应集中展陈" if kind == "honour" else "未列入挂牌清单的牌子，应摘除")
@@ -370,8 +373,7 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
     for check in style.values():
         if check["status"] == "fail":
             issues.append(f"式样：{check['detail']}")
-    name_zh = rules.plaque(ptype).name_zh if kind == "official" else {
-        "honour": "荣誉牌", "allowed": "允许的标识", "unauthorised_sign": "未列入清单的牌子", "unreadable": "未识别"}[kind]
+    name_zh = rules.plaque(ptype).name_zh if kind == "official" else OTHER_KINDS[kind][0]
     return PlaqueResult(type=ptype, name_zh=name_zh, text=text, confidence=round(min(max(confidence, 0.0), 1.0), 3),
                         bbox=photo.to_full(c.box), authorised=authorised, kind=kind, source=c.source,
                         detector_class=c.det_class, text_type=text_type, style=style, issues=issues)

@@ -60,8 +60,6 @@ DB_URL_ENV = "VILLAGE_AUDIT_DB_URL"
 # Test-only: a path; when set, a submit creates that file and sleeps between writing its rows and the commit,
 # so that a test can kill the process mid-transaction deterministically.
 PAUSE_BEFORE_COMMIT_ENV = "VILLAGE_AUDIT_TEST_PAUSE_BEFORE_COMMIT"
-OTHER_KINDS = ("honour", "allowed", "unauthorised_sign", "unreadable")
-NAMES_ZH_OTHER = {"honour": "荣誉牌", "allowed": "允许的标识", "unauthorised_sign": "未列入清单的牌子", "unreadable": "未识别"}
 PlaqueStatus = Literal["unreviewed", "confirmed", "corrected", "added", "deleted"]
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _PG_MIGRATION_LOCK = 0x5641_4D49  # any constant: one advisory lock for the store's migrations
@@ -734,14 +732,14 @@ def _kind_fields(ptype: str, kind: str | None, side: str, rules: Rules, where: s
             raise StoreError(f"{where}: 类型「{ptype}」是清单内牌子，kind 应为 official，got '{kind}'")
         rule = rules.plaque(ptype)
         return {"type": ptype, "kind": "official", "name_zh": rule.name_zh, "authorised": rule.placement == side}
-    from audit.plaque_text import OTHER
+    from audit.plaque_text import OTHER, OTHER_KINDS
 
     if ptype != OTHER:
         raise StoreError(f"{where}: 'type' should be one of {ids + [OTHER]}, got '{ptype}' instead")
     if kind not in OTHER_KINDS:
         raise StoreError(f"{where}: 类型 {OTHER} 需要指明 kind，应为 {list(OTHER_KINDS)} 之一，got '{kind}'")
-    authorised = {"honour": False, "allowed": True, "unauthorised_sign": False, "unreadable": None}[kind]
-    return {"type": OTHER, "kind": kind, "name_zh": NAMES_ZH_OTHER[kind], "authorised": authorised}
+    name_zh, authorised = OTHER_KINDS[kind]
+    return {"type": OTHER, "kind": kind, "name_zh": name_zh, "authorised": authorised}
 
 
 def _check_bbox(bbox: Sequence[float], size: Sequence[int], where: str) -> list[float]:
@@ -1008,6 +1006,8 @@ def export_dataset(store: Store, out_dir: str | Path, *, rules: Rules | None = N
             image_path.write_bytes(ph.path.read_bytes())
         lines = []
         for p in boxes:
+            if p.kind == "shop_sign":  # a neighbour's shop sign is background for the detector, as in training
+                continue
             x1, y1, x2, y2 = (min(max(v, 0.0), lim) for v, lim in zip(p.bbox, (w, h, w, h), strict=True))
             if x2 <= x1 or y2 <= y1:
                 continue

@@ -210,3 +210,20 @@ def test_one_board_is_one_plaque():
     assert len(_one_per_board(two_strips)) == 2                  # a real duplicate: two boards, same name
     different = [same_strip[0], _Candidate((100, 100, 140, 400), "ocr", None, 0.0, militia, 0.9)]
     assert len(_one_per_board(different)) == 2
+
+
+def test_a_shop_sign_is_no_finding(rules):
+    from audit.signage import PhotoResult, PlaqueResult, Provenance, inventory_from_photos
+
+    def plaque(text: str, kind: str) -> PlaqueResult:
+        return PlaqueResult(type="other_sign", name_zh="", text=text, confidence=0.9, bbox=[0, 0, 10, 10],
+                            authorised=None, kind=kind, source="detector+ocr")
+
+    def summary(*plaques: PlaqueResult):
+        photo = PhotoResult(photo="a.jpg", side="external", sha256="0" * 64, size=[100, 100], plaques=list(plaques),
+                            provenance=Provenance())
+        return inventory_from_photos([photo], rules)
+
+    with_shop = summary(plaque("便民超市", "shop_sign"))
+    assert with_shop.unauthorised == [] and with_shop.reasons == summary().reasons
+    assert [u.text for u in summary(plaque("王庄村老年人协会", "unauthorised_sign")).unauthorised] == ["王庄村老年人协会"]

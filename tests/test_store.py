@@ -533,8 +533,11 @@ def test_export_dataset_writes_valid_yolo_labels(store: st.Store, rules: Rules, 
     wrong = next(p for p in plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
     changes = [st.ConfirmPlaque(p.id) for p in plaques if p.id not in (shop.id, wrong.id)]
     changes += [st.DeletePlaque(shop.id), st.CorrectPlaque(wrong.id, type="collective_economy"),
-                st.AddPlaque(0, "other_sign", [440, 300, 600, 380], kind="honour", text="文明村")]
+                st.AddPlaque(0, "other_sign", [440, 300, 600, 380], kind="honour", text="文明村"),
+                st.AddPlaque(0, "other_sign", [20, 20, 200, 80], kind="shop_sign", text="便民超市")]
     st.review_inspection(store, reviewed, changes, user=staff("王五"), rules=rules)
+    assert any(p.plaque.name_zh == "商铺招牌（不计入）" and p.plaque.authorised is None
+               for p in st.inspection_from_store(store, reviewed).plaques)
 
     with pytest.raises(AccessError, match="导出数据"):
         st.export_dataset(store, tmp_path / "no", rules=rules, user=staff("张三", "城关镇"))
@@ -552,7 +555,7 @@ def test_export_dataset_writes_valid_yolo_labels(store: st.Store, rules: Rules, 
     sha = st.inspection_from_store(store, reviewed).photos[0].sha256
     assert [p.name for p in images] == [f"{sha}.jpg"] and [p.name for p in labels] == [f"{sha}.txt"]
     lines = labels[0].read_text(encoding="ascii").splitlines()
-    assert len(lines) == 5 + 1 + 1  # 5 confirmed, 1 corrected, 1 added; the deleted shop sign is gone
+    assert len(lines) == 5 + 1 + 1  # 5 confirmed, 1 corrected, 1 added; the deleted sign and the shop's are not
     classes = []
     for line in lines:
         parts = line.split()
