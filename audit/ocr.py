@@ -57,6 +57,25 @@ class Reader:
         readings = [self.recognise(v) for v in views]
         return sorted((r for r in readings if r[0]), key=lambda r: -r[1])
 
+    def read_board(self, crop: np.ndarray, *, short_side: int = 160) -> list[TextLine]:
+        """A second look at a board that recognition alone could not read (several lines, faint or small text):
+        text detection + recognition on the crop in grey levels, contrast stretched and enlarged so that its
+        short side is about ``short_side`` pixels (at most 4×). Boxes are in pixels of the crop."""
+        import cv2
+
+        h, w = crop.shape[:2]
+        if min(h, w) < 8:
+            return []
+        k = float(np.clip(short_side / min(h, w), 1.0, 4.0))
+        grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY)
+        grey = cv2.resize(grey, (round(w * k), round(h * k)), interpolation=cv2.INTER_CUBIC)
+        lo, hi = np.percentile(grey, (2, 98))
+        if hi - lo < 8:
+            return []
+        grey = np.clip((grey.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+        lines = self._lines(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), vertical=False, min_score=0.5)
+        return [TextLine(ln.text, ln.score, tuple(v / k for v in ln.box), ln.vertical) for ln in lines]
+
     def lines(self, image: np.ndarray, *, rotated: bool = False, min_score: float = 0.5) -> list[TextLine]:
         """Detect and read every text line in a photo (and, with ``rotated``, in its 90° rotation)."""
         out = self._lines(image, vertical=False, min_score=min_score)

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz
 
 from audit.rules import VILLAGE_SLOT, Rules
 
-Kind = Literal["official", "honour", "allowed", "unauthorised_sign", "shop_sign", "unreadable"]
+Kind = Literal["official", "honour", "allowed", "unauthorised_sign", "background", "unreadable"]
 OTHER = "other_sign"
 # The kinds of an ``other_sign``: Chinese name, and whether such a board is authorised on the centre
 # (None: not a question the audit answers).
@@ -21,7 +21,7 @@ OTHER_KINDS: dict[str, tuple[str, bool | None]] = {
     "unauthorised_sign": ("未列入清单的牌子", False),
     "honour": ("荣誉牌", False),
     "allowed": ("允许的标识", True),
-    "shop_sign": ("商铺招牌（不计入）", None),
+    "background": ("招牌或标语（不计入）", None),
     "unreadable": ("未识别", None),
 }
 MATCH_THRESHOLD = 75.0  # below this, the text names no official plaque
@@ -98,6 +98,14 @@ def _pattern_score(text: str, pattern: str, village: str | None) -> float:
     return score
 
 
+def names_a_body(text: str, rules: Rules) -> bool:
+    """Whether a sign's text names an organisation: a mechanism word (协会, 工作站…), a body's ending (…会, …社,
+    …站) or a village's name (…村, …社区). Slogans (扫黑除恶保平安) name none."""
+    signs = rules.unauthorised_signs
+    return (any(k in text for k in signs.markers) or text.endswith(tuple(signs.endings))
+            or re.search(r"..(村|社区)", text) is not None)
+
+
 def type_from_text(text: str, rules: Rules, *, village: str | None = None, side: str = "external") -> TextMatch:
     """Resolve a plaque's type from its text.
 
@@ -105,8 +113,9 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
     pattern (the village's own name fills the slot when known; otherwise any name may). The best score
     over ``MATCH_THRESHOLD`` names the plaque (or, failing that, an ending only one plaque's name has);
     otherwise honour keywords make it an honour, a bare village name is unreadable (the rest is hidden), the
-    side's allowed kinds (e.g. 活动须知 inside) make it allowed, a shop's words (超市, 经营部…) a shop sign, and
-    anything else is an unauthorised sign.
+    side's allowed kinds (e.g. 活动须知 inside) make it allowed. A shop's words (超市, 经营部…), or text that names
+    no body at all (a slogan: no mechanism word, no 村/社区), make it background: not a board of the centre. The
+    rest names some body and is an unauthorised sign.
     """
     raw = normalise_text(text)
     simple = simplified(raw)
@@ -136,6 +145,6 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
     allowed = rules.allowed_signs.internal if side == "internal" else rules.allowed_signs.external
     if any(k in simple for k in allowed):
         return TextMatch(OTHER, "allowed", 100.0, simple, traditional)
-    if any(k in simple for k in rules.shop_signs.markers):
-        return TextMatch(OTHER, "shop_sign", 100.0, simple, traditional)
+    if any(k in simple for k in rules.background_signs.shop_markers) or not names_a_body(simple, rules):
+        return TextMatch(OTHER, "background", 100.0, simple, traditional)
     return TextMatch(OTHER, "unauthorised_sign", round(100.0 - best, 1), simple, traditional)

@@ -109,10 +109,11 @@ class Honours(_Strict):
 
 class UnauthorisedSigns(_Strict):
     markers: list[str] = []
+    endings: list[str] = []
 
 
-class ShopSigns(_Strict):
-    markers: list[str] = []
+class BackgroundSigns(_Strict):
+    shop_markers: list[str] = []
 
 
 class PhotoRules(_Strict):
@@ -145,7 +146,7 @@ class Rules(_Strict):
     allowed_signs: AllowedSigns = AllowedSigns()
     honours: Honours = Honours()
     unauthorised_signs: UnauthorisedSigns = UnauthorisedSigns()
-    shop_signs: ShopSigns = ShopSigns()
+    background_signs: BackgroundSigns = BackgroundSigns()
     photos: PhotoRules = PhotoRules()
     provenance: ProvenanceRules = ProvenanceRules()
     path: str = ""

@@ -31,6 +31,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "signage_report.sche
 # Which detector classes a plaque type may come with (visual classes; type classes match themselves).
 _IDENTITY_CLASSES = {"identity"}
 _BOARD_CLASSES = {"strip", "plaque"}
+SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each costs tens of milliseconds)
 _HONOUR_CLASSES = {"honour"}
 
 
@@ -45,8 +46,8 @@ class PlaqueResult(BaseModel):
     bbox: list[float] = Field(min_length=4, max_length=4,
                               description="x1, y1, x2, y2 in pixels of the upright full-resolution photo")
     authorised: bool | None = Field(
-        description="an official plaque on its side, or an allowed sign; None when unread or a shop sign")
-    kind: Literal["official", "honour", "allowed", "unauthorised_sign", "shop_sign", "unreadable"]
+        description="an official plaque on its side, or an allowed sign; None when unread or background")
+    kind: Literal["official", "honour", "allowed", "unauthorised_sign", "background", "unreadable"]
     source: Literal["detector", "ocr", "detector+ocr", "inspector"]
     detector_class: str | None = None
     text_type: str | None = Field(default=None, description="the type the text alone names, when it differs")
@@ -175,8 +176,8 @@ def _inside(line: TextLine, box: tuple[float, float, float, float], margin: floa
 
 
 def _best_match(texts: Iterable[str], rules: Rules, village: str | None, side: str) -> TextMatch | None:
-    """The most telling reading: an official match with the best score, else an honour/allowed/unauthorised
-    reading of the longest text."""
+    """The most telling reading: an official match with the best score, else an honour, else the longest
+    reading that names a body (allowed or unauthorised), else the longest one (background)."""
     matches = [type_from_text(t, rules, village=village, side=side) for t in texts if t]
     matches = [m for m in matches if m.kind != "unreadable"]
     if not matches:
@@ -187,7 +188,7 @@ def _best_match(texts: Iterable[str], rules: Rules, village: str | None, side: s
     official = [m for m in matches if m.kind == "official"]
     if official:
         return max(official, key=lambda m: (m.score, len(m.text)))
-    return max(matches, key=lambda m: len(m.text))
+    return max(matches, key=lambda m: (m.kind != "background", len(m.text)))  # a reading naming a body first
 
 
 def _identity_from_partial(texts: list[str], rules: Rules) -> TextMatch | None:
@@ -221,6 +222,12 @@ def _expected_classes(match: TextMatch, rules: Rules) -> set[str]:
     if match.kind == "honour":
         return _HONOUR_CLASSES | _BOARD_CLASSES | {OTHER}
     return _BOARD_CLASSES | _HONOUR_CLASSES | _IDENTITY_CLASSES | {OTHER}
+
+
+def _names_a_mechanism(match: TextMatch, read_score: float, rules: Rules) -> bool:
+    """A confident reading of an unauthorised sign's whole name (…协会, …工作站)."""
+    return (match.kind == "unauthorised_sign" and read_score >= 0.8
+            and any(m in match.text for m in rules.unauthorised_signs.markers))
 
 
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -271,17 +278,23 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     t0 = time.perf_counter()
     out: list[_Candidate] = []
     used: set[int] = set()
-    for det in dets:
+    second_looks = SECOND_LOOKS
+    for det in sorted(dets, key=lambda d: -d.conf):
         inside = [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
         used.update(inside)
-        named = {}
+        named: dict[tuple[str, str], tuple[TextLine, TextMatch]] = {}
+        honour_inside = False
         for i in inside:
             m = type_from_text(lines[i].text, rules, village=village, side=side)
+            honour_inside |= m.kind == "honour"
             if m.kind == "official" and m.score >= 85:
-                named.setdefault(m.type, (lines[i], m))
-        if len(named) >= 2:
-            # One box over several boards (a cluster of small plaques): each line that names a different
-            # plaque is its own board.
+                named.setdefault((m.kind, m.type), (lines[i], m))
+            elif _names_a_mechanism(m, lines[i].score, rules):
+                named.setdefault((m.kind, m.text), (lines[i], m))
+        if len(named) >= 2 and any(k == "official" for k, _ in named) and not honour_inside:
+            # One box over several boards (a cluster of small plaques, two strips side by side): each line
+            # that names a different plaque or sign is its own board. (An honour board's issuer line, 中共XX县
+            # 委员会, is not a board of its own.)
             for line, m in named.values():
                 out.append(_Candidate(line.box, "detector+ocr", det.cls, det.conf, m, line.score))
             continue
@@ -298,6 +311,15 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             match = _best_match(texts, rules, village, side)
         else:
             texts = line_texts
+        if (match is None or match.kind == "background") and second_looks > 0:
+            # Still nothing that names a body: read the board's lines in an enhanced copy of the crop.
+            second_looks -= 1
+            x1, y1, x2, y2 = (int(round(v)) for v in det.box)
+            board = engine.reader.read_board(image[max(0, y1):y2, max(0, x1):x2])
+            if board:
+                texts = group_texts(board) + texts
+                readings.append((max(group_texts(board), key=len), max(ln.score for ln in board)))
+                match = _best_match(texts, rules, village, side)
         if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
             match = _identity_from_partial(texts, rules) or match
         read_score = max([r[1] for r in readings] + [ln.score for ln in inside_lines] + [0.0])
@@ -307,7 +329,6 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     # Full-photo OCR as a second source: text outside every box that names a plaque, an honour or a
     # mechanism sign is a plaque the detector missed. Other text (shop signs, slogans) is ignored. Lines of
     # one board (two columns of a long name) are read together.
-    markers = rules.unauthorised_signs.markers
     free = [ln for i, ln in enumerate(lines) if i not in used]
     pieces: list[list[TextLine]] = []
     for group in line_groups(free):
@@ -324,8 +345,8 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         score = max(ln.score for ln in piece)
         if match is None or len(match.text) < 3:
             continue
-        keep = (match.kind == "official" and match.score >= 85) or match.kind == "honour" or (
-            match.kind == "unauthorised_sign" and any(m in match.text for m in markers) and score >= 0.8)
+        keep = (match.kind == "official" and match.score >= 85) or match.kind == "honour" or _names_a_mechanism(
+            match, score, rules)
         if keep:
             box = (min(ln.box[0] for ln in piece), min(ln.box[1] for ln in piece),
                    max(ln.box[2] for ln in piece), max(ln.box[3] for ln in piece))
@@ -344,6 +365,9 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
         issues.append("未能读出文字，请人工复核")
     else:
         kind, ptype, text = match.kind, match.type, match.text
+        if kind == "background" and (c.read_score < 0.8 or len(text) < 4):
+            # A short or doubtful reading that names nothing is more likely a misread board than a slogan.
+            kind, ptype = "unreadable", OTHER
         text_conf = (match.score / 100.0) * max(c.read_score, 0.5)
         confidence = 0.5 * c.det_conf + 0.5 * text_conf if c.det_class else 0.9 * text_conf
         if c.det_class and c.det_class not in _expected_classes(match, rules):
@@ -357,10 +381,14 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
             if not authorised:
                 where = "外部" if plaque.placement == "external" else "内部"
                 issues.append(f"错挂：{plaque.name_zh}应挂在{where}")
-        elif kind in ("allowed", "shop_sign"):
-            authorised = OTHER_KINDS[kind][1]
-            if kind == "shop_sign":
-                issues.append("疑似商铺招牌，未计入核查；如挂在阵地上，请在复核中改为未列入清单的牌子")
+        elif kind == "allowed":
+            authorised = True
+        elif kind == "background":
+            authorised = None
+            issues.append("商铺招牌或标语，未计入核查；如是阵地上的牌子，请在复核中改正")
+        elif kind == "unreadable":
+            authorised = None
+            issues.append(f"文字未能确认（读作「{text}」），请人工复核")
         else:
             authorised = False
             issues.append("荣誉类牌子，应集中展陈" if kind == "honour" else "未列入挂牌清单的牌子，应摘除")

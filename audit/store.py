@@ -1006,7 +1006,7 @@ def export_dataset(store: Store, out_dir: str | Path, *, rules: Rules | None = N
             image_path.write_bytes(ph.path.read_bytes())
         lines = []
         for p in boxes:
-            if p.kind == "shop_sign":  # a neighbour's shop sign is background for the detector, as in training
+            if p.kind == "background":  # a shop sign or a banner is background for the detector, as in training
                 continue
             x1, y1, x2, y2 = (min(max(v, 0.0), lim) for v, lim in zip(p.bbox, (w, h, w, h), strict=True))
             if x2 <= x1 or y2 <= y1:

@@ -34,8 +34,10 @@ def test_official_names(rules, text, expected):
     ("文明村", "honour"), ("省级示范村", "honour"), ("先进基层党组织", "honour"),
     ("先进集体 中共县委员会 二〇二三年", "honour"),
     ("中共王庄镇委员会", "unauthorised_sign"),   # a town's committee is not the village's party plaque
-    ("便民超市", "shop_sign"), ("王庄农资经营部", "shop_sign"), ("快递驿站", "shop_sign"),  # a neighbour's shop
+    ("便民超市", "background"), ("王庄农资经营部", "background"), ("快递驿站", "background"),  # a neighbour's shop
     ("王庄村党员驿站", "unauthorised_sign"),  # 驿站 without a shop's word is a mechanism sign
+    ("扫黑除恶保平安", "background"), ("乡村振兴共建美好家园", "background"),  # slogans name no body
+    ("王庄村道德评议会", "unauthorised_sign"), ("老年人活动中心", "unauthorised_sign"), ("王庄村志愿服务队", "unauthorised_sign"),
 ])
 def test_other_signs(rules, text, kind):
     m = type_from_text(text, rules, village="王庄村")
@@ -43,13 +45,13 @@ def test_other_signs(rules, text, kind):
 
 
 def test_shop_words_are_rules_data(rules):
-    other = rules.model_copy(update={"shop_signs": rules.shop_signs.model_copy(update={"markers": []})})
-    assert type_from_text("便民超市", other).kind == "unauthorised_sign"
+    other = rules.model_copy(update={"background_signs": rules.background_signs.model_copy(update={"shop_markers": []})})
+    assert type_from_text("王庄村便民超市", other).kind == "unauthorised_sign"
 
 
 def test_allowed_signs_depend_on_the_side(rules):
     assert type_from_text("活动须知", rules, side="internal").kind == "allowed"
-    assert type_from_text("活动须知", rules, side="external").kind == "unauthorised_sign"
+    assert type_from_text("活动须知", rules, side="external").kind == "background"  # a notice names no body
 
 
 def test_traditional_characters_are_flagged_and_still_matched(rules):

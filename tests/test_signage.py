@@ -212,7 +212,7 @@ def test_one_board_is_one_plaque():
     assert len(_one_per_board(different)) == 2
 
 
-def test_a_shop_sign_is_no_finding(rules):
+def test_background_is_no_finding(rules):
     from audit.signage import PhotoResult, PlaqueResult, Provenance, inventory_from_photos
 
     def plaque(text: str, kind: str) -> PlaqueResult:
@@ -224,6 +224,24 @@ def test_a_shop_sign_is_no_finding(rules):
                             provenance=Provenance())
         return inventory_from_photos([photo], rules)
 
-    with_shop = summary(plaque("便民超市", "shop_sign"))
+    with_shop = summary(plaque("便民超市", "background"))
     assert with_shop.unauthorised == [] and with_shop.reasons == summary().reasons
     assert [u.text for u in summary(plaque("王庄村老年人协会", "unauthorised_sign")).unauthorised] == ["王庄村老年人协会"]
+
+
+def test_second_look_reads_a_faint_two_line_honour_board(engine):
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from audit.synth.fonts import faces_for, font
+
+    gold, faint = (196, 160, 92), (226, 196, 96)  # yellow characters on a gold board: little contrast
+    board = Image.new("RGB", (66, 44), gold)
+    draw = ImageDraw.Draw(board)
+    f = font(faces_for("song", False)[0], 12)
+    draw.text((9, 6), "先进集体", fill=faint, font=f)
+    draw.text((15, 24), "荣誉", fill=faint, font=f)
+    crop = np.asarray(board)
+    lines = sorted(engine.reader.read_board(crop), key=lambda ln: ln.box[1])
+    assert [ln.text for ln in lines] == ["先进集体", "荣誉"]  # each line on its own (recognition alone reads one)
+    assert all(0 <= ln.box[0] < ln.box[2] <= 66 and 0 <= ln.box[1] < ln.box[3] <= 44 for ln in lines)

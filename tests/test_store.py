@@ -534,9 +534,9 @@ def test_export_dataset_writes_valid_yolo_labels(store: st.Store, rules: Rules, 
     changes = [st.ConfirmPlaque(p.id) for p in plaques if p.id not in (shop.id, wrong.id)]
     changes += [st.DeletePlaque(shop.id), st.CorrectPlaque(wrong.id, type="collective_economy"),
                 st.AddPlaque(0, "other_sign", [440, 300, 600, 380], kind="honour", text="文明村"),
-                st.AddPlaque(0, "other_sign", [20, 20, 200, 80], kind="shop_sign", text="便民超市")]
+                st.AddPlaque(0, "other_sign", [20, 20, 200, 80], kind="background", text="便民超市")]
     st.review_inspection(store, reviewed, changes, user=staff("王五"), rules=rules)
-    assert any(p.plaque.name_zh == "商铺招牌（不计入）" and p.plaque.authorised is None
+    assert any(p.plaque.name_zh == "招牌或标语（不计入）" and p.plaque.authorised is None
                for p in st.inspection_from_store(store, reviewed).plaques)
 
     with pytest.raises(AccessError, match="导出数据"):
