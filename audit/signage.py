@@ -31,8 +31,8 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "signage_report.sche
 # Which detector classes a plaque type may come with (visual classes; type classes match themselves).
 _IDENTITY_CLASSES = {"identity"}
 _BOARD_CLASSES = {"strip", "plaque"}
-SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each costs tens of milliseconds)
 _HONOUR_CLASSES = {"honour"}
+SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each costs tens of milliseconds)
 
 
 # ----------------------------------------------------------------------------------------- output model
