@@ -365,7 +365,8 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
         issues.append("未能读出文字，请人工复核")
     else:
         kind, ptype, text = match.kind, match.type, match.text
-        if kind == "background" and (c.read_score < 0.8 or len(text) < 4):
+        shop = any(k in text for k in rules.background_signs.shop_markers)
+        if kind == "background" and not shop and (c.read_score < 0.8 or len(text) < 4):
             # A short or doubtful reading that names nothing is more likely a misread board than a slogan.
             kind, ptype = "unreadable", OTHER
         text_conf = (match.score / 100.0) * max(c.read_score, 0.5)
