@@ -245,3 +245,25 @@ def test_second_look_reads_a_faint_two_line_honour_board(engine):
     lines = sorted(engine.reader.read_board(crop), key=lambda ln: ln.box[1])
     assert [ln.text for ln in lines] == ["先进集体", "荣誉"]  # each line on its own (recognition alone reads one)
     assert all(0 <= ln.box[0] < ln.box[2] <= 66 and 0 <= ln.box[1] < ln.box[3] <= 44 for ln in lines)
+
+
+def test_a_garbled_sign_reading_is_left_for_review(rules):
+    import numpy as np
+
+    from audit.intake import photo_from_bytes
+    from audit.plaque_text import type_from_text
+    from audit.signage import _Candidate, _plaque_result
+
+    photo = photo_from_bytes((FIXTURES / "external_partial.jpg").read_bytes(), rules=rules)
+    image = np.asarray(photo.image)
+    garbled = type_from_text("中浦中树树农委院会", rules, village="官道口村")  # 官道口村村民委员会, misread
+    sign = type_from_text("官道口村老年人协会", rules, village="官道口村")
+    assert garbled.kind == sign.kind == "unauthorised_sign"
+
+    def kind(match, read_score):
+        c = _Candidate((10, 10, 60, 200), "detector+ocr", "strip", 0.8, match, read_score)
+        return _plaque_result(c, photo, image, np.ones(3), "external", rules)
+
+    doubtful = kind(garbled, 0.37)
+    assert doubtful.kind == "unreadable" and doubtful.authorised is None and "中浦中树树农委院会" in doubtful.issues[0]
+    assert kind(sign, 0.99).kind == "unauthorised_sign"
