@@ -314,23 +314,48 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
-def matched_truth(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, iou: float = 0.5) -> np.ndarray:
-    """Greedy one-to-one matching (highest confidence first); flags of the matched ground-truth boxes."""
-    used = np.zeros(len(gt), bool)
+def _match(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, iou: float) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy one-to-one matching (highest confidence first): flags of the matched ground-truth boxes and of
+    the matched predictions."""
+    used, hit = np.zeros(len(gt), bool), np.zeros(len(pred), bool)
     if len(pred) == 0 or len(gt) == 0:
-        return used
-    ious = _iou(pred[np.argsort(-conf)], gt)
-    for row in ious:
+        return used, hit
+    order = np.argsort(-conf)
+    for k, row in zip(order, _iou(pred[order], gt), strict=True):
         row = np.where(used, -1.0, row)
         j = int(np.argmax(row))
         if row[j] >= iou:
-            used[j] = True
-    return used
+            used[j] = hit[k] = True
+    return used, hit
+
+
+def matched_truth(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, iou: float = 0.5) -> np.ndarray:
+    """Greedy one-to-one matching (highest confidence first); flags of the matched ground-truth boxes."""
+    return _match(pred, conf, gt, iou)[0]
 
 
 def match_boxes(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, iou: float = 0.5) -> int:
     """Number of one-to-one matches at IoU ≥ ``iou`` (see :func:`matched_truth`)."""
     return int(matched_truth(pred, conf, gt, iou).sum())
+
+
+def unmatched_cause(box: np.ndarray, labelled: np.ndarray, unlabelled: np.ndarray) -> str:
+    """Why a prediction matched no labelled board: it covers part of one (or a second box on it), an
+    unlabelled board (less than 30 % visible, or tiny), several boards at once, or background (wall texture,
+    poster, banner, notice board, shop sign)."""
+    def inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # share of each box of a inside box b
+        ix = np.clip(np.minimum(a[:, 2], b[2]) - np.maximum(a[:, 0], b[0]), 0, None)
+        iy = np.clip(np.minimum(a[:, 3], b[3]) - np.maximum(a[:, 1], b[1]), 0, None)
+        return ix * iy / np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-9)
+
+    if len(labelled) and (inside(labelled, box) > 0.8).sum() >= 2:
+        return "several boards"
+    if len(labelled) and (_iou(box[None], labelled).max() >= 0.2
+                          or max(inside(box[None], g)[0] for g in labelled) > 0.7):
+        return "part of a labelled board"
+    if len(unlabelled) and _iou(box[None], unlabelled).max() >= 0.2:
+        return "unlabelled board"
+    return "background"
 
 
 def _size_bin(box: list[float]) -> str:
@@ -381,7 +406,8 @@ def evaluate(
     dict
         ``map50``, ``map50_95``, ``per_class`` {name: {precision, recall, map50, map50_95, instances}},
         ``box_recall``, ``box_precision``, ``n_images``, ``n_boxes``, ``n_predictions`` and
-        ``box_recall_by`` (merged-class recall by class, box size, lighting, side, visibility, yaw).
+        ``box_recall_by`` (merged-class recall by class, box size, lighting, side, visibility, yaw) and
+        ``unmatched_predictions`` (predictions matching no labelled board, by cause: see :func:`unmatched_cause`).
     """
     ul = _ultralytics()
     weights = Path(weights) if weights is not None else settings.model_path()
@@ -423,6 +449,7 @@ def evaluate(
     # class-agnostic boxes at IoU >= 0.5
     n_gt = n_pred = n_match = 0
     groups: dict[str, dict[str, list[int]]] = {}
+    unmatched: dict[str, int] = {}
 
     def count(key: str, value: str, hit: bool) -> None:
         g = groups.setdefault(key, {}).setdefault(value, [0, 0])
@@ -439,10 +466,15 @@ def evaluate(
             gt = np.array([p["box"] for p in labelled], float).reshape(-1, 4)
             pb = res.boxes.xyxy.cpu().numpy().reshape(-1, 4)
             pc = res.boxes.conf.cpu().numpy().reshape(-1)
-            hits = matched_truth(pb, pc, gt, 0.5)
+            hits, pred_hits = _match(pb, pc, gt, 0.5)
             n_gt += len(gt)
             n_pred += len(pb)
             n_match += int(hits.sum())
+            hidden = np.array([p["box"] for p in truth["plaques"] if not p["labelled"]
+                               and p["box"][2] > p["box"][0] and p["box"][3] > p["box"][1]], float).reshape(-1, 4)
+            for box in pb[~pred_hits]:
+                cause = unmatched_cause(box, gt, hidden)
+                unmatched[cause] = unmatched.get(cause, 0) + 1
             for p, hit in zip(labelled, hits, strict=True):
                 count("class", p["class_name"], hit)
                 count("size", _size_bin(p["box"]), hit)
@@ -465,6 +497,7 @@ def evaluate(
         "box_recall": n_match / n_gt if n_gt else 0.0,
         "box_precision": n_match / n_pred if n_pred else 0.0,
         "box_recall_by": {k: {v: {"recall": h / t, "boxes": t} for v, (h, t) in sorted(d.items())} for k, d in groups.items()},
+        "unmatched_predictions": dict(sorted(unmatched.items(), key=lambda kv: -kv[1])),
     }
     if verbose:
         print(format_report(out))
@@ -494,4 +527,7 @@ def format_report(res: dict[str, Any]) -> str:
     for key, d in res.get("box_recall_by", {}).items():
         parts = ", ".join(f"{v} {x['recall']:.2f} (n={x['boxes']})" for v, x in d.items())
         lines.append(f"  box recall by {key}: {parts}")
+    if res.get("unmatched_predictions"):
+        parts = ", ".join(f"{k} {v}" for k, v in res["unmatched_predictions"].items())
+        lines.append(f"  unmatched predictions: {parts}")
     return "\n".join(lines)

@@ -36,6 +36,18 @@ def test_match_boxes() -> None:
     assert match_boxes(pred[3:], conf[3:], gt) == 0
 
 
+def test_unmatched_cause() -> None:
+    from audit.training import unmatched_cause
+
+    gt = np.array([[0, 0, 10, 40], [20, 0, 30, 40]], float)
+    hidden = np.array([[100, 100, 110, 140]], float)
+    assert unmatched_cause(np.array([0, 0, 10, 15.0]), gt, hidden) == "part of a labelled board"
+    assert unmatched_cause(np.array([-2, -2, 32, 42.0]), gt, hidden) == "several boards"
+    assert unmatched_cause(np.array([101, 102, 110, 140.0]), gt, hidden) == "unlabelled board"
+    assert unmatched_cause(np.array([200, 200, 240, 220.0]), gt, hidden) == "background"
+    assert unmatched_cause(np.array([200, 200, 240, 220.0]), gt[:0], hidden[:0]) == "background"
+
+
 def test_no_ultralytics_at_import() -> None:
     code = "import sys, audit.model_cli, audit.training; assert 'ultralytics' not in sys.modules, 'imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
