@@ -34,8 +34,12 @@ class Reader:
         from rapidocr_onnxruntime import RapidOCR
 
         n = threads or settings.threads()
-        self._engine = RapidOCR(det_limit_side_len=det_long_side, det_limit_type="max", intra_op_num_threads=n,
-                                inter_op_num_threads=1, print_verbose=False)
+        options = {"det_limit_side_len": det_long_side, "det_limit_type": "max", "intra_op_num_threads": n,
+                   "inter_op_num_threads": 1, "print_verbose": False}
+        self._engine = RapidOCR(**options)
+        # The second look at small crops runs in its own sessions: feeding the photo's sessions crops of many
+        # sizes made their next whole-photo pass about 25 % slower (0.72 -> 0.87 s on the 12-MP bench photo).
+        self._board_engine = RapidOCR(**options)
 
     def recognise(self, crop: np.ndarray) -> tuple[str, float]:
         """Recognition only, on a crop holding one line of text (horizontal)."""
@@ -73,7 +77,8 @@ class Reader:
         if hi - lo < 8:
             return []
         grey = np.clip((grey.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
-        lines = self._lines(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), vertical=False, min_score=0.5)
+        lines = self._lines(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), vertical=False, min_score=0.5,
+                            engine=self._board_engine)
         return [TextLine(ln.text, ln.score, tuple(v / k for v in ln.box), ln.vertical) for ln in lines]
 
     def lines(self, image: np.ndarray, *, rotated: bool = False, min_score: float = 0.5) -> list[TextLine]:
@@ -87,8 +92,8 @@ class Reader:
                 out.append(TextLine(line.text, line.score, (w - y2, x1, w - y1, x2), True))
         return out
 
-    def _lines(self, image: np.ndarray, *, vertical: bool, min_score: float) -> list[TextLine]:
-        result, _ = self._engine(np.ascontiguousarray(image))
+    def _lines(self, image: np.ndarray, *, vertical: bool, min_score: float, engine=None) -> list[TextLine]:
+        result, _ = (engine or self._engine)(np.ascontiguousarray(image))
         lines = []
         for quad, text, score in result or []:
             if float(score) < min_score or not str(text).strip():

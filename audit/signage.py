@@ -317,11 +317,10 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         else:
             texts = line_texts
         so_far = max([r[1] for r in readings] + [ln.score for ln in inside_lines] + [0.0])
-        doubtful = match is None or match.kind == "background" or (
-            match.kind == "unauthorised_sign" and so_far < SURE_SIGN_READING)
+        doubtful = match is None or (match.kind in ("background", "unauthorised_sign") and so_far < SURE_SIGN_READING)
         if doubtful and second_looks > 0:
-            # Nothing that names a body yet, or only a garbled reading: read the board's lines in an enhanced
-            # copy of the crop.
+            # Nothing read yet, or only a garbled reading that names no plaque: read the board's lines in an
+            # enhanced copy of the crop. (A clear reading of a shop's sign or a slogan needs no second look.)
             second_looks -= 1
             x1, y1, x2, y2 = (int(round(v)) for v in det.box)
             board = engine.reader.read_board(image[max(0, y1):y2, max(0, x1):x2])
