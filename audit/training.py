@@ -472,8 +472,8 @@ def evaluate(
             n_match += int(hits.sum())
             hidden = np.array([p["box"] for p in truth["plaques"] if not p["labelled"]
                                and p["box"][2] > p["box"][0] and p["box"][3] > p["box"][1]], float).reshape(-1, 4)
-            for box in pb[~pred_hits]:
-                cause = unmatched_cause(box, gt, hidden)
+            for pred_box in pb[~pred_hits]:
+                cause = unmatched_cause(pred_box, gt, hidden)
                 unmatched[cause] = unmatched.get(cause, 0) + 1
             for p, hit in zip(labelled, hits, strict=True):
                 count("class", p["class_name"], hit)
