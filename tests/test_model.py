@@ -60,7 +60,11 @@ def test_shipped_files() -> None:
     recipe = json.loads((MODELS / "train_recipe.json").read_text(encoding="utf-8"))
     assert recipe["classes"] == list(CLASS_NAMES)
     assert isinstance(recipe["seed"], int)
-    assert recipe["train_args"]["pretrained"] is False
+    # from scratch: the first run builds the model from the yaml; a later stage starts from our own earlier
+    # weights, named by hash (never from downloaded pretrained weights)
+    first, *later = recipe["runs"]
+    assert first["train_args"]["pretrained"] is False and "init_weights" not in first
+    assert all(len(run["init_weights"]["sha256"]) == 64 for run in later if run["train_args"]["pretrained"])
     assert recipe["wall_time_s_total"] > 0
     card = (MODELS / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert "mAP50" in card
