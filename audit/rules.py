@@ -121,6 +121,8 @@ class PhotoRules(_Strict):
     max_pixels: int = Field(default=100_000_000, gt=0)
     work_long_side_px: int = Field(default=2048, gt=0)
     min_sharpness: float = Field(default=40, ge=0)
+    unreadable_boards_share: float = Field(default=0.5, ge=0, le=1)
+    unreadable_boards_min: int = Field(default=3, ge=1)
 
 
 class ProvenanceRules(_Strict):

@@ -74,7 +74,7 @@ class Quality(BaseModel):
     """Whether the photo can be read at all."""
 
     sharpness: float
-    flags: list[Literal["blurry"]] = []
+    flags: list[Literal["blurry", "boards_unreadable"]] = []
     messages: list[str] = []
 
 
@@ -470,6 +470,12 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
         quality.flags.append("blurry")
         limit = engine.rules.photos.min_sharpness
         quality.messages.append(f"照片模糊（清晰度 {sharp:g}，低于 {limit:g}），牌子文字可能无法辨认，请重拍")
+    boards = [p for p in plaques if p.source != "ocr"]
+    unread = sum(p.kind == "unreadable" for p in boards)
+    rules = engine.rules.photos
+    if len(boards) >= rules.unreadable_boards_min and unread > rules.unreadable_boards_share * len(boards):
+        quality.flags.append("boards_unreadable")
+        quality.messages.append(f"{len(boards)} 块牌子中 {unread} 块文字无法辨认（可能抖动、反光或距离太远），请靠近、稳住后重拍")
     return PhotoResult(photo=photo.name, side=side, sha256=photo.sha256, size=list(photo.full_size),
                        plaques=plaques, provenance=provenance_of(photo, engine.rules, village_point=village_point,
                                                                  inspected_at=inspected_at),
@@ -545,9 +551,9 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
         must.append(v.severity == "must_fix")
     if unreadable:
         reasons.append(f"{unreadable} 块牌子未能读出文字，请人工复核")
-    retake = [ph.photo for ph in photos if ph.quality is not None and "blurry" in ph.quality.flags]
+    retake = [ph.photo for ph in photos if ph.quality is not None and ph.quality.flags]
     if retake:
-        reasons.append("照片模糊，结果可能不全，请重拍：" + "、".join(retake))
+        reasons.append("照片不清晰，结果可能不全，请重拍：" + "、".join(retake))
     if not photos:
         verdict = "not_audited"
     else:

@@ -140,10 +140,29 @@ def test_blurred_photo_asks_for_a_retake(engine):
     buf = io.BytesIO()
     blurred.save(buf, "JPEG", quality=90)
     report = audit_signage([PhotoInput(buf.getvalue(), "blurred.jpg")], engine)
-    assert report.photos[0].quality.flags == ["blurry"]
+    assert report.photos[0].quality.flags[0] == "blurry"  # (its boards are unreadable too)
     assert report.summary.retake == ["blurred.jpg"] and any("请重拍" in r for r in report.summary.reasons)
     sharp = audit_signage([PhotoInput((FIXTURES / "external_partial.jpg").read_bytes(), "sharp.jpg")], engine)
     assert sharp.photos[0].quality.flags == [] and sharp.summary.retake == []
+
+
+def test_photo_with_mostly_unreadable_boards_asks_for_a_retake(engine):
+    import cv2
+    import numpy as np
+
+    with Image.open(FIXTURES / "external_full.jpg") as f:
+        image = np.asarray(f.convert("RGB"))
+    kernel = np.zeros((15, 15), np.float32)
+    kernel[:, 7] = 1 / 15  # camera shake up and down: vertical edges stay sharp, the characters smear
+    buf = io.BytesIO()
+    Image.fromarray(cv2.filter2D(image, -1, kernel)).save(buf, "JPEG", quality=90)
+    shaken = audit_signage([PhotoInput(buf.getvalue(), "shaken.jpg")], engine)
+    quality = shaken.photos[0].quality
+    assert quality.sharpness >= engine.rules.photos.min_sharpness  # the global check passes it...
+    assert quality.flags == ["boards_unreadable"] and "请靠近" in quality.messages[0]  # ...the boards do not
+    assert shaken.summary.retake == ["shaken.jpg"]
+    sharp = audit_signage([PhotoInput((FIXTURES / "external_full.jpg").read_bytes(), "sharp.jpg")], engine)
+    assert sharp.photos[0].quality.flags == []
 
 
 def test_provenance_from_exif_gps_and_time(engine):
