@@ -306,31 +306,29 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         inside_lines = [lines[i] for i in inside]
         line_texts = group_texts(inside_lines) if inside_lines else []
         match = _best_match(line_texts, rules, village, side)
+        x1, y1, x2, y2 = (int(round(v)) for v in det.box)
+        crop = image[max(0, y1):y2, max(0, x1):x2]
         readings: list[tuple[str, float]] = []
         if match is None or not (match.kind == "honour" or match.kind == "official" and match.score >= 90):
             # The full-photo pass did not settle it: read the box's own crop (recognition only, fast).
-            x1, y1, x2, y2 = (int(round(v)) for v in det.box)
-            crop = image[max(0, y1):y2, max(0, x1):x2]
             readings = engine.reader.read_plaque(crop) if crop.size else []
             texts = [r[0] for r in readings] + line_texts
             match = _best_match(texts, rules, village, side)
         else:
             texts = line_texts
-        so_far = max([r[1] for r in readings] + [ln.score for ln in inside_lines] + [0.0])
-        doubtful = match is None or (match.kind in ("background", "unauthorised_sign") and so_far < SURE_SIGN_READING)
+        read_score = max([r[1] for r in readings] + [ln.score for ln in inside_lines] + [0.0])
+        doubtful = match is None or (match.kind in ("background", "unauthorised_sign") and read_score < SURE_SIGN_READING)
         if doubtful and second_looks > 0:
             # Nothing read yet, or only a garbled reading that names no plaque: read the board's lines in an
             # enhanced copy of the crop. (A clear reading of a shop's sign or a slogan needs no second look.)
             second_looks -= 1
-            x1, y1, x2, y2 = (int(round(v)) for v in det.box)
-            board = engine.reader.read_board(image[max(0, y1):y2, max(0, x1):x2])
+            board = engine.reader.read_board(crop)
             if board:
                 texts = group_texts(board) + texts
-                readings.append((max(group_texts(board), key=len), max(ln.score for ln in board)))
+                read_score = max([read_score] + [ln.score for ln in board])
                 match = _best_match(texts, rules, village, side)
         if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
             match = _identity_from_partial(texts, rules) or match
-        read_score = max([r[1] for r in readings] + [ln.score for ln in inside_lines] + [0.0])
         out.append(_Candidate(det.box, "detector+ocr" if match else "detector", det.cls, det.conf, match, read_score))
     timings["read_boxes"] = time.perf_counter() - t0
 
