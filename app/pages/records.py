@@ -16,6 +16,12 @@ HEADERS = {"village_code": "村代码", "village_name": "村名", "township": "�
            "reviewed_by": "复核人", "inspection_id": "记录编号"}
 VERDICT_ZH = {"compliant": "合规", "needs_rectification": "需整改", "not_audited": "未核查"}
 
+
+def _joined(column):
+    """A column of reason lists as text (；-separated) for the table."""
+    return column.map(lambda r: "；".join(r) if isinstance(r, list) else r)
+
+
 user = state.user()
 cur = state.current()
 st.title("核查记录")
@@ -40,8 +46,7 @@ with st.expander("挂牌台账（各村最近一次核查、待整改问题、�
         c1.metric("村庄数", len(ledger))
         c2.metric("本轮未核查", len(pending))
         c3.metric("整改逾期", int(ledger["overdue"].eq(True).sum()) if "overdue" in ledger else 0)
-        shown_ledger = ledger.assign(open_problems=ledger["open_problems"].map(
-            lambda r: "；".join(r) if isinstance(r, list) else r)) if "open_problems" in ledger else ledger
+        shown_ledger = ledger.assign(open_problems=_joined(ledger["open_problems"])) if "open_problems" in ledger else ledger
         st.dataframe(shown_ledger[[c for c in LEDGER_HEADERS_ZH if c in shown_ledger.columns]]
                      .rename(columns=LEDGER_HEADERS_ZH), hide_index=True)
 
@@ -53,7 +58,7 @@ if table.empty and not wanted:
     st.info("尚无核查记录。在「牌子核查」页完成并保存的核查将显示在这里。")
     st.stop()
 shown = table.assign(verdict=table["verdict"].map(lambda v: VERDICT_ZH.get(v, v)),
-                     reasons=table["reasons"].map(lambda r: "；".join(r) if isinstance(r, list) else r))
+                     reasons=_joined(table["reasons"]))
 st.caption(f"范围：{state.scope_label(cur, scope)} · {len(shown)} 条记录")
 st.dataframe(shown[[c for c in HEADERS if c in shown.columns]].rename(columns=HEADERS), hide_index=True)
 
