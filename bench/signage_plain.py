@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 ORGS = {"party_org": "中共{v}支部委员会", "villagers_committee": "{v}村民委员会", "collective_economy": "{v}股份经济合作社",
@@ -97,8 +96,8 @@ def main() -> int:
     parser.add_argument("--modes", default="detector,ocr,baseline")
     args = parser.parse_args()
 
-    from audit import settings
-    from audit.plaque_text import type_from_text
+    from signage_eval import baseline_present, baseline_reader
+
     from audit.rules import load_rules
     from audit.signage import Engine, PhotoInput, audit_signage
 
@@ -108,19 +107,12 @@ def main() -> int:
     for mode in args.modes.split(","):
         t0, exact, misses = time.perf_counter(), 0, []
         if mode == "baseline":
-            from rapidocr_onnxruntime import RapidOCR
-
-            ocr = RapidOCR(intra_op_num_threads=settings.threads(), inter_op_num_threads=1, print_verbose=False)
+            ocr = baseline_reader()
         else:
             engine = Engine.load(use_detector=mode == "detector")
         for i, (data, truth, village) in enumerate(scenes):
             if mode == "baseline":
-                image, found = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")), set()
-                for view in (image, np.ascontiguousarray(np.rot90(image, 1))):
-                    for _quad, text, _score in ocr(view)[0] or []:
-                        m = type_from_text(str(text), rules, village=village)
-                        if m.kind == "official" and m.score >= 85:
-                            found.add(m.type)
+                found = baseline_present(ocr, Image.open(io.BytesIO(data)).convert("RGB"), rules, village)
             else:
                 report = audit_signage([PhotoInput(data, f"{i}.jpg", "external")], engine, village_name=village)
                 found = set(report.summary.present)
