@@ -35,6 +35,7 @@ run: install
 
 # pytest exits 5 when it collects no tests: that is a failure here, not silence.
 test: install system-packages
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test-fast: install
@@ -51,6 +52,7 @@ bench-map: install system-packages
 
 lint: install
 	$(VENV)/bin/ruff check audit app tests bench streamlit_app.py
+	$(VENV)/bin/lint-imports
 
 demo: install
 	$(VENV)/bin/audit demo --out-dir data/demo

@@ -2,7 +2,7 @@
 The pages live in ``app/pages``; they only wire widgets to the ``audit`` library and render what it returns.
 
 Nothing but the sign-in page is reachable without a valid session; the pages offered depend on the role
-(:mod:`audit.accounts`), and the library refuses what the role does not allow even where a page forgets.
+(:mod:`audit.records.accounts`), and the library refuses what the role does not allow even where a page forgets.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Signing in and out: the sign-in page, the session kept in ``st.session_state`` and the signed-in user.
 
-The accounts library (:mod:`audit.accounts`) does the work: :func:`authenticate` checks the password and the
+The accounts library (:mod:`audit.records.accounts`) does the work: :func:`authenticate` checks the password and the
 lock-out, :func:`user_from_session` reloads the account on every run, so that an expired session, a disabled
 account or a changed password sends the user back here at once.
 """
@@ -10,9 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from audit import auth_settings, demo_accounts
-from audit._errors import AccessError, AuditError
-from audit.accounts import ROLE_ZH, Session, User, authenticate, new_session, user_from_session
+from audit import settings
+from audit.errors import AccessError, AuditError
+from audit.records import demo_accounts
+from audit.records.access import ROLE_ZH, User
+from audit.records.accounts import Session, authenticate, new_session, user_from_session
 
 SESSION = "va_session"
 _NOTICE = "va_sign_in_notice"  # why the last session ended, shown once on the sign-in page
@@ -65,9 +67,9 @@ def sign_in_page() -> None:
             end_session()
             st.session_state[SESSION] = new_session(user)
             st.rerun()
-    hours = int(auth_settings.session_ttl().total_seconds() // 3600)
-    st.caption(f"登录后 {hours} 小时内有效；连续 {auth_settings.lockout_attempts()} 次密码错误将锁定账户 "
-               f"{int(auth_settings.lockout_period().total_seconds() // 60)} 分钟。没有账户请联系县级管理员。")
+    hours = int(settings.session_ttl().total_seconds() // 3600)
+    st.caption(f"登录后 {hours} 小时内有效；连续 {settings.lockout_attempts()} 次密码错误将锁定账户 "
+               f"{int(settings.lockout_period().total_seconds() // 60)} 分钟。没有账户请联系县级管理员。")
     if demo:
         with st.container(border=True, key="demo_accounts"):
             st.markdown("**演示模式**：以下为演示账户，数据为程序生成的示例县，仅供试用（请勿用于实际工作）。")

@@ -2,7 +2,7 @@
 ``audit`` library, and the mapping of its errors to ``st.error``.
 
 The current dataset is the same for every user and every session: what the county administrator saved on
-数据与规则 (:mod:`audit.county_data`, in the data directory) when present, else the embedded demo county and the
+数据与规则 (:mod:`audit.records.county_data`, in the data directory) when present, else the embedded demo county and the
 default rules. It is read again on every run; the caches below key on the files' content, so an upload made in
 one session is seen by every other session at its next rerun.
 
@@ -25,14 +25,14 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from audit import county_data, demo_accounts
-from audit._errors import AuditError
-from audit.accounts import User
-from audit.area import area_audit
-from audit.export import write_audit
-from audit.registry import registry_from_file, townships_from_file
+from audit.area.export import write_audit
+from audit.area.floor_area import area_audit
+from audit.area.registry import registry_from_file, townships_from_file
+from audit.area.townships import townships_from_villages
+from audit.errors import AuditError
+from audit.records import county_data, demo_accounts
+from audit.records.access import User
 from audit.rules import Rules, load_rules
-from audit.townships import townships_from_villages
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo" / "demo_county.xlsx"
@@ -163,7 +163,7 @@ def export_bytes(key: str, township: str, fmt: str, _current: Current) -> bytes:
 @contextmanager
 def opened_store() -> Iterator:
     """The inspection and accounts store (created on first use) in the app's data directory, closed after use."""
-    from audit.store import open_store
+    from audit.records.db import open_store
 
     store = open_store(data_dir=demo_accounts.data_dir())
     try:
@@ -190,7 +190,7 @@ def save_inspection(report, photo_bytes: list[bytes], edited: pd.DataFrame, adde
                     village: pd.Series, rules: Rules) -> str:
     """Store an inspection and the signed-in inspector's review of it (the library does the work and refuses,
     with AccessError, a village outside the user's townships)."""
-    from audit.review import submit_reviewed
+    from audit.records.review_table import submit_reviewed
 
     with opened_store() as store:
         return submit_reviewed(store, report, photo_bytes, edited, added, rules=rules, user=user,

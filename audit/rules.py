@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from audit._errors import RulesError
+from audit.errors import RulesError
 
 DEFAULT_RULES = Path(__file__).resolve().parent / "rules" / "default.toml"
 VILLAGE_SLOT = "{村}"

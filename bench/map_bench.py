@@ -22,12 +22,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from audit.area import area_audit  # noqa: E402
-from audit.demo import write_demo  # noqa: E402
-from audit.demo_accounts import DEMO_PASSWORD  # noqa: E402
-from audit.mapping import audit_map  # noqa: E402
-from audit.registry import registry_from_file  # noqa: E402
-from audit.townships import townships_from_villages  # noqa: E402
+from audit.area.demo import write_demo  # noqa: E402
+from audit.area.floor_area import area_audit  # noqa: E402
+from audit.area.mapping import audit_map  # noqa: E402
+from audit.area.registry import registry_from_file  # noqa: E402
+from audit.area.townships import townships_from_villages  # noqa: E402
+from audit.records.demo_accounts import DEMO_PASSWORD  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

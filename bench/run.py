@@ -17,8 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from audit.area import area_audit, county_summary, township_summary
-from audit.export import audit_to_xlsx
+from audit.area.export import audit_to_xlsx
+from audit.area.floor_area import area_audit, county_summary, township_summary
 from audit.rules import load_rules
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 def photo_12mp(seed: int) -> tuple[bytes, int]:
     """A generated 4000 × 3000 facade photo (JPEG) and its number of labelled boards."""
-    from audit.synth.scene import generate_scene
+    from audit.model.synth.scene import generate_scene
 
     for s in range(seed, seed + 200):
         scene = generate_scene(s, long_side=4000, side="external")
@@ -37,7 +37,7 @@ def main() -> int:
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    from audit.signage import Engine, PhotoInput, audit_signage
+    from audit.signs.engine import Engine, PhotoInput, audit_signage
 
     engine = Engine.load(use_detector=not args.no_detector)
     load_s = time.perf_counter() - t0

@@ -29,8 +29,8 @@ def main() -> int:
     parser.add_argument("--det-long-side", type=int, default=None, help="full-photo OCR detection size")
     args = parser.parse_args()
 
-    from audit.signage import Engine, PhotoInput, audit_signage
-    from audit.synth.scene import generate_scene
+    from audit.model.synth.scene import generate_scene
+    from audit.signs.engine import Engine, PhotoInput, audit_signage
 
     scenes = []
     for i in range(args.n):
@@ -92,7 +92,7 @@ def baseline_present(ocr, image, rules, village: str, side: str = "external") ->
     plaque makes it present."""
     import numpy as np
 
-    from audit.plaque_text import type_from_text
+    from audit.signs.names import type_from_text
 
     present = set()
     image = np.asarray(image)
@@ -105,8 +105,8 @@ def baseline_present(ocr, image, rules, village: str, side: str = "external") ->
 
 
 def run_baseline(scenes: list) -> None:
-    from audit.intake import photo_from_bytes
     from audit.rules import load_rules
+    from audit.signs.intake import photo_from_bytes
 
     rules = load_rules()
     ocr = baseline_reader()

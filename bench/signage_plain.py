@@ -1,6 +1,6 @@
-"""Inventory accuracy on facades drawn by a second, independent renderer (not ``audit.synth``).
+"""Inventory accuracy on facades drawn by a second, independent renderer (not ``audit.model.synth``).
 
-The model was trained on ``audit.synth`` scenes, so its own held-out set shares the generator's habits. This
+The model was trained on ``audit.model.synth`` scenes, so its own held-out set shares the generator's habits. This
 renderer shares none of its code: a flat wall and a door, strips or two-line plaques in WenQuanYi Micro Hei
 (Debian ``fonts-wqy-microhei``, a face the model never saw; Noto Sans from mplfonts when it is missing), 2–5 % of
 the photo wide, a slight tilt, light blur and JPEG. Each photo holds a random subset of the 5 external
@@ -32,7 +32,7 @@ WQY = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 def _font(size: int) -> ImageFont.FreeTypeFont:
     if WQY.exists():
         return ImageFont.truetype(str(WQY), size, index=0)
-    from audit.synth.fonts import faces_for, font
+    from audit.signs.fonts import faces_for, font
 
     return font(faces_for("hei", False)[0], size)
 
@@ -99,7 +99,7 @@ def main() -> int:
     from signage_eval import baseline_present, baseline_reader
 
     from audit.rules import load_rules
-    from audit.signage import Engine, PhotoInput, audit_signage
+    from audit.signs.engine import Engine, PhotoInput, audit_signage
 
     rules = load_rules()
     scenes = [scene(i) for i in range(args.n)]

@@ -62,7 +62,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def fresh_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """An empty inspection store in a temporary data directory (no database URL from the environment)."""
-    from audit.store import open_store
+    from audit.records.db import open_store
 
     monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("VILLAGE_AUDIT_DB_URL", raising=False)

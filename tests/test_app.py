@@ -17,9 +17,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import auth, state
-from audit import accounts
-from audit.area import area_audit
-from audit.registry import registry_from_file
+from audit.area.floor_area import area_audit
+from audit.area.registry import registry_from_file
+from audit.records.access import User
+from audit.records.accounts import add_user, new_session, user_from_store
 from audit.rules import DEFAULT_RULES, load_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,9 +40,9 @@ class Accounts:
     """The store of one test: its data directory and one user per role."""
 
     data_dir: Path
-    admin: accounts.User
-    inspector: accounts.User
-    planner: accounts.User
+    admin: User
+    inspector: User
+    planner: User
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +53,7 @@ def users(tmp_path, monkeypatch) -> Accounts:
 def accounts_for_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Accounts:
     """A store in tmp_path (the app's data directory) with an administrator, an inspector of 城关街道 and a
     planner; cheap bcrypt; no demo mode."""
-    from audit.store import open_store
+    from audit.records.db import open_store
 
     data = tmp_path / "data"
     monkeypatch.setenv("VILLAGE_AUDIT_DATA_DIR", str(data))
@@ -63,10 +64,10 @@ def accounts_for_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Account
     store = open_store(data_dir=data)
     try:
         made = Accounts(data,
-                        accounts.add_user(store, "admin1", PASSWORD, role="admin", display_name="县管理员"),
-                        accounts.add_user(store, "insp", PASSWORD, role="inspector", townships=["城关街道"],
+                        add_user(store, "admin1", PASSWORD, role="admin", display_name="县管理员"),
+                        add_user(store, "insp", PASSWORD, role="inspector", townships=["城关街道"],
                                           display_name="城关检查员"),
-                        accounts.add_user(store, "plan", PASSWORD, role="planner"))
+                        add_user(store, "plan", PASSWORD, role="planner"))
     finally:
         store.close()
     return made
@@ -78,20 +79,20 @@ def demo():
     return area_audit(reg.villages)
 
 
-def open_page(page: str | None = None, *, user: accounts.User | None | str = "admin1", **session) -> AppTest:
+def open_page(page: str | None = None, *, user: User | None | str = "admin1", **session) -> AppTest:
     """Run the app signed in as ``user`` (a User, a user name of the fixture's store, or None: not signed in),
     then switch to ``page``."""
     at = AppTest.from_file(APP, default_timeout=120)
     if isinstance(user, str):
-        from audit.store import open_store
+        from audit.records.db import open_store
 
         store = open_store()
         try:
-            user = accounts.user_from_store(store, user)
+            user = user_from_store(store, user)
         finally:
             store.close()
     if user is not None:
-        at.session_state[auth.SESSION] = accounts.new_session(user)
+        at.session_state[auth.SESSION] = new_session(user)
     for key, value in session.items():
         at.session_state[key] = value
     at.run()
@@ -182,8 +183,9 @@ def test_records_page(users):
     at = open_page("app/pages/records.py")
     assert "尚无核查记录" in at.info[0].value
 
-    from audit.signage import SignageReport, inventory_from_photos
-    from audit.store import open_store, submit_inspection
+    from audit.records.db import open_store
+    from audit.records.inspections import submit_inspection
+    from audit.signs.engine import SignageReport, inventory_from_photos
 
     rules = load_rules()
     report = SignageReport(village={"code": "371599101201", "name": "石楼村"}, rules_version=rules.version,
@@ -204,7 +206,8 @@ def test_records_page(users):
 def test_records_page_shows_rectification_progress(users):
     import datetime as dt
 
-    from audit.store import inspections_table, open_store, submit_inspection
+    from audit.records.db import open_store
+    from audit.records.inspections import inspections_table, submit_inspection
     from tests.test_store import jpeg_bytes, model_report, official
 
     rules = load_rules()
@@ -325,7 +328,8 @@ def test_inspection_page_runs_the_plaque_engine_and_saves(users):
 
     import streamlit as st
 
-    from audit.store import inspection_from_store, inspections_table, open_store
+    from audit.records.db import open_store
+    from audit.records.inspections import inspection_from_store, inspections_table
 
     fixture = REPO / "tests" / "fixtures" / "signage" / "external_unauthorised.jpg"
     truth = json.loads(fixture.with_suffix(".json").read_text(encoding="utf-8"))

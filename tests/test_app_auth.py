@@ -13,8 +13,10 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from app import auth
-from audit import accounts, demo_accounts, settings
-from audit.store import open_store
+from audit import settings
+from audit.records import demo_accounts
+from audit.records.accounts import add_user, authenticate, disable_user, new_session, user_from_store, users_table
+from audit.records.db import open_store
 from tests.test_app import APP, PAGES, PASSWORD, Accounts, accounts_for_app, errors, open_page
 
 SIGN_IN_TITLE = "村级阵地核查 · 登录"
@@ -92,7 +94,7 @@ def test_wrong_passwords_then_lock_out():
 def test_a_disabled_account_cannot_sign_in_and_its_session_ends(users):
     at = open_page(user="insp")
     store = open_store(data_dir=users.data_dir)
-    accounts.disable_user(store, "insp")
+    disable_user(store, "insp")
     store.close()
     at.run()
     assert at.title[0].value == SIGN_IN_TITLE and auth.SESSION not in at.session_state
@@ -102,7 +104,7 @@ def test_a_disabled_account_cannot_sign_in_and_its_session_ends(users):
 
 
 def test_an_expired_session_is_refused(users):
-    old = accounts.new_session(users.planner, dt.timedelta(hours=1), now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+    old = new_session(users.planner, dt.timedelta(hours=1), now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
     at = open_page(user=None, **{auth.SESSION: old})
     assert at.title[0].value == SIGN_IN_TITLE
     assert any("登录已过期" in w.value for w in at.warning)
@@ -141,7 +143,7 @@ def test_an_inspector_sees_only_their_township():
 
 def test_an_inspector_of_two_townships_chooses_among_them(users):
     store = open_store(data_dir=users.data_dir)
-    accounts.add_user(store, "two", PASSWORD, role="inspector", townships=["柳林镇", "张秋镇"])
+    add_user(store, "two", PASSWORD, role="inspector", townships=["柳林镇", "张秋镇"])
     store.close()
     at = open_page(user="two")
     town = at.sidebar.selectbox(key="township")
@@ -155,11 +157,11 @@ def app_as(username: str, **query: str) -> AppTest:
     """The app signed in as ``username`` of the fixture's store, with ``query`` in the URL, before its first run."""
     store = open_store()
     try:
-        user = accounts.user_from_store(store, username)
+        user = user_from_store(store, username)
     finally:
         store.close()
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[auth.SESSION] = accounts.new_session(user)
+    at.session_state[auth.SESSION] = new_session(user)
     for key, value in query.items():
         at.query_params[key] = value
     at.run()
@@ -172,7 +174,7 @@ def test_an_inspector_cannot_open_another_townships_village():
     assert not errors(at) and at.selectbox(key="inspect_village").options == ["石楼村（371599101201）· 城关街道"]
 
     from app import state
-    from audit.registry import registry_from_file
+    from audit.area.registry import registry_from_file
 
     villages = registry_from_file(state.DEMO, crs=state.DEMO_CRS).villages
     other = villages[villages["township"] == "柳林镇"].iloc[0]
@@ -184,9 +186,9 @@ def test_an_inspector_cannot_open_another_townships_village():
 
 
 def test_an_inspector_cannot_open_another_townships_inspection(users):
+    from audit.records.inspections import submit_inspection
     from audit.rules import load_rules
-    from audit.signage import SignageReport, inventory_from_photos
-    from audit.store import submit_inspection
+    from audit.signs.engine import SignageReport, inventory_from_photos
     from tests.test_store import jpeg_bytes, model_report
 
     rules = load_rules()
@@ -250,7 +252,7 @@ def test_the_admin_adds_a_user_with_a_bcrypt_hash(users):
     assert row.password_hash.startswith("$2b$") and "zhangsan-pass-1" not in row.password_hash
     store = open_store(data_dir=users.data_dir)
     try:
-        assert accounts.authenticate(store, "zhangsan", "zhangsan-pass-1").townships == ("柳林镇",)
+        assert authenticate(store, "zhangsan", "zhangsan-pass-1").townships == ("柳林镇",)
     finally:
         store.close()
 
@@ -305,7 +307,7 @@ def test_demo_mode_creates_demo_accounts_only_when_asked(tmp_path, monkeypatch):
     at = signed_out_app()
     assert not any("演示模式" in m.value for m in at.markdown)
     store = open_store(data_dir=tmp_path / "empty")
-    assert accounts.users_table(store).empty  # no account is ever made without demo mode
+    assert users_table(store).empty  # no account is ever made without demo mode
     store.close()
 
     monkeypatch.setenv(demo_accounts.DEMO_ENV, "1")

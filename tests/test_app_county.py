@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit import county_data
+from audit.records import county_data
 from audit.rules import DEFAULT_RULES
 from tests.test_app import CSV, Accounts, accounts_for_app, errors, open_page, sidebar_text, upload
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.area import area_audit, county_summary, required_area, township_summary
+from audit.area.floor_area import area_audit, county_summary, required_area, township_summary
 from audit.rules import DEFAULT_RULES, load_rules
 
 

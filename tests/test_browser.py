@@ -81,8 +81,8 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 1
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`streamlit run streamlit_app.py` on a free port, with its own data directory holding two accounts."""
     _require_browser()
-    from audit.accounts import add_user
-    from audit.store import open_store
+    from audit.records.accounts import add_user
+    from audit.records.db import open_store
 
     tmp = tmp_path_factory.mktemp("streamlit")
     port = free_port()

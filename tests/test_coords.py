@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit import coords
+from audit.area import coords
 
 # (lat, lon) in WGS84: Liaocheng, Beijing, Kashgar, Harbin, Sanya.
 PLACES = [(36.4567, 115.9853), (39.9087, 116.3975), (39.4704, 75.9898), (45.8038, 126.5350), (18.2528, 109.5120)]

@@ -8,9 +8,9 @@ import stat
 
 import pytest
 
-from audit import county_data
-from audit._errors import AccessError, AuditError, RegistryError, RulesError
-from audit.accounts import User
+from audit.errors import AccessError, AuditError, RegistryError, RulesError
+from audit.records import county_data
+from audit.records.access import User
 from audit.rules import DEFAULT_RULES
 
 ADMIN = User("admin1", "admin", display_name="县管理员")

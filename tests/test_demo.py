@@ -2,9 +2,9 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from audit.area import area_audit
-from audit.demo import write_demo
-from audit.registry import registry_from_file
+from audit.area.demo import write_demo
+from audit.area.floor_area import area_audit
+from audit.area.registry import registry_from_file
 from tests.test_cli import DEMO
 
 

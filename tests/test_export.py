@@ -5,9 +5,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from audit.area import area_audit
-from audit.export import audit_to_json, audit_to_records, write_audit
-from audit.registry import registry_from_file
+from audit.area.export import audit_to_json, audit_to_records, write_audit
+from audit.area.floor_area import area_audit
+from audit.area.registry import registry_from_file
 
 ROWS = [
     ["371521100201", "=cmd()", "城关镇", "示例县", "是", 1200, 300, 115.98, 36.45],
@@ -93,6 +93,6 @@ def test_json_rows_have_no_nan(audited):
 
 
 def test_unknown_output_format(tmp_path, rules, audited):
-    from audit._errors import AuditError
+    from audit.errors import AuditError
     with pytest.raises(AuditError, match="不支持的输出格式「.pdf」"):
         write_audit(audited[1], tmp_path / "x.pdf", rules=rules)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, TiffImagePlugin
 
-from audit.intake import PhotoError, distance_m, photo_from_bytes
+from audit.signs.intake import PhotoError, distance_m, photo_from_bytes
 
 
 def picture(w=800, h=600) -> Image.Image:

@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
-from audit._errors import AuditError
-from audit.ledger import rectification_progress
-from audit.store import submit_inspection
+from audit.errors import AuditError
+from audit.records.inspections import submit_inspection
+from audit.records.ledger import rectification_progress
 from tests.test_store import jpeg_bytes, model_report, official
 
 

@@ -17,9 +17,10 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
-from audit import coords, map_settings
-from audit.area import area_audit
-from audit.mapping import (
+from audit import settings
+from audit.area import coords
+from audit.area.floor_area import area_audit
+from audit.area.mapping import (
     RADIUS_BASE,
     RADIUS_MAX,
     STATUS_COLOURS,
@@ -31,8 +32,8 @@ from audit.mapping import (
     village_at,
     village_features,
 )
-from audit.registry import registry_from_file
-from audit.townships import townships_from_villages
+from audit.area.registry import registry_from_file
+from audit.area.townships import townships_from_villages
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo" / "demo_county.xlsx"
@@ -186,7 +187,7 @@ def test_repeated_popup_values_are_sent_once_per_layer(demo):
 
 
 def test_the_library_does_not_import_streamlit():
-    code = ("import sys, audit.mapping, audit.townships, audit.map_settings; "
+    code = ("import sys, audit.area.mapping, audit.area.townships, audit.settings; "
             "assert 'streamlit' not in sys.modules, 'audit/ imports streamlit'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
@@ -218,7 +219,7 @@ def test_gaode_basemap_shifts_points_for_display_only(small):
 
 def test_tianditu_needs_a_key(small, monkeypatch):
     monkeypatch.delenv("VILLAGE_AUDIT_TIANDITU_KEY", raising=False)
-    assert "tianditu" not in map_settings.basemaps()
+    assert "tianditu" not in settings.basemaps()
     with pytest.raises(ValueError, match="basemap"):
         audit_map(small, basemap="tianditu")
     monkeypatch.setenv("VILLAGE_AUDIT_TIANDITU_KEY", "abc123")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from audit import settings
-from audit.synth import CLASS_NAMES
-from audit.training import match_boxes
+from audit.model.synth import CLASS_NAMES
+from audit.model.training import match_boxes
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"
@@ -37,7 +37,7 @@ def test_match_boxes() -> None:
 
 
 def test_unmatched_cause() -> None:
-    from audit.training import unmatched_cause
+    from audit.model.training import unmatched_cause
 
     gt = np.array([[0, 0, 10, 40], [20, 0, 30, 40]], float)
     hidden = np.array([[100, 100, 110, 140]], float)
@@ -49,7 +49,7 @@ def test_unmatched_cause() -> None:
 
 
 def test_no_ultralytics_at_import() -> None:
-    code = "import sys, audit.model_cli, audit.training; assert 'ultralytics' not in sys.modules, 'imported'"
+    code = "import sys, audit.cli.model, audit.model.training; assert 'ultralytics' not in sys.modules, 'imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
@@ -116,7 +116,7 @@ def test_onnx_runs() -> None:
 @pytest.mark.slow
 def test_training_smoke(tmp_path: Path) -> None:
     """One epoch on four tiny scenes: weights, recipe, stripped copy and evaluation dict."""
-    from audit import training
+    from audit.model import training
 
     data = training.dataset_from_synth(tmp_path / "ds", n=5, seed=3, val_fraction=0.2, long_side=256)
     assert len(list((tmp_path / "ds" / "images" / "train").glob("*.jpg"))) == 4

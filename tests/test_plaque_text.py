@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.plaque_text import type_from_text
+from audit.signs.names import type_from_text
 
 VILLAGES = ["王庄村", "李家寨村", "凤凰台村", "东关社区", "小刘庄村"]
 

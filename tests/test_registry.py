@@ -8,10 +8,10 @@ import pytest
 import xlwt
 from shapely.geometry import Point, box
 
-from audit import coords
-from audit._errors import RegistryError
-from audit.area import area_audit
-from audit.registry import CANONICAL, normalise_header, registry_from_file, townships_from_file
+from audit.area import coords
+from audit.area.floor_area import area_audit
+from audit.area.registry import CANONICAL, normalise_header, registry_from_file, townships_from_file
+from audit.errors import RegistryError
 from tests.conftest import write_xlsx
 
 ROWS = [

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from audit._errors import AuditError
-from audit.review import review_table, submit_reviewed, type_choices
-from audit.store import inspection_from_store, review_log_table
+from audit.errors import AuditError
+from audit.records.inspections import inspection_from_store, review_log_table
+from audit.records.review_table import review_table, submit_reviewed, type_choices
 from tests.test_store import jpeg_bytes, model_report
 
 
@@ -50,9 +50,9 @@ def test_bad_rows_are_refused(rules, fresh_store):
 
 
 def test_submitted_by_the_signed_in_user_and_refused_outside_their_townships(fresh_store, rules):
-    from audit._errors import AccessError
-    from audit.accounts import User
-    from audit.store import inspections_table
+    from audit.errors import AccessError
+    from audit.records.access import User
+    from audit.records.inspections import inspections_table
 
     inspector = User("wangwu", "inspector", ("城关镇",), display_name="王五")
     data = jpeg_bytes(2)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from audit._errors import RulesError
+from audit.errors import RulesError
 from audit.rules import DEFAULT_RULES, load_rules
 
 EXPECTED_PLAQUES = {

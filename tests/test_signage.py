@@ -1,6 +1,6 @@
 """The signage engine on generated scenes with known truth (the generator's JSON beside each photo).
 
-The fixtures under tests/fixtures/signage/ were rendered by ``audit.synth`` (seeds 7001, 7005, 7010, 7003,
+The fixtures under tests/fixtures/signage/ were rendered by ``audit.model.synth`` (seeds 7001, 7005, 7010, 7003,
 long side 1600) and are read back as a phone photo would be.
 """
 
@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from audit.cli import app
-from audit.signage import SCHEMA_PATH, Engine, PhotoInput, audit_signage, report_schema, report_to_json
+from audit.cli.main import app
+from audit.signs.engine import SCHEMA_PATH, Engine, PhotoInput, audit_signage, report_schema, report_to_json
 
 FIXTURES = Path(__file__).parent / "fixtures" / "signage"
 SCENES = ["external_unauthorised", "external_full", "external_partial", "internal_empty"]
@@ -217,8 +217,8 @@ def test_batch_over_village_folders(tmp_path):
 
 
 def test_one_board_is_one_plaque():
-    from audit.plaque_text import TextMatch
-    from audit.signage import _Candidate, _one_per_board
+    from audit.signs.engine import _Candidate, _one_per_board
+    from audit.signs.names import TextMatch
 
     party = TextMatch("party_org", "official", 100.0, "中共王庄村支部委员会", False)
     militia = TextMatch("militia", "official", 100.0, "王庄村民兵连", False)
@@ -232,7 +232,7 @@ def test_one_board_is_one_plaque():
 
 
 def test_background_is_no_finding(rules):
-    from audit.signage import PhotoResult, PlaqueResult, Provenance, inventory_from_photos
+    from audit.signs.engine import PhotoResult, PlaqueResult, Provenance, inventory_from_photos
 
     def plaque(text: str, kind: str) -> PlaqueResult:
         return PlaqueResult(type="other_sign", name_zh="", text=text, confidence=0.9, bbox=[0, 0, 10, 10],
@@ -252,7 +252,7 @@ def test_second_look_reads_a_faint_two_line_honour_board(engine):
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from audit.synth.fonts import faces_for, font
+    from audit.signs.fonts import faces_for, font
 
     gold, faint = (196, 160, 92), (226, 196, 96)  # yellow characters on a gold board: little contrast
     board = Image.new("RGB", (66, 44), gold)
@@ -269,9 +269,9 @@ def test_second_look_reads_a_faint_two_line_honour_board(engine):
 def test_a_garbled_sign_reading_is_left_for_review(rules):
     import numpy as np
 
-    from audit.intake import photo_from_bytes
-    from audit.plaque_text import type_from_text
-    from audit.signage import _Candidate, _plaque_result
+    from audit.signs.engine import _Candidate, _plaque_result
+    from audit.signs.intake import photo_from_bytes
+    from audit.signs.names import type_from_text
 
     photo = photo_from_bytes((FIXTURES / "external_partial.jpg").read_bytes(), rules=rules)
     image = np.asarray(photo.image)

@@ -27,12 +27,22 @@ import yaml
 from PIL import Image, ImageDraw
 from shapely.geometry import Point
 
-from audit import store as st
-from audit._errors import AccessError, StoreError
-from audit.accounts import User
-from audit.ledger import ledger_from_store, ledger_to_xlsx, villages_not_inspected
+from audit.errors import AccessError, StoreError
+from audit.model.dataset import export_dataset
+from audit.records.access import User
+from audit.records.db import DB_FILENAME, DB_URL_ENV, Store, alembic_config, metadata, open_store, schema_revision, upgrade
+from audit.records.inspections import (
+    PAUSE_BEFORE_COMMIT_ENV,
+    create_round,
+    inspection_from_store,
+    inspections_table,
+    review_log_table,
+    submit_inspection,
+)
+from audit.records.ledger import ledger_from_store, ledger_to_xlsx, villages_not_inspected
+from audit.records.reviews import AddPlaque, ConfirmPlaque, CorrectPlaque, DeletePlaque, review_inspection
 from audit.rules import Rules, load_rules
-from audit.signage import PhotoResult, PlaqueResult, Provenance, SignageReport, inventory_from_photos
+from audit.signs.engine import PhotoResult, PlaqueResult, Provenance, SignageReport, inventory_from_photos
 
 REPO = Path(__file__).resolve().parent.parent
 W, H = 800, 600
@@ -96,14 +106,14 @@ def staff(name: str, *townships: str) -> User:
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv(st.DB_URL_ENV, raising=False)
-    monkeypatch.delenv(st.PAUSE_BEFORE_COMMIT_ENV, raising=False)
+    monkeypatch.delenv(DB_URL_ENV, raising=False)
+    monkeypatch.delenv(PAUSE_BEFORE_COMMIT_ENV, raising=False)
     return tmp_path / "data"
 
 
 @pytest.fixture
 def store(data_dir: Path):
-    s = st.open_store(data_dir=data_dir)
+    s = open_store(data_dir=data_dir)
     yield s
     s.close()
 
@@ -115,7 +125,7 @@ def _count(db: Path, sql: str) -> int:
 
 def assert_consistent(data_dir: Path) -> None:
     """integrity_check ok, no orphan rows, every inspection with its photo rows and files."""
-    db = data_dir / st.DB_FILENAME
+    db = data_dir / DB_FILENAME
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
@@ -141,14 +151,14 @@ def assert_consistent(data_dir: Path) -> None:
 def test_round_trip_across_reopen(data_dir: Path, rules: Rules) -> None:
     data = jpeg_bytes(1)
     report = model_report(data, rules)
-    s = st.open_store(data_dir=data_dir)
+    s = open_store(data_dir=data_dir)
     when = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    iid = st.submit_inspection(s, report, [data, b"not referenced"], user=staff("张三", "城关镇"), inspected_at=when,
+    iid = submit_inspection(s, report, [data, b"not referenced"], user=staff("张三", "城关镇"), inspected_at=when,
                                township="城关镇")
     s.close()
 
-    again = st.open_store(data_dir=data_dir)  # a restart: a new engine on the same files
-    got = st.inspection_from_store(again, iid)
+    again = open_store(data_dir=data_dir)  # a restart: a new engine on the same files
+    got = inspection_from_store(again, iid)
     assert got.original_json == report.model_dump_json()
     assert got.original == report
     assert (got.village_code, got.village_name, got.township, got.inspector) == ("001", "王庄村", "城关镇", "张三")
@@ -159,18 +169,18 @@ def test_round_trip_across_reopen(data_dir: Path, rules: Rules) -> None:
     assert got.photos[0].path == data_dir / "photos" / report.photos[0].sha256[:2] / f"{report.photos[0].sha256}.jpg"
     assert got.photos[0].path.read_bytes() == data
     assert (data_dir.stat().st_mode & 0o777) == 0o700
-    table = st.inspections_table(again)
+    table = inspections_table(again)
     assert table["inspection_id"].tolist() == [iid]
     assert table["inspected_at"].iloc[0] == when
     again.close()
     assert_consistent(data_dir)
 
 
-def test_sqlite_connection_settings_and_begin_immediate(store: st.Store, rules: Rules) -> None:
+def test_sqlite_connection_settings_and_begin_immediate(store: Store, rules: Rules) -> None:
     statements: list[str] = []
     sa.event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     data = jpeg_bytes(2)
-    st.submit_inspection(store, model_report(data, rules), [data], user=staff("李四"))
+    submit_inspection(store, model_report(data, rules), [data], user=staff("李四"))
     assert "BEGIN IMMEDIATE" in statements
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -183,37 +193,37 @@ def test_sqlite_connection_settings_and_begin_immediate(store: st.Store, rules: 
 def test_database_url_from_environment(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     other = tmp_path / "elsewhere" / "county.sqlite"
     other.parent.mkdir()
-    monkeypatch.setenv(st.DB_URL_ENV, f"sqlite:///{other}")
-    s = st.open_store(data_dir=data_dir)
-    assert st.schema_revision(s) == "0002"
+    monkeypatch.setenv(DB_URL_ENV, f"sqlite:///{other}")
+    s = open_store(data_dir=data_dir)
+    assert schema_revision(s) == "0002"
     s.close()
-    assert other.exists() and not (data_dir / st.DB_FILENAME).exists()
+    assert other.exists() and not (data_dir / DB_FILENAME).exists()
 
 
-def test_bad_url_and_missing_photo_name_the_culprit(data_dir: Path, rules: Rules, store: st.Store) -> None:
+def test_bad_url_and_missing_photo_name_the_culprit(data_dir: Path, rules: Rules, store: Store) -> None:
     with pytest.raises(StoreError, match="bad database URL"):
-        st.open_store("not a url", data_dir=data_dir)
+        open_store("not a url", data_dir=data_dir)
     report = model_report(jpeg_bytes(3), rules)
     with pytest.raises(StoreError, match="门口.jpg"):
-        st.submit_inspection(store, report, [jpeg_bytes(4)], user=staff("张三"))
+        submit_inspection(store, report, [jpeg_bytes(4)], user=staff("张三"))
     with pytest.raises(StoreError, match="inspector is empty"):
-        st.submit_inspection(store, report, [jpeg_bytes(3)], inspector=" ")  # the older free-text path keeps its check
+        submit_inspection(store, report, [jpeg_bytes(3)], inspector=" ")  # the older free-text path keeps its check
     with pytest.raises(StoreError, match="not both"):
-        st.submit_inspection(store, report, [jpeg_bytes(3)], user=staff("张三"), inspector="张三")
-    with pytest.raises(StoreError, match="audit.accounts.User"):
-        st.submit_inspection(store, report, [jpeg_bytes(3)], user="张三")
-    assert st.inspections_table(store).empty
+        submit_inspection(store, report, [jpeg_bytes(3)], user=staff("张三"), inspector="张三")
+    with pytest.raises(StoreError, match="audit.records.access.User"):
+        submit_inspection(store, report, [jpeg_bytes(3)], user="张三")
+    assert inspections_table(store).empty
 
 
-def test_free_text_inspector_and_reviewer_still_work(store: st.Store, rules: Rules) -> None:
+def test_free_text_inspector_and_reviewer_still_work(store: Store, rules: Rules) -> None:
     """Trusted scripts on the server keep the older keyword arguments."""
     data = jpeg_bytes(14)
-    iid = st.submit_inspection(store, model_report(data, rules), [data], inspector=" 李四 ")
-    ids = [p.id for p in st.inspection_from_store(store, iid).plaques]
-    got = st.review_inspection(store, iid, [st.ConfirmPlaque(ids[0])], reviewer="王五", rules=rules)
+    iid = submit_inspection(store, model_report(data, rules), [data], inspector=" 李四 ")
+    ids = [p.id for p in inspection_from_store(store, iid).plaques]
+    got = review_inspection(store, iid, [ConfirmPlaque(ids[0])], reviewer="王五", rules=rules)
     assert (got.inspector, got.reviewed_by) == ("李四", "王五")
     with pytest.raises(StoreError, match="reviewer is empty"):
-        st.review_inspection(store, iid, [st.ConfirmPlaque(ids[0])], rules=rules)
+        review_inspection(store, iid, [ConfirmPlaque(ids[0])], rules=rules)
 
 
 # ------------------------------------------------------------------------------------------- migrations
@@ -222,36 +232,36 @@ def test_migrations_upgrade_empty_database_and_are_idempotent(data_dir: Path) ->
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    s = st.open_store(data_dir=data_dir, migrate=False)
-    assert st.schema_revision(s) is None
+    s = open_store(data_dir=data_dir, migrate=False)
+    assert schema_revision(s) is None
     assert sa.inspect(s.engine).get_table_names() == []
-    head = ScriptDirectory.from_config(st.alembic_config(s)).get_current_head()
-    st.upgrade(s)
-    assert st.schema_revision(s) == head == "0002"
+    head = ScriptDirectory.from_config(alembic_config(s)).get_current_head()
+    upgrade(s)
+    assert schema_revision(s) == head == "0002"
     tables = sorted(sa.inspect(s.engine).get_table_names())
-    assert tables == sorted(["alembic_version", *st.metadata.tables])
+    assert tables == sorted(["alembic_version", *metadata.tables])
     with s.engine.connect() as conn:  # the migrated schema is the one the queries describe
-        assert compare_metadata(MigrationContext.configure(conn), st.metadata) == []
-    st.upgrade(s)
-    st.open_store(data_dir=data_dir).close()
-    assert st.schema_revision(s) == head
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    upgrade(s)
+    open_store(data_dir=data_dir).close()
+    assert schema_revision(s) == head
     assert sorted(sa.inspect(s.engine).get_table_names()) == tables
-    assert _count(data_dir / st.DB_FILENAME, "SELECT count(*) FROM alembic_version") == 1
+    assert _count(data_dir / DB_FILENAME, "SELECT count(*) FROM alembic_version") == 1
     s.close()
 
 
 # ----------------------------------------------------------------------------------------------- review
-def test_review_logs_each_change_and_keeps_the_model_output(store: st.Store, rules: Rules) -> None:
+def test_review_logs_each_change_and_keeps_the_model_output(store: Store, rules: Rules) -> None:
     data = jpeg_bytes(5)
     report = model_report(data, rules)
-    iid = st.submit_inspection(store, report, [data], user=staff("张三"))
-    before = st.inspection_from_store(store, iid)
+    iid = submit_inspection(store, report, [data], user=staff("张三"))
+    before = inspection_from_store(store, iid)
     wrong = next(p for p in before.plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
     at = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.UTC)
-    after = st.review_inspection(store, iid, [st.CorrectPlaque(wrong.id, type="collective_economy")], user=staff("王五"),
+    after = review_inspection(store, iid, [CorrectPlaque(wrong.id, type="collective_economy")], user=staff("王五"),
                                  at=at, rules=rules)
 
-    log = st.review_log_table(store, iid)
+    log = review_log_table(store, iid)
     typed = log[log["field"] == "type"]
     assert len(typed) == 1
     row = typed.iloc[0]
@@ -269,34 +279,34 @@ def test_review_logs_each_change_and_keeps_the_model_output(store: st.Store, rul
     assert (after.reviewed_by, after.reviewed_at) == ("王五", at)
 
 
-def test_add_delete_correct_recompute_the_verdict(store: st.Store, rules: Rules) -> None:
+def test_add_delete_correct_recompute_the_verdict(store: Store, rules: Rules) -> None:
     data = jpeg_bytes(6)
     report = model_report(data, rules)
     assert report.summary.verdict == "needs_rectification"
     assert set(report.summary.missing) == {"collective_economy", "militia"}
-    iid = st.submit_inspection(store, report, [data], user=staff("张三"))
-    plaques = st.inspection_from_store(store, iid).plaques
+    iid = submit_inspection(store, report, [data], user=staff("张三"))
+    plaques = inspection_from_store(store, iid).plaques
     by_box = {tuple(p.plaque.bbox): p for p in plaques}
     wrong = by_box[tuple(float(v) for v in BOXES["collective_economy"])]
     shop = by_box[tuple(float(v) for v in BOXES["shop_sign"])]
     others = [p for p in plaques if p.id not in (wrong.id, shop.id)]
 
-    after = st.review_inspection(store, iid, [
-        *(st.ConfirmPlaque(p.id) for p in others),
-        st.CorrectPlaque(wrong.id, type="collective_economy"),
-        st.DeletePlaque(shop.id),
-        st.AddPlaque(0, "militia", BOXES["militia"]),
+    after = review_inspection(store, iid, [
+        *(ConfirmPlaque(p.id) for p in others),
+        CorrectPlaque(wrong.id, type="collective_economy"),
+        DeletePlaque(shop.id),
+        AddPlaque(0, "militia", BOXES["militia"]),
     ], user=staff("王五"), rules=rules)
     assert after.summary.missing == [] and after.summary.unauthorised == [] and after.summary.duplicates == []
     assert after.verdict == after.summary.verdict == "compliant", after.summary.reasons
-    assert st.inspections_table(store)["verdict"].tolist() == ["compliant"]
+    assert inspections_table(store)["verdict"].tolist() == ["compliant"]
     added = [p for p in after.plaques if p.origin == "inspector"]
     militia = [float(v) for v in BOXES["militia"]]
     assert [(p.status, p.plaque.type, p.plaque.bbox) for p in added] == [("added", "militia", militia)]
     assert added[0].plaque.style["background"]["status"] == "pass"  # style re-checked on the stored photo
     assert {p.status for p in after.plaques if p.id == shop.id} == {"deleted"}
     assert len(after.reviewed_report().photos[0].plaques) == len(report.photos[0].plaques)  # -1 deleted, +1 added
-    log = st.review_log_table(store, iid)
+    log = review_log_table(store, iid)
     assert sorted(set(log["field"])) == ["added", "confirmed", "deleted", "name_zh", "type"]
     assert (log["field"] == "confirmed").sum() == len(others)
     deleted = log[log["field"] == "deleted"].iloc[0]
@@ -304,34 +314,34 @@ def test_add_delete_correct_recompute_the_verdict(store: st.Store, rules: Rules)
 
     # deleting a real plaque makes it missing again
     party = next(p for p in after.plaques if p.plaque.type == "party_org")
-    again = st.review_inspection(store, iid, [st.DeletePlaque(party.id)], user=staff("赵六"), rules=rules)
+    again = review_inspection(store, iid, [DeletePlaque(party.id)], user=staff("赵六"), rules=rules)
     assert again.summary.missing == ["party_org"] and again.verdict == "needs_rectification"
     assert any("村党组织" in r for r in again.summary.reasons)
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (lambda ids: st.CorrectPlaque(ids[0], type="no_such_plaque"), "'type' should be one of"),
-    (lambda ids: st.CorrectPlaque(ids[0], type="other_sign"), "kind"),
-    (lambda ids: st.CorrectPlaque(ids[0], bbox=[0, 0, W + 10, 10]), "不在照片范围内"),
-    (lambda ids: st.AddPlaque(3, "militia", [0, 0, 10, 10]), "photo_index should be"),
-    (lambda ids: st.ConfirmPlaque(max(ids) + 1000), "no plaque"),
+    (lambda ids: CorrectPlaque(ids[0], type="no_such_plaque"), "'type' should be one of"),
+    (lambda ids: CorrectPlaque(ids[0], type="other_sign"), "kind"),
+    (lambda ids: CorrectPlaque(ids[0], bbox=[0, 0, W + 10, 10]), "不在照片范围内"),
+    (lambda ids: AddPlaque(3, "militia", [0, 0, 10, 10]), "photo_index should be"),
+    (lambda ids: ConfirmPlaque(max(ids) + 1000), "no plaque"),
 ])
-def test_bad_review_changes_are_refused_whole(store: st.Store, rules: Rules, change, message: str) -> None:
+def test_bad_review_changes_are_refused_whole(store: Store, rules: Rules, change, message: str) -> None:
     data = jpeg_bytes(7)
-    iid = st.submit_inspection(store, model_report(data, rules), [data], user=staff("张三"))
-    ids = [p.id for p in st.inspection_from_store(store, iid).plaques]
+    iid = submit_inspection(store, model_report(data, rules), [data], user=staff("张三"))
+    ids = [p.id for p in inspection_from_store(store, iid).plaques]
     with pytest.raises(StoreError, match=message):
-        st.review_inspection(store, iid, [st.DeletePlaque(ids[1]), change(ids)], user=staff("王五"), rules=rules)
-    got = st.inspection_from_store(store, iid)  # the transaction rolled back: the delete did not happen either
+        review_inspection(store, iid, [DeletePlaque(ids[1]), change(ids)], user=staff("王五"), rules=rules)
+    got = inspection_from_store(store, iid)  # the transaction rolled back: the delete did not happen either
     assert {p.status for p in got.plaques} == {"unreviewed"} and got.reviewed_at is None
-    assert st.review_log_table(store, iid).empty
+    assert review_log_table(store, iid).empty
 
 
 # ------------------------------------------------------------------------------------ processes, crashes
 def _writer(data_dir: str, tag: str, count: int, seed: int) -> None:
     """Writer process: ``count`` inspections, each with its own photo and one photo shared by all writers."""
     rules = load_rules()
-    s = st.open_store(data_dir=data_dir)
+    s = open_store(data_dir=data_dir)
     shared = jpeg_bytes(999)
     for i in range(count):
         own = jpeg_bytes(seed + i)
@@ -339,17 +349,17 @@ def _writer(data_dir: str, tag: str, count: int, seed: int) -> None:
         second = model_report(shared, rules).photos[0].model_copy(update={"photo": "室内.jpg", "side": "internal",
                                                                           "plaques": []})
         report = base.model_copy(update={"photos": [base.photos[0], second]})
-        st.submit_inspection(s, report, [own, shared], user=staff(tag))
+        submit_inspection(s, report, [own, shared], user=staff(tag))
     s.close()
 
 
 def _reviewer(data_dir: str, tag: str, count: int, inspection_id: str) -> None:
     """Reviewer process: ``count`` reviews of one inspection, each adding a plaque (read, then write)."""
     rules = load_rules()
-    s = st.open_store(data_dir=data_dir)
+    s = open_store(data_dir=data_dir)
     for i in range(count):
         box = [10 + i * 30, 330, 30 + i * 30, 380]
-        st.review_inspection(s, inspection_id, [st.AddPlaque(0, "other_sign", box, kind="unauthorised_sign",
+        review_inspection(s, inspection_id, [AddPlaque(0, "other_sign", box, kind="unauthorised_sign",
                                                              text=f"{tag}{i}")], user=staff(tag), rules=rules)
     s.close()
 
@@ -363,12 +373,12 @@ def _spawn(data_dir: Path, tag: str, count: int, seed: int | str, env: dict[str,
 
 @pytest.mark.timeout(240)
 def test_two_writer_processes_lose_nothing(data_dir: Path) -> None:
-    st.open_store(data_dir=data_dir).close()  # two concurrent first opens are covered below as well
+    open_store(data_dir=data_dir).close()  # two concurrent first opens are covered below as well
     procs = [_spawn(data_dir, tag, 20, seed) for tag, seed in (("甲", 1000), ("乙", 2000))]
     for p in procs:
         out, err = p.communicate(timeout=220)
         assert p.returncode == 0, err.decode()
-    db = data_dir / st.DB_FILENAME
+    db = data_dir / DB_FILENAME
     assert _count(db, "SELECT count(*) FROM inspections") == 40
     assert _count(db, "SELECT count(DISTINCT village_code) FROM inspections") == 40
     assert _count(db, "SELECT count(*) FROM inspections WHERE inspector = '甲'") == 20
@@ -379,17 +389,17 @@ def test_two_writer_processes_lose_nothing(data_dir: Path) -> None:
 
 
 @pytest.mark.timeout(240)
-def test_two_reviewer_processes_on_one_inspection_lose_nothing(store: st.Store, data_dir: Path, rules: Rules) -> None:
+def test_two_reviewer_processes_on_one_inspection_lose_nothing(store: Store, data_dir: Path, rules: Rules) -> None:
     data = jpeg_bytes(13)
-    iid = st.submit_inspection(store, model_report(data, rules), [data], user=staff("张三"))
+    iid = submit_inspection(store, model_report(data, rules), [data], user=staff("张三"))
     procs = [_spawn(data_dir, tag, 10, iid, role="reviewer") for tag in ("甲", "乙")]
     for p in procs:
         out, err = p.communicate(timeout=220)
         assert p.returncode == 0, err.decode()
-    got = st.inspection_from_store(store, iid)
+    got = inspection_from_store(store, iid)
     added = sorted(p.plaque.text for p in got.plaques if p.origin == "inspector")
     assert added == sorted(f"{tag}{i}" for tag in ("甲", "乙") for i in range(10))
-    log = st.review_log_table(store, iid)
+    log = review_log_table(store, iid)
     assert (log["field"] == "added").sum() == 20 and sorted(set(log["reviewer"])) == ["乙", "甲"]
     assert len(got.summary.unauthorised) == 1 + 20  # the model's shop sign and every added sign
     assert_consistent(data_dir)
@@ -401,36 +411,36 @@ def test_two_processes_creating_the_store_at_once(data_dir: Path) -> None:
     for p in procs:
         out, err = p.communicate(timeout=220)
         assert p.returncode == 0, err.decode()
-    assert _count(data_dir / st.DB_FILENAME, "SELECT count(*) FROM inspections") == 6
-    assert _count(data_dir / st.DB_FILENAME, "SELECT count(*) FROM alembic_version") == 1
+    assert _count(data_dir / DB_FILENAME, "SELECT count(*) FROM inspections") == 6
+    assert _count(data_dir / DB_FILENAME, "SELECT count(*) FROM alembic_version") == 1
 
 
 @pytest.mark.timeout(240)
 def test_writer_killed_mid_submit_leaves_a_consistent_store(data_dir: Path, tmp_path: Path, rules: Rules) -> None:
-    s = st.open_store(data_dir=data_dir)
+    s = open_store(data_dir=data_dir)
     data = jpeg_bytes(8)
-    kept = st.submit_inspection(s, model_report(data, rules), [data], user=staff("张三"))
+    kept = submit_inspection(s, model_report(data, rules), [data], user=staff("张三"))
     s.close()
 
     marker = tmp_path / "paused"
-    proc = _spawn(data_dir, "被杀", 1, 3000, env={st.PAUSE_BEFORE_COMMIT_ENV: str(marker)})
+    proc = _spawn(data_dir, "被杀", 1, 3000, env={PAUSE_BEFORE_COMMIT_ENV: str(marker)})
     deadline = time.monotonic() + 180
     while not marker.exists():  # the writer has written its rows and files and waits before the commit
         assert proc.poll() is None, proc.stderr.read().decode()
         assert time.monotonic() < deadline, "writer never reached the commit"
         time.sleep(0.05)
-    db = data_dir / st.DB_FILENAME
+    db = data_dir / DB_FILENAME
     assert _count(db, "SELECT count(*) FROM inspections") == 1  # uncommitted rows are invisible
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
 
-    s = st.open_store(data_dir=data_dir)
-    assert st.inspections_table(s)["inspection_id"].tolist() == [kept]
+    s = open_store(data_dir=data_dir)
+    assert inspections_table(s)["inspection_id"].tolist() == [kept]
     assert _count(db, "SELECT count(*) FROM plaques") == 7 and _count(db, "SELECT count(*) FROM inspection_photos") == 1
     assert_consistent(data_dir)
     other = jpeg_bytes(9)  # the killed writer's lock is gone: the next writer goes through
-    st.submit_inspection(s, model_report(other, rules), [other], user=staff("李四"))
+    submit_inspection(s, model_report(other, rules), [other], user=staff("李四"))
     s.close()
     assert _count(db, "SELECT count(*) FROM inspections") == 2
     assert_consistent(data_dir)
@@ -444,27 +454,27 @@ def _registry() -> gpd.GeoDataFrame:
                             geometry=[Point(116.0, 39.0 + i / 100) for i in range(4)], crs="EPSG:4326")
 
 
-def test_ledger_deadlines_and_villages_not_inspected(store: st.Store, rules: Rules, tmp_path: Path) -> None:
+def test_ledger_deadlines_and_villages_not_inspected(store: Store, rules: Rules, tmp_path: Path) -> None:
     cst = dt.timezone(dt.timedelta(hours=8))
-    old = st.create_round(store, "2026年第三季度", dt.date(2026, 7, 1), dt.date(2026, 9, 30))
-    current = st.create_round(store, "2026年第四季度", dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+    old = create_round(store, "2026年第三季度", dt.date(2026, 7, 1), dt.date(2026, 9, 30))
+    current = create_round(store, "2026年第四季度", dt.date(2026, 10, 1), dt.date(2026, 12, 31))
     a = jpeg_bytes(10)
-    bad = st.submit_inspection(store, model_report(a, rules), [a], user=staff("张三"),
+    bad = submit_inspection(store, model_report(a, rules), [a], user=staff("张三"),
                                inspected_at=dt.datetime(2026, 11, 20, 23, 30, tzinfo=cst), round_id=current)
     fine = model_report(a, rules, code="002", name="李庄村", plaques=[
         official(t, rules) for t in ("party_org", "villagers_committee", "collective_economy", "supervision_committee",
                                      "militia", "service_centre_sign", "civilisation_station_sign")])
     assert fine.summary.verdict == "compliant"
-    st.submit_inspection(store, fine, [a], user=staff("李四"), inspected_at=dt.datetime(2026, 8, 1, 9, tzinfo=cst),
+    submit_inspection(store, fine, [a], user=staff("李四"), inspected_at=dt.datetime(2026, 8, 1, 9, tzinfo=cst),
                          round_id=old)
     # no round given, but inspected within the current round's dates: it counts for that round
-    st.submit_inspection(store, model_report(a, rules, code="004", name="赵庄村"), [a], user=staff("李四"),
+    submit_inspection(store, model_report(a, rules, code="004", name="赵庄村"), [a], user=staff("李四"),
                          inspected_at=dt.datetime(2026, 10, 2, 9, tzinfo=cst))
     # a village outside the registry is not in the ledger, nor one whose code is not the registry's
-    st.submit_inspection(store, model_report(a, rules, code="999", name="外县村"), [a], user=staff("李四"))
-    st.submit_inspection(store, model_report(a, rules, code="998", name="李庄村"), [a], user=staff("李四"))
+    submit_inspection(store, model_report(a, rules, code="999", name="外县村"), [a], user=staff("李四"))
+    submit_inspection(store, model_report(a, rules, code="998", name="李庄村"), [a], user=staff("李四"))
     # without a code, the name (and township) finds the village
-    nameonly = st.submit_inspection(store, model_report(a, rules, code=None, name="=cmd()"), [a], user=staff("李四"),
+    nameonly = submit_inspection(store, model_report(a, rules, code=None, name="=cmd()"), [a], user=staff("李四"),
                                     township="河口镇", inspected_at=dt.datetime(2026, 9, 1, 9, tzinfo=cst))
 
     ledger = ledger_from_store(store, _registry(), as_of=dt.date(2026, 12, 25))
@@ -486,11 +496,11 @@ def test_ledger_deadlines_and_villages_not_inspected(store: st.Store, rules: Rul
     assert first["deadline"] == dt.date(2026, 11, 30) and bool(first["overdue"]) is False
 
     # a review that fixes everything closes the problems
-    plaques = st.inspection_from_store(store, bad).plaques
+    plaques = inspection_from_store(store, bad).plaques
     wrong = next(p for p in plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
     shop = next(p for p in plaques if p.plaque.kind == "unauthorised_sign")
-    st.review_inspection(store, bad, [st.CorrectPlaque(wrong.id, type="collective_economy"), st.DeletePlaque(shop.id),
-                                      st.AddPlaque(0, "militia", BOXES["militia"])], user=staff("王五"), rules=rules)
+    review_inspection(store, bad, [CorrectPlaque(wrong.id, type="collective_economy"), DeletePlaque(shop.id),
+                                      AddPlaque(0, "militia", BOXES["militia"])], user=staff("王五"), rules=rules)
     closed = ledger_from_store(store, _registry()).set_index("village_code").loc["001"]
     assert closed["verdict"] == "compliant" and closed["deadline"] is None and bool(closed["reviewed"]) is True
 
@@ -515,7 +525,7 @@ def test_ledger_deadlines_and_villages_not_inspected(store: st.Store, rules: Rul
     assert [r[0] for r in wb["本轮未核查"].iter_rows(min_row=2, values_only=True)] == ["002", "003"]
 
 
-def test_ledger_without_rounds(store: st.Store) -> None:
+def test_ledger_without_rounds(store: Store) -> None:
     ledger = ledger_from_store(store, _registry())
     assert ledger["inspected_in_round"].isna().all() and ledger["last_inspection_id"].isna().all()
     assert len(villages_not_inspected(ledger)) == 4
@@ -524,26 +534,26 @@ def test_ledger_without_rounds(store: st.Store) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- dataset
-def test_export_dataset_writes_valid_yolo_labels(store: st.Store, rules: Rules, tmp_path: Path) -> None:
+def test_export_dataset_writes_valid_yolo_labels(store: Store, rules: Rules, tmp_path: Path) -> None:
     a, b = jpeg_bytes(11), jpeg_bytes(12)
-    reviewed = st.submit_inspection(store, model_report(a, rules), [a], user=staff("张三"))
-    st.submit_inspection(store, model_report(b, rules), [b], user=staff("张三"))  # not reviewed: not exported
-    plaques = st.inspection_from_store(store, reviewed).plaques
+    reviewed = submit_inspection(store, model_report(a, rules), [a], user=staff("张三"))
+    submit_inspection(store, model_report(b, rules), [b], user=staff("张三"))  # not reviewed: not exported
+    plaques = inspection_from_store(store, reviewed).plaques
     shop = next(p for p in plaques if p.plaque.kind == "unauthorised_sign")
     wrong = next(p for p in plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
-    changes = [st.ConfirmPlaque(p.id) for p in plaques if p.id not in (shop.id, wrong.id)]
-    changes += [st.DeletePlaque(shop.id), st.CorrectPlaque(wrong.id, type="collective_economy"),
-                st.AddPlaque(0, "other_sign", [440, 300, 600, 380], kind="honour", text="文明村"),
-                st.AddPlaque(0, "other_sign", [20, 20, 200, 80], kind="background", text="便民超市")]
-    st.review_inspection(store, reviewed, changes, user=staff("王五"), rules=rules)
+    changes = [ConfirmPlaque(p.id) for p in plaques if p.id not in (shop.id, wrong.id)]
+    changes += [DeletePlaque(shop.id), CorrectPlaque(wrong.id, type="collective_economy"),
+                AddPlaque(0, "other_sign", [440, 300, 600, 380], kind="honour", text="文明村"),
+                AddPlaque(0, "other_sign", [20, 20, 200, 80], kind="background", text="便民超市")]
+    review_inspection(store, reviewed, changes, user=staff("王五"), rules=rules)
     assert any(p.plaque.name_zh == "招牌或标语（不计入）" and p.plaque.authorised is None
-               for p in st.inspection_from_store(store, reviewed).plaques)
+               for p in inspection_from_store(store, reviewed).plaques)
 
     with pytest.raises(AccessError, match="导出数据"):
-        st.export_dataset(store, tmp_path / "no", rules=rules, user=staff("张三", "城关镇"))
+        export_dataset(store, tmp_path / "no", rules=rules, user=staff("张三", "城关镇"))
     assert not (tmp_path / "no").exists()
     at = dt.datetime(2026, 11, 27, 14, 30, 5, 123, tzinfo=dt.UTC)
-    data_yaml = st.export_dataset(store, tmp_path / "ds", rules=rules, user=staff("县管理员"), now=at)
+    data_yaml = export_dataset(store, tmp_path / "ds", rules=rules, user=staff("县管理员"), now=at)
     text = data_yaml.read_text(encoding="utf-8")
     assert text.isascii() and "0: strip" in text and "2: identity" in text and "3: honour" in text
     meta = yaml.safe_load(text)
@@ -552,7 +562,7 @@ def test_export_dataset_writes_valid_yolo_labels(store: st.Store, rules: Rules, 
     assert "导出人 (exported by): 县管理员" in readme and "2026-11-27T14:30:05+00:00" in readme
     images = sorted((tmp_path / "ds" / "images").iterdir())
     labels = sorted((tmp_path / "ds" / "labels").iterdir())
-    sha = st.inspection_from_store(store, reviewed).photos[0].sha256
+    sha = inspection_from_store(store, reviewed).photos[0].sha256
     assert [p.name for p in images] == [f"{sha}.jpg"] and [p.name for p in labels] == [f"{sha}.txt"]
     lines = labels[0].read_text(encoding="ascii").splitlines()
     assert len(lines) == 5 + 1 + 1  # 5 confirmed, 1 corrected, 1 added; the deleted sign and the shop's are not
@@ -599,26 +609,26 @@ def pg_url() -> str:
 
 @pytest.mark.timeout(240)
 def test_postgresql_store_works_the_same(pg_url: str, data_dir: Path, rules: Rules) -> None:
-    s = st.open_store(pg_url, data_dir=data_dir)
-    assert s.engine.dialect.name == "postgresql" and st.schema_revision(s) == "0002"
-    st.upgrade(s)
+    s = open_store(pg_url, data_dir=data_dir)
+    assert s.engine.dialect.name == "postgresql" and schema_revision(s) == "0002"
+    upgrade(s)
     data = jpeg_bytes(20)
-    iid = st.submit_inspection(s, model_report(data, rules), [data], user=staff("张三"))
-    plaques = st.inspection_from_store(s, iid).plaques
+    iid = submit_inspection(s, model_report(data, rules), [data], user=staff("张三"))
+    plaques = inspection_from_store(s, iid).plaques
     wrong = next(p for p in plaques if p.plaque.bbox == [float(v) for v in BOXES["collective_economy"]])
     shop = next(p for p in plaques if p.plaque.kind == "unauthorised_sign")
-    after = st.review_inspection(s, iid, [st.CorrectPlaque(wrong.id, type="collective_economy"), st.DeletePlaque(shop.id),
-                                          st.AddPlaque(0, "militia", BOXES["militia"])], user=staff("王五"), rules=rules)
-    assert after.verdict == "compliant" and len(st.review_log_table(s, iid)) == 4
+    after = review_inspection(s, iid, [CorrectPlaque(wrong.id, type="collective_economy"), DeletePlaque(shop.id),
+                                          AddPlaque(0, "militia", BOXES["militia"])], user=staff("王五"), rules=rules)
+    assert after.verdict == "compliant" and len(review_log_table(s, iid)) == 4
     s.close()
 
-    procs = [_spawn(data_dir, tag, 20, seed, env={st.DB_URL_ENV: pg_url}) for tag, seed in (("甲", 1000), ("乙", 2000))]
+    procs = [_spawn(data_dir, tag, 20, seed, env={DB_URL_ENV: pg_url}) for tag, seed in (("甲", 1000), ("乙", 2000))]
     for p in procs:
         out, err = p.communicate(timeout=220)
         assert p.returncode == 0, err.decode()
-    s = st.open_store(pg_url, data_dir=data_dir)
+    s = open_store(pg_url, data_dir=data_dir)
     with s.engine.connect() as conn:
-        count = {t: conn.execute(sa.select(sa.func.count()).select_from(st.metadata.tables[t])).scalar()
+        count = {t: conn.execute(sa.select(sa.func.count()).select_from(metadata.tables[t])).scalar()
                  for t in ("inspections", "inspection_photos", "photos", "plaques")}
     assert count == {"inspections": 41, "inspection_photos": 81, "photos": 42, "plaques": 7 + 1 + 40 * 7}
     ledger = ledger_from_store(s, _registry())

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from audit.style import colours_of_crop, illuminant_of, shape_of_box, style_checks
-from audit.synth.fonts import faces_for, font
+from audit.signs.fonts import faces_for, font
+from audit.signs.style import colours_of_crop, illuminant_of, shape_of_box, style_checks
 
 WHITE, RED, BLACK, GOLD = (246, 246, 244), (196, 24, 28), (24, 24, 24), (212, 175, 55)
 

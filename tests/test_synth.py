@@ -1,4 +1,4 @@
-"""Tests of the synthetic facade generator (audit.synth)."""
+"""Tests of the synthetic facade generator (audit.model.synth)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from audit.synth import CLASS_NAMES, generate_scene, write_scene
-from audit.synth import catalogue as cat
-from audit.synth.fonts import faces_for
-from audit.synth.textures import HELD_OUT_WALLS, TRAIN_WALLS
+from audit.model.synth import CLASS_NAMES, generate_scene, write_scene
+from audit.model.synth import catalogue as cat
+from audit.model.synth.textures import HELD_OUT_WALLS, TRAIN_WALLS
+from audit.signs.fonts import faces_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scenes"
 SEEDS = list(range(12))

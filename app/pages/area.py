@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from audit.area import BASIS_ZH, STATUS_ZH, township_summary
-from audit.export import SUMMARY_HEADERS_ZH, VILLAGE_HEADERS_ZH, audit_rows
+from audit.area.export import SUMMARY_HEADERS_ZH, VILLAGE_HEADERS_ZH, audit_rows
+from audit.area.floor_area import BASIS_ZH, STATUS_ZH, township_summary
 
 cur = state.current()
 scope = state.township()

@@ -1,5 +1,5 @@
 """数据与规则: the county's registry (with its coordinate system), rules file and township boundary layer, saved
-for every user through :mod:`audit.county_data`; the manifest says what is current, who uploaded it and when."""
+for every user through :mod:`audit.records.county_data`; the manifest says what is current, who uploaded it and when."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from audit import county_data
-from audit._errors import AuditError
+from audit.errors import AuditError
+from audit.records import county_data
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 

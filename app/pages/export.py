@@ -10,7 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import state
-from audit._errors import AuditError
+from audit.errors import AuditError
 
 LEDGER = "export_ledger"
 
@@ -31,7 +31,7 @@ st.caption("XLSX 含村级明细、乡镇汇总、县级汇总和说明四张表
            "GeoPackage 为 WGS84 点图层，可在 GIS 软件中打开。")
 
 if user.can("export"):
-    from audit.ledger import ledger_from_store, ledger_to_xlsx
+    from audit.records.ledger import ledger_from_store, ledger_to_xlsx
 
     st.subheader("挂牌台账")
     st.caption("每村一行：最近一次牌子核查的结论、未整改问题和整改期限；文件中记录导出人和导出时间。")

@@ -6,17 +6,17 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app import state
-from audit import map_settings
-from audit.area import STATUS_ZH
-from audit.export import VILLAGE_HEADERS_ZH, audit_rows
-from audit.mapping import audit_map, village_at
+from audit import settings
+from audit.area.export import VILLAGE_HEADERS_ZH, audit_rows
+from audit.area.floor_area import STATUS_ZH
+from audit.area.mapping import audit_map, village_at
 
 CENTRAL = {"all": "全部村庄", "central": "仅中心村", "other": "仅非中心村"}
 
 cur = state.current()
 scope = state.township()
 st.title("设施地图")
-basemaps = map_settings.basemaps()
+basemaps = settings.basemaps()
 c1, c2, c3 = st.columns([2, 3, 2])
 basemap = c1.selectbox("底图", list(basemaps), format_func=lambda k: basemaps[k].name_zh, key="map_basemap",
                        help="高德底图为 GCJ-02 坐标：村庄位置仅在显示时换算；配置天地图密钥后可选天地图")

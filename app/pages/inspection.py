@@ -1,5 +1,5 @@
 """牌子核查: pick a village, upload its photos and say for each whether it shows the outside or the inside, run
-the plaque engine (``audit.signage``), look at the annotated photos, correct the result and save it under the
+the plaque engine (``audit.signs.engine``), look at the annotated photos, correct the result and save it under the
 signed-in user's name. Only the villages of the user's townships are offered; ``?village=<code>`` opens one
 village directly, and one of another township is refused with the library's AccessError."""
 
@@ -13,12 +13,12 @@ import streamlit as st
 from PIL import Image
 
 from app import state
-from audit import signage
-from audit._errors import AuditError
-from audit.annotate import annotate
-from audit.export import audit_rows
-from audit.intake import photo_from_bytes
-from audit.review import review_table, type_choices
+from audit.area.export import audit_rows
+from audit.errors import AuditError
+from audit.records.review_table import review_table, type_choices
+from audit.signs import engine as signage
+from audit.signs.annotate import annotate
+from audit.signs.intake import photo_from_bytes
 
 SIDES = {"external": "外部（门口、外墙）", "internal": "内部（室内）"}
 RESULT = "inspect_result"

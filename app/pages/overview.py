@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from audit.area import county_summary, township_summary
-from audit.export import SUMMARY_HEADERS_ZH
+from audit.area.export import SUMMARY_HEADERS_ZH
+from audit.area.floor_area import county_summary, township_summary
 
 WORST = 5
 

@@ -1,4 +1,4 @@
-"""核查记录: past plaque inspections from the inspection store (``audit.store``), only those of the townships the
+"""核查记录: past plaque inspections from the inspection store (``audit.records``), only those of the townships the
 signed-in user may read (the library filters), and one inspection's photos, read through ``photo_for_user``.
 ``?inspection=<id>`` opens an inspection directly; the library refuses one of another township."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
-from audit._errors import AuditError
-from audit.ledger import LEDGER_HEADERS_ZH, ledger_from_store, rectification_progress, villages_not_inspected
-from audit.store import inspection_from_store, inspections_table, photo_for_user
+from audit.errors import AuditError
+from audit.records.inspections import inspection_from_store, inspections_table, photo_for_user
+from audit.records.ledger import LEDGER_HEADERS_ZH, ledger_from_store, rectification_progress, villages_not_inspected
 
 HEADERS = {"village_code": "村代码", "village_name": "村名", "township": "乡镇（街道）", "inspector": "核查人",
            "inspected_at": "核查时间", "verdict": "结论", "reasons": "原因", "reviewed_at": "复核时间",

@@ -8,18 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from audit._errors import AuditError
-from audit.accounts import (
-    ROLE_ZH,
-    ROLES,
-    add_user,
-    disable_user,
-    enable_user,
-    set_password,
-    set_role,
-    sign_in_log_table,
-    users_table,
-)
+from audit.errors import AuditError
+from audit.records.access import ROLE_ZH, ROLES
+from audit.records.accounts import add_user, disable_user, enable_user, set_password, set_role, sign_in_log_table, users_table
 
 REASON_ZH = {"ok": "成功", "wrong_password": "密码错误", "lockout": "密码错误，账户被锁定", "locked": "账户锁定中",
              "disabled": "账户已停用", "unknown_user": "用户名不存在"}

@@ -1,0 +1,534 @@
+"""Read a county's village registry (XLSX, XLS, CSV, GeoJSON, GeoPackage, zipped Shapefile) into one
+canonical GeoDataFrame, reporting every problem with the file, the row as Excel shows it, the column and
+the value. Only structural problems raise; row problems mark the row and the run goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from audit.area import coords
+from audit.errors import RegistryError
+from audit.rules import Rules, load_rules
+
+CANONICAL = ["village_code", "village_name", "township", "county", "is_central", "households",
+             "floor_area_m2", "geometry"]
+REQUIRED = ("village_name", "households", "floor_area_m2")
+
+# Normalised header aliases (see normalise_header): English and the Chinese headers real sheets use.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "village_code": ("村代码", "行政区划代码", "统计用区划代码", "区划代码", "村庄代码", "村编码", "村级代码",
+                     "代码", "编码", "村居代码", "villagecode", "code", "admincode"),
+    "village_name": ("村名", "村庄名称", "行政村", "行政村名称", "村名称", "村", "村庄", "村委会", "村委会名称",
+                     "村居名称", "行政村名", "villagename", "village", "name"),
+    "township": ("乡镇", "乡镇街道", "街道", "乡镇名称", "所属乡镇", "所属乡镇街道", "镇", "乡", "镇街",
+                 "township", "town", "townshipname"),
+    "county": ("县", "县市区", "区县", "县区", "县市", "所属县区", "所属县市区", "county", "district",
+               "countyname"),
+    "village_type": ("是否中心村", "村庄类型", "村类型", "类型", "中心村", "村庄分类", "iscentral", "central",
+                     "villagetype", "type"),
+    "households": ("户数", "总户数", "户籍户数", "常住户数", "村民户数", "households", "household",
+                   "hh", "numhouseholds"),
+    "floor_area_m2": ("党群服务中心面积", "服务中心面积", "建筑面积", "面积", "党群服务中心建筑面积",
+                      "村级综合服务设施面积", "综合服务设施面积", "服务设施面积", "阵地面积", "floorarea",
+                      "flooraream2", "area", "aream2", "servicecentrearea"),
+    "lon": ("经度", "lon", "lng", "long", "longitude", "x", "经度x"),
+    "lat": ("纬度", "lat", "latitude", "y", "纬度y"),
+    "coord_system": ("坐标系", "坐标系统", "坐标类型", "crs", "coordsystem", "coordinatesystem"),
+}
+FIELD_ZH = {"village_code": "村代码", "village_name": "村名", "township": "乡镇", "county": "县（市、区）",
+            "village_type": "村庄类型/是否中心村", "households": "户数", "floor_area_m2": "服务中心面积",
+            "lon": "经度", "lat": "纬度", "coord_system": "坐标系"}
+
+CRS_VALUES = {
+    "wgs84": ("wgs84", "wgs", "gps", "84", "epsg4326", "4326", "地球坐标", "天地图"),
+    "gcj02": ("gcj02", "gcj", "火星坐标", "高德", "腾讯", "国测局", "高德地图", "腾讯地图"),
+    "bd09": ("bd09", "bd09ll", "百度", "百度地图", "百度坐标"),
+}
+
+_UNIT_SUFFIX = r"(平方米|平米|平方|m2|sqm|户|个|人)$"
+_TOTAL_ROW = r"^(?:合计|总计|小计|共计|全县合计|全镇合计)(?:$|[(（:：\d])"
+_MISSING = {"", "-", "—", "——", "--", "/", "无", "空", "nan", "none", "null", "n/a", "na", "#n/a", "暂无", "未知"}
+TABULAR = {".xlsx", ".xlsm", ".xls", ".csv", ".txt"}
+SPATIAL = {".geojson", ".json", ".gpkg", ".zip", ".shp"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a user's file, located as the user sees it."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def short(self) -> str:
+        """The message without the file name (for the row's own ``problems`` list)."""
+        where = f"第{self.row}行" if self.row is not None else ""
+        col = f"列「{self.column}」" if self.column else ""
+        val = f"值「{self.value}」" if self.value is not None else ""
+        head = " ".join(p for p in (where, col, val) if p)
+        return f"{head}：{self.message}" if head else self.message
+
+    def __str__(self) -> str:
+        return f"{self.file} {self.short()}"
+
+
+@dataclass
+class Registry:
+    """A registry read from a file: the villages, and what was found wrong or left out."""
+
+    villages: gpd.GeoDataFrame
+    source: str
+    problems: list[Problem] = field(default_factory=list)
+    dropped: list[Problem] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+def normalise_header(header: object) -> str:
+    """Normalise a header for matching: NFKC (full-width → half-width, ㎡ → m2), lower case, no spaces,
+    brackets, punctuation or unit suffixes. 服务中心面积（平方米） → 服务中心面积; 县（市、区） → 县市区."""
+    text = unicodedata.normalize("NFKC", str(header)).lower().strip()
+    text = re.sub(r"[\(\[【<《]\s*(平方米|平米|m2|m²|sqm|㎡|户|个|度)\s*[\)\]】>》]", "", text)
+    text = re.sub(r"[\s\(\)\[\]【】<>《》、,，.。:：;；_\-/\\'\"“”‘’*#]", "", text)
+    return re.sub(_UNIT_SUFFIX, "", text) or text
+
+
+def _norm_value(value: str) -> str:
+    """Normalise a cell value for matching (是/Y/中心村, GCJ-02/高德 …): NFKC, lower case, no spaces or dashes."""
+    return re.sub(r"[\s\-_.·]", "", unicodedata.normalize("NFKC", value)).lower()
+
+
+def _match_fields(headers: list[str], explicit: Mapping[str, str]) -> dict[str, str]:
+    """Map canonical fields to the headers present: explicit mappings first, then aliases."""
+    found: dict[str, str] = {}
+    by_norm = {normalise_header(h): h for h in reversed(headers)}  # first occurrence wins
+    for header, target in explicit.items():
+        if target not in ALIASES:
+            raise RegistryError(
+                f"--column {header}={target}: '{target}' 不是可映射的字段；可用字段：{', '.join(ALIASES)}")
+        actual = header if header in headers else by_norm.get(normalise_header(header))
+        if actual is None:
+            raise RegistryError(f"--column {header}={target}: 表中没有表头「{header}」；现有表头：{'、'.join(headers)}")
+        found[target] = actual
+    taken = set(found.values())
+    for fld, aliases in ALIASES.items():
+        if fld in found:
+            continue
+        for alias in aliases:
+            h = by_norm.get(alias)
+            if h is not None and h not in taken:
+                found[fld] = h
+                taken.add(h)
+                break
+    return found
+
+
+def _header_score(row: Iterable[object]) -> int:
+    all_aliases = {a for aliases in ALIASES.values() for a in aliases}
+    return sum(normalise_header(c) in all_aliases for c in row if isinstance(c, str) and c.strip())
+
+
+def _decode_csv(path: Path) -> str:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise RegistryError(f"{path.name}: 无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030）")
+
+
+def _read_tables(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet (one for a CSV), every cell as read, no header; index + 1 is the row number Excel shows."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt"):
+            text = _decode_csv(path)
+            return {path.stem: pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                                           skip_blank_lines=False, sep=None, engine="python")}
+        # .xlsx and legacy .xls through calamine (it keeps the leading empty rows, so row numbers hold)
+        return pd.read_excel(path, header=None, dtype=object, engine="calamine", sheet_name=None)
+    except RegistryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure means the file is unreadable
+        raise RegistryError(f"{path.name}: 无法读取文件（{type(exc).__name__}: {exc}）") from None
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, int | float | np.integer | np.floating) and not (isinstance(value, float) and np.isnan(value)):
+        return True
+    text = _cell_text(value)
+    return text is not None and re.fullmatch(r"[-+]?[\d,，.]+", unicodedata.normalize("NFKC", text)) is not None
+
+
+def _two_row_headers(top: list[object], sub: list[object]) -> list[str | None]:
+    """Column names of a two-row header: a group title (merged over its columns, so written once) above the
+    sub-headers — 党群服务中心 over 面积（㎡）. Each column takes the first of title+sub, sub, title that a reader
+    would recognise, else title+sub."""
+    aliases = {a for values in ALIASES.values() for a in values}
+    names: list[str | None] = []
+    group = None
+    for t, b in zip(top, sub, strict=True):
+        t, b = _cell_text(t), _cell_text(b)
+        if t:
+            group = t
+        if not b:
+            names.append(t)
+            continue
+        options = [(t or group or "") + b, b] + ([t] if t else [])
+        names.append(next((o for o in options if normalise_header(o) in aliases), options[0]))
+    return names
+
+
+def _find_header(raw: pd.DataFrame) -> tuple[int, int, list[str | None], int]:
+    """(first header row, header rows (1 or 2), column names, alias matches) for the best header among the
+    first rows. Title rows above it are skipped; a second header row is taken only when it holds no numbers."""
+    best = (0, 1, [], 0)
+    rows = [list(r) for r in raw.head(16).itertuples(index=False)]
+    for i, row in enumerate(rows[:15]):
+        names = [_cell_text(c) for c in row]
+        score = _header_score(names)
+        if score > best[3]:
+            best = (i, 1, names, score)
+        if i + 1 < len(rows) and not any(_is_number(c) for c in rows[i + 1]) and any(_cell_text(c) for c in rows[i + 1]):
+            two = _two_row_headers(row, rows[i + 1])
+            score2 = _header_score(two)
+            if score2 > best[3]:
+                best = (i, 2, two, score2)
+    return best
+
+
+def _frame_from_tables(tables: dict[str, pd.DataFrame], name: str) -> tuple[pd.DataFrame, str]:
+    """The sheet with the best header (usually the first) as a frame with its header, and the sheet's name.
+    ``__row`` holds each row's number as Excel shows it; fully blank rows are left out."""
+    found = {sheet: _find_header(raw) for sheet, raw in tables.items()}
+    sheet = max(found, key=lambda k: found[k][3])  # the first of equals: dicts keep the workbook's order
+    first, nrows, names, score = found[sheet]
+    raw = tables[sheet]
+    if score < 1:
+        seen = [str(c) for c in (raw.iloc[0] if len(raw) else []) if pd.notna(c) and str(c).strip()]
+        raise RegistryError(
+            f"{name}: 在前 15 行中找不到表头（需要村名、户数、服务中心面积等列）。"
+            f"第1行内容：{'、'.join(seen) or '（空）'}")
+    headers = [h if h else f"列{i + 1}" for i, h in enumerate(names)]
+    seen: dict[str, int] = {}
+    for i, h in enumerate(headers):  # make duplicate headers unique, as Excel users would tell them apart
+        if h in seen:
+            seen[h] += 1
+            headers[i] = f"{h}.{seen[h]}"
+        else:
+            seen[h] = 0
+    body = raw.iloc[first + nrows:].copy()
+    body.columns = headers
+    body["__row"] = body.index + 1
+    blank = body.drop(columns="__row").map(lambda v: pd.isna(v) or str(v).strip() == "").all(axis=1)
+    return body[~blank].reset_index(drop=True), sheet
+
+
+def _read_spatial(path: Path) -> gpd.GeoDataFrame:
+    target = path
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            shp = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+        if not shp:
+            raise RegistryError(f"{path.name}: 压缩包中没有 .shp 文件")
+        target = f"/vsizip/{path}/{shp[0]}"
+    try:
+        gdf = gpd.read_file(target)
+    except Exception as exc:  # noqa: BLE001
+        raise RegistryError(f"{path.name}: 无法读取空间数据文件（{type(exc).__name__}: {exc}）") from None
+    if gdf.crs is None:
+        raise RegistryError(f"{path.name}: 文件没有坐标参考系（CRS），无法确定坐标含义；请在 GIS 软件中设定后重试")
+    if not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs("EPSG:4326")
+    return gdf
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Cells as clean text (codes stay text: 371521100201.0 read from Excel → 371521100201)."""
+    def one(v: object) -> str | None:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        text = str(v).strip()
+        return None if text.lower() in ("", "nan", "none") else text
+    return pd.Series([one(v) for v in series], index=series.index, dtype=object)
+
+
+def _numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse numbers like 120, "120㎡", "１２０", "1,200". Returns (value, missing, not_a_number)."""
+    text = series.astype("string").str.normalize("NFKC").str.strip().str.lower()
+    text = text.str.replace(r"\s", "", regex=True)
+    missing = text.isna() | text.isin(_MISSING)
+    cleaned = text.str.replace(r"[,，]", "", regex=True).str.replace(_UNIT_SUFFIX, "", regex=True)
+    value = pd.to_numeric(cleaned.where(~missing), errors="coerce").astype(float)
+    bad = value.isna() & ~missing
+    return value, missing, bad
+
+
+class _Collector:
+    """Collects problems per row (by position) and for the file."""
+
+    def __init__(self, name: str, rows: np.ndarray) -> None:
+        self.name, self.rows = name, rows
+        self.problems: list[Problem] = []
+        self.by_pos: dict[int, list[str]] = {}
+
+    def file(self, message: str) -> None:
+        self.problems.append(Problem(self.name, None, None, None, message))
+
+    def rows_where(self, mask: np.ndarray, column: str | None, values: pd.Series | None, message: str) -> None:
+        for pos in np.flatnonzero(mask):
+            value = None if values is None else ("" if values.iloc[pos] is None else str(values.iloc[pos]))
+            p = Problem(self.name, int(self.rows[pos]), column, value, message)
+            self.problems.append(p)
+            self.by_pos.setdefault(int(pos), []).append(p.short())
+
+
+def _village_types(values: pd.Series | None, rules: Rules, header: str | None,
+                   col: _Collector) -> pd.Series:
+    default = rules.area.default_type
+    if values is None:
+        col.file(f"没有「是否中心村/村庄类型」列：全部按「{rules.area.type_by_id(default).name_zh}」核定")
+        return pd.Series(default, index=range(len(col.rows)), dtype=object)
+    lookup = {}
+    for t in rules.area.types:
+        for v in (*t.values, t.name_zh, t.id):
+            lookup[_norm_value(v)] = t.id
+    text = _text(values)
+    norm = [None if v is None else _norm_value(v) for v in text]
+    types = pd.Series([default if v is None else lookup.get(v) for v in norm], dtype=object)
+    blank = np.array([v is None for v in norm], dtype=bool)
+    col.rows_where(blank, header, text,
+                   f"村庄类型未填写，按「{rules.area.type_by_id(default).name_zh}」核定")
+    unknown = (~blank) & types.isna().to_numpy()
+    known = "、".join(t.name_zh for t in rules.area.types)
+    col.rows_where(unknown, header, text, f"无法识别的村庄类型（规则文件中的类型：{known}），面积无法判定")
+    return types
+
+
+_DMS = (r"^\s*(\d{1,3})\s*[°度]\s*(?:(\d{1,2}(?:\.\d+)?)\s*(?:′|'|分)(?!′|')\s*)?"
+        r"(?:(\d{1,2}(?:\.\d+)?)\s*(?:″|\"|′′|''|秒)?)?\s*[NSEW东西南北]?\s*$")
+
+
+def _degrees(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Coordinates as decimal degrees: numbers, or degrees-minutes-seconds as some sheets write them
+    (115°58′48.5″, 36度27分). Returns (value, missing, not_a_number) like :func:`_numbers`."""
+    value, missing, bad = _numbers(series)
+    if bad.any():
+        text = series.astype("string").str.normalize("NFKC")
+        parts = text[bad].str.extract(_DMS).astype(float)
+        dms = parts[0] + parts[1].fillna(0) / 60 + parts[2].fillna(0) / 3600
+        value = value.copy()
+        value[bad] = dms
+        bad = bad & dms.reindex(bad.index).isna()
+    return value, missing, bad
+
+
+def _coordinates(lon_s: pd.Series, lat_s: pd.Series, crs_s: pd.Series | None, *, default_crs: str,
+                 headers: dict[str, str], col: _Collector) -> tuple[np.ndarray, np.ndarray]:
+    lon, lon_missing, lon_bad = _degrees(lon_s)
+    lat, lat_missing, lat_bad = _degrees(lat_s)
+    lon, lat = lon.to_numpy(copy=True), lat.to_numpy(copy=True)
+    col.rows_where(lon_bad.to_numpy(), headers["lon"], lon_s, "经度不是数字，该村不上图")
+    col.rows_where(lat_bad.to_numpy(), headers["lat"], lat_s, "纬度不是数字，该村不上图")
+    none = (lon_missing & lat_missing).to_numpy()
+    col.rows_where(none, None, None, "缺少经纬度，该村不上图")
+    one = (lon_missing ^ lat_missing).to_numpy()
+    col.rows_where(one, None, None, "经度或纬度只填了一个，该村不上图")
+    swapped = ~coords.in_china(lon, lat) & coords.in_china(lat, lon)
+    both = pd.Series(lon).astype(str) + ", " + pd.Series(lat).astype(str)
+    col.rows_where(swapped, f"{headers['lon']}/{headers['lat']}", both, "经纬度可能填反，已按互换处理")
+    lon[swapped], lat[swapped] = lat[swapped], lon[swapped].copy()
+    outside = ~coords.in_china(lon, lat) & ~np.isnan(lon) & ~np.isnan(lat)
+    col.rows_where(outside, f"{headers['lon']}/{headers['lat']}", both, "坐标不在中国境内，该村不上图")
+    lon[outside] = lat[outside] = np.nan
+
+    crs = pd.Series(default_crs, index=range(len(lon)), dtype=object)
+    if crs_s is not None:
+        lookup = {_norm_value(v): name for name, values in CRS_VALUES.items() for v in values}
+        text = _text(crs_s)
+        given = pd.Series([None if v is None else lookup.get(_norm_value(v), "?") for v in text], dtype=object)
+        bad = (given == "?").to_numpy()
+        col.rows_where(bad, headers["coord_system"], text, "无法识别的坐标系（可用：WGS84、GCJ-02/高德、BD-09/百度），该村不上图")
+        crs = given.where(given.notna(), default_crs)
+        lon[bad] = lat[bad] = np.nan
+    for name in ("gcj02", "bd09"):
+        sel = (crs == name).to_numpy()
+        if sel.any():
+            lon[sel], lat[sel] = coords.to_wgs84(lon[sel], lat[sel], name)
+    return lon, lat
+
+
+def _canonical_from_frame(frame: pd.DataFrame, fields: dict[str, str], rules: Rules, *, name: str,
+                          default_crs: str, geometry: gpd.GeoSeries | None) -> tuple[gpd.GeoDataFrame, _Collector]:
+    rows = frame["__row"].to_numpy()
+    col = _Collector(name, rows)
+    n = len(frame)
+    out = pd.DataFrame(index=range(n))
+    get = {f: frame[h].reset_index(drop=True) for f, h in fields.items()}
+
+    for fld in ("village_code", "village_name", "township", "county"):
+        out[fld] = _text(get[fld]) if fld in get else pd.Series([None] * n, dtype=object)
+    if "village_code" in get:
+        sci = out["village_code"].map(lambda v: isinstance(v, str) and bool(re.fullmatch(r"\d(\.\d+)?e\+?\d+", v.lower())))
+        col.rows_where(sci.to_numpy(), fields["village_code"], out["village_code"],
+                       "村代码被写成了科学计数法，末几位已丢失；请把该列设为文本后重新导出")
+        codes = out["village_code"]
+        dup = (codes.notna() & codes.duplicated(keep=False)).to_numpy()
+        for _, positions in pd.Series(np.flatnonzero(dup)).groupby(codes[dup].to_numpy()):
+            where = "、".join(str(rows[p]) for p in positions)
+            col.rows_where(np.isin(np.arange(n), positions.to_numpy()), fields["village_code"], codes,
+                           f"村代码重复（第{where}行）")
+    else:
+        col.file("没有村代码列：无法检查重复，导出中村代码为空")
+    blank_name = out["village_name"].isna().to_numpy()
+    col.rows_where(blank_name, fields["village_name"], out["village_name"], "村名为空")
+
+    types = _village_types(get.get("village_type"), rules, fields.get("village_type"), col)
+    out["village_type"] = types
+    central = {t.id: t.central for t in rules.area.types}
+    out["is_central"] = pd.Series([central.get(t) for t in types], dtype=object)
+
+    for fld, label in (("households", "户数"), ("floor_area_m2", "面积")):
+        value, missing, bad = _numbers(get[fld])
+        header = fields[fld]
+        col.rows_where(missing.to_numpy(), header, _text(get[fld]), f"{label}缺失，面积无法判定")
+        col.rows_where(bad.to_numpy(), header, get[fld], f"{label}不是有效数字，面积无法判定")
+        negative = (value < 0).to_numpy()
+        col.rows_where(negative, header, get[fld], f"{label}为负数，面积无法判定")
+        value[negative] = np.nan
+        out[fld] = value
+
+    if geometry is not None:
+        pts = geometry.reset_index(drop=True)
+        pts = pts.where(pts.isna() | (pts.geom_type == "Point"), pts.representative_point())
+        lon = pts.x.to_numpy(copy=True)
+        lat = pts.y.to_numpy(copy=True)
+        if default_crs != "wgs84":
+            lon, lat = coords.to_wgs84(lon, lat, default_crs)
+        col.rows_where(np.isnan(lon), None, None, "要素没有几何，该村不上图")
+    elif "lon" in get and "lat" in get:
+        lon, lat = _coordinates(get["lon"], get["lat"], get.get("coord_system"), default_crs=default_crs,
+                                headers=fields, col=col)
+    else:
+        col.file("没有经纬度列：村庄不上图")
+        lon = lat = np.full(n, np.nan)
+    out["excel_row"] = rows.astype(int)
+    out["problems"] = [col.by_pos.get(i, []) for i in range(n)]
+    extras = [c for c in frame.columns if c not in fields.values() and c != "__row" and c != "geometry"]
+    for c in extras:
+        out[c] = frame[c].reset_index(drop=True).to_numpy()
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    gdf.loc[np.isnan(lon) | np.isnan(lat), "geometry"] = None
+    ordered = [c for c in CANONICAL if c != "geometry"] + ["village_type", "excel_row", "problems", "geometry"]
+    return gdf[ordered + extras], col
+
+
+def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str = "wgs84",
+                       columns: Mapping[str, str] | None = None) -> Registry:
+    """Read a village registry into the canonical GeoDataFrame.
+
+    Parameters
+    ----------
+    path
+        XLSX/XLS/CSV (a header row, possibly below title rows), or GeoJSON/GPKG/zipped SHP.
+    rules
+        Rules whose village types map 是否中心村/村庄类型 values (default rules when None).
+    crs
+        Coordinate system of the coordinates: ``wgs84``, ``gcj02`` (Gaode) or ``bd09`` (Baidu); a 坐标系
+        column overrides it per row. Output is always WGS84.
+    columns
+        Explicit header → field mappings, e.g. ``{"村庄": "village_name"}``.
+
+    Raises
+    ------
+    RegistryError
+        Unreadable file, unknown format, or a required column missing (the message lists the headers seen
+        and how to map one with ``--column``).
+    """
+    path = Path(path)
+    rules = rules or load_rules()
+    if crs not in coords.CRS_NAMES:
+        raise RegistryError(f"'crs' should be one of {coords.CRS_NAMES}, got '{crs}' instead")
+    if not path.exists():
+        raise RegistryError(f"文件不存在：{path}")
+    suffix = path.suffix.lower()
+    geometry = None
+    sheet_note = None
+    if suffix in TABULAR:
+        tables = _read_tables(path)
+        frame, sheet = _frame_from_tables(tables, path.name)
+        if len(tables) > 1 and sheet != next(iter(tables)):
+            sheet_note = f"读取的是工作表「{sheet}」（表头最完整的一张）"
+    elif suffix in SPATIAL:
+        gdf = _read_spatial(path)
+        geometry = gdf.geometry
+        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        frame["__row"] = np.arange(len(frame)) + 2  # the attribute table's row, header on row 1
+    else:
+        raise RegistryError(f"{path.name}: 不支持的文件类型「{suffix}」（支持 XLSX、XLS、CSV、GeoJSON、GPKG、SHP 压缩包）")
+
+    headers = [str(c) for c in frame.columns if c != "__row"]
+    fields = _match_fields(headers, columns or {})
+    if geometry is not None:
+        fields.pop("lon", None), fields.pop("lat", None)
+    missing = [f for f in REQUIRED if f not in fields]
+    if missing:
+        need = "、".join(f"{FIELD_ZH[f]}（{f}）" for f in missing)
+        raise RegistryError(
+            f"{path.name}: 缺少必需的列：{need}。表中的表头：{'、'.join(headers)}。"
+            f"如某列就是所需字段，请指定列映射（命令行：--column {headers[0] if headers else '表头'}={missing[0]}）")
+
+    # 合计/总计/小计 rows are summaries, not villages: drop and report them. The word may sit in any text
+    # column (often 序号), so every column is looked at, but only as the whole cell's leading word.
+    cells = frame.drop(columns="__row").astype("string").fillna("")
+    is_total = cells.apply(lambda s: s.str.replace(r"\s", "", regex=True).str.contains(_TOTAL_ROW)).any(axis=1)
+    is_total = is_total.to_numpy()
+    dropped = [Problem(path.name, int(r), None, None, "合计/小计行，不是村庄，已剔除")
+               for r in frame.loc[is_total, "__row"]]
+    frame = frame[~is_total].reset_index(drop=True)
+    if geometry is not None:
+        geometry = geometry[~is_total]
+
+    villages, col = _canonical_from_frame(frame, fields, rules, name=path.name, default_crs=crs,
+                                          geometry=geometry)
+    if sheet_note:
+        col.problems.insert(0, Problem(path.name, None, None, None, sheet_note))
+    return Registry(villages=villages, source=str(path), problems=col.problems, dropped=dropped,
+                    columns=fields)
+
+
+def townships_from_file(path: str | Path, *, name_column: str | None = None) -> gpd.GeoDataFrame:
+    """Read a township boundary layer (GeoJSON/GPKG/zipped SHP) as ``township, geometry`` in WGS84."""
+    path = Path(path)
+    if path.suffix.lower() not in SPATIAL:
+        raise RegistryError(f"{path.name}: 乡镇边界须为 GeoJSON、GPKG 或 SHP 压缩包")
+    gdf = _read_spatial(path)
+    headers = [c for c in gdf.columns if c != gdf.geometry.name]
+    column = name_column or _match_fields(headers, {}).get("township")
+    if column is None or column not in gdf.columns:
+        raise RegistryError(f"{path.name}: 找不到乡镇名称列；现有列：{'、'.join(headers)}")
+    out = gpd.GeoDataFrame({"township": _text(gdf[column]).to_numpy()}, geometry=gdf.geometry.to_numpy(),
+                           crs="EPSG:4326")
+    return out

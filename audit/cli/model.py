@@ -1,0 +1,77 @@
+"""``audit train`` and ``audit eval-model``: plain functions with typer-style annotations.
+
+Registered in :mod:`audit.cli.main`. Nothing heavy is imported at module import time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def train(
+    out_dir: Annotated[Path, typer.Option(help="Run folder (weights in OUT_DIR/weights).")] = Path(".cache/train/plaques"),
+    data_dir: Annotated[Path, typer.Option(help="Synthetic dataset folder (generated when missing).")] = Path(
+        ".cache/synth_train"
+    ),
+    n: Annotated[int, typer.Option(help="Scenes to generate (train + val).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the scenes and of training.")] = 0,
+    val_fraction: Annotated[float, typer.Option(help="Share of the scenes used for validation.")] = 0.1,
+    long_side: Annotated[int, typer.Option(help="Long side of the generated photos (px).")] = 640,
+    imgsz: Annotated[int, typer.Option(help="Network input size.")] = 480,
+    epochs: Annotated[int, typer.Option(help="Epochs (ignored when --hours is given).")] = 30,
+    hours: Annotated[float | None, typer.Option(help="Wall-time budget in hours.")] = None,
+    batch: Annotated[int, typer.Option(help="Batch size.")] = 16,
+    model_yaml: Annotated[str, typer.Option(help="Architecture yaml.")] = "yolo11n.yaml",
+    resume: Annotated[bool, typer.Option(help="Resume from OUT_DIR/weights/last.pt when present.")] = True,
+    init_weights: Annotated[
+        Path | None, typer.Option(help="Start from these weights with a fresh schedule (a finished run, or models/plaques.pt).")
+    ] = None,
+    lr0: Annotated[float | None, typer.Option(help="Initial learning rate (AdamW); default: Ultralytics' choice.")] = None,
+    ship: Annotated[bool, typer.Option(help="Copy the stripped weights to models/plaques.pt and export ONNX.")] = False,
+) -> None:
+    """Generate a synthetic dataset (when missing) and train the plaque detector on CPU."""
+    from audit.model import training
+
+    data_yaml = data_dir / "data.yaml"
+    if not data_yaml.exists():
+        typer.echo(f"generating {n} scenes in {data_dir} ...")
+        data_yaml = training.dataset_from_synth(data_dir, n=n, seed=seed, val_fraction=val_fraction, long_side=long_side)
+    weights = training.train(
+        data_yaml,
+        out_dir,
+        model_yaml=model_yaml,
+        imgsz=imgsz,
+        epochs=epochs,
+        time_hours=hours,
+        batch=batch,
+        seed=seed,
+        resume=resume,
+        init_weights=init_weights,
+        lr0=lr0,
+    )
+    typer.echo(f"weights: {weights}")
+    if ship:
+        dest = training.finalize(out_dir)
+        onnx = training.export_onnx(dest, imgsz=imgsz)
+        typer.echo(f"shipped: {dest} and {onnx}")
+
+
+def eval_model(
+    weights: Annotated[Path | None, typer.Option(help="Weights (default models/plaques.pt).")] = None,
+    n: Annotated[int, typer.Option(help="Held-out scenes.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the held-out scenes.")] = 10_000_000,
+    imgsz: Annotated[int, typer.Option(help="Network input size.")] = 480,
+    conf: Annotated[float, typer.Option(help="Confidence threshold of the merged-class box figures.")] = 0.25,
+    data_dir: Annotated[Path | None, typer.Option(help="Held-out dataset folder.")] = None,
+    json_out: Annotated[Path | None, typer.Option(help="Also write the figures to this JSON file.")] = None,
+) -> None:
+    """Evaluate the plaque detector on held-out synthetic scenes (unseen names, walls and fonts)."""
+    from audit.model import training
+
+    res = training.evaluate(weights, data_dir=data_dir, n=n, seed=seed, imgsz=imgsz, conf=conf)
+    if json_out is not None:
+        json_out.write_text(json.dumps(res, indent=1), encoding="utf-8")

@@ -1,0 +1,533 @@
+"""Train, evaluate and export the plaque detector on synthetic scenes (offline, CPU).
+
+Classes are visual kinds (see :data:`audit.model.synth.CLASS_NAMES`): ``strip`` (vertical strip), ``plaque``
+(horizontal white plaque), ``identity`` (identity signboard), ``honour`` (honour plaque or other coloured
+board). The plaque's type is read later by OCR. Ultralytics is imported inside the functions, after
+:func:`audit.settings.configure_ultralytics`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audit import settings
+from audit.model.synth import CLASS_NAMES, generate_scene, write_scene
+
+DEFAULT_IMGSZ = 480
+DEFAULT_MODEL_YAML = "yolo11n.yaml"
+HELD_OUT_SEED = 10_000_000
+VAL_SEED_OFFSET = 5_000_000
+
+
+def _ultralytics() -> Any:
+    settings.configure_ultralytics()
+    import ultralytics
+
+    return ultralytics
+
+
+def write_data_yaml(root: Path, *, train: str | None, val: str) -> Path:
+    """Write ``data.yaml`` for an Ultralytics dataset under ``root`` (ASCII class names)."""
+    lines = [f"path: {root.resolve()}"]
+    lines.append(f"train: {train or val}")
+    lines.append(f"val: {val}")
+    lines.append("names:")
+    lines += [f"  {i}: {n}" for i, n in enumerate(CLASS_NAMES)]
+    path = root / "data.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def dataset_from_synth(
+    out_dir: Path | str,
+    *,
+    n: int,
+    seed: int,
+    val_fraction: float = 0.1,
+    long_side: int = 640,
+    held_out: bool = False,
+    internal_fraction: float | None = None,
+) -> Path:
+    """Write an Ultralytics dataset of synthetic scenes.
+
+    Parameters
+    ----------
+    out_dir : path
+        Dataset root; ``images/{train,val}``, ``labels/{train,val}``, ``truth/{train,val}`` (JSON) and
+        ``data.yaml`` are written there.
+    n : int
+        Number of scenes (train + val).
+    seed : int
+        Scene ``i`` of the training part uses seed ``seed + i``; validation scenes use
+        ``seed + VAL_SEED_OFFSET + i``, so the two parts never share a scene.
+    val_fraction : float
+        Share of the scenes in ``val`` (at least one scene). With ``held_out=True`` all scenes go to ``val``.
+    long_side : int
+        Long side of the photos in pixels.
+    held_out : bool
+        Held-out scenes (village names, wall textures and fonts never used in training).
+    internal_fraction : float, optional
+        Force this share of internal (hall) scenes; by default the generator's own mix (about 20 %).
+
+    Returns
+    -------
+    Path
+        The ``data.yaml`` file.
+    """
+    root = Path(out_dir)
+    n_val = n if held_out else max(1, int(round(n * val_fraction)))
+    n_train = n - n_val
+    rng = np.random.default_rng(seed)
+    parts = [("train", n_train, seed), ("val", n_val, seed + (0 if held_out else VAL_SEED_OFFSET))]
+    for split, count, base in parts:
+        for i in range(count):
+            side = None
+            if internal_fraction is not None:
+                side = "internal" if rng.random() < internal_fraction else "external"
+            s = base + i
+            scene = generate_scene(s, long_side=long_side, held_out=held_out, side=side)
+            write_scene(
+                scene,
+                root / "images" / split,
+                f"scene_{s:08d}",
+                label_dir=root / "labels" / split,
+                json_dir=root / "truth" / split,
+            )
+    meta = {
+        "n_train": n_train,
+        "n_val": n_val,
+        "seed": seed,
+        "long_side": long_side,
+        "held_out": held_out,
+        "classes": list(CLASS_NAMES),
+        "generator": "audit.model.synth v1",
+    }
+    (root / "dataset.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    return write_data_yaml(root, train=None if held_out else "images/train", val="images/val")
+
+
+def _hardware() -> dict[str, Any]:
+    import torch
+
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),  # Ultralytics resets it to the core count for CPU training
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def train(
+    data_yaml: Path | str,
+    out_dir: Path | str,
+    *,
+    model_yaml: str = DEFAULT_MODEL_YAML,
+    imgsz: int = DEFAULT_IMGSZ,
+    epochs: int = 30,
+    time_hours: float | None = None,
+    batch: int = 16,
+    seed: int = 0,
+    resume: bool = True,
+    workers: int = 0,
+    init_weights: Path | str | None = None,
+    lr0: float | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Train a YOLO detector from scratch on CPU (no pretrained weights, no network).
+
+    Parameters
+    ----------
+    data_yaml : path
+        Dataset (see :func:`dataset_from_synth`).
+    out_dir : path
+        Run folder; weights go to ``out_dir/weights`` with ``train_recipe.json`` next to them.
+    model_yaml : str
+        Architecture yaml known to Ultralytics (``yolo11n.yaml``) or a path.
+    imgsz, epochs, batch, seed, workers : int
+        Usual Ultralytics settings.
+    time_hours : float, optional
+        Wall-time budget; Ultralytics then fits the number of epochs (and the LR schedule) to it.
+    resume : bool
+        Continue from ``out_dir/weights/last.pt`` when it exists.
+    init_weights : path, optional
+        Start from these weights (a finished run's ``last.pt``, or ``models/plaques.pt`` to fine-tune on real
+        photos) with a fresh schedule instead of from the yaml. The weights' SHA-256 goes into the recipe.
+    lr0 : float, optional
+        Initial learning rate with AdamW (default: Ultralytics' automatic choice). A lower one suits
+        ``init_weights``.
+    extra : dict, optional
+        More Ultralytics training arguments (augmentation...).
+
+    Returns
+    -------
+    Path
+        ``best.pt`` (or ``last.pt`` when there is no best).
+    """
+    ul = _ultralytics()
+    out = Path(out_dir).resolve()
+    weights = out / "weights"
+    weights.mkdir(parents=True, exist_ok=True)
+    recipe_path = weights / "train_recipe.json"
+    args: dict[str, Any] = {
+        "data": str(Path(data_yaml).resolve()),
+        "imgsz": imgsz,
+        "epochs": epochs,
+        "batch": batch,
+        "seed": seed,
+        "deterministic": True,
+        "workers": workers,
+        "device": "cpu",
+        "amp": False,
+        "pretrained": False,
+        "project": str(out.parent),
+        "name": out.name,
+        "exist_ok": True,
+        "plots": False,
+        "verbose": True,
+        "patience": 1000,
+        "mosaic": 0.5,
+        "scale": 0.3,
+        "close_mosaic": 2,
+    }
+    if time_hours is not None:
+        args["time"] = time_hours
+    if init_weights is not None:
+        args.update({"pretrained": True, "warmup_epochs": 0.0})
+    if lr0 is not None:
+        args.update({"optimizer": "AdamW", "lr0": lr0})
+    args.update(extra or {})
+    last = weights / "last.pt"
+    started = time.time()
+    recipe: dict[str, Any] = {}
+    if recipe_path.exists():
+        recipe = json.loads(recipe_path.read_text(encoding="utf-8"))
+    data_meta = Path(data_yaml).resolve().parent / "dataset.json"
+    recipe.update(
+        {
+            "model_yaml": model_yaml,
+            "classes": list(CLASS_NAMES),
+            "train_args": args,
+            "dataset": json.loads(data_meta.read_text()) if data_meta.exists() else None,
+            "seed": seed,
+            "ultralytics": ul.__version__,
+            "hardware": _hardware(),
+        }
+    )
+    run: dict[str, Any] = {"started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "resumed": False}
+    if init_weights is not None:
+        init = Path(init_weights)
+        run["init_weights"] = {"path": str(init), "sha256": hashlib.sha256(init.read_bytes()).hexdigest()}
+    run["train_args"] = args
+    run["dataset"] = recipe["dataset"]
+    recipe.setdefault("runs", []).append(run)
+    if resume and last.exists():
+        recipe["runs"][-1]["resumed"] = True
+        recipe_path.write_text(json.dumps(recipe, indent=1), encoding="utf-8")
+        model = ul.YOLO(str(last))
+        model.train(resume=True)
+    else:
+        recipe_path.write_text(json.dumps(recipe, indent=1), encoding="utf-8")
+        model = ul.YOLO(str(init_weights) if init_weights is not None else model_yaml)
+        model.train(**args)
+    recipe["runs"][-1]["wall_time_s"] = round(time.time() - started, 1)
+    recipe["runs"][-1]["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    recipe["hardware"]["torch_threads_after_training"] = _hardware()["torch_threads"]
+    recipe["wall_time_s_total"] = round(sum(r.get("wall_time_s", 0) for r in recipe["runs"]), 1)
+    recipe_path.write_text(json.dumps(recipe, indent=1), encoding="utf-8")
+    best = weights / "best.pt"
+    return best if best.exists() else last
+
+
+def finalize(run_dir: Path | str, dest: Path | str | None = None, *, use: str = "best") -> Path:
+    """Copy a run's weights (optimizer stripped) and recipe to ``models/``.
+
+    Parameters
+    ----------
+    run_dir : path
+        Training run folder (with ``weights/``).
+    dest : path, optional
+        Destination ``.pt`` (default :func:`audit.settings.model_path`).
+    use : {"best", "last"}
+        Which checkpoint to ship (falls back to the other one).
+
+    Returns
+    -------
+    Path
+        The shipped weights.
+    """
+    _ultralytics()
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    weights = Path(run_dir) / "weights"
+    order = ["best.pt", "last.pt"] if use == "best" else ["last.pt", "best.pt"]
+    src = next((weights / f for f in order if (weights / f).exists()), None)
+    if src is None:
+        raise FileNotFoundError(f"no best.pt or last.pt in {weights}")
+    dest = Path(dest) if dest is not None else settings.model_path()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".tmp.pt")
+    shutil.copy2(src, tmp)
+    strip_optimizer(str(tmp))
+    tmp.replace(dest)
+    recipe = weights / "train_recipe.json"
+    if recipe.exists():
+        data = json.loads(recipe.read_text(encoding="utf-8"))
+        data["shipped_checkpoint"] = src.name
+        (dest.parent / "train_recipe.json").write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    return dest
+
+
+def export_onnx(weights: Path | str, dest: Path | str | None = None, *, imgsz: int = DEFAULT_IMGSZ) -> Path:
+    """Export weights to ONNX (simplified with onnxslim), next to the weights by default."""
+    ul = _ultralytics()
+    weights = Path(weights)
+    model = ul.YOLO(str(weights))
+    out = Path(model.export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False, device="cpu"))
+    dest = Path(dest) if dest is not None else weights.with_suffix(".onnx")
+    if out.resolve() != dest.resolve():
+        shutil.move(str(out), dest)
+    return dest
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of ``[x1, y1, x2, y2]`` boxes."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def _match(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, iou: float) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy one-to-one matching (highest confidence first): flags of the matched ground-truth boxes and of
+    the matched predictions."""
+    used, hit = np.zeros(len(gt), bool), np.zeros(len(pred), bool)
+    if len(pred) == 0 or len(gt) == 0:
+        return used, hit
+    order = np.argsort(-conf)
+    for k, row in zip(order, _iou(pred[order], gt), strict=True):
+        row = np.where(used, -1.0, row)
+        j = int(np.argmax(row))
+        if row[j] >= iou:
+            used[j] = hit[k] = True
+    return used, hit
+
+
+def matched_truth(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, iou: float = 0.5) -> np.ndarray:
+    """Greedy one-to-one matching (highest confidence first); flags of the matched ground-truth boxes."""
+    return _match(pred, conf, gt, iou)[0]
+
+
+def match_boxes(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, iou: float = 0.5) -> int:
+    """Number of one-to-one matches at IoU ≥ ``iou`` (see :func:`matched_truth`)."""
+    return int(matched_truth(pred, conf, gt, iou).sum())
+
+
+def unmatched_cause(box: np.ndarray, labelled: np.ndarray, unlabelled: np.ndarray) -> str:
+    """Why a prediction matched no labelled board: it covers part of one (or a second box on it), an
+    unlabelled board (less than 30 % visible, or tiny), several boards at once, or background (wall texture,
+    poster, banner, notice board, shop sign)."""
+    def inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # share of each box of a inside box b
+        ix = np.clip(np.minimum(a[:, 2], b[2]) - np.maximum(a[:, 0], b[0]), 0, None)
+        iy = np.clip(np.minimum(a[:, 3], b[3]) - np.maximum(a[:, 1], b[1]), 0, None)
+        return ix * iy / np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-9)
+
+    if len(labelled) and (inside(labelled, box) > 0.8).sum() >= 2:
+        return "several boards"
+    if len(labelled) and (_iou(box[None], labelled).max() >= 0.2
+                          or max(inside(box[None], g)[0] for g in labelled) > 0.7):
+        return "part of a labelled board"
+    if len(unlabelled) and _iou(box[None], unlabelled).max() >= 0.2:
+        return "unlabelled board"
+    return "background"
+
+
+def _size_bin(box: list[float]) -> str:
+    side = min(box[2] - box[0], box[3] - box[1])  # short side of the box, pixels of the photo
+    lower = 0
+    for limit in (12, 24, 48):
+        if side < limit:
+            return f"{lower}-{limit}px"
+        lower = limit
+    return ">=48px"
+
+
+def evaluate(
+    weights: Path | str | None = None,
+    *,
+    data_dir: Path | str | None = None,
+    n: int = 200,
+    seed: int = HELD_OUT_SEED,
+    imgsz: int = DEFAULT_IMGSZ,
+    conf: float = 0.25,
+    long_side: int = 640,
+    batch: int = 8,
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Evaluate the detector on held-out synthetic scenes.
+
+    The held-out scenes use another seed, village names, wall textures and fonts than training. Prints
+    mAP50, mAP50-95, per-class precision/recall, and the class-agnostic box recall/precision at IoU ≥ 0.5
+    (predictions at confidence ≥ ``conf``).
+
+    Parameters
+    ----------
+    weights : path, optional
+        Model (default :func:`audit.settings.model_path`).
+    data_dir : path, optional
+        Held-out dataset folder (generated there when missing; default ``<cache>/heldout_<seed>_<n>``).
+    n, seed, long_side : int
+        Held-out set size, seed and photo size.
+    imgsz, batch : int
+        Inference size and validation batch.
+    conf : float
+        Confidence threshold of the class-agnostic box figures.
+    verbose : bool
+        Print the figures.
+
+    Returns
+    -------
+    dict
+        ``map50``, ``map50_95``, ``per_class`` {name: {precision, recall, map50, map50_95, instances}},
+        ``box_recall``, ``box_precision``, ``n_images``, ``n_boxes``, ``n_predictions`` and
+        ``box_recall_by`` (merged-class recall by class, box size, lighting, side, visibility, yaw) and
+        ``unmatched_predictions`` (predictions matching no labelled board, by cause: see :func:`unmatched_cause`).
+    """
+    ul = _ultralytics()
+    weights = Path(weights) if weights is not None else settings.model_path()
+    root = Path(data_dir) if data_dir is not None else settings.cache_dir() / f"heldout_{seed}_{n}_{long_side}"
+    data_yaml = root / "data.yaml"
+    if not data_yaml.exists():
+        dataset_from_synth(root, n=n, seed=seed, held_out=True, long_side=long_side)
+    model = ul.YOLO(str(weights))
+    metrics = model.val(
+        data=str(data_yaml),
+        imgsz=imgsz,
+        batch=batch,
+        device="cpu",
+        workers=0,
+        plots=False,
+        verbose=False,
+        split="val",
+        project=str(settings.cache_dir() / "val_runs"),
+        name="heldout",
+        exist_ok=True,
+    )
+    box = metrics.box
+    per_class: dict[str, dict[str, float]] = {}
+    truth_dir = root / "truth" / "val"
+    instances = {name: 0 for name in CLASS_NAMES}
+    for js in sorted(truth_dir.glob("*.json")):
+        for p in json.loads(js.read_text(encoding="utf-8"))["plaques"]:
+            if p["labelled"]:
+                instances[p["class_name"]] += 1
+    for k, c in enumerate(box.ap_class_index):
+        p, r, ap50, ap = box.class_result(k)
+        per_class[CLASS_NAMES[int(c)]] = {
+            "precision": float(p),
+            "recall": float(r),
+            "map50": float(ap50),
+            "map50_95": float(ap),
+            "instances": instances[CLASS_NAMES[int(c)]],
+        }
+    # class-agnostic boxes at IoU >= 0.5
+    n_gt = n_pred = n_match = 0
+    groups: dict[str, dict[str, list[int]]] = {}
+    unmatched: dict[str, int] = {}
+
+    def count(key: str, value: str, hit: bool) -> None:
+        g = groups.setdefault(key, {}).setdefault(value, [0, 0])
+        g[0] += int(hit)
+        g[1] += 1
+
+    images = sorted((root / "images" / "val").glob("*.jpg"))
+    for i in range(0, len(images), batch):
+        chunk = images[i : i + batch]
+        results = model.predict([str(p) for p in chunk], imgsz=imgsz, conf=conf, device="cpu", verbose=False)
+        for img, res in zip(chunk, results, strict=True):
+            truth = json.loads((truth_dir / f"{img.stem}.json").read_text(encoding="utf-8"))
+            labelled = [p for p in truth["plaques"] if p["labelled"]]
+            gt = np.array([p["box"] for p in labelled], float).reshape(-1, 4)
+            pb = res.boxes.xyxy.cpu().numpy().reshape(-1, 4)
+            pc = res.boxes.conf.cpu().numpy().reshape(-1)
+            hits, pred_hits = _match(pb, pc, gt, 0.5)
+            n_gt += len(gt)
+            n_pred += len(pb)
+            n_match += int(hits.sum())
+            hidden = np.array([p["box"] for p in truth["plaques"] if not p["labelled"]
+                               and p["box"][2] > p["box"][0] and p["box"][3] > p["box"][1]], float).reshape(-1, 4)
+            for pred_box in pb[~pred_hits]:
+                cause = unmatched_cause(pred_box, gt, hidden)
+                unmatched[cause] = unmatched.get(cause, 0) + 1
+            for p, hit in zip(labelled, hits, strict=True):
+                count("class", p["class_name"], hit)
+                count("size", _size_bin(p["box"]), hit)
+                count("lighting", truth["lighting"], hit)
+                count("side", truth["side"], hit)
+                count("visible", "<0.9" if p["visible"] < 0.9 else ">=0.9", hit)
+                yaw = abs(truth["camera"]["yaw_deg"])
+                count("yaw", "<20deg" if yaw < 20 else ">=20deg", hit)
+    out = {
+        "weights": str(weights),
+        "data": str(data_yaml),
+        "n_images": len(images),
+        "n_boxes": n_gt,
+        "n_predictions": n_pred,
+        "imgsz": imgsz,
+        "conf": conf,
+        "map50": float(box.map50),
+        "map50_95": float(box.map),
+        "per_class": per_class,
+        "box_recall": n_match / n_gt if n_gt else 0.0,
+        "box_precision": n_match / n_pred if n_pred else 0.0,
+        "box_recall_by": {k: {v: {"recall": h / t, "boxes": t} for v, (h, t) in sorted(d.items())} for k, d in groups.items()},
+        "unmatched_predictions": dict(sorted(unmatched.items(), key=lambda kv: -kv[1])),
+    }
+    if verbose:
+        print(format_report(out))
+    return out
+
+
+def format_report(res: dict[str, Any]) -> str:
+    """Human-readable evaluation figures (as printed by :func:`evaluate`)."""
+    lines = [
+        f"held-out set: {res['n_images']} images, {res['n_boxes']} labelled boxes ({res['data']})",
+        f"weights: {res['weights']}  imgsz={res['imgsz']}",
+        f"mAP50 {res['map50']:.3f}   mAP50-95 {res['map50_95']:.3f}",
+        f"{'class':<10}{'instances':>10}{'precision':>11}{'recall':>8}{'mAP50':>8}{'mAP50-95':>10}",
+    ]
+    for name in CLASS_NAMES:
+        c = res["per_class"].get(name)
+        if c is None:
+            lines.append(f"{name:<10}{'-':>10}")
+            continue
+        lines.append(
+            f"{name:<10}{c['instances']:>10}{c['precision']:>11.3f}{c['recall']:>8.3f}{c['map50']:>8.3f}{c['map50_95']:>10.3f}"
+        )
+    lines.append(
+        f"all classes merged, IoU>=0.5, conf>={res['conf']}: box recall {res['box_recall']:.3f}, "
+        f"box precision {res['box_precision']:.3f} ({res['n_predictions']} predictions)"
+    )
+    for key, d in res.get("box_recall_by", {}).items():
+        parts = ", ".join(f"{v} {x['recall']:.2f} (n={x['boxes']})" for v, x in d.items())
+        lines.append(f"  box recall by {key}: {parts}")
+    if res.get("unmatched_predictions"):
+        parts = ", ".join(f"{k} {v}" for k, v in res["unmatched_predictions"].items())
+        lines.append(f"  unmatched predictions: {parts}")
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""Who may do what where: the signed-in identity (:class:`User`), the roles and their actions, township scoping.
+
+Roles
+-----
+==============  ==========  ==========================================================================
+role            中文         may
+==============  ==========  ==========================================================================
+``inspector``   乡镇检查员   inspect, review and read the inspections of the villages of *their* townships;
+                            read the area audit of their townships
+``planner``     规划人员     read maps, area audits and inspections of the whole county; write nothing
+``admin``       县级管理员   everything, county-wide: users, rules files, registries, rounds, exports
+==============  ==========  ==========================================================================
+
+The table is :data:`ROLE_ACTIONS`; :meth:`User.can` answers, :meth:`User.require` raises
+:class:`audit.errors.AccessError` naming the user, the action and the township. The store's modules
+(:mod:`audit.records.inspections`, :mod:`audit.records.reviews`, :mod:`audit.records.ledger`) and the accounts
+(:mod:`audit.records.accounts`) both check through this module, which imports neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from audit.errors import AccessError, AuditError, StoreError
+
+Role = Literal["inspector", "planner", "admin"]
+ROLES: tuple[str, ...] = ("inspector", "planner", "admin")
+ROLE_ZH = {"inspector": "乡镇检查员", "planner": "规划人员", "admin": "县级管理员"}
+ACTIONS: tuple[str, ...] = ("inspect", "review", "read_inspections", "read_area", "export", "manage_users",
+                            "manage_rules", "manage_rounds")
+ACTION_ZH = {"inspect": "提交核查", "review": "复核核查记录", "read_inspections": "查看核查记录",
+             "read_area": "查看面积核查", "export": "导出数据", "manage_users": "管理用户",
+             "manage_rules": "管理规则文件和村庄名录", "manage_rounds": "管理核查轮次"}
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "inspector": frozenset({"inspect", "review", "read_inspections", "read_area"}),
+    "planner": frozenset({"read_inspections", "read_area"}),
+    "admin": frozenset(ACTIONS),
+}
+# Roles whose rights hold only in the townships listed on the account; the others are county-wide.
+TOWNSHIP_SCOPED_ROLES = frozenset({"inspector"})
+# Stands for "no township recorded" in a check: no township-scoped account lists it.
+NO_TOWNSHIP = "（未注明乡镇）"
+
+
+# ------------------------------------------------------------------------------------------ the identity
+@dataclass(frozen=True)
+class User:
+    """A signed-in identity: who, in which role, for which townships (county-wide roles have none)."""
+
+    username: str
+    role: Role
+    townships: tuple[str, ...] = ()
+    display_name: str = ""
+    disabled: bool = False
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise AuditError(f"'role' should be one of {list(ROLES)}, got '{self.role}' instead")
+        places = (self.townships,) if isinstance(self.townships, str) else self.townships
+        object.__setattr__(self, "townships", tuple(sorted({t.strip() for t in places if t and t.strip()})))
+        object.__setattr__(self, "display_name", self.display_name or self.username)
+
+    @property
+    def county_wide(self) -> bool:
+        """Whether the role's rights cover every township."""
+        return self.role not in TOWNSHIP_SCOPED_ROLES
+
+    @property
+    def full_name(self) -> str:
+        """The display name with the user name: ``张三（zhangsan）`` (just the user name when they are equal)."""
+        return self.username if self.display_name == self.username else f"{self.display_name}（{self.username}）"
+
+    @property
+    def label(self) -> str:
+        """How messages name the user: ``「张三（zhangsan）」（乡镇检查员）``."""
+        return f"「{self.full_name}」（{ROLE_ZH[self.role]}）"
+
+    def can(self, action: str, township: str | None = None) -> bool:
+        """Whether the user may do ``action`` in ``township`` (None: anywhere at all, e.g. in their own townships).
+
+        Raises
+        ------
+        AuditError
+            ``action`` is not one of :data:`ACTIONS` (a typo must not read as "refused").
+        """
+        if action not in ACTIONS:
+            raise AuditError(f"'action' should be one of {list(ACTIONS)}, got '{action}' instead")
+        if self.disabled or action not in ROLE_ACTIONS[self.role]:
+            return False
+        return township is None or self.county_wide or township.strip() in self.townships
+
+    def require(self, action: str, township: str | None = None, *, what: str = "") -> None:
+        """Raise :class:`AccessError` unless :meth:`can`; ``what`` names the record (``王庄村 核查记录 …``)."""
+        if self.can(action, township):
+            return
+        doing = f"{ACTION_ZH[action]} ({action})"
+        about = f"（{what}）" if what else ""
+        if self.disabled:
+            raise AccessError(f"用户{self.label}已停用，不能{doing}{about}")
+        if action not in ROLE_ACTIONS[self.role]:
+            raise AccessError(f"用户{self.label}无权{doing}{about}")
+        mine = "、".join(self.townships) or "无"
+        raise AccessError(f"用户{self.label}只负责 {mine}，无权对「{township}」的村庄{doing}{about}")
+
+
+
+
+# ------------------------------------------------------------------------------------------------ checks
+def check_user(user: object) -> User:
+    """``user`` itself when it is a :class:`User`; a clear error otherwise."""
+    if not isinstance(user, User):
+        raise StoreError(f"'user' should be an audit.records.access.User (the signed-in identity), got {type(user).__name__}")
+    return user
+
+
+def require_in(user: User, action: str, township: str | None, what: str) -> None:
+    """Refuse (AccessError) unless ``user`` may do ``action`` to a record of ``township`` (None: none recorded,
+    which only county-wide roles may touch)."""
+    check_user(user).require(action, township.strip() if township and township.strip() else NO_TOWNSHIP, what=what)
+
+
+def author(user: User | None, name: str | None, param: str, empty: str) -> str:
+    """The name recorded as inspector or reviewer: the user's user name, else the legacy free-text name."""
+    if user is not None and name is not None:
+        raise StoreError(f"give 'user' (the signed-in identity) or '{param}', not both")
+    if user is not None:
+        return check_user(user).username
+    if not name or not name.strip():
+        raise StoreError(empty)
+    return name.strip()

@@ -1,0 +1,600 @@
+"""The signage audit engine: from an inspector's photos of one village's service centre to its plaque
+inventory — present, missing, duplicated, misplaced, unauthorised, style violations and a verdict.
+
+Per photo: intake (``audit.signs.intake``) → YOLO boxes (``audit.signs.detect``) → OCR on each box's crop plus full-photo
+OCR as a second source of plaques (``audit.signs.ocr``) → the plaque's type from its text (``audit.signs.names``),
+fused with the YOLO class → style checks (``audit.signs.style``). Then the inventory over all photos.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from audit.errors import AuditError
+from audit.rules import Rules, load_rules
+from audit.signs.intake import Photo, distance_m, photo_from_bytes, sharpness
+from audit.signs.names import OTHER, OTHER_KINDS, TextMatch, type_from_text
+from audit.signs.ocr import Reader, TextLine, group_texts, line_groups
+from audit.signs.style import illuminant_of, style_checks
+
+Side = Literal["external", "internal"]
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "signage_report.schema.json"
+# Which detector classes a plaque type may come with (visual classes; type classes match themselves).
+_IDENTITY_CLASSES = {"identity"}
+_BOARD_CLASSES = {"strip", "plaque"}
+_HONOUR_CLASSES = {"honour"}
+SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each costs tens of milliseconds)
+# Recogniser score below which a reading that names no official plaque is not reported as an unauthorised
+# sign but left for review (bench/signage_eval.py: on 40 held-out scenes 7 of 9 official plaques misread as signs
+# scored under it and 33 of 36 real signs over it; on 40 other scenes it cut such false alarms from 6 to 2 and
+# lost 2 of 33 real signs to the review).
+SURE_SIGN_READING = 0.9
+
+
+# ----------------------------------------------------------------------------------------- output model
+class PlaqueResult(BaseModel):
+    """One plaque or sign found in a photo."""
+
+    type: str = Field(description="rules plaque id, or other_sign")
+    name_zh: str
+    text: str
+    confidence: float = Field(ge=0, le=1)
+    bbox: list[float] = Field(min_length=4, max_length=4,
+                              description="x1, y1, x2, y2 in pixels of the upright full-resolution photo")
+    authorised: bool | None = Field(
+        description="an official plaque on its side, or an allowed sign; None when unread or background")
+    kind: Literal["official", "honour", "allowed", "unauthorised_sign", "background", "unreadable"]
+    source: Literal["detector", "ocr", "detector+ocr", "inspector"]
+    detector_class: str | None = None
+    text_type: str | None = Field(default=None, description="the type the text alone names, when it differs")
+    style: dict[str, dict[str, str]] = {}
+    issues: list[str] = []
+
+
+class Provenance(BaseModel):
+    """Where and when the photo was taken, from its EXIF, and whether that is suspicious."""
+
+    gps: list[float] | None = Field(default=None, description="lon, lat (WGS84) from EXIF")
+    taken_at: str | None = None
+    distance_m: float | None = None
+    flags: list[Literal["no_exif_gps", "no_exif_time", "far_from_village", "taken_long_before"]] = []
+    messages: list[str] = []
+
+
+class Quality(BaseModel):
+    """Whether the photo can be read at all."""
+
+    sharpness: float
+    flags: list[Literal["blurry", "boards_unreadable"]] = []
+    messages: list[str] = []
+
+
+class PhotoResult(BaseModel):
+    photo: str
+    side: Side
+    sha256: str
+    size: list[int]
+    plaques: list[PlaqueResult]
+    provenance: Provenance
+    quality: Quality | None = Field(default=None, description="absent in reports stored before it existed")
+    timings_s: dict[str, float] = {}
+
+
+class PhotoErrorResult(BaseModel):
+    photo: str
+    error: str
+
+
+class UnauthorisedItem(BaseModel):
+    text: str
+    kind: Literal["unauthorised_sign", "honour"]
+    photo: str
+
+
+class StyleViolation(BaseModel):
+    type: str
+    text: str
+    check: str
+    severity: str
+    detail: str
+    photo: str
+
+
+class Summary(BaseModel):
+    present: list[str]
+    missing: list[str]
+    not_checked: list[str] = Field(default=[], description="plaques of a side with no photo")
+    duplicates: list[str]
+    misplaced: list[str]
+    unauthorised: list[UnauthorisedItem]
+    style_violations: list[StyleViolation]
+    unreadable: int = 0
+    retake: list[str] = Field(default=[], description="photos too blurry to read: take them again")
+    verdict: Literal["compliant", "needs_rectification", "not_audited"]
+    verdict_zh: str
+    reasons: list[str]
+
+
+class SignageReport(BaseModel):
+    """The plaque inventory of one village from all its photos."""
+
+    village: dict[str, str | None]
+    rules_version: str
+    photos: list[PhotoResult]
+    errors: list[PhotoErrorResult]
+    summary: Summary
+
+
+def report_schema() -> dict:
+    """The JSON Schema of :class:`SignageReport` (committed as ``audit/signs/schemas/signage_report.schema.json``)."""
+    return SignageReport.model_json_schema()
+
+
+# ------------------------------------------------------------------------------------------- the engine
+@dataclass
+class Engine:
+    """Models loaded once: the YOLO detector (optional: without it, OCR alone finds plaques) and the reader."""
+
+    rules: Rules
+    reader: Reader
+    detector: object | None = None
+    ocr_full_photo: bool = True
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, *, rules: Rules | None = None, model: str | Path | None = None, use_detector: bool = True,
+             det_long_side: int | None = None) -> Engine:
+        """Load the reader and, when ``models/plaques.onnx`` (or ``model``) exists, the detector.
+
+        ``det_long_side`` is the size of the full-photo text detection: 960 px when the detector finds the
+        boards (the full-photo pass is then a safety net: 960 and 1280 gave the same inventories on 20
+        held-out scenes, at less cost), 1280 px when OCR alone must find them.
+        """
+        import cv2
+
+        from audit import settings
+        from audit.signs.detect import Detector, default_onnx_path
+
+        cv2.setNumThreads(settings.threads())  # onnxruntime sessions get the same explicit count
+        path = Path(model) if model else default_onnx_path()
+        if use_detector and model and not path.exists():
+            raise AuditError(f"找不到牌子检测模型：{path}")
+        detector = Detector(path) if use_detector and path.exists() else None
+        size = det_long_side or (960 if detector is not None else 1280)
+        return cls(rules=rules or load_rules(), reader=Reader(det_long_side=size), detector=detector)
+
+
+def _inside(line: TextLine, box: tuple[float, float, float, float], margin: float = 0.15) -> bool:
+    x1, y1, x2, y2 = box
+    mx, my = (x2 - x1) * margin, (y2 - y1) * margin
+    cx, cy = (line.box[0] + line.box[2]) / 2, (line.box[1] + line.box[3]) / 2
+    return x1 - mx <= cx <= x2 + mx and y1 - my <= cy <= y2 + my
+
+
+def _best_match(texts: Iterable[str], rules: Rules, village: str | None, side: str) -> TextMatch | None:
+    """The most telling reading: an official match with the best score, else an honour, else the longest
+    reading that names a body (allowed or unauthorised), else the longest one (background)."""
+    matches = [type_from_text(t, rules, village=village, side=side) for t in texts if t]
+    matches = [m for m in matches if m.kind != "unreadable"]
+    if not matches:
+        return None
+    honour = [m for m in matches if m.kind == "honour"]
+    if honour:  # an honour plaque's issuer line (中共XX县委员会) must not make it a party plaque
+        return max(honour, key=lambda m: len(m.text))
+    official = [m for m in matches if m.kind == "official"]
+    if official:
+        return max(official, key=lambda m: (m.score, len(m.text)))
+    return max(matches, key=lambda m: (m.kind != "background", len(m.text)))  # a reading naming a body first
+
+
+def _identity_from_partial(texts: list[str], rules: Rules) -> TextMatch | None:
+    """On a board the detector calls an identity sign, part of its name is enough to tell which of the two it
+    is (新时… → 新时代文明实践站)."""
+    from rapidfuzz import fuzz
+
+    from audit.signs.names import normalise_text, simplified
+
+    best: tuple[float, str, str] | None = None
+    for text in texts:
+        t = simplified(normalise_text(text))
+        if len(t) < 2:
+            continue
+        for plaque in rules.plaques:
+            if not plaque.identity_sign:
+                continue
+            for pattern in plaque.names_for(""):
+                score = fuzz.partial_ratio(t, pattern)
+                if score >= 60 and (best is None or score > best[0]):
+                    best = (score, plaque.id, t)
+    if best is None:
+        return None
+    return TextMatch(best[1], "official", 75.0, best[2], False)
+
+
+def _expected_classes(match: TextMatch, rules: Rules) -> set[str]:
+    if match.kind == "official":
+        plaque = rules.plaque(match.type)
+        return _IDENTITY_CLASSES | {plaque.id} if plaque.identity_sign else _BOARD_CLASSES | {plaque.id}
+    if match.kind == "honour":
+        return _HONOUR_CLASSES | _BOARD_CLASSES | {OTHER}
+    return _BOARD_CLASSES | _HONOUR_CLASSES | _IDENTITY_CLASSES | {OTHER}
+
+
+def _names_a_mechanism(match: TextMatch, read_score: float, rules: Rules) -> bool:
+    """A confident reading of an unauthorised sign's whole name (…协会, …工作站)."""
+    return (match.kind == "unauthorised_sign" and read_score >= 0.8
+            and any(m in match.text for m in rules.unauthorised_signs.markers))
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box: 1 when one box lies inside the other."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def _one_per_board(candidates: list[_Candidate]) -> list[_Candidate]:
+    """Drop a candidate that lies on the same board as a better one with the same reading (two detector
+    boxes on one strip, or a box split by its lines and another box over one of them)."""
+    def rank(c: _Candidate) -> tuple:
+        return (c.match is not None, c.match.score if c.match else 0.0, c.det_conf, c.read_score)
+
+    kept: list[_Candidate] = []
+    for c in sorted(candidates, key=rank, reverse=True):
+        same = [k for k in kept if _overlap(k.box, c.box) > 0.6
+                and (c.match is None or k.match is None or k.match.type == c.match.type and k.match.kind == c.match.kind)]
+        if not same:
+            kept.append(c)
+    return kept
+
+
+@dataclass
+class _Candidate:
+    box: tuple[float, float, float, float]
+    source: str
+    det_class: str | None
+    det_conf: float
+    match: TextMatch | None
+    read_score: float
+
+
+def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | None,
+                timings: dict[str, float]) -> list[_Candidate]:
+    import time
+
+    rules = engine.rules
+    t0 = time.perf_counter()
+    dets = engine.detector.detect(image) if engine.detector is not None else []
+    timings["detect"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lines = engine.reader.lines(image) if engine.ocr_full_photo else []
+    timings["ocr_photo"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    out: list[_Candidate] = []
+    used: set[int] = set()
+    second_looks = SECOND_LOOKS
+    for det in sorted(dets, key=lambda d: -d.conf):
+        inside = [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
+        used.update(inside)
+        named: dict[tuple[str, str], tuple[TextLine, TextMatch]] = {}
+        honour_inside = False
+        for i in inside:
+            m = type_from_text(lines[i].text, rules, village=village, side=side)
+            honour_inside |= m.kind == "honour"
+            if m.kind == "official" and m.score >= 85:
+                named.setdefault((m.kind, m.type), (lines[i], m))
+            elif _names_a_mechanism(m, lines[i].score, rules):
+                named.setdefault((m.kind, m.text), (lines[i], m))
+        if len(named) >= 2 and any(k == "official" for k, _ in named) and not honour_inside:
+            # One box over several boards (a cluster of small plaques, two strips side by side): each line
+            # that names a different plaque or sign is its own board. (An honour board's issuer line, 中共XX县
+            # 委员会, is not a board of its own.)
+            for line, m in named.values():
+                out.append(_Candidate(line.box, "detector+ocr", det.cls, det.conf, m, line.score))
+            continue
+        inside_lines = [lines[i] for i in inside]
+        line_texts = group_texts(inside_lines) if inside_lines else []
+        match = _best_match(line_texts, rules, village, side)
+        x1, y1, x2, y2 = (int(round(v)) for v in det.box)
+        crop = image[max(0, y1):y2, max(0, x1):x2]
+        readings: list[tuple[str, float]] = []
+        if match is None or not (match.kind == "honour" or match.kind == "official" and match.score >= 90):
+            # The full-photo pass did not settle it: read the box's own crop (recognition only, fast).
+            readings = engine.reader.read_plaque(crop) if crop.size else []
+            texts = [r[0] for r in readings] + line_texts
+            match = _best_match(texts, rules, village, side)
+        else:
+            texts = line_texts
+        read_score = max([r[1] for r in readings] + [ln.score for ln in inside_lines] + [0.0])
+        doubtful = match is None or (match.kind in ("background", "unauthorised_sign") and read_score < SURE_SIGN_READING)
+        if doubtful and second_looks > 0:
+            # Nothing read yet, or only a garbled reading that names no plaque: read the board's lines in an
+            # enhanced copy of the crop. (A clear reading of a shop's sign or a slogan needs no second look.)
+            second_looks -= 1
+            board = engine.reader.read_board(crop)
+            if board:
+                texts = group_texts(board) + texts
+                read_score = max([read_score] + [ln.score for ln in board])
+                match = _best_match(texts, rules, village, side)
+        if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
+            match = _identity_from_partial(texts, rules) or match
+        out.append(_Candidate(det.box, "detector+ocr" if match else "detector", det.cls, det.conf, match, read_score))
+    timings["read_boxes"] = time.perf_counter() - t0
+
+    # Full-photo OCR as a second source: text outside every box that names a plaque, an honour or a
+    # mechanism sign is a plaque the detector missed. Other text (shop signs, slogans) is ignored. Lines of
+    # one board (two columns of a long name) are read together.
+    free = [ln for i, ln in enumerate(lines) if i not in used]
+    pieces: list[list[TextLine]] = []
+    for group in line_groups(free):
+        # A line that names an official plaque on its own is its own board (strips hang side by side);
+        # the rest of the group is read together.
+        whole = [ln for ln in group if (m := type_from_text(ln.text, rules, village=village, side=side)).kind
+                 == "official" and m.score >= 85]
+        pieces += [[ln] for ln in whole]
+        rest = [ln for ln in group if ln not in whole]
+        if rest:
+            pieces.append(rest)
+    for piece in pieces:
+        match = _best_match(group_texts(piece), rules, village, side)
+        score = max(ln.score for ln in piece)
+        if match is None or len(match.text) < 3:
+            continue
+        keep = (match.kind == "official" and match.score >= 85) or match.kind == "honour" or _names_a_mechanism(
+            match, score, rules)
+        if keep:
+            box = (min(ln.box[0] for ln in piece), min(ln.box[1] for ln in piece),
+                   max(ln.box[2] for ln in piece), max(ln.box[3] for ln in piece))
+            out.append(_Candidate(box, "ocr", None, 0.0, match, score))
+    return _one_per_board(out)
+
+
+def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: np.ndarray, side: str,
+                   rules: Rules) -> PlaqueResult:
+    issues: list[str] = []
+    match = c.match
+    text_type = None
+    if match is None:
+        kind, ptype, text, authorised = "unreadable", OTHER, "", None
+        confidence = 0.5 * c.det_conf
+        issues.append("未能读出文字，请人工复核")
+    else:
+        kind, ptype, text = match.kind, match.type, match.text
+        shop = any(k in text for k in rules.background_signs.shop_markers)
+        if kind == "background" and not shop and (c.read_score < 0.8 or len(text) < 4):
+            # A short or doubtful reading that names nothing is more likely a misread board than a slogan.
+            kind, ptype = "unreadable", OTHER
+        elif kind == "unauthorised_sign" and c.read_score < SURE_SIGN_READING:
+            # A garbled reading (中浦中树树农委院会) is as often an official plaque misread as a real sign: the
+            # inspector decides, rather than a must-fix finding on a guess.
+            kind, ptype = "unreadable", OTHER
+        text_conf = (match.score / 100.0) * max(c.read_score, 0.5)
+        confidence = 0.5 * c.det_conf + 0.5 * text_conf if c.det_class else 0.9 * text_conf
+        if c.det_class and c.det_class not in _expected_classes(match, rules):
+            # Detector and text disagree: report both and lower the confidence.
+            text_type = match.type
+            issues.append(f"检测类别「{c.det_class}」与文字所指「{match.type}」不一致")
+            confidence *= 0.7
+        if kind == "official":
+            plaque = rules.plaque(ptype)
+            authorised = plaque.placement == side
+            if not authorised:
+                where = "外部" if plaque.placement == "external" else "内部"
+                issues.append(f"错挂：{plaque.name_zh}应挂在{where}")
+        elif kind == "allowed":
+            authorised = True
+        elif kind == "background":
+            authorised = None
+            issues.append("商铺招牌或标语，未计入核查；如是阵地上的牌子，请在复核中改正")
+        elif kind == "unreadable":
+            authorised = None
+            issues.append(f"文字未能确认（读作「{text}」），请人工复核")
+        else:
+            authorised = False
+            issues.append("荣誉类牌子，应集中展陈" if kind == "honour" else "未列入挂牌清单的牌子，应摘除")
+    x1, y1, x2, y2 = (int(round(v)) for v in c.box)
+    crop = image[max(0, y1):y2, max(0, x1):x2]
+    plaque_rule = rules.plaque(ptype) if kind == "official" else None
+    style = style_checks(crop, (c.box[2] - c.box[0], c.box[3] - c.box[1]), plaque_rule, rules,
+                         traditional=match.traditional if match else None, illuminant=illuminant,
+                         board=c.det_class is not None) if crop.size else {}
+    for check in style.values():
+        if check["status"] == "fail":
+            issues.append(f"式样：{check['detail']}")
+    name_zh = rules.plaque(ptype).name_zh if kind == "official" else OTHER_KINDS[kind][0]
+    return PlaqueResult(type=ptype, name_zh=name_zh, text=text, confidence=round(min(max(confidence, 0.0), 1.0), 3),
+                        bbox=photo.to_full(c.box), authorised=authorised, kind=kind, source=c.source,
+                        detector_class=c.det_class, text_type=text_type, style=style, issues=issues)
+
+
+def provenance_of(photo: Photo, rules: Rules, *, village_point: tuple[float, float] | None = None,
+                  inspected_at: dt.datetime | None = None) -> Provenance:
+    """EXIF position and time of a photo, its distance from the village's registry point, and flags."""
+    p = Provenance()
+    limits = rules.provenance
+    if photo.gps is None:
+        p.flags.append("no_exif_gps")
+        p.messages.append("照片没有 GPS 位置信息（可能是截图或转发图片）")
+    else:
+        p.gps = [round(photo.gps[0], 7), round(photo.gps[1], 7)]
+        if village_point is not None:
+            p.distance_m = round(distance_m(photo.gps[0], photo.gps[1], *village_point), 1)
+            if p.distance_m > limits.max_distance_m:
+                p.flags.append("far_from_village")
+                p.messages.append(f"拍摄地点距村庄 {p.distance_m:.0f} 米，超过 {limits.max_distance_m:g} 米")
+    if photo.taken_at is None:
+        p.flags.append("no_exif_time")
+        p.messages.append("照片没有拍摄时间")
+    else:
+        p.taken_at = photo.taken_at.isoformat()
+        now = inspected_at or dt.datetime.now(photo.taken_at.tzinfo)
+        age = (now - photo.taken_at).total_seconds() / 86400
+        if age > limits.max_age_days:
+            p.flags.append("taken_long_before")
+            p.messages.append(f"照片拍摄于检查前 {age:.0f} 天，超过 {limits.max_age_days:g} 天")
+    return p
+
+
+def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external", village: str | None = None,
+                       village_point: tuple[float, float] | None = None,
+                       inspected_at: dt.datetime | None = None) -> PhotoResult:
+    """Every plaque and sign in one photo, typed, style-checked, with the photo's provenance."""
+    import time
+
+    t0 = time.perf_counter()
+    image = np.asarray(photo.image)
+    timings: dict[str, float] = {}
+    candidates = _candidates(engine, image, side, village, timings)
+    t1 = time.perf_counter()
+    illuminant = illuminant_of(image)
+    plaques = [_plaque_result(c, photo, image, illuminant, side, engine.rules) for c in candidates]
+    timings["style"] = time.perf_counter() - t1
+    timings["total"] = time.perf_counter() - t0
+    plaques.sort(key=lambda p: (p.bbox[0], p.bbox[1]))
+    sharp = round(sharpness(photo.image), 1)
+    quality = Quality(sharpness=sharp)
+    if sharp < engine.rules.photos.min_sharpness:
+        quality.flags.append("blurry")
+        limit = engine.rules.photos.min_sharpness
+        quality.messages.append(f"照片模糊（清晰度 {sharp:g}，低于 {limit:g}），牌子文字可能无法辨认，请重拍")
+    boards = [p for p in plaques if p.source != "ocr"]
+    unread = sum(p.kind == "unreadable" for p in boards)
+    rules = engine.rules.photos
+    if len(boards) >= rules.unreadable_boards_min and unread > rules.unreadable_boards_share * len(boards):
+        quality.flags.append("boards_unreadable")
+        quality.messages.append(f"{len(boards)} 块牌子中 {unread} 块文字无法辨认（可能抖动、反光或距离太远），请靠近、稳住后重拍")
+    return PhotoResult(photo=photo.name, side=side, sha256=photo.sha256, size=list(photo.full_size),
+                       plaques=plaques, provenance=provenance_of(photo, engine.rules, village_point=village_point,
+                                                                 inspected_at=inspected_at),
+                       quality=quality, timings_s={k: round(v, 3) for k, v in timings.items()})
+
+
+def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
+    """The village inventory over all its photos.
+
+    Present: official plaques seen anywhere. Missing: the plaques of a side not seen on that side's photos
+    (a side without photos is ``not_checked``, not missing). Duplicates: a type seen more than once in one
+    photo (two photos of the same door would otherwise count one plaque twice). Misplaced: an official
+    plaque on the other side's photos. Unauthorised: unlisted signs and honours (which belong in a
+    collective display). The verdict fails on any must-fix finding of the rules' severities.
+    """
+    sev = rules.severity
+    present: list[str] = []
+    seen = {"external": set(), "internal": set()}
+    duplicates: set[str] = set()
+    misplaced: list[str] = []
+    unauthorised: list[UnauthorisedItem] = []
+    styles: list[StyleViolation] = []
+    unreadable = 0
+    for ph in photos:
+        counts = Counter(p.type for p in ph.plaques if p.kind == "official")
+        duplicates |= {t for t, n in counts.items() if n > 1}
+        for p in ph.plaques:
+            if p.kind == "official":
+                if p.type not in present:
+                    present.append(p.type)
+                seen[ph.side].add(p.type)
+                if p.authorised is False and p.type not in misplaced:
+                    misplaced.append(p.type)
+            elif p.kind in ("honour", "unauthorised_sign"):
+                unauthorised.append(UnauthorisedItem(text=p.text, kind=p.kind, photo=ph.photo))
+            elif p.kind == "unreadable":
+                unreadable += 1
+            for check, result in p.style.items():
+                if result["status"] == "fail":
+                    styles.append(StyleViolation(type=p.type, text=p.text, check=check, severity=result["severity"],
+                                                 detail=result["detail"], photo=ph.photo))
+    sides = {ph.side for ph in photos}
+    missing, not_checked = [], []
+    for plaque in rules.plaques:
+        if plaque.placement not in sides:
+            not_checked.append(plaque.id)
+        elif plaque.id not in seen[plaque.placement]:
+            missing.append(plaque.id)
+
+    names = {p.id: p.name_zh for p in rules.plaques}
+    reasons = []
+    must = []
+    if missing:
+        reasons.append("缺少：" + "、".join(names[m] for m in missing))
+        must.append(sev["missing"] == "must_fix")
+    if duplicates:
+        reasons.append("重复悬挂：" + "、".join(names[d] for d in sorted(duplicates)))
+        must.append(sev["duplicate"] == "must_fix")
+    if misplaced:
+        reasons.append("错挂（内外位置不符）：" + "、".join(names[m] for m in misplaced))
+        must.append(sev["misplaced"] == "must_fix")
+    signs = [u.text for u in unauthorised if u.kind == "unauthorised_sign"]
+    honours = [u.text for u in unauthorised if u.kind == "honour"]
+    if signs:
+        reasons.append("未列入清单的牌子，应摘除：" + "、".join(signs))
+        must.append(sev["unauthorised"] == "must_fix")
+    if honours:
+        reasons.append("荣誉类牌子应集中展陈：" + "、".join(honours))
+        must.append(sev["honour"] == "must_fix")
+    for v in styles:
+        level = "必须整改" if v.severity == "must_fix" else "建议整改"
+        reasons.append(f"式样（{level}）：{names.get(v.type, v.text)} {v.detail}")
+        must.append(v.severity == "must_fix")
+    if unreadable:
+        reasons.append(f"{unreadable} 块牌子未能读出文字，请人工复核")
+    retake = [ph.photo for ph in photos if ph.quality is not None and ph.quality.flags]
+    if retake:
+        reasons.append("照片不清晰，结果可能不全，请重拍：" + "、".join(retake))
+    if not photos:
+        verdict = "not_audited"
+    else:
+        verdict = "needs_rectification" if any(must) else "compliant"
+    verdict_zh = {"compliant": "符合规范", "needs_rectification": "需要整改", "not_audited": "未核查"}[verdict]
+    return Summary(present=present, missing=missing, not_checked=not_checked, duplicates=sorted(duplicates),
+                   misplaced=misplaced, unauthorised=unauthorised, style_violations=styles, unreadable=unreadable,
+                   retake=retake, verdict=verdict, verdict_zh=verdict_zh, reasons=reasons)
+
+
+@dataclass(frozen=True)
+class PhotoInput:
+    """A photo to audit: its bytes, a name for messages, and the side it shows."""
+
+    data: bytes
+    name: str
+    side: Side = "external"
+
+
+def audit_signage(inputs: list[PhotoInput], engine: Engine, *, village_code: str | None = None,
+                  village_name: str | None = None, village_point: tuple[float, float] | None = None,
+                  inspected_at: dt.datetime | None = None, progress=None) -> SignageReport:
+    """Audit all photos of one village. Refused photos are listed in ``errors``; the others are audited.
+
+    ``progress``, when given, is called as ``progress(done, total, name)`` after each photo.
+    """
+    from audit.signs.intake import PhotoError
+
+    results, errors = [], []
+    for i, item in enumerate(inputs):
+        try:
+            photo = photo_from_bytes(item.data, item.name, rules=engine.rules)
+        except PhotoError as exc:
+            errors.append(PhotoErrorResult(photo=item.name, error=str(exc)))
+        else:
+            results.append(plaques_from_photo(photo, engine, side=item.side, village=village_name,
+                                              village_point=village_point, inspected_at=inspected_at))
+        if progress is not None:
+            progress(i + 1, len(inputs), item.name)
+    return SignageReport(village={"code": village_code, "name": village_name}, rules_version=engine.rules.version,
+                         photos=results, errors=errors, summary=inventory_from_photos(results, engine.rules))
+
+
+def report_to_json(report: SignageReport) -> str:
+    """The report as JSON text (UTF-8 characters kept)."""
+    return json.dumps(report.model_dump(mode="json"), ensure_ascii=False)
