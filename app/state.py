@@ -33,6 +33,7 @@ from audit.errors import AuditError
 from audit.records import county_data, demo_accounts
 from audit.records.access import User
 from audit.rules import Rules, load_rules
+from audit.signs.names import Gazetteer, gazetteer_from_registry
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo" / "demo_county.xlsx"
@@ -135,6 +136,13 @@ def audit_from_upload(upload: Upload, rules_upload: Upload | None) -> tuple[gpd.
     rules = rules_from_upload(rules_upload)
     reg = _readable("registry", upload, lambda p: registry_from_file(p, rules=rules, crs=upload.crs))
     return area_audit(reg.villages, rules=rules), [str(p) for p in reg.problems], [str(p) for p in reg.dropped]
+
+
+@st.cache_resource(max_entries=8)
+def gazetteer(key: str, _current: Current) -> Gazetteer:
+    """The county's place names (registry ``key``), to read the place on each plaque."""
+    return gazetteer_from_registry(_current.county if _current.county is not None else _current.audited,
+                                   _current.rules)
 
 
 @st.cache_data(show_spinner="正在读取乡镇边界…", max_entries=4)

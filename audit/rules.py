@@ -72,12 +72,16 @@ class PlaqueStyle(_Strict):
 
 
 class PlaqueRule(_Strict):
-    """One official plaque: id, Chinese name, where it hangs, name patterns with the {村} slot, style."""
+    """One official plaque: id, Chinese name, where it hangs, its body names (what follows the place on the
+    board; the matcher reads these), example names with the {村} slot (the generator and the docs), style."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name_zh: str
     placement: Literal["external", "internal"]
     patterns: list[str] = Field(min_length=1)
+    bodies: list[str] = Field(min_length=1)
+    marked_bodies: list[str] = []
+    place_optional: bool = False
     text_colour: Literal["red", "black"] | None = None
     identity_sign: bool = False
 
@@ -85,6 +89,9 @@ class PlaqueRule(_Strict):
     def _colour_unless_identity(self) -> PlaqueRule:
         if not self.identity_sign and self.text_colour is None:
             raise ValueError("text_colour is required unless identity_sign = true")
+        stray = [b for b in self.marked_bodies if b not in self.bodies]
+        if stray:
+            raise ValueError(f"marked_bodies {stray} are not in bodies")
         return self
 
     def names_for(self, village: str) -> list[str]:
@@ -105,6 +112,19 @@ class AllowedSigns(_Strict):
 
 class Honours(_Strict):
     keywords: list[str] = []
+    levels: list[str] = []
+    titles: list[str] = []
+
+
+class Names(_Strict):
+    """The grammar of a board's name: party markers and administrative suffixes by level."""
+
+    party_markers: list[str] = []
+    other_markers: list[str] = []
+    other_bodies: list[str] = []
+    village_suffixes: list[str] = Field(min_length=1)
+    township_suffixes: list[str] = []
+    higher_suffixes: list[str] = []
 
 
 class UnauthorisedSigns(_Strict):
@@ -147,6 +167,7 @@ class Rules(_Strict):
     plaques: list[PlaqueRule] = Field(min_length=1)
     allowed_signs: AllowedSigns = AllowedSigns()
     honours: Honours = Honours()
+    names: Names = Names(village_suffixes=["村", "社区"])
     unauthorised_signs: UnauthorisedSigns = UnauthorisedSigns()
     background_signs: BackgroundSigns = BackgroundSigns()
     photos: PhotoRules = PhotoRules()

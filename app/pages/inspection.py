@@ -95,6 +95,7 @@ if run:
         report = signage.audit_signage(
             [signage.PhotoInput(p.getvalue(), p.name, sides[k]) for k, p in enumerate(photos)], engine,
             village_code=row["village_code"], village_name=row["village_name"], village_point=point,
+            gazetteer=state.gazetteer(f"{cur.rules.version}:{cur.key}", cur),
             progress=lambda done, total, name: progress.progress(done / total, text=f"已核查 {done}/{total}：{name}"))
     except AuditError as exc:
         state.show_error("牌子核查无法进行", exc)

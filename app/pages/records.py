@@ -10,11 +10,11 @@ from app import state
 from audit.errors import AuditError
 from audit.records.inspections import inspection_from_store, inspections_table, photo_for_user
 from audit.records.ledger import LEDGER_HEADERS_ZH, ledger_from_store, rectification_progress, villages_not_inspected
+from audit.signs.engine import VERDICT_ZH
 
 HEADERS = {"village_code": "村代码", "village_name": "村名", "township": "乡镇（街道）", "inspector": "核查人",
            "inspected_at": "核查时间", "verdict": "结论", "reasons": "原因", "reviewed_at": "复核时间",
            "reviewed_by": "复核人", "inspection_id": "记录编号"}
-VERDICT_ZH = {"compliant": "合规", "needs_rectification": "需整改", "not_audited": "未核查"}
 
 
 def _joined(column):

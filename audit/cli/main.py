@@ -105,10 +105,12 @@ class Side(str, Enum):
 
 
 def _village_from_registry(code: str | None, registry: Path | None, rules, crs: str):
-    """(code, name, (lon, lat) or None) of the village, looked up in the registry when one is given."""
+    """(code, name, (lon, lat) or None, gazetteer or None) of the village, looked up in the registry when one is
+    given; the gazetteer holds the registry's place names for reading the plaques."""
     if registry is None:
-        return code, None, None
+        return code, None, None, None
     from audit.area.registry import registry_from_file
+    from audit.signs.names import gazetteer_from_registry
 
     villages = registry_from_file(registry, rules=rules, crs=crs).villages
     if code is None:
@@ -118,7 +120,7 @@ def _village_from_registry(code: str | None, registry: Path | None, rules, crs: 
         raise AuditError(f"名册 {registry.name} 中没有村代码「{code}」")
     row = hit.iloc[0]
     point = None if row.geometry is None or row.geometry.is_empty else (row.geometry.x, row.geometry.y)
-    return code, row["village_name"], point
+    return code, row["village_name"], point, gazetteer_from_registry(villages, rules)
 
 
 def _photo_inputs(paths: list[Path], side: str):
@@ -152,12 +154,12 @@ def signs(
 
     try:
         rule_set = load_rules(rules)
-        code, name, point = _village_from_registry(village, registry, rule_set, crs.value)
+        code, name, point, gazetteer = _village_from_registry(village, registry, rule_set, crs.value)
         ext_inputs, bad1 = _photo_inputs(photos, side.value)
         int_inputs, bad2 = _photo_inputs(internal or [], "internal")
         engine = Engine.load(rules=rule_set, use_detector=not no_detector)
         report = audit_signage(ext_inputs + int_inputs, engine, village_code=code, village_name=name,
-                               village_point=point,
+                               village_point=point, gazetteer=gazetteer,
                                progress=None if as_json else lambda i, n, nm: _err(f"[{i}/{n}] {nm}"))
     except AuditError as exc:
         raise _fail(exc) from None

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from audit.errors import AuditError, StoreError
 from audit.records.access import check_user
 from audit.records.db import Store, inspections, rounds, utc
+from audit.signs.engine import VERDICT_ZH
 
 if TYPE_CHECKING:
     from audit.records.access import User
@@ -24,7 +25,6 @@ LEDGER_HEADERS_ZH = {
     "verdict": "核查结论", "open_problems": "待整改问题", "deadline": "整改期限", "overdue": "是否逾期",
     "reviewed": "是否已人工复核", "inspected_in_round": "本轮是否已核查", "round_name": "核查轮次",
 }
-VERDICT_ZH = {"compliant": "符合规范", "needs_rectification": "需要整改", "not_audited": "未核查"}
 _REGISTRY_COLUMNS = ("village_code", "village_name", "township")
 
 

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 REVIEW_COLUMNS = ["photo", "plaque", "choice", "text", "confidence", "delete"]
 OTHER_CHOICES = {"unauthorised_sign": "其他：未列入清单的牌子", "honour": "其他：荣誉牌（应集中展陈）",
-                 "allowed": "其他：允许的标识", "background": "其他：招牌或标语（不计入）", "unreadable": "其他：未能识别"}
+                 "allowed": "其他：允许的标识", "background": "其他：招牌或标语（不计入）", "undecided": "其他：待人工确认",
+                 "unreadable": "其他：未能识别"}
 
 
 def type_choices(rules: Rules) -> dict[str, tuple[str, str]]:

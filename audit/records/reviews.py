@@ -106,6 +106,8 @@ def _issues(p: dict, side: str, rules: Rules) -> list[str]:
         issues.append("未列入挂牌清单的牌子，应摘除")
     elif p["kind"] == "unreadable":
         issues.append("未能读出文字，请人工复核")
+    elif p["kind"] == "undecided":
+        issues.append("请人工确认这块牌子的类型")
     issues += [f"式样：{c['detail']}" for c in p["style"].values() if c.get("status") == "fail"]
     return issues
 

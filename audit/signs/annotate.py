@@ -16,7 +16,7 @@ COLOURS = {"ok": (22, 163, 74), "style": (234, 179, 8), "bad": (220, 38, 38), "h
 def verdict_colour(p: PlaqueResult) -> tuple[int, int, int]:
     """Green: official and in order; yellow: a style problem; red: unauthorised or misplaced; blue: an
     honour (to the collective display); grey: unread, for review, or a shop's sign or slogan (not counted)."""
-    if p.kind in ("unreadable", "background"):
+    if p.kind in ("unreadable", "undecided", "background"):
         return COLOURS["review"]
     if p.kind == "honour":
         return COLOURS["honour"]

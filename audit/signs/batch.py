@@ -15,6 +15,7 @@ import pandas as pd
 from audit.errors import AuditError
 from audit.rules import Rules
 from audit.signs.engine import Engine, PhotoInput, SignageReport, audit_signage
+from audit.signs.names import Gazetteer, gazetteer_from_registry
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
 INTERNAL_DIRS = {"内部", "internal", "inside", "室内"}
@@ -28,16 +29,18 @@ class BatchJob:
     village_name: str | None = None
     point: tuple[float, float] | None = None
     photos: list[tuple[Path, str]] = field(default_factory=list)
+    gazetteer: Gazetteer | None = None  # the registry's place names, shared by every job of one registry
 
 
-def _lookup(registry: Path | None, rules: Rules, crs: str) -> dict[str, tuple[str, tuple[float, float] | None]]:
+def _lookup(registry: Path | None, rules: Rules,
+            crs: str) -> tuple[dict[str, tuple[str, tuple[float, float] | None]], Gazetteer | None]:
     if registry is None:
-        return {}
+        return {}, None
     from audit.area.registry import registry_from_file
 
     v = registry_from_file(registry, rules=rules, crs=crs).villages
-    return {row.village_code: (row.village_name, None if row.geometry is None else (row.geometry.x, row.geometry.y))
-            for row in v.itertuples() if row.village_code}
+    return ({row.village_code: (row.village_name, None if row.geometry is None else (row.geometry.x, row.geometry.y))
+             for row in v.itertuples() if row.village_code}, gazetteer_from_registry(v, rules))
 
 
 def batch_jobs(folder: Path, *, mapping: Path | None = None, registry: Path | None = None,
@@ -46,7 +49,7 @@ def batch_jobs(folder: Path, *, mapping: Path | None = None, registry: Path | No
     folder = Path(folder)
     if not folder.is_dir():
         raise AuditError(f"照片目录不存在：{folder}")
-    known = _lookup(registry, rules, crs)
+    known, gazetteer = _lookup(registry, rules, crs)
     jobs: dict[str, BatchJob] = {}
     if mapping is not None:
         try:
@@ -76,6 +79,7 @@ def batch_jobs(folder: Path, *, mapping: Path | None = None, registry: Path | No
         raise AuditError(f"{folder} 中没有找到照片（每个村一个子目录，或用 --mapping 指定对照表）")
     for code, job in jobs.items():
         job.village_name, job.point = known.get(code, (None, None))
+        job.gazetteer = gazetteer
     return list(jobs.values())
 
 
@@ -90,7 +94,7 @@ def run_batch(jobs: list[BatchJob], engine: Engine,
             except OSError as exc:
                 errors.append((path.name, f"{path.name}：无法读取文件（{exc.strerror or exc}）"))
         report = audit_signage(inputs, engine, village_code=job.village_code, village_name=job.village_name,
-                               village_point=job.point,
+                               village_point=job.point, gazetteer=job.gazetteer,
                                progress=(lambda i, n, name: progress(name)) if progress else None)
         from audit.signs.engine import PhotoErrorResult
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from audit.errors import AuditError
 from audit.rules import Rules, load_rules
 from audit.signs.intake import Photo, distance_m, photo_from_bytes, sharpness
-from audit.signs.names import OTHER, OTHER_KINDS, TextMatch, type_from_text
+from audit.signs.names import OTHER, OTHER_KINDS, Gazetteer, TextMatch, type_from_text
 from audit.signs.ocr import Reader, TextLine, group_texts, line_groups
 from audit.signs.style import illuminant_of, style_checks
 
@@ -38,6 +38,8 @@ SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each cost
 # scored under it and 33 of 36 real signs over it; on 40 other scenes it cut such false alarms from 6 to 2 and
 # lost 2 of 33 real signs to the review).
 SURE_SIGN_READING = 0.9
+# The village's verdict: must-fix findings first; then boards still undecided or unread keep it from 符合规范.
+VERDICT_ZH = {"compliant": "符合规范", "needs_review": "待复核", "needs_rectification": "需要整改", "not_audited": "未核查"}
 
 
 # ----------------------------------------------------------------------------------------- output model
@@ -52,10 +54,12 @@ class PlaqueResult(BaseModel):
                               description="x1, y1, x2, y2 in pixels of the upright full-resolution photo")
     authorised: bool | None = Field(
         description="an official plaque on its side, or an allowed sign; None when unread or background")
-    kind: Literal["official", "honour", "allowed", "unauthorised_sign", "background", "unreadable"]
+    kind: Literal["official", "honour", "allowed", "unauthorised_sign", "background", "undecided", "unreadable"]
+    reason: str = Field(default="", description="why the text gives this kind and type, in Chinese")
     source: Literal["detector", "ocr", "detector+ocr", "inspector"]
     detector_class: str | None = None
-    text_type: str | None = Field(default=None, description="the type the text alone names, when it differs")
+    text_type: str | None = Field(default=None, description="the type the text alone names, when it differs; for an "
+                                  "undecided board, the official plaque it is closest to")
     style: dict[str, dict[str, str]] = {}
     issues: list[str] = []
 
@@ -118,8 +122,10 @@ class Summary(BaseModel):
     unauthorised: list[UnauthorisedItem]
     style_violations: list[StyleViolation]
     unreadable: int = 0
+    undecided: int = Field(default=0, description="boards the inspector must decide (close to an official plaque, "
+                           "another village's name, a doubtful reading)")
     retake: list[str] = Field(default=[], description="photos too blurry to read: take them again")
-    verdict: Literal["compliant", "needs_rectification", "not_audited"]
+    verdict: Literal["compliant", "needs_review", "needs_rectification", "not_audited"]
     verdict_zh: str
     reasons: list[str]
 
@@ -180,10 +186,12 @@ def _inside(line: TextLine, box: tuple[float, float, float, float], margin: floa
     return x1 - mx <= cx <= x2 + mx and y1 - my <= cy <= y2 + my
 
 
-def _best_match(texts: Iterable[str], rules: Rules, village: str | None, side: str) -> TextMatch | None:
-    """The most telling reading: an official match with the best score, else an honour, else the longest
-    reading that names a body (allowed or unauthorised), else the longest one (background)."""
-    matches = [type_from_text(t, rules, village=village, side=side) for t in texts if t]
+def _best_match(texts: Iterable[str], rules: Rules, village: str | None, side: str,
+                gazetteer: Gazetteer | None = None) -> TextMatch | None:
+    """The most telling reading: an honour, else an official match with the best score, else an undecided one
+    (close to an official plaque), else the longest reading that names a body (allowed or unauthorised), else
+    the longest one (background)."""
+    matches = [type_from_text(t, rules, village=village, side=side, gazetteer=gazetteer) for t in texts if t]
     matches = [m for m in matches if m.kind != "unreadable"]
     if not matches:
         return None
@@ -193,6 +201,9 @@ def _best_match(texts: Iterable[str], rules: Rules, village: str | None, side: s
     official = [m for m in matches if m.kind == "official"]
     if official:
         return max(official, key=lambda m: (m.score, len(m.text)))
+    undecided = [m for m in matches if m.kind == "undecided"]
+    if undecided:
+        return max(undecided, key=lambda m: (m.score, len(m.text)))
     return max(matches, key=lambda m: (m.kind != "background", len(m.text)))  # a reading naming a body first
 
 
@@ -269,7 +280,7 @@ class _Candidate:
 
 
 def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | None,
-                timings: dict[str, float]) -> list[_Candidate]:
+                timings: dict[str, float], gazetteer: Gazetteer | None = None) -> list[_Candidate]:
     import time
 
     rules = engine.rules
@@ -290,7 +301,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         named: dict[tuple[str, str], tuple[TextLine, TextMatch]] = {}
         honour_inside = False
         for i in inside:
-            m = type_from_text(lines[i].text, rules, village=village, side=side)
+            m = type_from_text(lines[i].text, rules, village=village, side=side, gazetteer=gazetteer)
             honour_inside |= m.kind == "honour"
             if m.kind == "official" and m.score >= 85:
                 named.setdefault((m.kind, m.type), (lines[i], m))
@@ -305,7 +316,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             continue
         inside_lines = [lines[i] for i in inside]
         line_texts = group_texts(inside_lines) if inside_lines else []
-        match = _best_match(line_texts, rules, village, side)
+        match = _best_match(line_texts, rules, village, side, gazetteer)
         x1, y1, x2, y2 = (int(round(v)) for v in det.box)
         crop = image[max(0, y1):y2, max(0, x1):x2]
         readings: list[tuple[str, float]] = []
@@ -313,7 +324,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             # The full-photo pass did not settle it: read the box's own crop (recognition only, fast).
             readings = engine.reader.read_plaque(crop) if crop.size else []
             texts = [r[0] for r in readings] + line_texts
-            match = _best_match(texts, rules, village, side)
+            match = _best_match(texts, rules, village, side, gazetteer)
         else:
             texts = line_texts
         read_score = max([r[1] for r in readings] + [ln.score for ln in inside_lines] + [0.0])
@@ -326,7 +337,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             if board:
                 texts = group_texts(board) + texts
                 read_score = max([read_score] + [ln.score for ln in board])
-                match = _best_match(texts, rules, village, side)
+                match = _best_match(texts, rules, village, side, gazetteer)
         if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
             match = _identity_from_partial(texts, rules) or match
         out.append(_Candidate(det.box, "detector+ocr" if match else "detector", det.cls, det.conf, match, read_score))
@@ -340,14 +351,15 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     for group in line_groups(free):
         # A line that names an official plaque on its own is its own board (strips hang side by side);
         # the rest of the group is read together.
-        whole = [ln for ln in group if (m := type_from_text(ln.text, rules, village=village, side=side)).kind
+        whole = [ln for ln in group if (m := type_from_text(ln.text, rules, village=village, side=side,
+                                                        gazetteer=gazetteer)).kind
                  == "official" and m.score >= 85]
         pieces += [[ln] for ln in whole]
         rest = [ln for ln in group if ln not in whole]
         if rest:
             pieces.append(rest)
     for piece in pieces:
-        match = _best_match(group_texts(piece), rules, village, side)
+        match = _best_match(group_texts(piece), rules, village, side, gazetteer)
         score = max(ln.score for ln in piece)
         if match is None or len(match.text) < 3:
             continue
@@ -365,23 +377,28 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
     issues: list[str] = []
     match = c.match
     text_type = None
+    reason = ""
     if match is None:
         kind, ptype, text, authorised = "unreadable", OTHER, "", None
         confidence = 0.5 * c.det_conf
+        reason = "未能读出文字"
         issues.append("未能读出文字，请人工复核")
     else:
-        kind, ptype, text = match.kind, match.type, match.text
+        kind, ptype, text, reason = match.kind, match.type, match.text, match.reason
         shop = any(k in text for k in rules.background_signs.shop_markers)
         if kind == "background" and not shop and (c.read_score < 0.8 or len(text) < 4):
             # A short or doubtful reading that names nothing is more likely a misread board than a slogan.
-            kind, ptype = "unreadable", OTHER
+            kind, ptype, reason = "unreadable", OTHER, f"读作「{text}」，过短或存疑，不能判断"
         elif kind == "unauthorised_sign" and c.read_score < SURE_SIGN_READING:
             # A garbled reading (中浦中树树农委院会) is as often an official plaque misread as a real sign: the
             # inspector decides, rather than a must-fix finding on a guess.
-            kind, ptype = "unreadable", OTHER
+            kind, ptype = "undecided", OTHER
+            reason = f"读作「{text}」，识别置信度 {c.read_score:.2f} 偏低，不能确认是未列入清单的牌子"
         text_conf = (match.score / 100.0) * max(c.read_score, 0.5)
         confidence = 0.5 * c.det_conf + 0.5 * text_conf if c.det_class else 0.9 * text_conf
-        if c.det_class and c.det_class not in _expected_classes(match, rules):
+        if kind == "undecided":
+            text_type = match.closest
+        elif c.det_class and c.det_class not in _expected_classes(match, rules):
             # Detector and text disagree: report both and lower the confidence.
             text_type = match.type
             issues.append(f"检测类别「{c.det_class}」与文字所指「{match.type}」不一致")
@@ -400,6 +417,9 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
         elif kind == "unreadable":
             authorised = None
             issues.append(f"文字未能确认（读作「{text}」），请人工复核")
+        elif kind == "undecided":
+            authorised = None
+            issues.append(f"请人工确认：{reason}")
         else:
             authorised = False
             issues.append("荣誉类牌子，应集中展陈" if kind == "honour" else "未列入挂牌清单的牌子，应摘除")
@@ -415,7 +435,7 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
     name_zh = rules.plaque(ptype).name_zh if kind == "official" else OTHER_KINDS[kind][0]
     return PlaqueResult(type=ptype, name_zh=name_zh, text=text, confidence=round(min(max(confidence, 0.0), 1.0), 3),
                         bbox=photo.to_full(c.box), authorised=authorised, kind=kind, source=c.source,
-                        detector_class=c.det_class, text_type=text_type, style=style, issues=issues)
+                        detector_class=c.det_class, text_type=text_type, style=style, issues=issues, reason=reason)
 
 
 def provenance_of(photo: Photo, rules: Rules, *, village_point: tuple[float, float] | None = None,
@@ -448,14 +468,15 @@ def provenance_of(photo: Photo, rules: Rules, *, village_point: tuple[float, flo
 
 def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external", village: str | None = None,
                        village_point: tuple[float, float] | None = None,
-                       inspected_at: dt.datetime | None = None) -> PhotoResult:
-    """Every plaque and sign in one photo, typed, style-checked, with the photo's provenance."""
+                       inspected_at: dt.datetime | None = None, gazetteer: Gazetteer | None = None) -> PhotoResult:
+    """Every plaque and sign in one photo, typed, style-checked, with the photo's provenance. ``gazetteer`` holds
+    the county's place names (:func:`audit.signs.names.gazetteer_from_registry`)."""
     import time
 
     t0 = time.perf_counter()
     image = np.asarray(photo.image)
     timings: dict[str, float] = {}
-    candidates = _candidates(engine, image, side, village, timings)
+    candidates = _candidates(engine, image, side, village, timings, gazetteer)
     t1 = time.perf_counter()
     illuminant = illuminant_of(image)
     plaques = [_plaque_result(c, photo, image, illuminant, side, engine.rules) for c in candidates]
@@ -496,7 +517,7 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
     misplaced: list[str] = []
     unauthorised: list[UnauthorisedItem] = []
     styles: list[StyleViolation] = []
-    unreadable = 0
+    unreadable = undecided = 0
     for ph in photos:
         counts = Counter(p.type for p in ph.plaques if p.kind == "official")
         duplicates |= {t for t, n in counts.items() if n > 1}
@@ -511,6 +532,8 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
                 unauthorised.append(UnauthorisedItem(text=p.text, kind=p.kind, photo=ph.photo))
             elif p.kind == "unreadable":
                 unreadable += 1
+            elif p.kind == "undecided":
+                undecided += 1
             for check, result in p.style.items():
                 if result["status"] == "fail":
                     styles.append(StyleViolation(type=p.type, text=p.text, check=check, severity=result["severity"],
@@ -552,13 +575,18 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
     retake = [ph.photo for ph in photos if ph.quality is not None and ph.quality.flags]
     if retake:
         reasons.append("照片不清晰，结果可能不全，请重拍：" + "、".join(retake))
+    if undecided:
+        reasons.append(f"{undecided} 块牌子需人工确认（接近清单内牌子、写有其他村名或读数存疑），确认前不能判定符合规范")
     if not photos:
         verdict = "not_audited"
+    elif any(must):
+        verdict = "needs_rectification"
     else:
-        verdict = "needs_rectification" if any(must) else "compliant"
-    verdict_zh = {"compliant": "符合规范", "needs_rectification": "需要整改", "not_audited": "未核查"}[verdict]
+        verdict = "needs_review" if unreadable or undecided else "compliant"
+    verdict_zh = VERDICT_ZH[verdict]
     return Summary(present=present, missing=missing, not_checked=not_checked, duplicates=sorted(duplicates),
                    misplaced=misplaced, unauthorised=unauthorised, style_violations=styles, unreadable=unreadable,
+                   undecided=undecided,
                    retake=retake, verdict=verdict, verdict_zh=verdict_zh, reasons=reasons)
 
 
@@ -573,8 +601,10 @@ class PhotoInput:
 
 def audit_signage(inputs: list[PhotoInput], engine: Engine, *, village_code: str | None = None,
                   village_name: str | None = None, village_point: tuple[float, float] | None = None,
-                  inspected_at: dt.datetime | None = None, progress=None) -> SignageReport:
+                  inspected_at: dt.datetime | None = None, progress=None,
+                  gazetteer: Gazetteer | None = None) -> SignageReport:
     """Audit all photos of one village. Refused photos are listed in ``errors``; the others are audited.
+    ``gazetteer``: the county's place names, to read the place on each board (another village's name is flagged).
 
     ``progress``, when given, is called as ``progress(done, total, name)`` after each photo.
     """
@@ -588,7 +618,8 @@ def audit_signage(inputs: list[PhotoInput], engine: Engine, *, village_code: str
             errors.append(PhotoErrorResult(photo=item.name, error=str(exc)))
         else:
             results.append(plaques_from_photo(photo, engine, side=item.side, village=village_name,
-                                              village_point=village_point, inspected_at=inspected_at))
+                                              village_point=village_point, inspected_at=inspected_at,
+                                              gazetteer=gazetteer))
         if progress is not None:
             progress(i + 1, len(inputs), item.name)
     return SignageReport(village={"code": village_code, "name": village_name}, rules_version=engine.rules.version,

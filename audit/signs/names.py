@@ -1,47 +1,71 @@
-"""What a plaque's text says: which official plaque it names (the rules' patterns, fuzzily, with the
-village-name slot), an honour, an allowed sign, or an unauthorised one."""
+"""What a board's text says, read the way a county clerk reads it: ``[party marker] + place chain + body``.
+
+* The **body** is what follows the place: it must be one of an official plaque's ``bodies`` in the rules
+  (村民委员会, 居务监督委员会, 股份经济合作社 …) to be that plaque. The comparison tolerates the characters the
+  engine's OCR is measured to confuse (``ocr_confusions.tsv``, written by ``bench/ocr_confusions.py``) and a
+  dropped character in a long body, but never a different core: 便民服务中心 is not 党群服务中心, 新时代文明实践所
+  is not …实践站.
+* The **place chain** (城关镇 · 王庄村) is read with the county's registry (:class:`Gazetteer`: county, township
+  and village names, with and without their endings) and the rules' administrative suffixes for places outside
+  it. The last place must be a village or community for a village body; a misread place name never changes the
+  type, but a place the registry knows as *another* village makes the board undecided (a borrowed photo).
+* **Three outcomes**, each with a reason: ``official`` (sure), ``unauthorised_sign`` (the body is read and is
+  no official variant), or ``undecided`` (close to an official body but not sure, or another village's name):
+  the inspector decides, and the village's verdict waits (待复核). Honours follow a grammar of titles (level +
+  title, or an award word); allowed signs, shop signs and slogans are as the rules list them.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from rapidfuzz import fuzz
+from audit.rules import Rules
 
-from audit.rules import VILLAGE_SLOT, Rules
-
-Kind = Literal["official", "honour", "allowed", "unauthorised_sign", "background", "unreadable"]
+Kind = Literal["official", "honour", "allowed", "unauthorised_sign", "background", "undecided", "unreadable"]
 OTHER = "other_sign"
 # The kinds of an ``other_sign``: Chinese name, and whether such a board is authorised on the centre
-# (None: not a question the audit answers).
+# (None: not a question the audit answers, or not yet answered).
 OTHER_KINDS: dict[str, tuple[str, bool | None]] = {
     "unauthorised_sign": ("未列入清单的牌子", False),
     "honour": ("荣誉牌", False),
     "allowed": ("允许的标识", True),
     "background": ("招牌或标语（不计入）", None),
+    "undecided": ("待人工确认的牌子", None),
     "unreadable": ("未识别", None),
 }
-MATCH_THRESHOLD = 75.0  # below this, the text names no official plaque
-# A name in the village slot ending like this is a higher body (中共XX镇委员会 on an honour plaque), not a village.
-_NOT_A_VILLAGE = re.compile(r"(县|镇|乡|市|区|省|街道|州)$")
-_VILLAGE_END = ("村", "社区", "居委会")
+CONFUSIONS_PATH = Path(__file__).resolve().parent / "ocr_confusions.tsv"
+# Cost of substituting a character the OCR is measured to confuse with the true one (a plain substitution is 1).
+CONFUSABLE_COST = 0.35
+# Scores reported for each outcome (0-100; the engine ranks readings of one board by them).
+SURE, CLOSE, BARE, FRAGMENT = 100.0, 70.0, 88.0, 80.0
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
+_BODYLESS_PLACE = re.compile(r".{1,6}(村|社区)村?")
+_PROVINCE = re.compile(r"^.{2,3}(省|自治区)")
+# A village named in a sign's text: two characters, then 村 or 社区 (乡村 and 农村 are words, not names).
+_NAMED_VILLAGE = re.compile(r"[^乡农]{2}(村|社区)")
 
 
 @dataclass(frozen=True)
 class TextMatch:
-    """The reading of one plaque's text."""
+    """The reading of one board's text."""
 
     type: str  # a rules plaque id, or "other_sign"
     kind: Kind
-    score: float  # 0–100: how well the text matches the chosen pattern (100 for non-official kinds)
+    score: float  # 0-100: how sure the reading names ``type``/``kind``
     text: str  # normalised text (simplified characters)
     traditional: bool  # the text as read contains traditional characters
+    reason: str = ""  # why, in Chinese, for the report and the review
+    closest: str | None = None  # for ``undecided``: the official plaque it is closest to
+    place: str = ""  # the place chain read before the body
 
 
+# ------------------------------------------------------------------------------------------- normalising
 @lru_cache(maxsize=1)
 def _t2s():
     import opencc
@@ -59,43 +83,229 @@ def simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
-def _pattern_score(text: str, pattern: str, village: str | None) -> float:
-    if VILLAGE_SLOT not in pattern:
-        return max(fuzz.ratio(text, pattern), fuzz.partial_ratio(pattern, text) if len(text) >= len(pattern) else 0)
-    prefix, suffix = pattern.split(VILLAGE_SLOT, 1)
-    # The text must start like the prefix and end like the suffix; the middle is the village's name.
-    middle = len(text) - len(prefix) - len(suffix)
-    if middle < -2 or middle > 14:
-        return 0.0
-    if middle > 0 and _NOT_A_VILLAGE.search(text[len(prefix):len(text) - len(suffix)]):
-        return 0.0
-    r_suffix = fuzz.ratio(text[-len(suffix):], suffix) if suffix else 100.0
-    r_prefix = fuzz.ratio(text[: len(prefix)], prefix) if prefix else 100.0
-    score = (len(prefix) * r_prefix + len(suffix) * r_suffix) / (len(prefix) + len(suffix))
-    if len(text) < 0.75 * (len(prefix) + len(suffix)):  # a short fragment (委员会 names nothing) weighs less
-        score *= 0.9
-    if len(prefix) >= 2 and r_prefix >= 90:  # the end cut off or hidden: 中共王庄村支部委…
-        for k in range(2, len(suffix)):
-            if text.endswith(suffix[:k]):
-                score = max(score, 0.9 * (len(prefix) * r_prefix + k * 100.0) / (len(prefix) + k))
-        for k in (0, 1):  # cut right after the name: 中共王庄村 / 中共王庄村支
-            head = text[len(prefix): len(text) - k]
-            if text.endswith(suffix[:k]) and len(head) >= 2 and head.endswith(_VILLAGE_END):
-                score = max(score, 80.0)
-    elif not prefix:  # no prefix to anchor on: the name must end like a village's (…村 / …社区) before the cut
-        for k in range(2, len(suffix)):
-            head = text[: len(text) - k]
-            if not text.endswith(suffix[:k]):
+# ---------------------------------------------------------------------------------------------- gazetteer
+@dataclass(frozen=True)
+class Gazetteer:
+    """Place names of the county's registry, each with its level: ``village`` (villages and communities),
+    ``township`` or ``higher`` (the county and above). Names are kept with and without their endings."""
+
+    names: dict[str, str] = field(default_factory=dict)  # name -> level
+    villages: frozenset[str] = frozenset()  # village cores (王庄 for 王庄村)
+
+    def level(self, name: str) -> str | None:
+        return self.names.get(name)
+
+
+def _core(name: str, suffixes: Iterable[str]) -> str:
+    for s in sorted(suffixes, key=len, reverse=True):
+        if name.endswith(s) and len(name) > len(s):
+            return name[: -len(s)]
+    return name
+
+
+def gazetteer_from_names(*, villages: Iterable[str] = (), townships: Iterable[str] = (), counties: Iterable[str] = (),
+                         rules: Rules) -> Gazetteer:
+    """A gazetteer from lists of names (any may be empty)."""
+    g = rules.names
+    names: dict[str, str] = {}
+    cores: set[str] = set()
+    for level, values, suffixes in (("higher", counties, g.higher_suffixes), ("township", townships, g.township_suffixes),
+                                    ("village", villages, g.village_suffixes)):
+        for raw in values:
+            if not isinstance(raw, str):
                 continue
-            if village and head == village:  # exactly the village's own name, then the start of the body
-                score = max(score, 0.9 * (70.0 + 30.0 * k / len(suffix)))
-            elif head.endswith(_VILLAGE_END):
-                score = max(score, 0.9 * (60.0 + 40.0 * k / len(suffix)))
-    if village:  # the village's own name helps, but never outweighs a suffix that names another body
-        score = max(score, min(fuzz.ratio(text, prefix + village + suffix), r_suffix, r_prefix))
-    if len(suffix) >= 4:  # a distinctive suffix (支部委员会, 村务监督委员会) survives a cut-off or hidden start
-        score = max(score, 0.9 * r_suffix)
-    return score
+            name = simplified(normalise_text(raw))
+            if len(name) < 2:
+                continue
+            names[name] = level
+            core = _core(name, suffixes)
+            if len(core) >= 2:
+                names.setdefault(core, level)
+                if level == "village":
+                    cores.add(core)
+    return Gazetteer(names=names, villages=frozenset(cores))
+
+
+def gazetteer_from_registry(villages, rules: Rules) -> Gazetteer:
+    """The gazetteer of a registry GeoDataFrame (:func:`audit.area.registry.registry_from_file`): its village,
+    township and county names."""
+    def column(name: str) -> list:
+        return villages[name].dropna().astype(str).unique().tolist() if name in villages.columns else []
+
+    return gazetteer_from_names(villages=column("village_name"), townships=column("township"),
+                                counties=column("county"), rules=rules)
+
+
+# ---------------------------------------------------------------------------------------------- matching
+@lru_cache(maxsize=4)
+def _confusions(path: str = str(CONFUSIONS_PATH)) -> frozenset[tuple[str, str]]:
+    """Pairs (true character, character read) the OCR is measured to confuse, both directions."""
+    pairs: set[tuple[str, str]] = set()
+    p = Path(path)
+    if p.exists():
+        for line in p.read_text(encoding="utf-8").splitlines()[1:]:
+            parts = line.split("\t")
+            if len(parts) >= 2 and len(parts[0]) == 1 and len(parts[1]) == 1:
+                pairs.add((parts[0], parts[1]))
+                pairs.add((parts[1], parts[0]))
+    return frozenset(pairs)
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """How the end of a text fits a body name: substitutions of confusable characters, other substitutions,
+    characters missing or extra, and where the body starts in the text."""
+
+    confusable: int
+    other: int
+    gaps: int
+    start: int
+
+    @property
+    def cost(self) -> float:
+        return self.confusable * CONFUSABLE_COST + self.other + self.gaps
+
+
+def _suffix_fit(text: str, body: str) -> _Fit:
+    """The best alignment of ``body`` with a suffix of ``text`` (edit distance, free start in the text)."""
+    conf = _confusions()
+    n, m = len(text), len(body)
+    inf = (1e9, 0, 0, 0, 0)
+    # prev[i]: best (cost, confusable, other, gaps, start) aligning body[:j] with text[start:i]; for j = 0 the
+    # body may start anywhere, and it must end at the end of the text.
+    prev = [(0.0, 0, 0, 0, i) for i in range(n + 1)]
+    for j in range(1, m + 1):
+        cur = [inf] * (n + 1)
+        cur[0] = (prev[0][0] + 1, prev[0][1], prev[0][2], prev[0][3] + 1, prev[0][4])
+        b = body[j - 1]
+        for i in range(1, n + 1):
+            a = text[i - 1]
+            c0 = prev[i - 1]
+            if a == b:
+                best = c0
+            elif (b, a) in conf:
+                best = (c0[0] + CONFUSABLE_COST, c0[1] + 1, c0[2], c0[3], c0[4])
+            else:
+                best = (c0[0] + 1, c0[1], c0[2] + 1, c0[3], c0[4])
+            d = prev[i]  # body char missing from the text
+            if d[0] + 1 < best[0]:
+                best = (d[0] + 1, d[1], d[2], d[3] + 1, d[4])
+            e = cur[i - 1]  # extra char in the text
+            if e[0] + 1 < best[0]:
+                best = (e[0] + 1, e[1], e[2], e[3] + 1, e[4])
+            cur[i] = best
+        prev = cur
+    _, confusable, other, gaps, start = prev[n]
+    return _Fit(confusable, other, gaps, start)
+
+
+def _sure(fit: _Fit, body: str) -> bool:
+    """The body is read: at most one confusable character per four, and in a long body one character missing."""
+    if fit.other:
+        return False
+    return fit.confusable <= max(1, len(body) // 4) and fit.gaps <= (1 if len(body) >= 5 else 0)
+
+
+def _close(fit: _Fit, body: str, text: str, rules: Rules) -> bool:
+    """Near enough that the board may be this plaque misread (characters missing or garbled): the inspector
+    decides. Strict on meaning: a text that ends as another kind of body does (…实践所 for …实践站, …中心 for
+    …站) is that other body, not this one misread."""
+    if len(body) < 3 or fit.other + fit.gaps > max(1, len(body) // 4) or fit.cost > len(body) / 3:
+        return False
+    endings = [e for e in rules.unauthorised_signs.endings if text.endswith(e)]
+    return not endings or any(body.endswith(e) for e in endings)
+
+
+@dataclass(frozen=True)
+class _Place:
+    chain: tuple[str, ...]
+    level: str | None  # level of the last place: village / township / higher; None when not a place chain
+    clean: bool  # every piece is a known or well-formed place name
+
+
+def _level_of(piece: str, rules: Rules, gazetteer: Gazetteer | None) -> str | None:
+    if gazetteer is not None and piece in gazetteer.villages:  # 古城 of 古城村, though 古城镇 shares it
+        return "village"
+    if gazetteer is not None and piece not in gazetteer.names and any(
+            piece[:k] in gazetteer.villages and not piece[k:].startswith(tuple(rules.names.village_suffixes))
+            for k in (len(piece) - 1, len(piece) - 2) if k >= 2):
+        return "village"  # 和平区 / 郭店料 for 和平社区 / 郭店村: a registry village, its ending misread
+    if gazetteer is not None and gazetteer.level(piece):
+        return gazetteer.level(piece)
+    g = rules.names
+    for level, suffixes in (("village", g.village_suffixes), ("township", g.township_suffixes),
+                            ("higher", g.higher_suffixes)):
+        for s in sorted(suffixes, key=len, reverse=True):
+            if piece.endswith(s) and len(piece) > len(s):
+                return level
+    return None
+
+
+def parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None = None) -> _Place:
+    """Split a place chain (城关镇王庄村) into places, fewest pieces first; the level of the last one."""
+    n = len(text)
+    if n == 0:
+        return _Place((), None, True)
+    # best[i]: the cheapest cover of text[:i] with well-formed places
+    best: list[tuple[float, tuple[str, ...]] | None] = [None] * (n + 1)
+    best[0] = (0, ())
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(i + 2, min(n, i + 12) + 1):
+            piece = text[i:j]
+            known = gazetteer is not None and (piece in gazetteer.names or piece in gazetteer.villages)
+            level = _level_of(piece, rules, gazetteer)
+            if level is None or (not known and len(_core(piece, _all_suffixes(rules))) > 5):
+                continue
+            # registry names first: 新村乡 · 花园区 rather than one unknown 新村乡花园区
+            cost = 0.2 if known else 1.5 + 0.1 * len(piece)
+            cand = (best[i][0] + cost, best[i][1] + (piece,))
+            if best[j] is None or cand[0] < best[j][0]:
+                best[j] = cand
+    if best[n] is not None:
+        chain = best[n][1]
+        return _Place(chain, _level_of(chain[-1], rules, gazetteer), True)
+    # Not a clean chain: the longest well-formed head, the rest an unsuffixed name (王庄 of 王庄村民委员会) or noise.
+    head = max((i for i in range(n + 1) if best[i] is not None), default=0)
+    chain = best[head][1] if head else ()
+    rest = text[head:]
+    return _Place(chain + (rest,), None, False)
+
+
+def _all_suffixes(rules: Rules) -> list[str]:
+    g = rules.names
+    return g.village_suffixes + g.township_suffixes + g.higher_suffixes
+
+
+def _village_core(piece: str, rules: Rules) -> str:
+    return _core(piece, rules.names.village_suffixes)
+
+
+def _other_village(place: _Place, village: str | None, rules: Rules, gazetteer: Gazetteer | None) -> str | None:
+    """The name of another registry village that the board names instead of the inspected one, if any."""
+    if gazetteer is None or not village or not place.chain:
+        return None
+    last = place.chain[-1]
+    core = _village_core(last, rules)
+    own = _village_core(simplified(normalise_text(village)), rules)
+    if not core or core == own or len(core) < 2:
+        return None
+    if core in gazetteer.villages:
+        fit = _suffix_fit(core, own)
+        if fit.start == 0 and fit.other == 0 and fit.gaps == 0:  # the own name, misread in confusable characters
+            return None
+        return last
+    return None
+
+
+def _honour(text: str, rules: Rules) -> bool:
+    """An honour or creation title: an award word anywhere, or a level (全国, 省级, 山东省 …) then a title's ending."""
+    h = rules.honours
+    if any(k in text for k in h.keywords):
+        return True
+    level = any(text.startswith(lv) for lv in h.levels) or _PROVINCE.match(text) is not None
+    return level and any(text.endswith(t) for t in h.titles)
 
 
 def names_a_body(text: str, rules: Rules) -> bool:
@@ -103,48 +313,219 @@ def names_a_body(text: str, rules: Rules) -> bool:
     …站) or a village's name (…村, …社区). Slogans (扫黑除恶保平安) name none."""
     signs = rules.unauthorised_signs
     return (any(k in text for k in signs.markers) or text.endswith(tuple(signs.endings))
-            or re.search(r"..(村|社区)", text) is not None)
+            or _NAMED_VILLAGE.search(text) is not None)
 
 
-def type_from_text(text: str, rules: Rules, *, village: str | None = None, side: str = "external") -> TextMatch:
-    """Resolve a plaque's type from its text.
+def _other_marker_starts(rules: Rules) -> tuple[str, ...]:
+    """How another organisation's board starts: its marker, or the marker's first two characters when the rest is
+    cut off (共青 of 共青团) and no party marker starts so."""
+    starts = set(rules.names.other_markers)
+    starts |= {m[:2] for m in rules.names.other_markers if len(m) >= 3}
+    return tuple(s for s in starts if not any(p.startswith(s) for p in rules.names.party_markers))
 
-    The text is normalised and converted to simplified characters, then scored against every official
-    pattern (the village's own name fills the slot when known; otherwise any name may). The best score
-    over ``MATCH_THRESHOLD`` names the plaque (or, failing that, an ending only one plaque's name has);
-    otherwise honour keywords make it an honour, a bare village name is unreadable (the rest is hidden), the
-    side's allowed kinds (e.g. 活动须知 inside) make it allowed. A shop's words (超市, 经营部…), or text that names
-    no body at all (a slogan: no mechanism word, no 村/社区), make it background: not a board of the centre. The
-    rest names some body and is an unauthorised sign.
+
+def _strip_marker(text: str, rules: Rules) -> tuple[bool, str]:
+    for marker in sorted(rules.names.party_markers, key=len, reverse=True):
+        if text.startswith(marker):
+            return True, text[len(marker):]
+    for marker in rules.names.party_markers:  # the start cut off: 国共产党… / 共产党…
+        for k in range(1, len(marker) - 2):
+            if text.startswith(marker[k:]):
+                return True, text[len(marker) - k:]
+    # A marker misread in one character (中其, 申共) still marks the party when a party body follows.
+    for marker in rules.names.party_markers:
+        if len(marker) == 2 and len(text) > 2 and (text[0] == marker[0] or text[1] == marker[1]) and (
+                (marker[0], text[0]) in _confusions() or (marker[1], text[1]) in _confusions()):
+            return True, text[2:]
+    return False, text
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    plaque: str
+    body: str
+    fit: _Fit
+    sure: bool
+
+
+def _body_candidates(rest: str, marked: bool, rules: Rules) -> list[_Candidate]:
+    out = []
+    for plaque in rules.plaques:
+        for body in plaque.bodies:
+            if body in plaque.marked_bodies and not marked:
+                continue
+            fit = _suffix_fit(rest, body)
+            sure = _sure(fit, body)
+            if sure or _close(fit, body, rest, rules):
+                out.append(_Candidate(plaque.id, body, fit, sure))
+    # sure first, then the longest body (村务监督委员会 over 委员会), then the cheapest fit
+    out.sort(key=lambda c: (not c.sure, -len(c.body) + c.fit.cost * 2, c.fit.cost))
+    return out
+
+
+def type_from_text(text: str, rules: Rules, *, village: str | None = None, side: str = "external",
+                   gazetteer: Gazetteer | None = None) -> TextMatch:
+    """Resolve a board's type from its text.
+
+    Parameters
+    ----------
+    text
+        The board's text as read (any script; normalised and converted to simplified characters here).
+    rules
+        The rules: the plaques' bodies, the names grammar, honours, allowed, shop and mechanism words.
+    village
+        The inspected village's name (王庄村): a board naming another registry village is undecided.
+    side
+        ``external`` or ``internal``: which allowed signs apply.
+    gazetteer
+        The county's place names (:func:`gazetteer_from_registry`); without it, places are read by their
+        administrative suffixes alone.
     """
     raw = normalise_text(text)
     simple = simplified(raw)
     traditional = simple != raw
+
+    def match(ptype: str, kind: Kind, score: float, reason: str, closest: str | None = None, place: str = "") -> TextMatch:
+        return TextMatch(ptype, kind, round(score, 1), simple, traditional, reason, closest, place)
+
     if len(simple) < 2:
-        return TextMatch(OTHER, "unreadable", 0.0, simple, traditional)
-    best_id, best = OTHER, 0.0
-    for plaque in rules.plaques:
-        score = max(_pattern_score(simple, p, village) for p in plaque.patterns)
-        if score > best:
-            best_id, best = plaque.id, score
-    if best < MATCH_THRESHOLD and len(simple) >= 3:
-        # Only the end of the name was read (督委员会, 民委员会, 经济合作社): it names a plaque when exactly one
-        # plaque's name ends that way.
-        owners = {p.id for p in rules.plaques for pat in p.patterns
-                  if VILLAGE_SLOT in pat and pat.split(VILLAGE_SLOT, 1)[1].endswith(simple)}
-        if len(owners) == 1:
-            best_id, best = owners.pop(), 80.0
-    if best >= MATCH_THRESHOLD:
-        return TextMatch(best_id, "official", round(best, 1), simple, traditional)
-    if any(k in simple for k in rules.honours.keywords):
-        return TextMatch(OTHER, "honour", 100.0, simple, traditional)
-    if simple == village or re.fullmatch(r".{1,6}(村|社区)村?", simple):
-        # Only the village's name is visible (the rest of the board cut off or hidden): which plaque it is
-        # cannot be told, and it is no evidence of an unauthorised sign either.
-        return TextMatch(OTHER, "unreadable", 0.0, simple, traditional)
+        return match(OTHER, "unreadable", 0.0, "没有可读的文字")
+    if simple.startswith(_other_marker_starts(rules)):
+        return match(OTHER, "unauthorised_sign", SURE, "其他组织（非村党组织）的牌子，不在挂牌清单内")
+    marked, rest = _strip_marker(simple, rules)
+    own = simplified(normalise_text(village)) if village else ""
+    own_core = _village_core(own, rules) if own else ""
+    honour_text = simple.replace(own, "") if len(own) >= 2 else simple  # 文明村老年协会: 文明村 is the village
+    names = {p.id: p.name_zh for p in rules.plaques}
+    candidates = _body_candidates(rest, marked, rules)
+    doubtful: list[_Candidate] = [c for c in candidates if not c.sure]
+    other_body = max((b for b in rules.names.other_bodies if simple.endswith(b)), key=len, default="")
+    for cand in (c for c in candidates if c.sure):
+        if cand.fit.cost and len(other_body) >= len(cand.body):
+            continue  # 团支部 read exactly is not 党支部 misread
+        plaque = rules.plaque(cand.plaque)
+        place_text = rest[: cand.fit.start]
+        place = parse_place(place_text, rules, gazetteer)
+        where = "".join(place.chain)
+        if not place_text:
+            if plaque.place_optional or (len(cand.body) >= 4 and not cand.fit.gaps):
+                return match(plaque.id, "official", SURE if plaque.place_optional else BARE,
+                             f"名称为「{cand.body}」" + ("" if plaque.place_optional else "（未读出村名）"))
+            doubtful.append(cand)  # a bare, incomplete body: which plaque it is may still show below
+            continue
+        if not place.clean:
+            head, leftover = place.chain[:-1], place.chain[-1]
+            if _honour(honour_text, rules):  # 模范民兵连, 优秀村务监督委员会, 示范党群服务中心
+                return match(OTHER, "honour", SURE, f"「{leftover}」是荣誉或创建称号，应集中展陈")
+            if not _unsuffixed_village(leftover, head, cand.body, village, rules, gazetteer):
+                if head or any(leftover.endswith(b) or b in leftover for b in rules.names.other_bodies):
+                    continue  # 王庄村土地股份合作社, 中共湖西街道工作委员会: a qualifier names another body
+                # 胜利N民兵连: the body is read, the place is not: a misread place never changes the type,
+                # but the board cannot be counted without the inspector either.
+                return match(OTHER, "undecided", CLOSE, f"读出「{cand.body}」，但村名「{leftover}」不能确认",
+                             plaque.id, where)
+            place = _Place(place.chain, "village", True)
+        elif place.chain and _honour(place.chain[-1], rules) and place.chain[-1] not in (own, own_core) \
+                and not place.chain[-1].endswith(tuple(rules.names.village_suffixes)):
+            # 红旗党支部, 先锋党支部: an honour title, unless the inspected village is called so.
+            return match(OTHER, "honour", SURE, f"「{place.chain[-1]}」是荣誉称号，应集中展陈")
+        if place.level in ("township", "higher"):
+            # 中共城关镇委员会, 城关镇民兵营: a higher body's name, not the village's.
+            return match(OTHER, "unauthorised_sign", SURE, f"「{where}」不是村（社区），这是上级机构的牌子", None, where)
+        other = _other_village(place, village, rules, gazetteer)
+        if other:
+            return match(OTHER, "undecided", CLOSE, f"牌子上是「{other}」，不是本村：请确认照片是否为本村", plaque.id, where)
+        return match(plaque.id, "official", SURE - 10 * cand.fit.cost, f"名称为「{where}」+「{cand.body}」", None, where)
+    if any(simple.endswith(k) for k in rules.background_signs.shop_markers):
+        return match(OTHER, "background", SURE, "商铺或单位自己的招牌，不计入核查")
+    if _honour(honour_text, rules):
+        return match(OTHER, "honour", SURE, "荣誉或创建称号，应集中展陈")
+    if other_body and not any(len(c.body) > len(other_body) for c in doubtful):
+        return match(OTHER, "unauthorised_sign", SURE, f"「{other_body}」不是清单内的牌子", _closest_official(rest, rules))
+    cut = _cut_name(rest, marked, rules, gazetteer)
+    if cut is not None:
+        return match(cut[0], "official", FRAGMENT, cut[1])
+    head = [p.id for p in rules.plaques for b in p.bodies if len(rest) >= 3 and b.startswith(rest)]
+    if doubtful or head:
+        closest = doubtful[0].plaque if doubtful else head[0]
+        return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，接近「{names[closest]}」但不能确认", closest)
+    if _BODYLESS_PLACE.fullmatch(simple) or (own and simple in (own, own_core)):
+        return match(OTHER, "unreadable", 0.0, "只读出村名，其余被遮挡或未读出")
     allowed = rules.allowed_signs.internal if side == "internal" else rules.allowed_signs.external
     if any(k in simple for k in allowed):
-        return TextMatch(OTHER, "allowed", 100.0, simple, traditional)
-    if any(k in simple for k in rules.background_signs.shop_markers) or not names_a_body(simple, rules):
-        return TextMatch(OTHER, "background", 100.0, simple, traditional)
-    return TextMatch(OTHER, "unauthorised_sign", round(100.0 - best, 1), simple, traditional)
+        return match(OTHER, "allowed", SURE, "允许悬挂的标识")
+    if any(k in simple for k in rules.background_signs.shop_markers):
+        return match(OTHER, "background", SURE, "商铺或单位的招牌，不计入核查")
+    signs = rules.unauthorised_signs
+    tail = _after_place(rest, rules, gazetteer)  # 合作社区…: the village's name is not the sign's body
+    if any(k in tail for k in signs.markers) or tail.endswith(tuple(signs.endings)):
+        return match(OTHER, "unauthorised_sign", SURE, "机构名称不在挂牌清单内", _closest_official(rest, rules))
+    if _NAMED_VILLAGE.search(simple):  # a village's name and a reading that ends as no body does: a fragment
+        return match(OTHER, "unreadable", 0.0, f"读作「{simple}」，看不出是什么机构的牌子")
+    return match(OTHER, "background", SURE, "标语或提示，未指明任何机构")
+
+
+def _after_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> str:
+    """The text after the longest village-level place chain it starts with (合作社区 of 合作社区老年协会)."""
+    for k in range(min(len(text), 20), 1, -1):
+        place = parse_place(text[:k], rules, gazetteer)
+        if place.clean and place.level == "village":
+            return text[k:]
+    return text
+
+
+def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, village: str | None, rules: Rules,
+                        gazetteer: Gazetteer | None) -> bool:
+    """Whether the unparsed end of a place chain is a village's name written without its ending: 王庄 in
+    王庄村民委员会 (the body starts with 村/居/社), 田新 in 田新经济联合社, or a name the registry knows. After a
+    village (王庄村土地…) or before a short body (…街道工作委员会) it is a qualifier naming another body."""
+    if gazetteer is not None and leftover in gazetteer.villages:
+        return True
+    if village and leftover == _village_core(simplified(normalise_text(village)), rules):
+        return True
+    if head and _level_of(head[-1], rules, gazetteer) == "village":
+        return False
+    if len(leftover) > 6 or any(m in leftover for m in rules.unauthorised_signs.markers):
+        return False
+    return body[0] in "村居社" or len(body) >= 5
+
+
+def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None) -> tuple[str, str] | None:
+    """A name cut by the board's edge, an occluding object or the photo: its start hidden (…监督委员会: the end
+    of a body only one plaque has) or its end hidden (中共王庄村支部委…, 王庄村村民委: a village, then the start of a
+    body only one plaque has). Returns (plaque id, reason)."""
+    for k in (0, 1):  # the first visible character is often half cut: try without it
+        frag = rest[k:]
+        if len(frag) >= 4:
+            owners = {p.id for p in rules.plaques for b in p.bodies if len(b) > len(frag) and b.endswith(frag)}
+            if len(owners) == 1:
+                return owners.pop(), f"只读出名称的后半部分「{frag}」"
+    for plaque in rules.plaques:
+        for body in plaque.bodies:
+            for k in range(len(body) - 1, 1, -1):
+                head = body[:k]
+                if not rest.endswith(head):
+                    continue
+                owners = {p.id for p in rules.plaques for b in p.bodies if b.startswith(head)}
+                place = parse_place(rest[: len(rest) - k], rules, gazetteer)
+                if len(owners) == 1 and place.chain and (place.level == "village" or marked and place.clean):
+                    return plaque.id, f"名称末尾被遮挡：读作「{rest}」"
+    if marked:  # 中共卧牛坡村 / 中共卧牛坡村支: the party marker and a village, the body cut off
+        party = [p for p in rules.plaques if p.marked_bodies]
+        for k in (0, 1):
+            place = parse_place(rest[: len(rest) - k], rules, gazetteer)
+            tail = rest[len(rest) - k:]
+            if party and place.chain and place.level == "village" and all(
+                    any(b.startswith(tail) for b in p.bodies) for p in party[:1]):
+                return party[0].id, f"党组织名称末尾被遮挡：读作「{rest}」"
+    return None
+
+
+def _closest_official(rest: str, rules: Rules) -> str | None:
+    best: tuple[float, str] | None = None
+    for plaque in rules.plaques:
+        for body in plaque.bodies:
+            cost = _suffix_fit(rest, body).cost / len(body)
+            if best is None or cost < best[0]:
+                best = (cost, plaque.id)
+    return best[1] if best is not None and best[0] < 0.5 else None
