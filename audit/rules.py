@@ -203,6 +203,24 @@ class Rules(_Strict):
         return rows
 
 
+    def lexicon_rows(self) -> list[tuple[str, str, str]]:
+        """(牌子, 位置, 名称写法) per official plaque, then the grammar of other names, for the app and the docs."""
+        side = {"external": "外部", "internal": "内部"}
+        rows = []
+        for p in self.plaques:
+            forms = "、".join(f"{b}（须有中共）" if b in p.marked_bodies else b for b in p.bodies)
+            where = "（可不写村名）" if p.place_optional else "（村/社区名 + 名称）"
+            rows.append((p.name_zh, side[p.placement], forms + where))
+        n = self.names
+        rows.append(("党组织标记", "", "、".join(n.party_markers)))
+        rows.append(("村级地名结尾", "", "、".join(n.village_suffixes)))
+        rows.append(("乡镇级地名结尾", "", "、".join(n.township_suffixes)))
+        rows.append(("其他组织标记（非清单牌子）", "", "、".join(n.other_markers)))
+        rows.append(("相似但非清单的机构", "", "、".join(n.other_bodies)))
+        rows.append(("荣誉称号用词", "", "、".join(self.honours.keywords)))
+        return rows
+
+
 def _key_path(loc: tuple[int | str, ...]) -> str:
     """Turn a pydantic error location into the TOML key the user wrote, e.g. ``area.types[1].base_m2``."""
     return "".join(f"[{part + 1}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")

@@ -31,7 +31,7 @@ SYLLABLES = "东西南北上下新老大小前后张王李赵刘陈杨黄周吴�
 
 
 def _render(text: str, face, rng: random.Random) -> np.ndarray:
-    size = rng.choice([14, 16, 18, 22, 28])
+    size = rng.choice([11, 12, 13, 14, 16, 18, 22])
     f = font(face, size)
     w = int(f.getlength(text)) + 2 * size
     img = Image.new("RGB", (w, int(size * 1.8)), (rng.randint(215, 255),) * 3)

@@ -58,12 +58,16 @@ def main() -> int:
             print("detector: no models/plaques.onnx, skipped")
             continue
         rows = []
-        found = total = false = on_official = 0
+        found = total = false = on_official = false_dups = undecided = review = 0
         t0 = time.perf_counter()
         for i, (data, side, truth, readable, village, signs, boards) in enumerate(scenes):
             # The inspector picks the village before auditing, so its name is known.
             report = audit_signage([PhotoInput(data, f"{i}.jpg", side)], engine, village_name=village)
             rows.append((sorted(report.summary.present), truth, readable, not report.summary.retake))
+            hung = [b["type"] for b in boards if b["type"] != "other_sign" and b["labelled"]]
+            false_dups += len(set(report.summary.duplicates) - {t for t in hung if hung.count(t) > 1})
+            undecided += report.summary.undecided
+            review += report.summary.verdict == "needs_review"
             # Signs reported for removal or the collective display: on a truth board, or a false alarm.
             flagged = [p.bbox for p in report.photos[0].plaques if p.kind in ("honour", "unauthorised_sign")]
             total += len(signs)
@@ -74,7 +78,9 @@ def main() -> int:
                                for f in flagged)
         print_scores(mode, rows, (time.perf_counter() - t0) / len(scenes))
         print(f"{'':<9} unlisted signs and honours found {found}/{total} ({found / max(total, 1):.1%}); "
-              f"signs flagged where no board hangs {false}, on an official plaque (a misreading) {on_official}")
+              f"signs flagged where no board hangs {false}, on an official plaque (official called unauthorised) "
+              f"{on_official}; false duplicates {false_dups}; boards left undecided {undecided}; "
+              f"verdicts 待复核 {review}")
     return 0
 
 

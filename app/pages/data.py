@@ -111,6 +111,9 @@ elif _is_current(rules_file, cur.rules_upload):
 if cur.rules_upload is not None and st.button("恢复默认规则", key="restore_rules"):
     _reset("rules")
 st.dataframe(pd.DataFrame(cur.rules.summary_rows(), columns=["规则", "取值"]), hide_index=True)
+with st.expander("牌子名称词表（识别牌子文字所用，县规则文件可增补写法）"):
+    st.dataframe(pd.DataFrame(cur.rules.lexicon_rows(), columns=["牌子", "位置", "名称写法"]), hide_index=True,
+                 width="stretch")
 
 # --- township boundaries ----------------------------------------------------------------------------------
 st.subheader("乡镇边界")

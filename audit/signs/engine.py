@@ -254,16 +254,37 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return ix * iy / smaller if smaller > 0 else 0.0
 
 
+def _same_board(a: _Candidate, b: _Candidate) -> bool:
+    """Whether two candidates are one physical board: mostly overlapping; a text line read outside a box that
+    cut the board short (an identity signboard boxed without its edge) next to it; or two boxes split along
+    one board (the upper and lower half of a strip, the left and right of a wide plaque)."""
+    if _overlap(a.box, b.box) > 0.6:
+        return True
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = a.box, b.box
+    w, h = max(ax2 - ax1, bx2 - bx1), max(ay2 - ay1, by2 - by1)
+    x_share = max(0.0, min(ax2, bx2) - max(ax1, bx1)) / max(min(ax2 - ax1, bx2 - bx1), 1e-6)
+    y_share = max(0.0, min(ay2, by2) - max(ay1, by1)) / max(min(ay2 - ay1, by2 - by1), 1e-6)
+    gap_x = max(0.0, max(ax1, bx1) - min(ax2, bx2))
+    gap_y = max(0.0, max(ay1, by1) - min(ay2, by2))
+    if "ocr" in (a.source, b.source):
+        return gap_x <= 0.3 * w and gap_y <= 0.3 * h and max(x_share, y_share) > 0.5
+    tall = h > 1.5 * w
+    return (x_share > 0.7 and gap_y <= 0.15 * h) if tall else (y_share > 0.7 and gap_x <= 0.1 * w and not tall)
+
+
 def _one_per_board(candidates: list[_Candidate]) -> list[_Candidate]:
     """Drop a candidate that lies on the same board as a better one with the same reading (two detector
-    boxes on one strip, or a box split by its lines and another box over one of them)."""
+    boxes on one strip, a box and a text line of the same board read outside it, or a box split by its lines
+    and another box over one of them). Two separate boards of one body stay two: a real duplicate."""
     def rank(c: _Candidate) -> tuple:
-        return (c.match is not None, c.match.score if c.match else 0.0, c.det_conf, c.read_score)
+        return (c.match is not None, c.source != "ocr", c.match.score if c.match else 0.0, c.det_conf, c.read_score)
 
     kept: list[_Candidate] = []
     for c in sorted(candidates, key=rank, reverse=True):
-        same = [k for k in kept if _overlap(k.box, c.box) > 0.6
-                and (c.match is None or k.match is None or k.match.type == c.match.type and k.match.kind == c.match.kind)]
+        same = [k for k in kept if (_overlap(k.box, c.box) > 0.6 and (c.match is None or k.match is None))
+                or (c.match is not None and k.match is not None and k.match.type == c.match.type
+                    and k.match.kind == c.match.kind and _same_board(k, c)
+                    and (_overlap(k.box, c.box) > 0.6 or c.match.kind == "official" or c.match.text == k.match.text))]
         if not same:
             kept.append(c)
     return kept

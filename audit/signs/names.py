@@ -199,11 +199,12 @@ def _suffix_fit(text: str, body: str) -> _Fit:
     return _Fit(confusable, other, gaps, start)
 
 
-def _sure(fit: _Fit, body: str) -> bool:
-    """The body is read: at most one confusable character per four, and in a long body one character missing."""
-    if fit.other:
+def _sure(fit: _Fit, body: str, text: str, rules: Rules) -> bool:
+    """The body is read: at most one confusable character per four, and in a long body one character missing —
+    unless the text ends as another kind of body does (…合作会 is not …合作社 misread)."""
+    if fit.other or fit.confusable > max(1, len(body) // 4) or fit.gaps > (1 if len(body) >= 5 else 0):
         return False
-    return fit.confusable <= max(1, len(body) // 4) and fit.gaps <= (1 if len(body) >= 5 else 0)
+    return text.endswith(body[-1]) or not text.endswith(tuple(rules.unauthorised_signs.endings))
 
 
 def _close(fit: _Fit, body: str, text: str, rules: Rules) -> bool:
@@ -355,7 +356,7 @@ def _body_candidates(rest: str, marked: bool, rules: Rules) -> list[_Candidate]:
             if body in plaque.marked_bodies and not marked:
                 continue
             fit = _suffix_fit(rest, body)
-            sure = _sure(fit, body)
+            sure = _sure(fit, body, rest, rules)
             if sure or _close(fit, body, rest, rules):
                 out.append(_Candidate(plaque.id, body, fit, sure))
     # sure first, then the longest body (村务监督委员会 over 委员会), then the cheapest fit
@@ -403,6 +404,11 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
     for cand in (c for c in candidates if c.sure):
         if cand.fit.cost and len(other_body) >= len(cand.body):
             continue  # 团支部 read exactly is not 党支部 misread
+        rival = next((c for c in candidates if c.plaque != cand.plaque and (
+            c.fit.cost <= cand.fit.cost or len(c.body) >= len(cand.body) and c.fit.cost <= cand.fit.cost + 1)), None)
+        if cand.fit.cost and rival is not None:  # 村R委会: 村委会 misread, or 村监委会? the inspector decides
+            doubtful.insert(0, rival)
+            break
         plaque = rules.plaque(cand.plaque)
         place_text = rest[: cand.fit.start]
         place = parse_place(place_text, rules, gazetteer)
