@@ -83,10 +83,10 @@ def test_boxes_match_rendered_boards() -> None:
 
 
 def test_truth_fields_and_rules() -> None:
-    specs, keywords = cat.load_catalogue()
+    specs, townships = cat.load_catalogue()
     ids = {s.id for s in specs}
     assert {"party_org", "militia", "service_centre_sign", "governance_centre"} <= ids
-    assert keywords
+    assert townships
     seen_types: set[str] = set()
     seen_sides: set[str] = set()
     for seed in range(60):
@@ -97,7 +97,7 @@ def test_truth_fields_and_rules() -> None:
             assert p["type"] in ids or p["type"] == "other_sign"
             if p["type"] in ids:
                 spec = next(s for s in specs if s.id == p["type"])
-                assert any(cat.fill(pat, t["village"]) == p["text"] for pat in spec.patterns)
+                assert any(cat.fill(pat, t["village"], t["township"]) == p["text"] for pat in spec.patterns)
                 if spec.text_colour and "text_colour" not in p["violations"]:
                     assert p["text_colour"] == spec.text_colour
                 if spec.placement != t["side"] and not spec.identity_sign:
@@ -110,6 +110,21 @@ def test_truth_fields_and_rules() -> None:
                 assert key in p
     assert seen_sides == {"external", "internal"}
     assert len(seen_types) >= 8
+
+
+def test_the_generator_does_not_read_the_matchers_lexicon() -> None:
+    """Fixture truth must not agree with the matcher by construction: the generator's names come from its own
+    vocabulary, which paints forms the rules' example patterns do not list."""
+    from audit.rules import load_rules
+
+    rules = load_rules()
+    specs, _ = cat.load_catalogue()
+    painted = {pat for s in specs for pat in s.patterns}
+    listed = {pat for p in rules.plaques for pat in p.patterns}
+    assert painted - listed  # e.g. {核}村民委员会, {镇}{村}股份经济合作社
+    source = (Path(cat.__file__).read_text(encoding="utf-8") + Path(cat.__file__).with_name("scene.py").read_text(
+        encoding="utf-8"))
+    assert "default.toml" not in source and "load_rules" not in source
 
 
 def test_village_lists_disjoint_and_held_out_fonts() -> None:

@@ -159,7 +159,8 @@ class Engine:
     @classmethod
     def load(cls, *, rules: Rules | None = None, model: str | Path | None = None, use_detector: bool = True,
              det_long_side: int | None = None) -> Engine:
-        """Load the reader and, when ``models/plaques.onnx`` (or ``model``) exists, the detector.
+        """Load the reader and the detector (``models/plaques.onnx``, or ``model``); ``use_detector=False`` is the
+        explicit OCR-only mode. A missing detector is an error, never a silent fallback.
 
         ``det_long_side`` is the size of the full-photo text detection: 960 px when the detector finds the
         boards (the full-photo pass is then a safety net: 960 and 1280 gave the same inventories on 20
@@ -172,9 +173,10 @@ class Engine:
 
         cv2.setNumThreads(settings.threads())  # onnxruntime sessions get the same explicit count
         path = Path(model) if model else default_onnx_path()
-        if use_detector and model and not path.exists():
-            raise AuditError(f"找不到牌子检测模型：{path}")
-        detector = Detector(path) if use_detector and path.exists() else None
+        if use_detector and not path.exists():
+            # Without the detector the engine finds far fewer boards: never fall back to it silently.
+            raise AuditError(f"找不到牌子检测模型：{path}（仅用文字识别核查须明确指定，如命令行 --no-detector）")
+        detector = Detector(path) if use_detector else None
         size = det_long_side or (960 if detector is not None else 1280)
         return cls(rules=rules or load_rules(), reader=Reader(det_long_side=size), detector=detector)
 

@@ -1,7 +1,8 @@
-"""What can hang on a service centre: official plaques (from the rules file), unauthorised signs, honours.
+"""What can hang on a service centre: official plaques, unauthorised signs, honours, shop signs.
 
-The official list and its name patterns are read from ``audit/rules/default.toml`` (through
-``audit.rules.load_rules`` when that loader exists, else with plain :mod:`tomllib`).
+The official plaques and the names the generator paints on them come from the generator's own vocabulary
+(``vocabulary.toml`` beside this module), written apart from the rules file whose lexicon the name matcher
+reads, so that scenes test the matcher instead of agreeing with it by construction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-RULES_PATH = Path(__file__).resolve().parents[2] / "rules" / "default.toml"
+VOCABULARY_PATH = Path(__file__).resolve().parent / "vocabulary.toml"
 
 # Village names. The two lists are disjoint; the held-out list is used only for evaluation scenes.
 TRAIN_VILLAGES: tuple[str, ...] = (
@@ -251,14 +252,14 @@ SHOP_TEXTS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class PlaqueSpec:
-    """One official plaque of the rules file.
+    """One official plaque as the generator paints it (``vocabulary.toml``).
 
     Attributes
     ----------
     id, name_zh, placement : str
         ASCII id, Chinese name, ``"external"`` or ``"internal"``.
     patterns : tuple of str
-        Allowed texts with the ``{村}`` slot.
+        Names with the ``{村}``, ``{核}`` and ``{镇}`` slots; the first is the usual form.
     text_colour : str or None
         Required text colour (None for identity signs).
     identity_sign : bool
@@ -273,53 +274,38 @@ class PlaqueSpec:
     identity_sign: bool
 
 
-def _raw_rules(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        try:  # the project loader, once it exists
-            from audit.rules import load_rules  # type: ignore[attr-defined]
-
-            rules = load_rules()
-            if isinstance(rules, dict):
-                return rules
-        except Exception:  # noqa: BLE001 - loader absent or with another shape: fall back to the file
-            pass
-        path = RULES_PATH
-    with open(path, "rb") as fh:
-        return tomllib.load(fh)
-
-
 @lru_cache(maxsize=4)
 def load_catalogue(path: Path | None = None) -> tuple[tuple[PlaqueSpec, ...], tuple[str, ...]]:
-    """Official plaques and honour keywords from the rules file.
-
-    Parameters
-    ----------
-    path : Path, optional
-        Rules TOML; default ``audit/rules/default.toml``.
+    """The official plaques the generator paints, from its own vocabulary file (``vocabulary.toml`` beside this
+    module, never the rules file the matcher reads), and the townships for the {镇} slot.
 
     Returns
     -------
-    (plaques, honour_keywords)
+    (plaques, townships)
     """
-    raw = _raw_rules(path)
+    try:
+        with open(path or VOCABULARY_PATH, "rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"generator vocabulary {path or VOCABULARY_PATH}: {exc}") from None
     specs = tuple(
         PlaqueSpec(
             id=p["id"],
             name_zh=p.get("name_zh", p["id"]),
             placement=p.get("placement", "external"),
-            patterns=tuple(p["patterns"]),
+            patterns=(p["first"], *p.get("names", ())),
             text_colour=p.get("text_colour"),
             identity_sign=bool(p.get("identity_sign", False)),
         )
         for p in raw["plaques"]
     )
-    keywords = tuple(raw.get("honours", {}).get("keywords", ()))
-    return specs, keywords
+    return specs, tuple(raw["townships"])
 
 
-def fill(pattern: str, village: str) -> str:
-    """Put the village name into a ``{村}`` pattern."""
-    return pattern.replace("{村}", village)
+def fill(pattern: str, village: str, township: str = "城关镇") -> str:
+    """Put the village name (and the township) into a pattern's {村}, {核} and {镇} slots."""
+    core = village[:-1] if village.endswith("村") and len(village) > 2 else village
+    return pattern.replace("{村}", village).replace("{核}", core).replace("{镇}", township)
 
 
 def pick(rng: np.random.Generator, items: tuple[Any, ...] | list[Any]) -> Any:

@@ -201,6 +201,7 @@ class _Ctx:
     village: str
     held_out: bool
     side: str
+    township: str = "城关镇"
 
     def face(self, typeface: str) -> FontFace:
         return cat.pick(self.rng, faces_for(typeface, self.held_out))
@@ -214,7 +215,7 @@ def _official_board(ctx: _Ctx, spec: cat.PlaqueSpec, mode: str, misplaced: bool)
     """A plaque of the rules list in the scene's style, with occasional style violations."""
     rng = ctx.rng
     pattern = spec.patterns[0] if _chance(rng, 0.6) else cat.pick(rng, spec.patterns)
-    text = cat.fill(pattern, ctx.village)
+    text = cat.fill(pattern, ctx.village, ctx.township)
     colour = spec.text_colour or "black"
     typeface, background = "song", "white"
     violations: list[str] = ["misplaced"] if misplaced else []
@@ -261,7 +262,7 @@ def _official_board(ctx: _Ctx, spec: cat.PlaqueSpec, mode: str, misplaced: bool)
 def _identity_board(ctx: _Ctx, spec: cat.PlaqueSpec) -> tuple[Board, dict]:
     rng = ctx.rng
     pattern = cat.pick(rng, spec.patterns)
-    text = cat.fill(pattern, ctx.village)
+    text = cat.fill(pattern, ctx.village, ctx.township)
     main = text.replace(ctx.village, "")
     sub = (ctx.village,) if ctx.village in text else ()
     if spec.id == "service_centre_sign":
@@ -526,7 +527,7 @@ def generate_scene(
     long_side: int = 640,
     held_out: bool = False,
     side: str | None = None,
-    rules_path: Path | None = None,
+    vocabulary_path: Path | None = None,
     with_masks: bool = False,
 ) -> Scene:
     """Generate one synthetic photo of a service centre's facade (or of a hall inside it).
@@ -541,8 +542,8 @@ def generate_scene(
         Use the held-out village names, wall textures and fonts (never used with ``held_out=False``).
     side : {"external", "internal"}, optional
         Force the side; by default 80 % external.
-    rules_path : Path, optional
-        Rules file with the plaque list (default ``audit/rules/default.toml``).
+    vocabulary_path : Path, optional
+        The generator's vocabulary of official names (default ``audit/model/synth/vocabulary.toml``).
     with_masks : bool
         Also return ``Scene.masks``: the projected region of each board (index in ``truth["plaques"]``
         plus one), before occluders; for tests of the boxes.
@@ -556,13 +557,15 @@ def generate_scene(
         ``class_name``, ``visible`` (fraction) and ``labelled``.
     """
     rng = np.random.default_rng(seed)
-    specs, _keywords = cat.load_catalogue(rules_path)
+    specs, townships = cat.load_catalogue(vocabulary_path)
     if side is None:
         side = "internal" if _chance(rng, 0.2) else "external"
     if side not in ("external", "internal"):
         raise ValueError(f"side must be 'external' or 'internal', not {side!r}")
     village = cat.pick(rng, cat.HELD_OUT_VILLAGES if held_out else cat.TRAIN_VILLAGES)
     ctx = _Ctx(rng, village, held_out, side)
+    # the township from the village's name, not the random stream: a scene's other draws stay as they were
+    ctx.township = townships[sum(map(ord, village)) % len(townships)]
     walls = HELD_OUT_WALLS if held_out else TRAIN_WALLS
 
     # photo geometry
@@ -706,6 +709,7 @@ def generate_scene(
         "split": "held_out" if held_out else "train",
         "side": side,
         "village": village,
+        "township": ctx.township,
         "wall": scene.wall_kind,
         "lighting": light,
         "image": {"width": width, "height": height},
