@@ -139,6 +139,9 @@ class BackgroundSigns(_Strict):
 class PhotoRules(_Strict):
     min_side_px: int = Field(default=480, gt=0)
     max_pixels: int = Field(default=100_000_000, gt=0)
+    max_bytes: int = Field(default=100_000_000, gt=0)
+    max_aspect_ratio: float = Field(default=10, ge=1)
+    max_exif_bytes: int = Field(default=262_144, gt=0)
     work_long_side_px: int = Field(default=2048, gt=0)
     min_sharpness: float = Field(default=40, ge=0)
     unreadable_boards_share: float = Field(default=0.5, ge=0, le=1)

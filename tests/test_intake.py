@@ -137,3 +137,223 @@ def test_exif_gps_and_time(rules):
 
 def test_distance():
     assert distance_m(115.98, 36.45, 115.98, 36.46) == pytest.approx(1112, rel=0.01)
+
+
+# --- Bad input (issue 14): every refusal names its limit; a malformed EXIF number is read as absent ----------
+
+def tiff_exif(orientation=None, gps=None, offset=None, when=None) -> bytes:
+    """A raw EXIF block written byte by byte (Pillow refuses to write NaN or 300-component rationals).
+    ``gps``: {tag: (tiff type, count, payload)}."""
+    import struct
+
+    ifd0 = []
+    if orientation is not None:
+        ifd0.append((0x0112, 3, 1, struct.pack("<HH", orientation, 0)))
+    subs = {}
+    if gps is not None:
+        subs[0x8825] = gps
+    if offset is not None or when is not None:
+        sub = {}
+        if when is not None:
+            sub[36867] = ascii_value(when)
+        if offset is not None:
+            sub[36881] = ascii_value(offset)
+        subs[0x8769] = sub
+    for tag in subs:
+        ifd0.append((tag, 4, 1, None))
+
+    def ifd(entries, start):
+        """Bytes of one IFD at ``start`` with out-of-line payloads after it."""
+        head = struct.pack("<H", len(entries))
+        extra = b""
+        data_at = start + 2 + 12 * len(entries) + 4
+        for tag, typ, count, payload in entries:
+            if len(payload) <= 4:
+                head += struct.pack("<HHI", tag, typ, count) + payload.ljust(4, b"\0")
+            else:
+                head += struct.pack("<HHII", tag, typ, count, data_at + len(extra))
+                extra += payload
+        return head + b"\0\0\0\0" + extra
+
+    size0 = 2 + 12 * len(ifd0) + 4
+    at = 8 + size0
+    blocks, entries0 = b"", []
+    for tag, typ, count, payload in ifd0:
+        if payload is None:
+            block = ifd([(t, *subs[tag][t]) for t in sorted(subs[tag])], at + len(blocks))
+            payload = struct.pack("<I", at + len(blocks))
+            blocks += block
+        entries0.append((tag, typ, count, payload))
+    head = struct.pack("<H", len(entries0)) + b"".join(
+        struct.pack("<HHI", t, ty, c) + p for t, ty, c, p in entries0) + b"\0\0\0\0"
+    return b"Exif\0\0II*\0" + struct.pack("<I", 8) + head + blocks
+
+
+def rationals(pairs):
+    import struct
+    return (5, len(pairs), b"".join(struct.pack("<II", a, b) for a, b in pairs))
+
+
+def doubles(values):
+    import struct
+    return (12, len(values), b"".join(struct.pack("<d", v) for v in values))
+
+
+def ascii_value(text):
+    raw = text.encode() + b"\0"
+    return (2, len(raw), raw)
+
+
+def gps_block(lat, lon=None):
+    lon = lon or rationals([(115, 1), (58, 1), (48, 1)])
+    return {1: ascii_value("N"), 2: lat, 3: ascii_value("E"), 4: lon}
+
+
+def test_raw_exif_builder_reads_back(rules):
+    """The byte-level EXIF writer used below makes blocks Pillow reads as a phone's: position and rotation."""
+    data = encode(picture(), "JPEG", exif=tiff_exif(6, gps_block(rationals([(36, 1), (27, 1), (0, 1)]))))
+    photo = photo_from_bytes(data, "p.jpg", rules=rules)
+    assert photo.full_size == (600, 800)
+    assert photo.gps == pytest.approx((115 + 58 / 60 + 48 / 3600, 36.45))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("latitude", [
+    rationals([(1, 1)] * 300),                                   # hundreds of components: OverflowError before
+    doubles([float("nan"), 0.0, 0.0]),                           # NaN: the EXIF transpose's ValueError before
+    doubles([float("inf"), 0.0, 0.0]),
+    doubles([1e308, 1e308, 1e308]),
+    rationals([(1, 0), (0, 1), (0, 1)]),                        # zero denominator
+    rationals([(4294967295, 1), (0, 1), (0, 1)]),               # 4 billion degrees
+    doubles([]),                                                 # no component at all
+], ids=["300-components", "nan", "inf", "1e308", "zero-denominator", "huge", "empty"])
+def test_malformed_gps_is_no_position_and_the_photo_stays_upright(rules, fmt, latitude):
+    data = encode(picture(), fmt, exif=tiff_exif(6, gps_block(latitude)))
+    photo = photo_from_bytes(data, f"p.{fmt.lower()}", rules=rules)
+    assert photo.gps is None
+    assert photo.full_size == (600, 800)                         # orientation 6 still applied
+
+
+@pytest.mark.parametrize("orientation", [0, 9, 65535])
+def test_unknown_orientation_is_upright(rules, orientation):
+    data = encode(picture(), "JPEG", exif=tiff_exif(orientation))
+    assert photo_from_bytes(data, "p.jpg", rules=rules).full_size == (800, 600)
+
+
+@pytest.mark.parametrize(("offset", "tz_hours"), [
+    ("+08:00", 8), ("-05:30", -5.5), ("+99:00", None), ("+999999999999:00", None), ("8", None), ("+14:60", None),
+])
+def test_time_offset_is_bounded(rules, offset, tz_hours):
+    data = encode(picture(), "JPEG", exif=tiff_exif(when="2026:11:20 09:30:00", offset=offset))
+    taken = photo_from_bytes(data, "p.jpg", rules=rules).taken_at
+    assert taken.replace(tzinfo=None) == dt.datetime(2026, 11, 20, 9, 30)
+    if tz_hours is None:
+        assert taken.tzinfo is None
+    else:
+        assert taken.utcoffset() == dt.timedelta(hours=tz_hours)
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A real JPEG whose frame header (SOF0) is rewritten to declare another size."""
+    data = bytearray(encode(picture(), "JPEG", quality=80))
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5:sof + 7] = height.to_bytes(2, "big")
+    data[sof + 7:sof + 9] = width.to_bytes(2, "big")
+    return bytes(data)
+
+
+@pytest.mark.parametrize(("width", "height", "message"), [
+    (1, 65535, r"图片太小（1×65535 像素，短边至少 480 像素）"),    # ZeroDivisionError in draft decoding before
+    (65535, 1, r"图片太小（65535×1 像素，短边至少 480 像素）"),
+    (0, 600, r"图片太小|损坏|不是可识别的图片"),                       # Pillow: no such JPEG
+    (60000, 60000, r"安全上限（100,000,000）"),                     # Pillow's own bomb check, same limit
+    (48000, 480, r"长宽比过大（48000×480 像素，约 100:1，上限 10:1）"),
+])
+def test_declared_jpeg_size_is_checked_before_decoding(rules, width, height, message):
+    with pytest.raises(PhotoError, match=message):
+        photo_from_bytes(jpeg_declaring(width, height), "x.jpg", rules=rules)
+
+
+@pytest.mark.parametrize(("size", "message"), [
+    ((480, 80000), r"长宽比过大（480×80000 像素，约 167:1，上限 10:1）"),   # the OCR's resize error before
+    ((60000, 480), r"长宽比过大（60000×480 像素，约 125:1，上限 10:1）"),
+    ((4801, 480), r"长宽比过大（4801×480 像素，约 10:1，上限 10:1）"),
+])
+def test_extreme_aspect_ratio_is_refused(rules, size, message):
+    data = encode(Image.new("L", size, 200), "PNG")
+    with pytest.raises(PhotoError, match=message):
+        photo_from_bytes(data, "long.png", rules=rules)
+
+
+@pytest.mark.parametrize("size", [(4800, 480), (480, 4800), (20000, 2000)])
+def test_aspect_ratio_at_the_limit_is_audited(rules, size):
+    """The limit leaves room: a 10:1 photo decodes (a large JPEG through draft mode) to a usable working image."""
+    fmt = "JPEG" if max(size) > 2 * rules.photos.work_long_side_px else "PNG"
+    photo = photo_from_bytes(encode(picture(*size), fmt), "wide", rules=rules)
+    assert photo.full_size == pytest.approx(size, abs=8)
+    assert min(photo.image.size) >= rules.photos.work_long_side_px // 10 - 1
+
+
+def _other_formats():
+    out = [("TIFF", {}), ("BMP", {}), ("GIF", {}), ("PPM", {}), ("TGA", {}), ("JPEG2000", {}), ("DDS", {}),
+           ("PCX", {}), ("SGI", {}), ("ICO", {"sizes": [(256, 256)]}), ("WMF", None)]
+    from PIL import features
+    if features.check("avif"):
+        out.append(("AVIF", {}))               # an HEIF-family container, but not a format the store keeps
+    return [(f, kw) for f, kw in out if kw is not None]
+
+
+@pytest.mark.parametrize(("fmt", "kw"), _other_formats())
+def test_only_documented_formats_are_decoded(rules, fmt, kw):
+    if fmt == "AVIF":
+        import PIL.AvifImagePlugin  # noqa: F401 - registers the writer
+    data = encode(picture(), fmt, **kw)
+    with pytest.raises(PhotoError, match="不是可识别的图片（支持 JPEG、PNG、WebP、HEIC）"):
+        photo_from_bytes(data, f"x.{fmt.lower()}", rules=rules)
+
+
+@pytest.mark.parametrize(("fmt", "kw"), [("JPEG", {}), ("PNG", {}), ("WEBP", {}), ("HEIF", {}), ("MPO", {})])
+def test_what_intake_accepts_the_store_saves(rules, fmt, kw):
+    from pillow_heif import register_heif_opener
+
+    from audit.records.photos import photo_ext
+    from audit.signs.intake import photo_format
+    register_heif_opener()
+    data = encode(picture(), fmt, **kw)
+    photo_from_bytes(data, "p", rules=rules)
+    assert photo_ext(data, "p") == photo_format(data)
+
+
+def test_what_intake_refuses_by_format_the_store_refuses(rules):
+    from audit.errors import StoreError
+    from audit.records.photos import photo_ext
+    for fmt, kw in _other_formats():
+        if fmt == "AVIF":
+            import PIL.AvifImagePlugin  # noqa: F401
+        data = encode(picture(), fmt, **kw)
+        with pytest.raises(StoreError):
+            photo_ext(data, "p")
+
+
+def limited(rules, **photos):
+    return rules.model_copy(update={"photos": rules.photos.model_copy(update=photos)})
+
+
+def test_file_size_limit(rules):
+    data = encode(picture(), "PNG")
+    with pytest.raises(PhotoError, match=rf"文件过大（{len(data):,} 字节，上限 1,000 字节）"):
+        photo_from_bytes(data, "big.png", rules=limited(rules, max_bytes=1000))
+    assert photo_from_bytes(data, "big.png", rules=limited(rules, max_bytes=len(data))).full_size == (800, 600)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_oversized_exif_is_refused(rules, fmt):
+    exif = tiff_exif(gps=gps_block(rationals([(36, 1), (27, 1), (0, 1)]))) + b"\0" * 300_000
+    with pytest.raises(PhotoError, match=r"EXIF 元数据过大（[\d,]+ 字节，上限 262,144 字节）"):
+        photo_from_bytes(encode(picture(), fmt, exif=exif), "x", rules=rules)
+
+
+def test_corrupt_exif_is_read_as_absent(rules):
+    exif = b"Exif\0\0II*\0" + b"\xff" * 64                      # IFD offset far outside the block
+    photo = photo_from_bytes(encode(picture(), "JPEG", exif=exif), "x.jpg", rules=rules)
+    assert photo.gps is None and photo.taken_at is None and photo.full_size == (800, 600)

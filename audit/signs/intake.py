@@ -12,14 +12,15 @@ import datetime as dt
 import hashlib
 import io
 import math
+import re
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, TiffImagePlugin, UnidentifiedImageError
 
 from audit.errors import AuditError
-from audit.rules import Rules, load_rules
+from audit.rules import PhotoRules, Rules, load_rules
 
 _GPS_IFD = 0x8825
 _EXIF_IFD = 0x8769
@@ -57,16 +58,85 @@ class Photo:
                 round(min(max(x2, 0), w), 1), round(min(max(y2, 0), h), 1)]
 
 
+# Pillow's names of the formats the README documents (JPEG, PNG, WebP, HEIC) and the store saves; a phone's
+# multi-picture JPEG (MPO) opens through the JPEG plugin. No other decoder is ever tried on a user's bytes.
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
+# HEIF major brands the store keeps (audit.records.photos.photo_ext): still images, not AVIF.
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis")
+_FORMATS_ZH = "JPEG、PNG、WebP、HEIC"
+# EXIF Orientation → the transpose that makes the photo upright (as ImageOps.exif_transpose, without rewriting
+# the EXIF block, which can fail on a NaN or an infinite value elsewhere in it).
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_ORIENTATION_TAG = 0x0112
+# EXIF numbers are bounded before any arithmetic: a GPS coordinate is degrees, minutes, seconds (EXIF 2.3, count
+# 3; fewer are read as given), each finite and within these bounds; anything else is no position.
+_GPS_COMPONENT_MAX = (180.0, 60.0, 60.0)
+_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")  # EXIF OffsetTimeOriginal, e.g. +08:00
+_DATETIME_TEXT_MAX = 32
+
+
 def register_heif() -> None:
     from pillow_heif import register_heif_opener
 
     register_heif_opener()
 
 
-def _rational(value: object) -> float:
-    if isinstance(value, tuple) and len(value) == 2:
-        return float(value[0]) / float(value[1]) if value[1] else math.nan
-    return float(value)  # PIL's IFDRational
+def photo_format(data: bytes) -> str | None:
+    """The accepted format of a photo from its first bytes (``jpg``, ``png``, ``webp``, ``heic``), or None."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return "heic"
+    return None
+
+
+def _component(value: object, bound: float) -> float | None:
+    """One GPS component as a float within [0, bound], or None; never divides or converts an unbounded value."""
+    if isinstance(value, TiffImagePlugin.IFDRational):
+        num, den = value.numerator, value.denominator
+        if not (isinstance(num, int | float) and isinstance(den, int | float)) or not den:
+            return None
+        if not (math.isfinite(num) and math.isfinite(den)) or abs(num) > 2**32 or abs(den) > 2**32:
+            return None
+        result = num / den
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int) and abs(value) > 2**32:
+            return None
+        result = float(value)
+    elif isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        num, den = value
+        if not den or abs(num) > 2**32 or abs(den) > 2**32:
+            return None
+        result = num / den
+    else:
+        return None
+    return result if math.isfinite(result) and 0 <= result <= bound else None
+
+
+def _degrees(value: object) -> float | None:
+    parts = value if isinstance(value, tuple) else (value,)
+    if not 1 <= len(parts) <= len(_GPS_COMPONENT_MAX):
+        return None
+    total = 0.0
+    for part, bound, unit in zip(parts, _GPS_COMPONENT_MAX, (1, 60, 3600), strict=False):
+        number = _component(part, bound)
+        if number is None:
+            return None
+        total += number / unit
+    return total
+
+
+def _ref(value: object, default: str) -> str:
+    text = value.decode("ascii", "replace") if isinstance(value, bytes) else value
+    return text.strip("\x00 ").upper()[:1] if isinstance(text, str) else default
 
 
 def _gps(exif: Image.Exif) -> tuple[float, float] | None:
@@ -74,51 +144,62 @@ def _gps(exif: Image.Exif) -> tuple[float, float] | None:
         gps = exif.get_ifd(_GPS_IFD)
     except Exception:  # noqa: BLE001 - a malformed GPS block is treated as no position
         return None
-    if not gps or 2 not in gps or 4 not in gps:
+    if not isinstance(gps, dict) or 2 not in gps or 4 not in gps:
         return None
-    try:
-        lat = sum(_rational(v) / 60**i for i, v in enumerate(gps[2]))
-        lon = sum(_rational(v) / 60**i for i, v in enumerate(gps[4]))
-    except (TypeError, ValueError, ZeroDivisionError):
+    lat, lon = _degrees(gps[2]), _degrees(gps[4])
+    if lat is None or lon is None:
         return None
-    if str(gps.get(1, "N")).upper().startswith("S"):
+    if _ref(gps.get(1, "N"), "N") == "S":
         lat = -lat
-    if str(gps.get(3, "E")).upper().startswith("W"):
+    if _ref(gps.get(3, "E"), "E") == "W":
         lon = -lon
-    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90 or abs(lon) > 180 or (lat == 0 and lon == 0):
+    if abs(lat) > 90 or abs(lon) > 180 or (lat == 0 and lon == 0):
         return None
     return (lon, lat)
+
+
+def _text_value(value: object) -> str | None:
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str) or len(value) > _DATETIME_TEXT_MAX:
+        return None
+    return value.strip("\x00 ")
 
 
 def _taken_at(exif: Image.Exif) -> dt.datetime | None:
     try:
         sub = exif.get_ifd(_EXIF_IFD)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a malformed EXIF sub-block is treated as absent
         sub = {}
-    raw = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    if not isinstance(sub, dict):
+        sub = {}
+    raw = _text_value(sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME))
     if not raw:
         return None
     try:
-        when = dt.datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+        when = dt.datetime.strptime(raw, "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
-    offset = sub.get(_OFFSET_ORIGINAL)
+    offset = _OFFSET.match(_text_value(sub.get(_OFFSET_ORIGINAL)) or "")
     if offset:
-        try:
-            sign = -1 if str(offset).startswith("-") else 1
-            hours, minutes = str(offset).lstrip("+-").split(":")
-            when = when.replace(tzinfo=dt.timezone(sign * dt.timedelta(hours=int(hours), minutes=int(minutes))))
-        except ValueError:
-            pass
+        sign, hours, minutes = offset.group(1), int(offset.group(2)), int(offset.group(3))
+        if hours <= 14 and minutes < 60:  # UTC-12:00 … UTC+14:00, so the timezone is always valid
+            delta = dt.timedelta(hours=hours, minutes=minutes)
+            when = when.replace(tzinfo=dt.timezone(-delta if sign == "-" else delta))
     return when
+
+
+def _orientation(exif: Image.Exif) -> int:
+    value = exif.get(_ORIENTATION_TAG)
+    return value if isinstance(value, int) and value in _ORIENTATION else 1
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
     """8-bit RGB: alpha composited on white, CMYK/greyscale/palette converted, 16-bit scaled down."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.asarray(img, dtype=np.float32)
         top = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
-        arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        arr = np.clip(np.nan_to_num(arr) / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L").convert("RGB")
     if img.mode == "P":
         img = img.convert("RGBA")
@@ -130,49 +211,95 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
+def _check_declared(name: str, size: tuple[int, int], limits: PhotoRules) -> None:
+    """Refuse a photo by the size its header declares, before any pixel is decoded."""
+    w, h = size
+    if w * h > limits.max_pixels:
+        raise PhotoError(f"{name}：图像过大（{w}×{h} 像素，上限 {limits.max_pixels:,} 像素），可能是恶意文件")
+    if min(w, h) < limits.min_side_px:
+        raise PhotoError(f"{name}：图片太小（{w}×{h} 像素，短边至少 {limits.min_side_px} 像素）")
+    if max(w, h) > limits.max_aspect_ratio * min(w, h):
+        raise PhotoError(f"{name}：图片长宽比过大（{w}×{h} 像素，约 {max(w, h) / min(w, h):.0f}:1，"
+                         f"上限 {limits.max_aspect_ratio:g}:1），请拍摄普通照片而不是长图或全景图")
+
+
+def _decode(data: bytes, name: str, limits: PhotoRules) -> tuple[Image.Image, tuple[int, int], str, Image.Exif]:
+    """(decoded image, declared size, format, EXIF) with every declared size checked before decoding."""
+    if photo_format(data) is None:
+        raise PhotoError(f"{name}：不是可识别的图片（支持 {_FORMATS_ZH}）")
+    register_heif()
+    Image.MAX_IMAGE_PIXELS = limits.max_pixels  # explicit, and checked below as well
+    with warnings.catch_warnings():
+        # A corrupt EXIF block or a short read is reported by Pillow as a warning; it is handled here (no
+        # position, or a refusal), so the warning says nothing more to anyone. A bomb is an error.
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        img = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+        fmt = img.format or "unknown"
+        declared = img.size
+        _check_declared(name, declared, limits)
+        raw_exif = img.info.get("exif")
+        if isinstance(raw_exif, bytes) and len(raw_exif) > limits.max_exif_bytes:
+            raise PhotoError(f"{name}：EXIF 元数据过大（{len(raw_exif):,} 字节，上限 {limits.max_exif_bytes:,} 字节）")
+        target = limits.work_long_side_px
+        w0, h0 = declared
+        if fmt in ("JPEG", "MPO") and max(w0, h0) > 2 * target:
+            # Both sides stay >= 1: the aspect ratio and the short side were checked above.
+            img.draft("RGB", (max(1, w0 * target // max(w0, h0)), max(1, h0 * target // max(w0, h0))))
+        img.load()
+        if img.size[0] < 1 or img.size[1] < 1:
+            raise PhotoError(f"{name}：图片文件损坏或不完整（解码后尺寸为 {img.size[0]}×{img.size[1]}）")
+        raw_exif = img.info.get("exif")  # a PNG may carry its eXIf chunk after the pixels
+        if isinstance(raw_exif, bytes) and len(raw_exif) > limits.max_exif_bytes:
+            raise PhotoError(f"{name}：EXIF 元数据过大（{len(raw_exif):,} 字节，上限 {limits.max_exif_bytes:,} 字节）")
+        try:
+            exif = img.getexif()
+        except Exception:  # noqa: BLE001 - a malformed EXIF block is treated as absent
+            exif = Image.Exif()
+    return img, declared, fmt, exif
+
+
 def photo_from_bytes(data: bytes, name: str = "photo", *, rules: Rules | None = None) -> Photo:
     """Decode a photo for the audit, or refuse it with a clear ``PhotoError``.
 
-    Refused: empty files, non-images, truncated files, images over ``photos.max_pixels`` (decompression
-    bombs) and images whose short side is under ``photos.min_side_px``.
+    Accepted: JPEG, PNG, WebP and HEIC, recognised by content. Refused before decoding: empty files, files over
+    ``photos.max_bytes``, other formats, images whose header declares more than ``photos.max_pixels``, a short
+    side under ``photos.min_side_px`` or an aspect ratio over ``photos.max_aspect_ratio``, and EXIF blocks over
+    ``photos.max_exif_bytes``; refused while decoding: truncated or corrupt files. A malformed EXIF position,
+    time or orientation is read as absent.
     """
     rules = rules or load_rules()
     limits = rules.photos
     if not data:
         raise PhotoError(f"{name}：文件为空（0 字节）")
-    register_heif()
-    Image.MAX_IMAGE_PIXELS = limits.max_pixels  # explicit, and checked below as well
+    if len(data) > limits.max_bytes:
+        raise PhotoError(f"{name}：文件过大（{len(data):,} 字节，上限 {limits.max_bytes:,} 字节）")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            fmt = img.format or "unknown"
-            w0, h0 = img.size
-            if w0 * h0 > limits.max_pixels:
-                raise PhotoError(f"{name}：图像过大（{w0}×{h0} 像素，上限 {limits.max_pixels:,} 像素），可能是恶意文件")
-            exif = img.getexif()
-            target = limits.work_long_side_px
-            if fmt == "JPEG" and max(w0, h0) > 2 * target:
-                img.draft("RGB", (max(w0, h0) * target // max(w0, h0), min(w0, h0) * target // max(w0, h0)))
-            img.load()
+        img, (w0, _), fmt, exif = _decode(data, name, limits)
     except PhotoError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PhotoError(f"{name}：图像像素数超过安全上限（{limits.max_pixels:,}），拒绝处理") from None
     except UnidentifiedImageError:
-        raise PhotoError(f"{name}：不是可识别的图片（支持 JPEG、PNG、WebP、HEIC）") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise PhotoError(f"{name}：图片文件损坏或不完整（{exc}）") from None
+        raise PhotoError(f"{name}：不是可识别的图片（支持 {_FORMATS_ZH}）") from None
+    except MemoryError:
+        raise PhotoError(f"{name}：图片解码所需内存超出限制，拒绝处理") from None
+    except Exception as exc:  # noqa: BLE001 - a decoder failing on a user's bytes means a corrupt file
+        raise PhotoError(f"{name}：图片文件损坏或不完整（{type(exc).__name__}: {str(exc)[:200]}）") from None
 
     decoded_scale = w0 / img.size[0]  # > 1 when JPEG draft mode decoded at a reduced scale
-    img = _to_rgb(ImageOps.exif_transpose(img))
+    orientation = _orientation(exif)
+    if orientation != 1:
+        img = img.transpose(_ORIENTATION[orientation])
+    img = _to_rgb(img)
     full_size = (round(img.size[0] * decoded_scale), round(img.size[1] * decoded_scale))
     if min(full_size) < limits.min_side_px:
         raise PhotoError(f"{name}：图片太小（{full_size[0]}×{full_size[1]} 像素，短边至少 {limits.min_side_px} 像素）")
     scale = decoded_scale
     if max(img.size) > limits.work_long_side_px:
         factor = limits.work_long_side_px / max(img.size)
-        img = img.resize((round(img.size[0] * factor), round(img.size[1] * factor)), Image.Resampling.LANCZOS)
+        img = img.resize((max(1, round(img.size[0] * factor)), max(1, round(img.size[1] * factor))),
+                         Image.Resampling.LANCZOS)
         scale = full_size[0] / img.size[0]
     return Photo(name=name, image=img, full_size=full_size, scale=scale, format=fmt,
                  sha256=hashlib.sha256(data).hexdigest(), gps=_gps(exif), taken_at=_taken_at(exif))
