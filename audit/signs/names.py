@@ -201,10 +201,19 @@ def _suffix_fit(text: str, body: str) -> _Fit:
 
 def _sure(fit: _Fit, body: str, text: str, rules: Rules) -> bool:
     """The body is read: at most one confusable character per four, and in a long body one character missing —
-    unless the text ends as another kind of body does (…合作会 is not …合作社 misread)."""
-    if fit.other or fit.confusable > max(1, len(body) // 4) or fit.gaps > (1 if len(body) >= 5 else 0):
+    unless the text ends as another kind of body does (…合作会 is not …合作社 misread). In a body of five or
+    more characters one other character inside it may be misread too (经销合作社); the caller then asks for a
+    village's name before it (:func:`_loose`)."""
+    if fit.other > (1 if _loose(fit, body, text) else 0) or fit.confusable > max(1, len(body) // 4) \
+            or fit.gaps > (1 if len(body) >= 5 else 0) or fit.other + fit.gaps > 1:
         return False
     return text.endswith(body[-1]) or not text.endswith(tuple(rules.unauthorised_signs.endings))
+
+
+def _loose(fit: _Fit, body: str, text: str) -> bool:
+    """One character inside a long body read as another: its first and last characters are as written."""
+    return (fit.other == 1 and len(body) >= 5 and text.endswith(body[-1]) and fit.start < len(text)
+            and text[fit.start] == body[0])
 
 
 def _close(fit: _Fit, body: str, text: str, rules: Rules) -> bool:
@@ -413,6 +422,9 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
         place_text = rest[: cand.fit.start]
         place = parse_place(place_text, rules, gazetteer)
         where = "".join(place.chain)
+        if cand.fit.other and not (place.clean and place.level == "village"):
+            doubtful.append(cand)  # a misread inside the body is taken only after a village's name
+            continue
         if not place_text:
             if plaque.place_optional or (len(cand.body) >= 4 and not cand.fit.gaps):
                 return match(plaque.id, "official", SURE if plaque.place_optional else BARE,
