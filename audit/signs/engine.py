@@ -1,6 +1,7 @@
 """The signage audit engine: from an inspector's photos of one village's service centre to its plaque
 inventory — present, missing, duplicated, misplaced, unauthorised, style violations and a verdict.
 
+The report's models are :mod:`audit.signs.report`, the inventory and verdict :mod:`audit.signs.inventory`.
 Per photo: intake (``audit.signs.intake``) → YOLO boxes (``audit.signs.detect``) → OCR on each box's crop plus full-photo
 OCR as a second source of plaques (``audit.signs.ocr``) → the plaque's type from its text (``audit.signs.names``),
 fused with the YOLO class → style checks (``audit.signs.style``). Then the inventory over all photos.
@@ -9,25 +10,36 @@ fused with the YOLO class → style checks (``audit.signs.style``). Then the inv
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from audit.errors import AuditError
 from audit.rules import Rules, load_rules
 from audit.signs.intake import Photo, distance_m, photo_from_bytes, sharpness
+from audit.signs.inventory import inventory_from_photos
 from audit.signs.names import OTHER, OTHER_KINDS, Gazetteer, TextMatch, type_from_text
 from audit.signs.ocr import Reader, TextLine, group_texts, line_groups
+from audit.signs.report import (  # noqa: F401 - the report's models are the engine's output, imported from here too
+    SCHEMA_PATH,
+    VERDICT_ZH,
+    PhotoErrorResult,
+    PhotoResult,
+    PlaqueResult,
+    Provenance,
+    Quality,
+    Side,
+    SignageReport,
+    StyleViolation,
+    Summary,
+    UnauthorisedItem,
+    report_schema,
+    report_to_json,
+)
 from audit.signs.style import illuminant_of, style_checks
 
-Side = Literal["external", "internal"]
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "signage_report.schema.json"
 # Which detector classes a plaque type may come with (visual classes; type classes match themselves).
 _IDENTITY_CLASSES = {"identity"}
 _BOARD_CLASSES = {"strip", "plaque"}
@@ -38,111 +50,6 @@ SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each cost
 # scored under it and 33 of 36 real signs over it; on 40 other scenes it cut such false alarms from 6 to 2 and
 # lost 2 of 33 real signs to the review).
 SURE_SIGN_READING = 0.9
-# The village's verdict: must-fix findings first; then boards still undecided or unread keep it from 符合规范.
-VERDICT_ZH = {"compliant": "符合规范", "needs_review": "待复核", "needs_rectification": "需要整改", "not_audited": "未核查"}
-
-
-# ----------------------------------------------------------------------------------------- output model
-class PlaqueResult(BaseModel):
-    """One plaque or sign found in a photo."""
-
-    type: str = Field(description="rules plaque id, or other_sign")
-    name_zh: str
-    text: str
-    confidence: float = Field(ge=0, le=1)
-    bbox: list[float] = Field(min_length=4, max_length=4,
-                              description="x1, y1, x2, y2 in pixels of the upright full-resolution photo")
-    authorised: bool | None = Field(
-        description="an official plaque on its side, or an allowed sign; None when unread or background")
-    kind: Literal["official", "honour", "allowed", "unauthorised_sign", "background", "undecided", "unreadable"]
-    reason: str = Field(default="", description="why the text gives this kind and type, in Chinese")
-    source: Literal["detector", "ocr", "detector+ocr", "inspector"]
-    detector_class: str | None = None
-    text_type: str | None = Field(default=None, description="the type the text alone names, when it differs; for an "
-                                  "undecided board, the official plaque it is closest to")
-    style: dict[str, dict[str, str]] = {}
-    issues: list[str] = []
-
-
-class Provenance(BaseModel):
-    """Where and when the photo was taken, from its EXIF, and whether that is suspicious."""
-
-    gps: list[float] | None = Field(default=None, description="lon, lat (WGS84) from EXIF")
-    taken_at: str | None = None
-    distance_m: float | None = None
-    flags: list[Literal["no_exif_gps", "no_exif_time", "far_from_village", "taken_long_before"]] = []
-    messages: list[str] = []
-
-
-class Quality(BaseModel):
-    """Whether the photo can be read at all."""
-
-    sharpness: float
-    flags: list[Literal["blurry", "boards_unreadable"]] = []
-    messages: list[str] = []
-
-
-class PhotoResult(BaseModel):
-    photo: str
-    side: Side
-    sha256: str
-    size: list[int]
-    plaques: list[PlaqueResult]
-    provenance: Provenance
-    quality: Quality | None = Field(default=None, description="absent in reports stored before it existed")
-    timings_s: dict[str, float] = {}
-
-
-class PhotoErrorResult(BaseModel):
-    photo: str
-    error: str
-
-
-class UnauthorisedItem(BaseModel):
-    text: str
-    kind: Literal["unauthorised_sign", "honour"]
-    photo: str
-
-
-class StyleViolation(BaseModel):
-    type: str
-    text: str
-    check: str
-    severity: str
-    detail: str
-    photo: str
-
-
-class Summary(BaseModel):
-    present: list[str]
-    missing: list[str]
-    not_checked: list[str] = Field(default=[], description="plaques of a side with no photo")
-    duplicates: list[str]
-    misplaced: list[str]
-    unauthorised: list[UnauthorisedItem]
-    style_violations: list[StyleViolation]
-    unreadable: int = 0
-    undecided: int = Field(default=0, description="boards the inspector must decide (close to an official plaque, "
-                           "another village's name, a doubtful reading)")
-    retake: list[str] = Field(default=[], description="photos too blurry to read: take them again")
-    verdict: Literal["compliant", "needs_review", "needs_rectification", "not_audited"]
-    verdict_zh: str
-    reasons: list[str]
-
-
-class SignageReport(BaseModel):
-    """The plaque inventory of one village from all its photos."""
-
-    village: dict[str, str | None]
-    rules_version: str
-    photos: list[PhotoResult]
-    errors: list[PhotoErrorResult]
-    summary: Summary
-
-
-def report_schema() -> dict:
-    """The JSON Schema of :class:`SignageReport` (committed as ``audit/signs/schemas/signage_report.schema.json``)."""
-    return SignageReport.model_json_schema()
 
 
 # ------------------------------------------------------------------------------------------- the engine
@@ -524,95 +431,6 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
                        quality=quality, timings_s={k: round(v, 3) for k, v in timings.items()})
 
 
-def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
-    """The village inventory over all its photos.
-
-    Present: official plaques seen anywhere. Missing: the plaques of a side not seen on that side's photos
-    (a side without photos is ``not_checked``, not missing). Duplicates: a type seen more than once in one
-    photo (two photos of the same door would otherwise count one plaque twice). Misplaced: an official
-    plaque on the other side's photos. Unauthorised: unlisted signs and honours (which belong in a
-    collective display). The verdict fails on any must-fix finding of the rules' severities.
-    """
-    sev = rules.severity
-    present: list[str] = []
-    seen = {"external": set(), "internal": set()}
-    duplicates: set[str] = set()
-    misplaced: list[str] = []
-    unauthorised: list[UnauthorisedItem] = []
-    styles: list[StyleViolation] = []
-    unreadable = undecided = 0
-    for ph in photos:
-        counts = Counter(p.type for p in ph.plaques if p.kind == "official")
-        duplicates |= {t for t, n in counts.items() if n > 1}
-        for p in ph.plaques:
-            if p.kind == "official":
-                if p.type not in present:
-                    present.append(p.type)
-                seen[ph.side].add(p.type)
-                if p.authorised is False and p.type not in misplaced:
-                    misplaced.append(p.type)
-            elif p.kind in ("honour", "unauthorised_sign"):
-                unauthorised.append(UnauthorisedItem(text=p.text, kind=p.kind, photo=ph.photo))
-            elif p.kind == "unreadable":
-                unreadable += 1
-            elif p.kind == "undecided":
-                undecided += 1
-            for check, result in p.style.items():
-                if result["status"] == "fail":
-                    styles.append(StyleViolation(type=p.type, text=p.text, check=check, severity=result["severity"],
-                                                 detail=result["detail"], photo=ph.photo))
-    sides = {ph.side for ph in photos}
-    missing, not_checked = [], []
-    for plaque in rules.plaques:
-        if plaque.placement not in sides:
-            not_checked.append(plaque.id)
-        elif plaque.id not in seen[plaque.placement]:
-            missing.append(plaque.id)
-
-    names = {p.id: p.name_zh for p in rules.plaques}
-    reasons = []
-    must = []
-    if missing:
-        reasons.append("缺少：" + "、".join(names[m] for m in missing))
-        must.append(sev["missing"] == "must_fix")
-    if duplicates:
-        reasons.append("重复悬挂：" + "、".join(names[d] for d in sorted(duplicates)))
-        must.append(sev["duplicate"] == "must_fix")
-    if misplaced:
-        reasons.append("错挂（内外位置不符）：" + "、".join(names[m] for m in misplaced))
-        must.append(sev["misplaced"] == "must_fix")
-    signs = [u.text for u in unauthorised if u.kind == "unauthorised_sign"]
-    honours = [u.text for u in unauthorised if u.kind == "honour"]
-    if signs:
-        reasons.append("未列入清单的牌子，应摘除：" + "、".join(signs))
-        must.append(sev["unauthorised"] == "must_fix")
-    if honours:
-        reasons.append("荣誉类牌子应集中展陈：" + "、".join(honours))
-        must.append(sev["honour"] == "must_fix")
-    for v in styles:
-        level = "必须整改" if v.severity == "must_fix" else "建议整改"
-        reasons.append(f"式样（{level}）：{names.get(v.type, v.text)} {v.detail}")
-        must.append(v.severity == "must_fix")
-    if unreadable:
-        reasons.append(f"{unreadable} 块牌子未能读出文字，请人工复核")
-    retake = [ph.photo for ph in photos if ph.quality is not None and ph.quality.flags]
-    if retake:
-        reasons.append("照片不清晰，结果可能不全，请重拍：" + "、".join(retake))
-    if undecided:
-        reasons.append(f"{undecided} 块牌子需人工确认（接近清单内牌子、写有其他村名或读数存疑），确认前不能判定符合规范")
-    if not photos:
-        verdict = "not_audited"
-    elif any(must):
-        verdict = "needs_rectification"
-    else:
-        verdict = "needs_review" if unreadable or undecided else "compliant"
-    verdict_zh = VERDICT_ZH[verdict]
-    return Summary(present=present, missing=missing, not_checked=not_checked, duplicates=sorted(duplicates),
-                   misplaced=misplaced, unauthorised=unauthorised, style_violations=styles, unreadable=unreadable,
-                   undecided=undecided,
-                   retake=retake, verdict=verdict, verdict_zh=verdict_zh, reasons=reasons)
-
-
 @dataclass(frozen=True)
 class PhotoInput:
     """A photo to audit: its bytes, a name for messages, and the side it shows."""
@@ -647,8 +465,3 @@ def audit_signage(inputs: list[PhotoInput], engine: Engine, *, village_code: str
             progress(i + 1, len(inputs), item.name)
     return SignageReport(village={"code": village_code, "name": village_name}, rules_version=engine.rules.version,
                          photos=results, errors=errors, summary=inventory_from_photos(results, engine.rules))
-
-
-def report_to_json(report: SignageReport) -> str:
-    """The report as JSON text (UTF-8 characters kept)."""
-    return json.dumps(report.model_dump(mode="json"), ensure_ascii=False)

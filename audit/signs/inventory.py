@@ -1,0 +1,97 @@
+"""The village's plaque inventory over all its photos, and the verdict under the rules' severities."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from audit.rules import Rules
+from audit.signs.report import VERDICT_ZH, PhotoResult, StyleViolation, Summary, UnauthorisedItem
+
+
+def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
+    """The village inventory over all its photos.
+
+    Present: official plaques seen anywhere. Missing: the plaques of a side not seen on that side's photos
+    (a side without photos is ``not_checked``, not missing). Duplicates: a type seen more than once in one
+    photo (two photos of the same door would otherwise count one plaque twice). Misplaced: an official
+    plaque on the other side's photos. Unauthorised: unlisted signs and honours (which belong in a
+    collective display). The verdict fails on any must-fix finding of the rules' severities.
+    """
+    sev = rules.severity
+    present: list[str] = []
+    seen = {"external": set(), "internal": set()}
+    duplicates: set[str] = set()
+    misplaced: list[str] = []
+    unauthorised: list[UnauthorisedItem] = []
+    styles: list[StyleViolation] = []
+    unreadable = undecided = 0
+    for ph in photos:
+        counts = Counter(p.type for p in ph.plaques if p.kind == "official")
+        duplicates |= {t for t, n in counts.items() if n > 1}
+        for p in ph.plaques:
+            if p.kind == "official":
+                if p.type not in present:
+                    present.append(p.type)
+                seen[ph.side].add(p.type)
+                if p.authorised is False and p.type not in misplaced:
+                    misplaced.append(p.type)
+            elif p.kind in ("honour", "unauthorised_sign"):
+                unauthorised.append(UnauthorisedItem(text=p.text, kind=p.kind, photo=ph.photo))
+            elif p.kind == "unreadable":
+                unreadable += 1
+            elif p.kind == "undecided":
+                undecided += 1
+            for check, result in p.style.items():
+                if result["status"] == "fail":
+                    styles.append(StyleViolation(type=p.type, text=p.text, check=check, severity=result["severity"],
+                                                 detail=result["detail"], photo=ph.photo))
+    sides = {ph.side for ph in photos}
+    missing, not_checked = [], []
+    for plaque in rules.plaques:
+        if plaque.placement not in sides:
+            not_checked.append(plaque.id)
+        elif plaque.id not in seen[plaque.placement]:
+            missing.append(plaque.id)
+
+    names = {p.id: p.name_zh for p in rules.plaques}
+    reasons = []
+    must = []
+    if missing:
+        reasons.append("缺少：" + "、".join(names[m] for m in missing))
+        must.append(sev["missing"] == "must_fix")
+    if duplicates:
+        reasons.append("重复悬挂：" + "、".join(names[d] for d in sorted(duplicates)))
+        must.append(sev["duplicate"] == "must_fix")
+    if misplaced:
+        reasons.append("错挂（内外位置不符）：" + "、".join(names[m] for m in misplaced))
+        must.append(sev["misplaced"] == "must_fix")
+    signs = [u.text for u in unauthorised if u.kind == "unauthorised_sign"]
+    honours = [u.text for u in unauthorised if u.kind == "honour"]
+    if signs:
+        reasons.append("未列入清单的牌子，应摘除：" + "、".join(signs))
+        must.append(sev["unauthorised"] == "must_fix")
+    if honours:
+        reasons.append("荣誉类牌子应集中展陈：" + "、".join(honours))
+        must.append(sev["honour"] == "must_fix")
+    for v in styles:
+        level = "必须整改" if v.severity == "must_fix" else "建议整改"
+        reasons.append(f"式样（{level}）：{names.get(v.type, v.text)} {v.detail}")
+        must.append(v.severity == "must_fix")
+    if unreadable:
+        reasons.append(f"{unreadable} 块牌子未能读出文字，请人工复核")
+    retake = [ph.photo for ph in photos if ph.quality is not None and ph.quality.flags]
+    if retake:
+        reasons.append("照片不清晰，结果可能不全，请重拍：" + "、".join(retake))
+    if undecided:
+        reasons.append(f"{undecided} 块牌子需人工确认（接近清单内牌子、写有其他村名或读数存疑），确认前不能判定符合规范")
+    if not photos:
+        verdict = "not_audited"
+    elif any(must):
+        verdict = "needs_rectification"
+    else:
+        verdict = "needs_review" if unreadable or undecided else "compliant"
+    verdict_zh = VERDICT_ZH[verdict]
+    return Summary(present=present, missing=missing, not_checked=not_checked, duplicates=sorted(duplicates),
+                   misplaced=misplaced, unauthorised=unauthorised, style_violations=styles, unreadable=unreadable,
+                   undecided=undecided,
+                   retake=retake, verdict=verdict, verdict_zh=verdict_zh, reasons=reasons)
