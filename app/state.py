@@ -32,6 +32,7 @@ from audit.area.townships import townships_from_villages
 from audit.errors import AuditError
 from audit.records import county_data, demo_accounts
 from audit.records.access import User
+from audit.records.inspections import AuditedWith, VillageRegistry, audited_with, village_registry
 from audit.rules import Rules, load_rules
 from audit.signs.names import Gazetteer, gazetteer_from_registry
 
@@ -194,16 +195,33 @@ def user() -> User:
     return found
 
 
+@st.cache_resource(max_entries=4)
+def county_registry(key: str, _cur: Current) -> VillageRegistry:
+    """The whole county's registry (never a user's scope) as the store files inspections against it: a
+    village's name and township come from here, with the registry file's SHA-256."""
+    county = _cur.audited if _cur.county is None else _cur.county
+    return village_registry(county, sha256=hashlib.sha256(_cur.dataset.data).hexdigest(), source=_cur.dataset.name)
+
+
+def audited_with_files(cur: Current, engine) -> AuditedWith:  # noqa: ANN001 - audit.signs.engine.Engine
+    """The SHA-256 of the rules file the page audits with (the saved county file, else the default) and of the
+    engine's detector model (None when it runs on OCR alone)."""
+    detector = getattr(engine, "detector", None)
+    return audited_with(rules_file=cur.rules_upload.data if cur.rules_upload is not None else Path(cur.rules.path),
+                        model_file=getattr(detector, "path", None) if detector is not None else None)
+
+
 def save_inspection(report, photo_bytes: list[bytes], edited: pd.DataFrame, added: pd.DataFrame, *, user: User,
-                    village: pd.Series, rules: Rules) -> str:
-    """Store an inspection and the signed-in inspector's review of it (the library does the work and refuses,
-    with AccessError, a village outside the user's townships)."""
+                    cur: Current, village_code: str | None, audited: AuditedWith) -> str:
+    """Store an inspection and the signed-in inspector's review of it. The library does the work: it finds the
+    village in the county's registry (its name and township are the registry's, not the page's) and refuses,
+    with AccessError, a village outside the user's townships or an account disabled since the sign-in."""
     from audit.records.review_table import submit_reviewed
 
+    registry = county_registry(cur.key.rsplit(":", 1)[0], cur)
     with opened_store() as store:
-        return submit_reviewed(store, report, photo_bytes, edited, added, rules=rules, user=user,
-                               village_code=village["village_code"], village_name=village["village_name"],
-                               township=village["township"])
+        return submit_reviewed(store, report, photo_bytes, edited, added, rules=cur.rules, user=user,
+                               registry=registry, audited=audited, village_code=village_code)
 
 
 def show_error(what: str, exc: AuditError) -> None:

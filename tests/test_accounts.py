@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import bcrypt
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 import typer
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 from audit.cli import users as users_cli
 from audit.errors import AccessError, AuditError, StoreError
 from audit.model.dataset import export_dataset
-from audit.records.access import NO_TOWNSHIP, User
+from audit.records.access import NO_TOWNSHIP, SYSTEM, SYSTEM_NAME, User
 from audit.records.accounts import (
     add_user,
     authenticate,
@@ -58,7 +59,7 @@ from audit.records.inspections import (
 from audit.records.ledger import ledger_from_store, ledger_to_xlsx
 from audit.records.reviews import ConfirmPlaque, DeletePlaque, review_inspection
 from audit.rules import Rules
-from tests.test_store import _registry, jpeg_bytes, model_report
+from tests.test_store import AUDITED, _registry, jpeg_bytes, legacy_inspection, model_report, registry_of
 
 T0 = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 ADMIN_PW = "县里的管理员密码2026"
@@ -90,18 +91,19 @@ def store(data_dir: Path):
 @pytest.fixture
 def people(store: Store) -> dict[str, User]:
     """An administrator, an inspector of 城关镇, one of 柳林镇 and a planner, each signed in."""
-    add_user(store, "admin", ADMIN_PW, role="admin", display_name="县管理员", now=T0)
-    add_user(store, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"], display_name="张三", now=T0)
-    add_user(store, "lisi", LI_PW, role="inspector", townships=["柳林镇", " 河口镇 "], display_name="李四", now=T0)
-    add_user(store, "planner", PLAN_PW, role="planner", display_name="规划王", now=T0)
+    add_user(store, "admin", ADMIN_PW, role="admin", display_name="县管理员", now=T0, by=SYSTEM)
+    add_user(store, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"], display_name="张三", now=T0, by=SYSTEM)
+    add_user(store, "lisi", LI_PW, role="inspector", townships=["柳林镇", " 河口镇 "], display_name="李四", now=T0, by=SYSTEM)
+    add_user(store, "planner", PLAN_PW, role="planner", display_name="规划王", now=T0, by=SYSTEM)
     return {"admin": authenticate(store, "admin", ADMIN_PW), "zhang": authenticate(store, "zhangsan", ZHANG_PW),
             "li": authenticate(store, "lisi", LI_PW), "planner": authenticate(store, "planner", PLAN_PW)}
 
 
 def _submit(store: Store, rules: Rules, user: User, township: str | None, seed: int, name: str = "王庄村") -> str:
+    """Submit village ``seed`` (code ``00<seed>``), which the registry it is filed against puts in ``township``."""
     data = jpeg_bytes(seed)
     return submit_inspection(store, model_report(data, rules, code=f"{seed:03d}", name=name), [data], user=user,
-                                township=township)
+                             registry=registry_of([(f"{seed:03d}", name, township)]), audited=AUDITED)
 
 
 def _count(store: Store, table: sa.Table) -> int:
@@ -166,20 +168,18 @@ def test_inspector_works_only_in_own_township(store: Store, people: dict[str, Us
     assert inspection_from_store(store, mine, user=zhang).inspector == "zhangsan"
 
     # a 柳林镇 village: refused before any photo or row is written
-    data = jpeg_bytes(2)
     with pytest.raises(AccessError, match="「张三（zhangsan）」（乡镇检查员）只负责 城关镇，无权对「柳林镇」的村庄提交核查"):
-        submit_inspection(store, model_report(data, rules, code="002", name="柳林村"), [data], user=zhang,
-                             township="柳林镇")
+        _submit(store, rules, zhang, "柳林镇", 2, name="柳林村")
     assert _count(store, inspections) == 1 and not list((data_dir / "photos").glob("*/*"))[1:]
     with pytest.raises(AccessError, match="「（未注明乡镇）」"):  # an inspector must say where
         _submit(store, rules, zhang, None, 3)
 
     theirs = _submit(store, rules, admin, "柳林镇", 4, name="柳林村")
     unplaced = _submit(store, rules, admin, None, 5, name="无乡镇村")
-    plaque = inspection_from_store(store, theirs).plaques[0].id
+    plaque = inspection_from_store(store, theirs, user=SYSTEM).plaques[0].id
     with pytest.raises(AccessError, match="无权对「柳林镇」的村庄复核核查记录 .review.（柳林村 核查记录"):
         review_inspection(store, theirs, [DeletePlaque(plaque)], user=zhang, rules=rules)
-    assert inspection_from_store(store, theirs).reviewed_at is None and review_log_table(store).empty
+    assert inspection_from_store(store, theirs, user=SYSTEM).reviewed_at is None and review_log_table(store, user=SYSTEM).empty
     with pytest.raises(AccessError, match="无权对「柳林镇」的村庄查看核查记录"):
         inspection_from_store(store, theirs, user=zhang)
     with pytest.raises(AccessError, match="未注明乡镇"):
@@ -189,17 +189,17 @@ def test_inspector_works_only_in_own_township(store: Store, people: dict[str, Us
     assert sorted(inspections_table(store, user=people["li"])["inspection_id"]) == [theirs]
     assert len(inspections_table(store, user=admin)) == 3
 
-    own = inspection_from_store(store, mine).plaques[0].id
+    own = inspection_from_store(store, mine, user=SYSTEM).plaques[0].id
     review_inspection(store, mine, [ConfirmPlaque(own)], user=zhang, rules=rules)
     review_inspection(store, theirs, [ConfirmPlaque(plaque)], user=people["li"], rules=rules)
     assert set(review_log_table(store, user=zhang)["inspection_id"]) == {mine}
     assert set(review_log_table(store, user=admin)["inspection_id"]) == {mine, theirs}
     assert review_log_table(store, theirs, user=zhang).empty
-    assert inspection_from_store(store, mine).reviewed_by == "zhangsan"
+    assert inspection_from_store(store, mine, user=SYSTEM).reviewed_by == "zhangsan"
 
     # photos: only those of a village the user may see
-    their_photo = inspection_from_store(store, theirs).photos[0]
-    my_photo = inspection_from_store(store, mine).photos[0]
+    their_photo = inspection_from_store(store, theirs, user=SYSTEM).photos[0]
+    my_photo = inspection_from_store(store, mine, user=SYSTEM).photos[0]
     assert photo_for_user(store, zhang, my_photo.sha256) == jpeg_bytes(1)
     with pytest.raises(AccessError, match="「柳林镇」.*照片"):
         photo_for_user(store, zhang, their_photo.sha256)
@@ -216,6 +216,82 @@ def test_inspector_works_only_in_own_township(store: Store, people: dict[str, Us
     assert len(ledger_from_store(store, registry, user=people["planner"])) == 4
 
 
+def test_the_registry_not_the_caller_decides_the_township(store: Store, people: dict[str, User], rules: Rules,
+                                                          data_dir: Path) -> None:
+    """An inspector of 城关镇 cannot file a 柳林镇 village under 城关镇: its township is the registry's."""
+    zhang, li = people["zhang"], people["li"]
+    villages = pd.DataFrame({"village_code": ["001", "003"], "village_name": ["王庄村", "柳林村"],
+                             "township": ["城关镇", "柳林镇"]})
+    registry = registry_of([("001", "王庄村", "城关镇"), ("003", "柳林村", "柳林镇")])
+    data = jpeg_bytes(51)
+    report = model_report(data, rules, code="003", name="柳林村")
+    with pytest.raises(AccessError, match="只负责 城关镇，无权对「柳林镇」的村庄提交核查 .inspect.（柳林村的核查）"):
+        submit_inspection(store, report, [data], user=zhang, registry=registry, audited=AUDITED)
+    with pytest.raises(StoreError, match="核查报告属于村代码「003」，不能记为「王庄村」"):  # nor under a village of his own
+        submit_inspection(store, report, [data], user=zhang, registry=registry, audited=AUDITED, village_code="001")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'township'"):  # no township from the caller
+        submit_inspection(store, report, [data], user=zhang, registry=registry, audited=AUDITED, township="城关镇")
+    assert _count(store, inspections) == 0 and not list((data_dir / "photos").rglob("*.*"))
+
+    iid = submit_inspection(store, report, [data], user=li, registry=registry, audited=AUDITED)
+    assert inspection_from_store(store, iid, user=li).township == "柳林镇"
+    assert inspections_table(store, user=zhang).empty
+    theirs = ledger_from_store(store, villages, user=li)
+    assert theirs[["village_code", "last_inspection_id", "inspector"]].values.tolist() == [["003", iid, "lisi"]]
+    mine = ledger_from_store(store, villages, user=zhang)
+    assert mine["village_code"].tolist() == ["001"] and mine["last_inspection_id"].isna().all()
+
+
+def test_an_account_disabled_after_sign_in_can_no_longer_act(store: Store, people: dict[str, User], rules: Rules,
+                                                             data_dir: Path) -> None:
+    zhang, admin = people["zhang"], people["admin"]  # signed in while enabled
+    mine = _submit(store, rules, zhang, "城关镇", 61)
+    plaque = inspection_from_store(store, mine, user=SYSTEM).plaques[0].id
+    photo_files = sorted((data_dir / "photos").rglob("*.*"))
+    disable_user(store, "zhangsan", by=admin)
+    assert zhang.disabled is False  # the User the app held still says enabled; the store reads the account again
+    with pytest.raises(AccessError, match=r"^用户「张三（zhangsan）」（乡镇检查员）的账户已停用"):
+        _submit(store, rules, zhang, "城关镇", 62)
+    with pytest.raises(AccessError, match="的账户已停用"):
+        review_inspection(store, mine, [ConfirmPlaque(plaque)], user=zhang, rules=rules)
+    with pytest.raises(AccessError, match="的账户已停用"):
+        inspections_table(store, user=zhang)
+    with pytest.raises(AccessError, match="的账户已停用"):
+        set_password(store, "zhangsan", "changed while disabled", by=zhang)
+    assert _count(store, inspections) == 1 and _count(store, review_log) == 0
+    assert sorted((data_dir / "photos").rglob("*.*")) == photo_files  # refused before its photo was written
+
+    # enabled again but moved to 柳林镇: the stored townships count, not those of the User held since
+    enable_user(store, "zhangsan", by=admin)
+    set_role(store, "zhangsan", "inspector", townships=["柳林镇"], by=admin)
+    with pytest.raises(AccessError, match="只负责 柳林镇，无权对「城关镇」的村庄提交核查"):
+        _submit(store, rules, zhang, "城关镇", 63)
+    with pytest.raises(AccessError, match="只负责 柳林镇，无权对「城关镇」的村庄复核核查记录"):
+        review_inspection(store, mine, [ConfirmPlaque(plaque)], user=zhang, rules=rules)
+
+    # an administrator disabled since signing in manages no one any more
+    add_user(store, "admin2", ADMIN_PW, role="admin", by=admin)
+    admin2 = authenticate(store, "admin2", ADMIN_PW)
+    disable_user(store, "admin2", by=admin)
+    with pytest.raises(AccessError, match="「admin2」（县级管理员）的账户已停用"):
+        add_user(store, "newbie", "a fine password", role="planner", by=admin2)
+    with pytest.raises(AccessError, match="的账户已停用"):
+        create_round(store, "第四季度", dt.date(2026, 10, 1), dt.date(2026, 12, 31), user=admin2)
+    assert "newbie" not in set(users_table(store, by=admin)["username"]) and _count(store, rounds) == 0
+
+
+def test_only_accounts_and_the_system_act(store: Store, people: dict[str, User]) -> None:
+    """A User without an account (a look-alike of the server's identity included) is refused; no account can
+    take the server's name."""
+    with pytest.raises(AccessError, match="没有账户"):
+        inspections_table(store, user=User("ghost", role="admin"))
+    with pytest.raises(AccessError, match="没有账户"):
+        users_table(store, by=User(SYSTEM_NAME, role="admin", display_name=SYSTEM_NAME))
+    with pytest.raises(AuditError, match="用户名应为"):
+        add_user(store, SYSTEM_NAME, ADMIN_PW, role="admin", by=SYSTEM)
+    assert len(users_table(store, by=SYSTEM)) == 4 and inspections_table(store, user=SYSTEM).empty
+
+
 def test_planner_reads_the_county_and_writes_nothing(store: Store, people: dict[str, User], rules: Rules,
                                                      tmp_path: Path) -> None:
     planner = people["planner"]
@@ -223,11 +299,11 @@ def test_planner_reads_the_county_and_writes_nothing(store: Store, people: dict[
     b = _submit(store, rules, people["li"], "柳林镇", 12)
     assert sorted(inspections_table(store, user=planner)["inspection_id"]) == sorted([a, b])
     assert inspection_from_store(store, b, user=planner).township == "柳林镇"
-    assert photo_for_user(store, planner, inspection_from_store(store, a).photos[0].sha256) == jpeg_bytes(11)
+    assert photo_for_user(store, planner, inspection_from_store(store, a, user=SYSTEM).photos[0].sha256) == jpeg_bytes(11)
 
     with pytest.raises(AccessError, match="「规划王（planner）」（规划人员）无权提交核查"):
         _submit(store, rules, planner, "城关镇", 13)
-    plaque = inspection_from_store(store, a).plaques[0].id
+    plaque = inspection_from_store(store, a, user=SYSTEM).plaques[0].id
     with pytest.raises(AccessError, match="无权复核核查记录"):
         review_inspection(store, a, [ConfirmPlaque(plaque)], user=planner, rules=rules)
     with pytest.raises(AccessError, match="无权导出数据"):
@@ -250,7 +326,7 @@ def test_admin_can_do_everything(store: Store, people: dict[str, User], rules: R
     b = _submit(store, rules, admin, "城关镇", 22)
     plaque = inspection_from_store(store, a, user=admin).plaques[0].id
     got = review_inspection(store, a, [ConfirmPlaque(plaque)], user=admin, rules=rules)
-    assert (got.reviewed_by, inspection_from_store(store, b).inspector) == ("admin", "admin")
+    assert (got.reviewed_by, inspection_from_store(store, b, user=SYSTEM).inspector) == ("admin", "admin")
     assert export_dataset(store, tmp_path / "ds", user=admin, fully_reviewed_only=False).exists()
     assert ledger_to_xlsx(ledger_from_store(store, _registry(), user=admin, round_id=round_id), tmp_path / "l.xlsx",
                           user=admin).exists()
@@ -264,7 +340,7 @@ def test_admin_can_do_everything(store: Store, people: dict[str, User], rules: R
 def test_password_is_a_bcrypt_hash_and_never_stored_in_clear(store: Store, data_dir: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     secret = "zhang-secret-城关-7731"
-    add_user(store, "zhangsan", secret, role="inspector", townships=["城关镇"])
+    add_user(store, "zhangsan", secret, role="inspector", townships=["城关镇"], by=SYSTEM)
     with pytest.raises(AccessError, match="用户名或密码错误"):
         authenticate(store, "zhangsan", "typo-secret-城关-7731")
     with pytest.raises(AccessError, match="用户名或密码错误"):  # an unknown name gets the same message
@@ -282,7 +358,7 @@ def test_password_is_a_bcrypt_hash_and_never_stored_in_clear(store: Store, data_
         for clear in (secret, "typo-secret-城关-7731"):
             assert clear.encode() not in raw and clear.encode("utf-16-le") not in raw
         assert stored.encode() in raw or path.suffix != ".sqlite"
-    assert sign_in_log_table(store)["username"].tolist() == ["zhangsan", None]
+    assert sign_in_log_table(store, by=SYSTEM)["username"].tolist() == ["zhangsan", None]
 
     # a hash cheaper than the configured cost is replaced at the next sign-in
     monkeypatch.setenv("VILLAGE_AUDIT_BCRYPT_ROUNDS", "5")
@@ -300,7 +376,7 @@ def test_password_is_a_bcrypt_hash_and_never_stored_in_clear(store: Store, data_
 ])
 def test_password_policy(store: Store, password: str, message: str) -> None:
     with pytest.raises(AuditError, match=message) as info:
-        add_user(store, "zhangsan", password, role="admin")
+        add_user(store, "zhangsan", password, role="admin", by=SYSTEM)
     assert password not in str(info.value)
     assert _count(store, users) == 0
 
@@ -316,26 +392,26 @@ def test_password_policy(store: Store, password: str, message: str) -> None:
 def test_bad_accounts_are_refused(store: Store, kwargs: dict, message: str) -> None:
     args = {"username": "zhangsan", "role": "admin", **kwargs}
     with pytest.raises(AuditError, match=message):
-        add_user(store, args.pop("username"), "long enough pw", **args)
+        add_user(store, args.pop("username"), "long enough pw", **args, by=SYSTEM)
 
 
 def test_duplicate_unknown_and_last_admin(store: Store) -> None:
-    add_user(store, "admin", ADMIN_PW, role="admin")
+    add_user(store, "admin", ADMIN_PW, role="admin", by=SYSTEM)
     with pytest.raises(StoreError, match="用户名「admin」已存在"):
-        add_user(store, "admin", ADMIN_PW, role="planner")
+        add_user(store, "admin", ADMIN_PW, role="planner", by=SYSTEM)
     with pytest.raises(StoreError, match="没有用户「nobody」"):
-        disable_user(store, "nobody")
+        disable_user(store, "nobody", by=SYSTEM)
     with pytest.raises(AuditError, match="最后一个启用的县级管理员"):
-        disable_user(store, "admin")
+        disable_user(store, "admin", by=SYSTEM)
     with pytest.raises(AuditError, match="最后一个启用的县级管理员"):
-        set_role(store, "admin", "planner")
-    add_user(store, "admin2", ADMIN_PW, role="admin")
-    assert disable_user(store, "admin").disabled and user_from_store(store, "admin2").role == "admin"
+        set_role(store, "admin", "planner", by=SYSTEM)
+    add_user(store, "admin2", ADMIN_PW, role="admin", by=SYSTEM)
+    assert disable_user(store, "admin", by=SYSTEM).disabled and user_from_store(store, "admin2").role == "admin"
 
 
 # -------------------------------------------------------------------------------------- lock-out, disable
 def test_lockout_after_repeated_failures_and_unlock_after_the_period(store: Store) -> None:
-    add_user(store, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"])
+    add_user(store, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"], by=SYSTEM)
     for i in range(4):
         with pytest.raises(AccessError, match=r"^用户名或密码错误 \(wrong user name or password\)$"):
             authenticate(store, "zhangsan", f"wrong {i}", now=T0 + dt.timedelta(seconds=i))
@@ -343,7 +419,7 @@ def test_lockout_after_repeated_failures_and_unlock_after_the_period(store: Stor
     for i in range(4):
         with pytest.raises(AccessError, match="用户名或密码错误"):
             authenticate(store, "zhangsan", f"wrong {i}", now=T0 + dt.timedelta(seconds=10 + i))
-    assert users_table(store)["failed_attempts"].tolist() == [4]
+    assert users_table(store, by=SYSTEM)["failed_attempts"].tolist() == [4]
     with pytest.raises(AccessError, match="连续 5 次错误，账户「zhangsan」已锁定至 2026-11-27 16:15（北京时间）"):
         authenticate(store, "zhangsan", "wrong 5", now=T0 + dt.timedelta(seconds=20))
     with pytest.raises(AccessError, match="已锁定至 2026-11-27 16:15"):  # the right password does not help now
@@ -352,7 +428,7 @@ def test_lockout_after_repeated_failures_and_unlock_after_the_period(store: Stor
         authenticate(store, "zhangsan", "wrong 6", now=T0 + dt.timedelta(minutes=15))
     user = authenticate(store, "zhangsan", ZHANG_PW, now=T0 + dt.timedelta(minutes=15, seconds=21))
     assert user.username == "zhangsan"
-    log = sign_in_log_table(store, username="zhangsan")
+    log = sign_in_log_table(store, username="zhangsan", by=SYSTEM)
     assert log["reason"].tolist() == ["wrong_password"] * 4 + ["ok"] + ["wrong_password"] * 4 + [
         "lockout", "locked", "locked", "ok"]
     assert log["success"].tolist() == [False] * 4 + [True] + [False] * 7 + [True]
@@ -362,7 +438,7 @@ def test_lockout_after_repeated_failures_and_unlock_after_the_period(store: Stor
 def test_lockout_settings_come_from_the_environment(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VILLAGE_AUDIT_LOCKOUT_ATTEMPTS", "2")
     monkeypatch.setenv("VILLAGE_AUDIT_LOCKOUT_MINUTES", "1")
-    add_user(store, "zhangsan", ZHANG_PW, role="planner")
+    add_user(store, "zhangsan", ZHANG_PW, role="planner", by=SYSTEM)
     with pytest.raises(AccessError, match=r"用户名或密码错误 \(wrong user name or password\)$"):
         authenticate(store, "zhangsan", "x", now=T0)
     with pytest.raises(AccessError, match="连续 2 次错误"):
@@ -376,27 +452,27 @@ def test_lockout_settings_come_from_the_environment(store: Store, monkeypatch: p
 
 
 def test_disabled_user_is_refused_and_enabling_lifts_a_lock(store: Store) -> None:
-    add_user(store, "admin", ADMIN_PW, role="admin")
-    add_user(store, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"])
+    add_user(store, "admin", ADMIN_PW, role="admin", by=SYSTEM)
+    add_user(store, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"], by=SYSTEM)
     session = new_session(authenticate(store, "zhangsan", ZHANG_PW, now=T0), now=T0)
-    disable_user(store, "zhangsan")
+    disable_user(store, "zhangsan", by=SYSTEM)
     with pytest.raises(AccessError, match="账户「zhangsan」已停用"):
         authenticate(store, "zhangsan", ZHANG_PW, now=T0)
     with pytest.raises(AccessError, match="已停用或不存在"):
         user_from_session(store, session, now=T0 + dt.timedelta(minutes=1))
-    assert sign_in_log_table(store)["reason"].tolist() == ["ok", "disabled"]
-    enable_user(store, "zhangsan")
+    assert sign_in_log_table(store, by=SYSTEM)["reason"].tolist() == ["ok", "disabled"]
+    enable_user(store, "zhangsan", by=SYSTEM)
     for _ in range(5):
         with pytest.raises(AccessError):
             authenticate(store, "zhangsan", "wrong", now=T0)
-    enable_user(store, "zhangsan")
+    enable_user(store, "zhangsan", by=SYSTEM)
     assert authenticate(store, "zhangsan", ZHANG_PW, now=T0).username == "zhangsan"
 
 
 # ---------------------------------------------------------------------------------------------- sessions
 def test_sessions_expire_and_follow_the_stored_account(store: Store) -> None:
-    add_user(store, "admin", ADMIN_PW, role="admin", now=T0)
-    add_user(store, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"], now=T0)
+    add_user(store, "admin", ADMIN_PW, role="admin", now=T0, by=SYSTEM)
+    add_user(store, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"], now=T0, by=SYSTEM)
     user = authenticate(store, "zhangsan", ZHANG_PW, now=T0)
     session = new_session(user, dt.timedelta(hours=1), now=T0)
     assert session.expires_at == T0 + dt.timedelta(hours=1) and len(session.token) >= 40
@@ -410,9 +486,9 @@ def test_sessions_expire_and_follow_the_stored_account(store: Store) -> None:
     with pytest.raises(AuditError, match="positive timedelta"):
         new_session(user, dt.timedelta(0))
 
-    set_role(store, "zhangsan", "inspector", townships=["柳林镇"], now=T0)  # a new township takes effect at once
+    set_role(store, "zhangsan", "inspector", townships=["柳林镇"], now=T0, by=SYSTEM)  # a new township takes effect at once
     assert user_from_session(store, session, now=T0 + dt.timedelta(minutes=5)).townships == ("柳林镇",)
-    set_password(store, "zhangsan", "a brand new password", now=T0 + dt.timedelta(minutes=10))
+    set_password(store, "zhangsan", "a brand new password", now=T0 + dt.timedelta(minutes=10), by=SYSTEM)
     with pytest.raises(AccessError, match="密码已修改"):
         user_from_session(store, session, now=T0 + dt.timedelta(minutes=11))
     with pytest.raises(AccessError, match="用户名或密码错误"):
@@ -423,8 +499,8 @@ def test_sessions_expire_and_follow_the_stored_account(store: Store) -> None:
 
 
 def test_users_change_their_own_password_only(store: Store) -> None:
-    add_user(store, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"])
-    add_user(store, "lisi", LI_PW, role="inspector", townships=["柳林镇"])
+    add_user(store, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"], by=SYSTEM)
+    add_user(store, "lisi", LI_PW, role="inspector", townships=["柳林镇"], by=SYSTEM)
     zhang = user_from_store(store, "zhangsan")
     set_password(store, "zhangsan", "my own new password", by=zhang)
     with pytest.raises(AccessError, match="无权管理用户"):
@@ -481,7 +557,7 @@ def test_cli_add_set_role_disable_list(cli: typer.Typer, store: Store, data_dir:
         assert "short" not in result.stderr
     bad_role = runner.invoke(cli, ["add", "wang", "--role", "boss", *db])
     assert bad_role.exit_code == 2 and "boss" in bad_role.output
-    assert sorted(users_table(store)["username"]) == ["admin", "zhangsan"]
+    assert sorted(users_table(store, by=SYSTEM)["username"]) == ["admin", "zhangsan"]
 
 
 def test_cli_list_on_an_empty_store(cli: typer.Typer, store: Store) -> None:
@@ -490,37 +566,51 @@ def test_cli_list_on_an_empty_store(cli: typer.Typer, store: Store) -> None:
 
 
 # -------------------------------------------------------------------------------------------- migration
+def _raw_rows(store: Store) -> dict[str, list[tuple]]:
+    """Every row of the inspection tables as SQLite holds them (columns of any revision)."""
+    with store.engine.connect() as conn:
+        return {t: sorted(tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {t}"))
+                for t in ("inspections", "inspection_photos", "photos", "plaques", "review_log")}
+
+
 def test_migration_0002_upgrades_a_0001_database_with_data(data_dir: Path, rules: Rules) -> None:
     from alembic import command
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    from audit.records.db import plaques
+
     s = open_store(data_dir=data_dir, migrate=False)
     upgrade(s, "0001")
     assert schema_revision(s) == "0001" and "users" not in sa.inspect(s.engine).get_table_names()
-    data = jpeg_bytes(31)
-    iid = submit_inspection(s, model_report(data, rules), [data], inspector="张三", township="城关镇")
-    plaque = inspection_from_store(s, iid).plaques[0].id
-    review_inspection(s, iid, [DeletePlaque(plaque)], reviewer="王五", rules=rules)
-    before = inspection_from_store(s, iid)
-    s.close()
+    iid = legacy_inspection(s, rules, jpeg_bytes(31), inspector="张三", township="城关镇")  # as 0001 wrote it
+    with write_transaction(s) as conn:
+        plaque = conn.execute(sa.select(sa.func.min(plaques.c.id))).scalar()
+        conn.execute(review_log.insert().values(inspection_id=iid, plaque_id=plaque, reviewer="王五", at=T0.replace(
+            tzinfo=None), field="deleted", old_value="false", new_value="true"))
+    before = _raw_rows(s)
 
-    s = open_store(data_dir=data_dir)  # opening upgrades to head
+    upgrade(s, "0002")
     assert schema_revision(s) == "0002"
     assert {"users", "sign_in_log"} <= set(sa.inspect(s.engine).get_table_names())
-    with s.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
-    assert inspection_from_store(s, iid) == before and len(review_log_table(s, iid)) == 1
-    add_user(s, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"])
-    zhang = authenticate(s, "zhangsan", ZHANG_PW)
-    assert inspections_table(s, user=zhang)["inspector"].tolist() == ["张三"]  # old rows keep their names
-
+    assert _raw_rows(s) == before
+    add_user(s, "wangwu", ZHANG_PW, role="admin", by=SYSTEM)
     with write_transaction(s) as conn:  # and back down: the accounts go, the inspections stay
         command.downgrade(alembic_config(s, conn), "0001")
     assert schema_revision(s) == "0001" and "users" not in sa.inspect(s.engine).get_table_names()
-    assert inspections_table(s)["inspection_id"].tolist() == [iid]
-    upgrade(s)
-    assert schema_revision(s) == "0002" and users_table(s).empty
+    assert _raw_rows(s) == before
+    s.close()
+
+    s = open_store(data_dir=data_dir)  # opening upgrades to head
+    assert schema_revision(s) == "0003" and users_table(s, by=SYSTEM).empty
     with s.engine.connect() as conn:
-        assert json.loads(conn.execute(sa.select(inspections.c.summary)).scalar())["verdict"] == before.verdict
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+    got = inspection_from_store(s, iid, user=SYSTEM)
+    assert (got.inspector, got.township, got.verdict) == ("张三", "城关镇", "needs_rectification")
+    assert review_log_table(s, iid, user=SYSTEM)[["reviewer", "field"]].values.tolist() == [["王五", "deleted"]]
+    add_user(s, "zhangsan", ZHANG_PW, role="inspector", townships=["城关镇"], by=SYSTEM)
+    zhang = authenticate(s, "zhangsan", ZHANG_PW)
+    assert inspections_table(s, user=zhang)["inspector"].tolist() == ["张三"]  # old rows keep their names
+    with s.engine.connect() as conn:
+        assert json.loads(conn.execute(sa.select(inspections.c.summary)).scalar())["verdict"] == got.verdict
     s.close()

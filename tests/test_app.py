@@ -7,6 +7,7 @@ signs in by putting a session in ``at.session_state`` before the first run (the 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from app import auth, state
 from audit.area.floor_area import area_audit
 from audit.area.registry import registry_from_file
-from audit.records.access import User
+from audit.records.access import SYSTEM, User
 from audit.records.accounts import add_user, new_session, user_from_store
 from audit.rules import DEFAULT_RULES, load_rules
 
@@ -64,10 +65,10 @@ def accounts_for_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Account
     store = open_store(data_dir=data)
     try:
         made = Accounts(data,
-                        add_user(store, "admin1", PASSWORD, role="admin", display_name="县管理员"),
+                        add_user(store, "admin1", PASSWORD, role="admin", display_name="县管理员", by=SYSTEM),
                         add_user(store, "insp", PASSWORD, role="inspector", townships=["城关街道"],
-                                          display_name="城关检查员"),
-                        add_user(store, "plan", PASSWORD, role="planner"))
+                                 display_name="城关检查员", by=SYSTEM),
+                        add_user(store, "plan", PASSWORD, role="planner", by=SYSTEM))
     finally:
         store.close()
     return made
@@ -77,6 +78,14 @@ def accounts_for_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Account
 def demo():
     reg = registry_from_file(state.DEMO, crs=state.DEMO_CRS)
     return area_audit(reg.villages)
+
+
+@pytest.fixture(scope="module")
+def demo_registry():
+    """The demo county's registry as the store files inspections against it (the app's default dataset)."""
+    from audit.records.inspections import village_registry_from_file
+
+    return village_registry_from_file(state.DEMO, crs=state.DEMO_CRS)
 
 
 def open_page(page: str | None = None, *, user: User | None | str = "admin1", **session) -> AppTest:
@@ -179,19 +188,20 @@ def test_map_page_filters():
     assert not at.exception
 
 
-def test_records_page(users):
+def test_records_page(users, demo_registry):
     at = open_page("app/pages/records.py")
     assert "尚无核查记录" in at.info[0].value
 
     from audit.records.db import open_store
     from audit.records.inspections import submit_inspection
     from audit.signs.engine import SignageReport, inventory_from_photos
+    from tests.test_store import AUDITED
 
     rules = load_rules()
     report = SignageReport(village={"code": "371599101201", "name": "石楼村"}, rules_version=rules.version,
                            photos=[], errors=[], summary=inventory_from_photos([], rules))
     store = open_store(data_dir=users.data_dir)
-    submit_inspection(store, report, [], user=users.inspector, township="城关街道")
+    submit_inspection(store, report, [], user=users.inspector, registry=demo_registry, audited=AUDITED)
     store.close()
     at = open_page("app/pages/records.py")
     assert not at.info, [i.value for i in at.info]
@@ -203,25 +213,27 @@ def test_records_page(users):
     assert ledger.loc[ledger["村代码"] == "371599101201", "核查人"].tolist() == ["insp"]
 
 
-def test_records_page_shows_rectification_progress(users):
+def test_records_page_shows_rectification_progress(users, demo_registry):
     import datetime as dt
 
     from audit.records.db import open_store
     from audit.records.inspections import inspections_table, submit_inspection
-    from tests.test_store import jpeg_bytes, model_report, official
+    from tests.test_store import AUDITED, jpeg_bytes, model_report, official
 
     rules = load_rules()
     store = open_store(data_dir=users.data_dir)
     first = jpeg_bytes(1)
     submit_inspection(store, model_report(first, rules, code="371599101201", name="石楼村"), [first],
-                      user=users.inspector, township="城关街道", inspected_at=dt.datetime(2026, 10, 1, 9))
+                      user=users.inspector, registry=demo_registry, audited=AUDITED,
+                      inspected_at=dt.datetime(2026, 10, 1, 9))
     second = jpeg_bytes(2)
     plaques = [official(t, rules) for t in ("party_org", "villagers_committee", "supervision_committee",
                                             "service_centre_sign", "civilisation_station_sign", "militia",
                                             "collective_economy")]
     submit_inspection(store, model_report(second, rules, plaques=plaques, code="371599101201", name="石楼村"),
-                      [second], user=users.inspector, township="城关街道", inspected_at=dt.datetime(2026, 11, 20, 9))
-    latest = inspections_table(store).sort_values("inspected_at")["inspection_id"].iloc[-1]
+                      [second], user=users.inspector, registry=demo_registry, audited=AUDITED,
+                      inspected_at=dt.datetime(2026, 11, 20, 9))
+    latest = inspections_table(store, user=SYSTEM).sort_values("inspected_at")["inspection_id"].iloc[-1]
     store.close()
     at = open_page("app/pages/records.py", user="insp")
     at.selectbox(key="records_open").select(latest).run()
@@ -354,10 +366,15 @@ def test_inspection_page_runs_the_plaque_engine_and_saves(users):
         assert not at.exception and at.success, (errors(at), [w.value for w in at.warning])
         assert "已保存到核查记录" in at.success[-1].value
         store = open_store(data_dir=users.data_dir)
-        table = inspections_table(store)
-        insp = inspection_from_store(store, table["id"].iloc[0] if "id" in table else table.iloc[0, 0])
+        table = inspections_table(store, user=SYSTEM)
+        insp = inspection_from_store(store, table["inspection_id"].iloc[0], user=SYSTEM)
         store.close()
         assert list(table["village_code"]) == ["371599101201"] and list(table["inspector"]) == ["insp"]
+        assert (insp.township, insp.village_name) == ("城关街道", "石楼村")  # the registry's, as the store found them
+        assert insp.registry_sha256 == hashlib.sha256(state.DEMO.read_bytes()).hexdigest()
+        assert insp.rules_sha256 == hashlib.sha256(DEFAULT_RULES.read_bytes()).hexdigest()
+        model = REPO / "models" / "plaques.onnx"
+        assert insp.model_sha256 == hashlib.sha256(model.read_bytes()).hexdigest()
         present = sorted({p["type"] for p in truth["plaques"] if p["type"] != "other_sign" and p["labelled"]})
         assert sorted(insp.summary.present) == present
         assert {p.status for p in insp.plaques} == {"confirmed"}          # reviewed as it stood

@@ -12,9 +12,10 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from app import auth
+from app import auth, state
 from audit import settings
 from audit.records import demo_accounts
+from audit.records.access import SYSTEM
 from audit.records.accounts import add_user, authenticate, disable_user, new_session, user_from_store, users_table
 from audit.records.db import open_store
 from tests.test_app import APP, PAGES, PASSWORD, Accounts, accounts_for_app, errors, open_page
@@ -94,7 +95,7 @@ def test_wrong_passwords_then_lock_out():
 def test_a_disabled_account_cannot_sign_in_and_its_session_ends(users):
     at = open_page(user="insp")
     store = open_store(data_dir=users.data_dir)
-    disable_user(store, "insp")
+    disable_user(store, "insp", by=SYSTEM)
     store.close()
     at.run()
     assert at.title[0].value == SIGN_IN_TITLE and auth.SESSION not in at.session_state
@@ -143,7 +144,7 @@ def test_an_inspector_sees_only_their_township():
 
 def test_an_inspector_of_two_townships_chooses_among_them(users):
     store = open_store(data_dir=users.data_dir)
-    add_user(store, "two", PASSWORD, role="inspector", townships=["柳林镇", "张秋镇"])
+    add_user(store, "two", PASSWORD, role="inspector", townships=["柳林镇", "张秋镇"], by=SYSTEM)
     store.close()
     at = open_page(user="two")
     town = at.sidebar.selectbox(key="township")
@@ -186,19 +187,20 @@ def test_an_inspector_cannot_open_another_townships_village():
 
 
 def test_an_inspector_cannot_open_another_townships_inspection(users):
-    from audit.records.inspections import submit_inspection
+    from audit.records.inspections import submit_inspection, village_registry_from_file
     from audit.rules import load_rules
     from audit.signs.engine import SignageReport, inventory_from_photos
-    from tests.test_store import jpeg_bytes, model_report
+    from tests.test_store import AUDITED, jpeg_bytes, model_report
 
     rules = load_rules()
     data = jpeg_bytes(3)
+    registry = village_registry_from_file(state.DEMO, crs=state.DEMO_CRS)  # 石楼村 is in 城关街道, 韩园村 in 柳林镇
     store = open_store(data_dir=users.data_dir)
-    mine = submit_inspection(store, model_report(data, rules), [data], user=users.inspector, township="城关街道",
-                             village_code="371599101201", village_name="石楼村")
-    empty = SignageReport(village={"code": "x", "name": "柳林村"}, rules_version=rules.version, photos=[], errors=[],
-                          summary=inventory_from_photos([], rules))
-    other = submit_inspection(store, empty, [], user=users.admin, township="柳林镇")
+    mine = submit_inspection(store, model_report(data, rules, code="371599101201", name="石楼村"), [data],
+                             user=users.inspector, registry=registry, audited=AUDITED)
+    empty = SignageReport(village={"code": "371599103201", "name": "韩园村"}, rules_version=rules.version, photos=[],
+                          errors=[], summary=inventory_from_photos([], rules))
+    other = submit_inspection(store, empty, [], user=users.admin, registry=registry, audited=AUDITED)
     store.close()
 
     at = open_page("app/pages/records.py", user="insp")
@@ -307,7 +309,7 @@ def test_demo_mode_creates_demo_accounts_only_when_asked(tmp_path, monkeypatch):
     at = signed_out_app()
     assert not any("演示模式" in m.value for m in at.markdown)
     store = open_store(data_dir=tmp_path / "empty")
-    assert users_table(store).empty  # no account is ever made without demo mode
+    assert users_table(store, by=SYSTEM).empty  # no account is ever made without demo mode
     store.close()
 
     monkeypatch.setenv(demo_accounts.DEMO_ENV, "1")

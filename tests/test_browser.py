@@ -81,6 +81,7 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 1
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`streamlit run streamlit_app.py` on a free port, with its own data directory holding two accounts."""
     _require_browser()
+    from audit.records.access import SYSTEM
     from audit.records.accounts import add_user
     from audit.records.db import open_store
 
@@ -93,8 +94,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env.pop("VILLAGE_AUDIT_DB_URL", None)
     store = open_store(url=f"sqlite:///{tmp / 'data' / 'inspections.sqlite'}", data_dir=tmp / "data")
     try:
-        add_user(store, "admin1", PASSWORD, role="admin")
-        add_user(store, "insp", PASSWORD, role="inspector", townships=[TOWN], display_name="城关检查员")
+        add_user(store, "admin1", PASSWORD, role="admin", by=SYSTEM)
+        add_user(store, "insp", PASSWORD, role="inspector", townships=[TOWN], display_name="城关检查员", by=SYSTEM)
     finally:
         store.close()
     cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),

@@ -101,13 +101,14 @@ if run:
         state.show_error("牌子核查无法进行", exc)
         st.stop()
     progress.empty()
-    # Kept for the save button's rerun, together with what it was made from.
-    st.session_state[RESULT] = (village, [p.getvalue() for p in photos], report)
+    # Kept for the save button's rerun, together with what it was made from (the county files and the model).
+    st.session_state[RESULT] = (village, [p.getvalue() for p in photos], report, cur.key,
+                                state.audited_with_files(cur, engine))
 
 result = st.session_state.get(RESULT)
 if result is None or result[0] != village:
     st.stop()
-_, photo_bytes, report = result
+_, photo_bytes, report, made_with, audited = result
 summary = report.summary
 names = {p.id: p.name_zh for p in cur.rules.plaques}
 (st.success if summary.verdict == "compliant" else st.warning)(f"核查结论：{summary.verdict_zh}")
@@ -166,8 +167,10 @@ with st.form("inspect_save"):
     st.caption(f"核查人：{user.full_name}（当前登录用户）")
     if st.form_submit_button("保存到核查记录"):
         try:
-            inspection_id = state.save_inspection(report, photo_bytes, edited, added, user=user, village=row,
-                                                  rules=cur.rules)
+            if made_with != cur.key:  # the registry or rules changed since: the report no longer matches them
+                raise AuditError("核查之后县里的名册或规则文件已更新，请重新点击「开始核查」后再保存")
+            inspection_id = state.save_inspection(report, photo_bytes, edited, added, user=user, cur=cur,
+                                                  village_code=row["village_code"], audited=audited)
         except AuditError as exc:
             state.show_error("核查记录未保存", exc)
         else:

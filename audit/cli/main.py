@@ -242,10 +242,11 @@ def export_dataset_cmd(
 ) -> None:
     """Export reviewed inspection photos with their corrected boxes as a YOLO dataset (for fine-tuning)."""
     from audit.model.dataset import export_dataset
+    from audit.records.access import SYSTEM
     from audit.records.db import open_store
 
-    try:
-        data_yaml = export_dataset(open_store(db), out_dir, fully_reviewed_only=not include_unreviewed)
+    try:  # the server's command line acts as SYSTEM, recorded by name in data.yaml and README.txt
+        data_yaml = export_dataset(open_store(db), out_dir, fully_reviewed_only=not include_unreviewed, user=SYSTEM)
     except AuditError as exc:
         raise _fail(exc) from None
     typer.echo(f"已写出：{data_yaml}")
@@ -262,14 +263,16 @@ def ledger(
 ) -> None:
     """The county signage ledger: per village its last inspection, verdict, open problems and deadline."""
     from audit.area.registry import registry_from_file
+    from audit.records.access import SYSTEM
     from audit.records.db import open_store
     from audit.records.ledger import ledger_from_store, ledger_to_xlsx, villages_not_inspected
     from audit.rules import load_rules
 
-    try:
+    try:  # the server's command line acts as SYSTEM (the whole county), named as the exporter in the workbook
         villages = registry_from_file(registry, rules=load_rules(), crs=crs.value).villages
-        table = ledger_from_store(open_store(db), villages, round_id=round_id, deadline_days=deadline_days)
-        ledger_to_xlsx(table, output)
+        table = ledger_from_store(open_store(db), villages, round_id=round_id, deadline_days=deadline_days,
+                                  user=SYSTEM)
+        ledger_to_xlsx(table, output, user=SYSTEM)
     except AuditError as exc:
         raise _fail(exc) from None
     typer.echo(f"村庄 {len(table)} 个，本轮未核查 {len(villages_not_inspected(table))} 个；已写出：{output}")

@@ -1,8 +1,9 @@
 """``audit users add|disable|enable|set-role|password|list``: account management from the server's command line.
 
 Plain typer-annotated functions; :func:`register` adds them to a Typer app (``audit/cli.py`` registers them as
-the ``users`` group). Whoever runs them can open the database anyway, so they act without a signed-in user;
-this is how the first administrator is made::
+the ``users`` group). Whoever runs them can open the database anyway, so they act as
+:data:`audit.records.access.SYSTEM` (「系统（服务器命令行）」, county-wide) rather than a signed-in user; this is
+how the first administrator is made::
 
     audit users add admin --role admin
 
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from audit.errors import AuditError
+from audit.records.access import SYSTEM
 
 if TYPE_CHECKING:
     from audit.records.db import Store
@@ -77,7 +79,7 @@ def add(
     from audit.records.accounts import add_user
 
     user = _run(db, lambda store: add_user(store, username, _read_password(password_stdin), role=role.value,
-                                           townships=township or (), display_name=name))
+                                           townships=township or (), display_name=name, by=SYSTEM))
     where = f"，负责 {'、'.join(user.townships)}" if user.townships else "，全县"
     typer.echo(f"已添加用户「{user.username}」（{ROLE_ZH[user.role]}{where}）")
 
@@ -89,7 +91,7 @@ def disable(
     """Disable a user: no more sign-ins, open sessions end (the last administrator cannot be disabled)."""
     from audit.records.accounts import disable_user
 
-    _run(db, lambda store: disable_user(store, username))
+    _run(db, lambda store: disable_user(store, username, by=SYSTEM))
     typer.echo(f"已停用用户「{username.strip()}」")
 
 
@@ -100,7 +102,7 @@ def enable(
     """Enable a disabled user again and lift a lock-out."""
     from audit.records.accounts import enable_user
 
-    _run(db, lambda store: enable_user(store, username))
+    _run(db, lambda store: enable_user(store, username, by=SYSTEM))
     typer.echo(f"已启用用户「{username.strip()}」")
 
 
@@ -114,7 +116,7 @@ def set_role(
     from audit.records.access import ROLE_ZH
     from audit.records.accounts import set_role as set_role_
 
-    user = _run(db, lambda store: set_role_(store, username, role.value, townships=township or ()))
+    user = _run(db, lambda store: set_role_(store, username, role.value, townships=township or (), by=SYSTEM))
     where = f"，负责 {'、'.join(user.townships)}" if user.townships else "，全县"
     typer.echo(f"用户「{user.username}」现为{ROLE_ZH[user.role]}{where}")
 
@@ -127,7 +129,7 @@ def password(
     """Reset a user's password (asked twice, hidden); lifts a lock-out and ends the user's sessions."""
     from audit.records.accounts import set_password
 
-    _run(db, lambda store: set_password(store, username, _read_password(password_stdin)))
+    _run(db, lambda store: set_password(store, username, _read_password(password_stdin), by=SYSTEM))
     typer.echo(f"已重设用户「{username.strip()}」的密码")
 
 
@@ -139,7 +141,7 @@ def list_users(
 
     from audit.records.accounts import users_table
 
-    table = _run(db, users_table)
+    table = _run(db, lambda store: users_table(store, by=SYSTEM))
     if table.empty:
         typer.echo("还没有用户；先添加管理员：audit users add admin --role admin")
         return

@@ -13,6 +13,7 @@ from PIL import Image, ImageOps
 
 from audit.errors import StoreError
 from audit.records.access import User, check_user
+from audit.records.accounts import acting_user
 from audit.records.db import Store, inspections
 from audit.records.inspections import StoredPhoto, inspection_from_store
 from audit.rules import Rules, load_rules
@@ -50,7 +51,7 @@ def _upright_image(path: Path, name: str) -> tuple[bytes | None, tuple[int, int]
 
 
 def export_dataset(store: Store, out_dir: str | Path, *, rules: Rules | None = None,
-                   fully_reviewed_only: bool = True, user: User | None = None, now: dt.datetime | None = None) -> Path:
+                   fully_reviewed_only: bool = True, user: User, now: dt.datetime | None = None) -> Path:
     """Write the reviewed photos and their corrected boxes as an Ultralytics YOLO dataset.
 
     ``out_dir/images/<sha256>.<ext>``, ``out_dir/labels/<sha256>.txt`` (``class cx cy w h``, normalised to
@@ -61,11 +62,12 @@ def export_dataset(store: Store, out_dir: str | Path, *, rules: Rules | None = N
     path of ``data.yaml``.
 
     Who exported it and when go into ``data.yaml`` (``exported_by``, ``exported_at``; ASCII, as JSON-escaped
-    YAML strings) and ``README.txt``. ``user`` needs ``export``; None (the server's command line) is recorded
-    as ``null``.
+    YAML strings) and ``README.txt``. ``user`` is the acting identity and needs ``export`` (its account is
+    re-read); :data:`audit.records.access.SYSTEM` on the server's command line is recorded by its name.
     """
-    if user is not None:
-        check_user(user).require("export", what="训练数据集")
+    with store.engine.connect() as conn:
+        user = acting_user(conn, check_user(user))
+    user.require("export", what="训练数据集")
     exported_at = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
     rules = rules or load_rules()
     out = Path(out_dir)
@@ -76,7 +78,7 @@ def export_dataset(store: Store, out_dir: str | Path, *, rules: Rules | None = N
                            .order_by(inspections.c.reviewed_at, inspections.c.id)).scalars().all()
     chosen: dict[str, tuple[StoredPhoto, list[PlaqueResult]]] = {}
     for inspection_id in ids:
-        found = inspection_from_store(store, inspection_id)
+        found = inspection_from_store(store, inspection_id, user=user)
         for ph in found.photos:
             mine = [s for s in found.plaques if s.photo_index == ph.index and s.status != "deleted"]
             if fully_reviewed_only and any(s.status == "unreviewed" for s in mine):
@@ -104,11 +106,11 @@ def export_dataset(store: Store, out_dir: str | Path, *, rules: Rules | None = N
     yaml = [f"path: {out.resolve()}", "train: images", "val: images", "names:"]
     yaml += [f"  {i}: {n}" for i, n in enumerate(CLASS_NAMES)]
     # JSON strings are YAML double-quoted strings; ensure_ascii keeps the file ASCII for a Chinese user name
-    yaml += [f"exported_by: {json.dumps(user.username) if user is not None else 'null'}",
+    yaml += [f"exported_by: {json.dumps(user.username)}",
              f"exported_at: {json.dumps(exported_at.isoformat())}"]
     data_yaml = out / "data.yaml"
     data_yaml.write_text("\n".join(yaml) + "\n", encoding="utf-8")
-    who = user.full_name if user is not None else "未登录（服务器命令行）"
+    who = user.full_name
     (out / "README.txt").write_text(
         "VillageAudit 复核后的牌子检测训练数据集 (YOLO)\n"
         f"导出人 (exported by): {who}\n"

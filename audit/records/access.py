@@ -15,6 +15,15 @@ The table is :data:`ROLE_ACTIONS`; :meth:`User.can` answers, :meth:`User.require
 :class:`audit.errors.AccessError` naming the user, the action and the township. The store's modules
 (:mod:`audit.records.inspections`, :mod:`audit.records.reviews`, :mod:`audit.records.ledger`) and the accounts
 (:mod:`audit.records.accounts`) both check through this module, which imports neither.
+
+Who acts
+--------
+Every function of the store takes the acting identity, and none has a path without one: the signed-in
+:class:`User`, or :data:`SYSTEM` for the server's command line and batch jobs (county-wide, recorded by its name
+「系统（服务器命令行）」, which no account can take, so every record shows who acted). :func:`check_user` refuses
+anything else, ``None`` included. The store re-reads a :class:`User`'s account when it acts
+(:func:`audit.records.accounts.acting_user`): a disabled account is refused even through a ``User`` obtained
+before it was disabled.
 """
 
 from __future__ import annotations
@@ -104,13 +113,35 @@ class User:
         raise AccessError(f"用户{self.label}只负责 {mine}，无权对「{township}」的村庄{doing}{about}")
 
 
+# ------------------------------------------------------------------------------------- the system identity
+@dataclass(frozen=True)
+class SystemIdentity(User):
+    """The server itself acting (the command line, batch jobs): county-wide, with no account to re-read.
+
+    Only :data:`SYSTEM` should exist. Its name holds full-width brackets, which no account name may contain
+    (:mod:`audit.records.accounts`), so a signed-in user can never pass for it, and it never equals a
+    :class:`User` of the same fields (dataclass equality compares the class too).
+    """
+
+
+SYSTEM_NAME = "系统（服务器命令行）"
+SYSTEM: User = SystemIdentity(username=SYSTEM_NAME, role="admin", display_name=SYSTEM_NAME)
+
+
+def is_system(user: User) -> bool:
+    """Whether ``user`` is the server's own identity (:data:`SYSTEM`) rather than an account."""
+    return isinstance(user, SystemIdentity)
 
 
 # ------------------------------------------------------------------------------------------------ checks
 def check_user(user: object) -> User:
-    """``user`` itself when it is a :class:`User`; a clear error otherwise."""
+    """``user`` itself when it is a :class:`User` (or :data:`SYSTEM`); a clear error otherwise, ``None`` included."""
+    if user is None:
+        raise StoreError("未指明操作人 (no acting user): 'user' should be an audit.records.access.User — the signed-in "
+                         "user, or audit.records.access.SYSTEM for the server's command line and batch jobs — got None")
     if not isinstance(user, User):
-        raise StoreError(f"'user' should be an audit.records.access.User (the signed-in identity), got {type(user).__name__}")
+        raise StoreError(f"'user' should be an audit.records.access.User (the signed-in identity, or SYSTEM for the "
+                         f"server's command line), got {type(user).__name__}")
     return user
 
 
@@ -118,14 +149,3 @@ def require_in(user: User, action: str, township: str | None, what: str) -> None
     """Refuse (AccessError) unless ``user`` may do ``action`` to a record of ``township`` (None: none recorded,
     which only county-wide roles may touch)."""
     check_user(user).require(action, township.strip() if township and township.strip() else NO_TOWNSHIP, what=what)
-
-
-def author(user: User | None, name: str | None, param: str, empty: str) -> str:
-    """The name recorded as inspector or reviewer: the user's user name, else the legacy free-text name."""
-    if user is not None and name is not None:
-        raise StoreError(f"give 'user' (the signed-in identity) or '{param}', not both")
-    if user is not None:
-        return check_user(user).username
-    if not name or not name.strip():
-        raise StoreError(empty)
-    return name.strip()

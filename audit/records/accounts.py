@@ -44,7 +44,7 @@ import sqlalchemy as sa
 
 from audit import settings
 from audit.errors import AccessError, AuditError, StoreError
-from audit.records.access import NO_TOWNSHIP, ROLE_ZH, ROLES, TOWNSHIP_SCOPED_ROLES, Role, User
+from audit.records.access import NO_TOWNSHIP, ROLE_ZH, ROLES, TOWNSHIP_SCOPED_ROLES, Role, User, check_user, is_system
 from audit.records.db import Store, aware, sign_in_log, users, utc, write_transaction
 
 SIGN_IN_REASONS = ("ok", "wrong_password", "lockout", "locked", "disabled", "unknown_user")
@@ -113,9 +113,11 @@ def _cost(password_hash: str) -> int:
         return 0
 
 
-def _may_manage(by: User | None, what: str) -> None:
-    if by is not None:
-        by.require("manage_users", what=what)
+def _may_manage(conn: sa.Connection | None, by: User, what: str) -> None:
+    """Refuse unless ``by`` may manage users: as the caller holds it (``conn`` None: a quick check before any
+    work), else as its account is stored now, in the caller's transaction (:func:`acting_user`)."""
+    actor = check_user(by) if conn is None else acting_user(conn, by)
+    actor.require("manage_users", what=what)
 
 
 def _user_of(row: sa.Row) -> User:
@@ -131,6 +133,31 @@ def _row(conn: sa.Connection, username: str, *, lock: bool = False) -> sa.Row:
     return row
 
 
+def acting_user(conn: sa.Connection, user: User) -> User:
+    """The identity acting, as the users table holds it now, read in the caller's transaction.
+
+    :data:`audit.records.access.SYSTEM` (the server's command line) is returned as it is. A :class:`User` is
+    re-read by user name, so that an account disabled, narrowed to other townships or given another role since
+    the ``User`` was obtained acts as it is now; the store's checks then run on what this returns.
+
+    Raises
+    ------
+    StoreError
+        ``user`` is not a User (``None`` included).
+    AccessError
+        No account of that name, or the account is disabled.
+    """
+    check_user(user)
+    if is_system(user):
+        return user
+    row = conn.execute(sa.select(users).where(users.c.username == user.username)).first()
+    if row is None:
+        raise AccessError(f"用户{user.label}没有账户，不能操作 (no account '{user.username}')")
+    if row.disabled:
+        raise AccessError(f"用户{user.label}的账户已停用，不能再操作，请联系县级管理员 (account disabled)")
+    return _user_of(row)
+
+
 def _check_not_last_admin(conn: sa.Connection, username: str, doing: str) -> None:
     others = conn.execute(sa.select(sa.func.count()).select_from(users).where(
         users.c.role == "admin", sa.not_(users.c.disabled), users.c.username != username)).scalar()
@@ -140,12 +167,12 @@ def _check_not_last_admin(conn: sa.Connection, username: str, doing: str) -> Non
 
 # ------------------------------------------------------------------------------------------ management
 def add_user(store: Store, username: str, password: str, *, role: Role, townships: Iterable[str] = (),
-             display_name: str | None = None, by: User | None = None, now: dt.datetime | None = None) -> User:
+             display_name: str | None = None, by: User, now: dt.datetime | None = None) -> User:
     """Create an account with a bcrypt hash of ``password``.
 
     ``townships``: at least one for ``inspector``, none for the county-wide roles. ``by``: the signed-in user
-    doing it (needs ``manage_users``); None from the server's command line, which is how the first
-    administrator is made.
+    doing it (needs ``manage_users``), or :data:`audit.records.access.SYSTEM` on the server's command line,
+    which is how the first administrator is made.
 
     Raises
     ------
@@ -157,7 +184,8 @@ def add_user(store: Store, username: str, password: str, *, role: Role, township
         ``by`` may not manage users.
     """
     name = _username(username)
-    _may_manage(by, f"添加用户「{name}」")
+    what = f"添加用户「{name}」"
+    _may_manage(None, by, what)
     role_ = _role(role)
     places = _townships(role_, townships, name)
     shown = (display_name or name).strip()
@@ -166,6 +194,7 @@ def add_user(store: Store, username: str, password: str, *, role: Role, township
     password_hash = _hash(_password(password, name))
     when = utc(now)
     with write_transaction(store) as conn:
+        _may_manage(conn, by, what)
         if conn.execute(sa.select(users.c.username).where(users.c.username == name)).first() is not None:
             raise StoreError(f"用户名「{name}」已存在 (user '{name}' exists)")
         conn.execute(users.insert().values(
@@ -175,29 +204,37 @@ def add_user(store: Store, username: str, password: str, *, role: Role, township
     return User(username=name, role=role_, townships=tuple(places), display_name=shown)
 
 
-def set_password(store: Store, username: str, password: str, *, by: User | None = None,
-                 now: dt.datetime | None = None) -> None:
-    """Replace a password (an administrator, the user themself, or the command line); clears a lock-out and
-    ends the user's existing sessions (:func:`user_from_session` refuses sessions issued before)."""
+def set_password(store: Store, username: str, password: str, *, by: User, now: dt.datetime | None = None) -> None:
+    """Replace a password (an administrator, the user themself, or :data:`audit.records.access.SYSTEM` on the
+    command line); clears a lock-out and ends the user's existing sessions (:func:`user_from_session` refuses
+    sessions issued before)."""
     name = _username(username)
-    if by is None or by.username != name or by.disabled:
-        _may_manage(by, f"修改用户「{name}」的密码")
+    what = f"修改用户「{name}」的密码"
+    own = not is_system(check_user(by)) and by.username == name
+    if not own:
+        _may_manage(None, by, what)
     password_hash = _hash(_password(password, name))
     when = utc(now)
     with write_transaction(store) as conn:
+        if own:
+            acting_user(conn, by)  # the account itself, still enabled
+        else:
+            _may_manage(conn, by, what)
         _row(conn, name, lock=True)
         conn.execute(users.update().where(users.c.username == name).values(
             password_hash=password_hash, password_changed_at=when, failed_attempts=0, locked_until=None, updated_at=when))
 
 
-def set_role(store: Store, username: str, role: Role, *, townships: Iterable[str] = (), by: User | None = None,
+def set_role(store: Store, username: str, role: Role, *, townships: Iterable[str] = (), by: User,
              now: dt.datetime | None = None) -> User:
     """Change a user's role and townships (replaced, not added to)."""
     name = _username(username)
-    _may_manage(by, f"修改用户「{name}」的角色")
+    what = f"修改用户「{name}」的角色"
+    _may_manage(None, by, what)
     role_ = _role(role)
     places = _townships(role_, townships, name)
     with write_transaction(store) as conn:
+        _may_manage(conn, by, what)
         row = _row(conn, name, lock=True)
         if row.role == "admin" and role_ != "admin" and not row.disabled:
             _check_not_last_admin(conn, name, "降级")
@@ -206,12 +243,15 @@ def set_role(store: Store, username: str, role: Role, *, townships: Iterable[str
         return _user_of(_row(conn, name))
 
 
-def disable_user(store: Store, username: str, *, by: User | None = None, now: dt.datetime | None = None) -> User:
-    """Disable an account: it can no longer sign in, and its open sessions stop working. Rows it wrote keep its
-    name. The last enabled administrator cannot be disabled."""
+def disable_user(store: Store, username: str, *, by: User, now: dt.datetime | None = None) -> User:
+    """Disable an account: it can no longer sign in, its open sessions stop working, and the store refuses any
+    ``User`` of it obtained before (:func:`acting_user`). Rows it wrote keep its name. The last enabled
+    administrator cannot be disabled."""
     name = _username(username)
-    _may_manage(by, f"停用用户「{name}」")
+    what = f"停用用户「{name}」"
+    _may_manage(None, by, what)
     with write_transaction(store) as conn:
+        _may_manage(conn, by, what)
         row = _row(conn, name, lock=True)
         if row.role == "admin" and not row.disabled:
             _check_not_last_admin(conn, name, "停用")
@@ -219,11 +259,13 @@ def disable_user(store: Store, username: str, *, by: User | None = None, now: dt
         return _user_of(_row(conn, name))
 
 
-def enable_user(store: Store, username: str, *, by: User | None = None, now: dt.datetime | None = None) -> User:
+def enable_user(store: Store, username: str, *, by: User, now: dt.datetime | None = None) -> User:
     """Re-enable an account and lift a lock-out."""
     name = _username(username)
-    _may_manage(by, f"启用用户「{name}」")
+    what = f"启用用户「{name}」"
+    _may_manage(None, by, what)
     with write_transaction(store) as conn:
+        _may_manage(conn, by, what)
         _row(conn, name, lock=True)
         conn.execute(users.update().where(users.c.username == name).values(
             disabled=False, failed_attempts=0, locked_until=None, updated_at=utc(now)))
@@ -236,11 +278,11 @@ def user_from_store(store: Store, username: str) -> User:
         return _user_of(_row(conn, _username(username)))
 
 
-def users_table(store: Store, *, by: User | None = None) -> pd.DataFrame:
+def users_table(store: Store, *, by: User) -> pd.DataFrame:
     """All accounts (never their hashes): username, display_name, role, role_zh, townships (list), disabled,
-    failed_attempts, locked_until, last_sign_in_at, created_at, updated_at (UTC)."""
-    _may_manage(by, "查看用户列表")
+    failed_attempts, locked_until, last_sign_in_at, created_at, updated_at (UTC). ``by`` needs ``manage_users``."""
     with store.engine.connect() as conn:
+        _may_manage(conn, by, "查看用户列表")
         rows = conn.execute(sa.select(users).order_by(users.c.role, users.c.username)).all()
     columns = ["username", "display_name", "role", "role_zh", "townships", "disabled", "failed_attempts",
                "locked_until", "last_sign_in_at", "created_at", "updated_at"]
@@ -327,14 +369,14 @@ def _log(store: Store, username: str | None, when: dt.datetime, success: bool, r
         conn.execute(sign_in_log.insert().values(username=username, at=when, success=success, reason=reason))
 
 
-def sign_in_log_table(store: Store, *, username: str | None = None, by: User | None = None) -> pd.DataFrame:
+def sign_in_log_table(store: Store, *, username: str | None = None, by: User) -> pd.DataFrame:
     """The sign-in log, oldest first: username (None: a name that matches no account), at (UTC), success,
-    reason (one of :data:`SIGN_IN_REASONS`)."""
-    _may_manage(by, "查看登录记录")
+    reason (one of :data:`SIGN_IN_REASONS`). ``by`` needs ``manage_users``."""
     query = sa.select(sign_in_log).order_by(sign_in_log.c.id)
     if username is not None:
         query = query.where(sign_in_log.c.username == username)
     with store.engine.connect() as conn:
+        _may_manage(conn, by, "查看登录记录")
         rows = conn.execute(query).all()
     df = pd.DataFrame([(r.username, r.at, bool(r.success), r.reason) for r in rows],
                       columns=["username", "at", "success", "reason"])

@@ -75,6 +75,11 @@ inspections = sa.Table(
     sa.Column("reviewed_at", sa.DateTime),
     sa.Column("reviewed_by", sa.String(200)),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # What it was audited with (migration 0003; NULL in older rows): SHA-256 of the rules file, of the detector
+    # model (NULL too when the engine ran on OCR alone) and of the registry file the village was found in.
+    sa.Column("rules_sha256", sa.String(64)),
+    sa.Column("model_sha256", sa.String(64)),
+    sa.Column("registry_sha256", sa.String(64)),
 )
 inspection_photos = sa.Table(
     "inspection_photos", metadata,

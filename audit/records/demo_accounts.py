@@ -56,15 +56,16 @@ def ensure_demo_accounts(store: Store) -> list[DemoAccount]:
     the store holds (an empty list outside demo mode, or where real accounts were made first)."""
     if not demo_mode():
         return []
+    from audit.records.access import SYSTEM
     from audit.records.accounts import add_user, users_table
 
-    names = set(users_table(store)["username"])
+    names = set(users_table(store, by=SYSTEM)["username"])
     if not names:
         for account in DEMO_ACCOUNTS:
-            try:
+            try:  # made by the server itself, as the command line would (the app has no one signed in yet)
                 add_user(store, account.username, DEMO_PASSWORD, role=account.role, townships=account.townships,
-                         display_name=account.display_name)
+                         display_name=account.display_name, by=SYSTEM)
             except StoreError:  # another app process created it at the same moment
                 pass
-        names = set(users_table(store)["username"])
+        names = set(users_table(store, by=SYSTEM)["username"])
     return [a for a in DEMO_ACCOUNTS if a.username in names]

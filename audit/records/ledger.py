@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from audit.errors import AuditError, StoreError
 from audit.records.access import check_user
+from audit.records.accounts import acting_user
 from audit.records.db import Store, inspections, rounds, utc
 from audit.signs.engine import VERDICT_ZH
 
@@ -34,24 +35,26 @@ def _text_key(values: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
-def _round(store: Store, round_id: str | None) -> sa.Row | None:
+def _round(conn: sa.Connection, round_id: str | None) -> sa.Row | None:
     """The round asked for, else the latest by start date (None when there is no round at all)."""
     query = sa.select(rounds)
     query = query.where(rounds.c.id == round_id) if round_id is not None else query.order_by(
         rounds.c.start_date.desc(), rounds.c.created_at.desc())
-    with store.engine.connect() as conn:
-        row = conn.execute(query.limit(1)).first()
+    row = conn.execute(query.limit(1)).first()
     if row is None and round_id is not None:
         raise StoreError(f"核查轮次不存在 (no round '{round_id}')")
     return row
 
 
-def _inspections_frame(store: Store) -> pd.DataFrame:
+def _inspections_frame(conn: sa.Connection, user: User) -> pd.DataFrame:
+    """The inspections ``user`` (as stored now) may read."""
     cols = (inspections.c.id, inspections.c.village_code, inspections.c.village_name, inspections.c.township,
             inspections.c.inspector, inspections.c.inspected_at, inspections.c.round_id, inspections.c.verdict,
             inspections.c.summary, inspections.c.reviewed_at)
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(*cols)).all()
+    query = sa.select(*cols)
+    if not user.county_wide:
+        query = query.where(inspections.c.township.in_(user.townships))
+    rows = conn.execute(query).all()
     df = pd.DataFrame([tuple(r) for r in rows], columns=["inspection_id", "village_code", "village_name", "township",
                                                         "inspector", "inspected_at", "round_id", "verdict", "summary",
                                                         "reviewed_at"])
@@ -83,7 +86,7 @@ def _match(registry: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
 
 
 def ledger_from_store(store: Store, registry: pd.DataFrame, *, round_id: str | None = None, deadline_days: int = 30,
-                      as_of: dt.date | None = None, tz: str = "Asia/Shanghai", user: User | None = None) -> pd.DataFrame:
+                      as_of: dt.date | None = None, tz: str = "Asia/Shanghai", user: User) -> pd.DataFrame:
     """The county signage ledger: one row per registry village.
 
     Parameters
@@ -105,8 +108,9 @@ def ledger_from_store(store: Store, registry: pd.DataFrame, *, round_id: str | N
     tz
         Time zone of the times and dates shown (inspections are stored in UTC).
     user
-        The signed-in user (needs ``read_inspections``); a township-scoped user gets the villages and
-        inspections of their townships only. None: the whole county (the server's command line).
+        The acting identity (needs ``read_inspections``; its account is re-read): a township-scoped user gets
+        the villages and inspections of their townships only; :data:`audit.records.access.SYSTEM` (the
+        server's command line) the whole county.
 
     Returns
     -------
@@ -121,14 +125,14 @@ def ledger_from_store(store: Store, registry: pd.DataFrame, *, round_id: str | N
         raise AuditError(f"registry: missing column(s) {missing}; columns seen: {list(registry.columns)}")
     if isinstance(deadline_days, bool) or not isinstance(deadline_days, int) or deadline_days < 0:
         raise AuditError(f"'deadline_days' should be a whole number of days ≥ 0, got {deadline_days!r} instead")
-    if user is not None:
-        check_user(user).require("read_inspections", what="挂牌台账")
-        if not user.county_wide:
-            registry = registry[_text_key(registry["township"]).isin(user.townships).to_numpy()]
-    chosen = _round(store, round_id)
-    found = _inspections_frame(store)
-    if user is not None and not user.county_wide:
-        found = found[found["township_key"].isin(user.townships)].reset_index(drop=True)
+    check_user(user)
+    with store.engine.connect() as conn:
+        user = acting_user(conn, user)
+        user.require("read_inspections", what="挂牌台账")
+        chosen = _round(conn, round_id)
+        found = _inspections_frame(conn, user)
+    if not user.county_wide:
+        registry = registry[_text_key(registry["township"]).isin(user.townships).to_numpy()]
     found["row"] = _match(registry, found)
     found = found.dropna(subset=["row"]).astype({"row": int})
     local = found["inspected_at"].dt.tz_convert(tz)
@@ -181,20 +185,19 @@ def _ledger_rows_zh(ledger: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns=LEDGER_HEADERS_ZH)
 
 
-def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path, *, user: User | None = None,
-                   now: dt.datetime | None = None) -> Path:
+def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path, *, user: User, now: dt.datetime | None = None) -> Path:
     """Write the ledger for officials: sheet 挂牌台账 (Chinese headers, frozen header row) and 本轮未核查.
 
     Text is stored as text, never as a formula, URL or number (a village named ``=cmd()`` stays text). A note
     row below the table of 挂牌台账 records who exported it and when (Beijing time); ``user`` needs ``export``
-    (None: the server's command line, recorded as such).
+    (:data:`audit.records.access.SYSTEM` on the server's command line, recorded by its name). The ledger is
+    already read under ``user``'s scope (:func:`ledger_from_store`); no store is opened here.
     """
     from audit.area.export import officials_workbook, write_sheet
 
-    if user is not None:
-        check_user(user).require("export", what="挂牌台账")
+    check_user(user).require("export", what="挂牌台账")
     when = pd.Timestamp(utc(now)).tz_localize("UTC").tz_convert("Asia/Shanghai")
-    who = user.full_name if user is not None else "未登录（服务器命令行）"
+    who = user.full_name
 
     path = Path(path)
     wb, formats = officials_workbook(path)
@@ -225,7 +228,7 @@ def findings_of(summary) -> set[str]:
     return out
 
 
-def rectification_progress(store: Store, village_code: str, *, user: User | None = None) -> dict[str, object]:
+def rectification_progress(store: Store, village_code: str, *, user: User) -> dict[str, object]:
     """What a village has fixed since its previous inspection: ``fixed`` (flagged then, not now),
     ``still_open`` (flagged both times), ``new`` (flagged only now), with the two inspections' ids and times.
     ``previous`` is None when the village has been inspected once (everything is then ``new``)."""

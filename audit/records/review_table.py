@@ -15,6 +15,8 @@ from audit.signs.names import OTHER
 
 if TYPE_CHECKING:
     from audit.records.access import User
+    from audit.records.db import Store
+    from audit.records.inspections import AuditedWith, VillageRegistry
 
 REVIEW_COLUMNS = ["photo", "plaque", "choice", "text", "confidence", "delete"]
 OTHER_CHOICES = {"unauthorised_sign": "其他：未列入清单的牌子", "honour": "其他：荣誉牌（应集中展陈）",
@@ -88,27 +90,27 @@ def changes_from_table(report: SignageReport, stored_ids: Sequence[Sequence[int]
     return changes
 
 
-def submit_reviewed(store, report: SignageReport, photo_bytes: Sequence[bytes], edited: pd.DataFrame,
-                    added: pd.DataFrame | None, *, rules: Rules, inspector: str | None = None,
-                    village_code: str | None, village_name: str | None, township: str | None,
-                    user: User | None = None) -> str:
+def submit_reviewed(store: Store, report: SignageReport, photo_bytes: Sequence[bytes], edited: pd.DataFrame,
+                    added: pd.DataFrame | None, *, rules: Rules, user: User, registry: VillageRegistry,
+                    audited: AuditedWith, village_code: str | None) -> str:
     """Store the model's report with its photos, then the inspector's review of it (every change logged, the
     model's output kept). Returns the inspection id.
 
-    ``user``: the signed-in inspector, recorded by user name as inspector and reviewer; the store refuses
-    (:class:`audit.errors.AccessError`) a village outside the user's townships. ``inspector``: the older
-    free-text name, for trusted scripts only; give one of the two.
+    ``user``: the acting identity (the signed-in inspector), recorded by user name as inspector and reviewer.
+    The village is the ``registry``'s village of ``village_code`` (its name and township are the registry's);
+    the store refuses (:class:`audit.errors.AccessError`) a village outside the user's townships and an account
+    disabled since the user signed in. ``audited``: the rules and model hashes the report was made with.
     """
     from audit.records.inspections import inspection_from_store, submit_inspection
     from audit.records.reviews import review_inspection
 
-    inspection_id = submit_inspection(store, report, photo_bytes, user=user, inspector=inspector,
-                                      village_code=village_code, village_name=village_name, township=township)
+    inspection_id = submit_inspection(store, report, photo_bytes, user=user, registry=registry, audited=audited,
+                                      village_code=village_code)
     stored = inspection_from_store(store, inspection_id, user=user)
     ids: list[list[int]] = [[] for _ in report.photos]
     for plaque in stored.plaques:  # in the report's order within each photo
         ids[plaque.photo_index].append(plaque.id)
     changes = changes_from_table(report, ids, edited, rules, added=added)
     if changes:
-        review_inspection(store, inspection_id, changes, user=user, reviewer=inspector, rules=rules)
+        review_inspection(store, inspection_id, changes, user=user, rules=rules)
     return inspection_id

@@ -13,7 +13,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from audit.errors import StoreError
-from audit.records.access import User, author, require_in
+from audit.records.access import User, check_user, require_in
+from audit.records.accounts import acting_user
 from audit.records.db import PlaqueStatus, Store, inspections, plaques, review_log, utc, write_transaction
 from audit.records.inspections import Inspection, StoredPlaque, read_inspection, reviewed_photos
 from audit.rules import Rules, load_rules
@@ -148,9 +149,8 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change], *, user: User | None = None,
-                      reviewer: str | None = None, at: dt.datetime | None = None,
-                      rules: Rules | None = None) -> Inspection:
+def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change], *, user: User,
+                      at: dt.datetime | None = None, rules: Rules | None = None) -> Inspection:
     """Apply an inspector's review in one transaction, log every change, recompute the summary and verdict.
 
     Confirming marks a plaque reviewed; correcting a type, text or box re-runs the plaque's style checks on
@@ -158,28 +158,29 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
     inventory; adding records a missed plaque. The summary is recomputed with
     :func:`audit.signs.engine.inventory_from_photos` over the reviewed plaques. The model's report is not touched.
 
-    ``user`` is the signed-in reviewer (recorded by user name; needs ``review`` in the inspection's township);
-    ``reviewer`` is the older free-text name for trusted scripts; give one.
+    ``user`` is the acting identity (the signed-in reviewer, or :data:`audit.records.access.SYSTEM`), recorded
+    by user name; its account is re-read in the write transaction and needs ``review`` in the inspection's
+    township.
 
     Raises
     ------
     StoreError
-        Unknown inspection or plaque (or one of another inspection), a deleted plaque changed again, an
-        unknown type, a kind missing for ``other_sign``, a box outside the photo, no reviewer.
+        No acting identity, unknown inspection or plaque (or one of another inspection), a deleted plaque
+        changed again, an unknown type, a kind missing for ``other_sign``, a box outside the photo.
     AccessError
-        ``user`` may not review in the inspection's township.
+        ``user``'s account is missing or disabled, or may not review in the inspection's township.
     """
-    reviewer = author(user, reviewer, "reviewer", "复核人为空 (reviewer is empty)")
+    check_user(user).require("review")  # a role that never reviews is refused before any work
     rules = rules or load_rules()
     when = utc(at)
     photos_cache = _PhotoCache(store, rules)
     with write_transaction(store) as conn:
         # Two reviewers of one inspection queue up (BEGIN IMMEDIATE on SQLite; a row lock elsewhere).
         conn.execute(sa.select(inspections.c.id).where(inspections.c.id == inspection_id).with_for_update())
+        actor = acting_user(conn, user)  # the account as it is now: disabled or moved since, it is refused
         current = read_inspection(conn, store, inspection_id)
-        if user is not None:
-            require_in(user, "review", current.township,
-                     f"{current.village_name or current.village_code} 核查记录 {current.id}")
+        require_in(actor, "review", current.township, f"{current.village_name or current.village_code} 核查记录 {current.id}")
+        reviewer = actor.username
         by_id = {s.id: s for s in current.plaques}
         log: list[dict] = []
 
