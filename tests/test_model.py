@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,11 @@ def test_no_ultralytics_at_import() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
+def _thousands(seconds: float) -> str:
+    """Whole seconds as the card writes them: ``6 698``."""
+    return f"{round(seconds):,}".replace(",", " ")
+
+
 def test_shipped_files() -> None:
     pt = MODELS / "plaques.pt"
     assert pt.exists() and pt.stat().st_size <= 15 * 1024 * 1024
@@ -60,14 +66,47 @@ def test_shipped_files() -> None:
     recipe = json.loads((MODELS / "train_recipe.json").read_text(encoding="utf-8"))
     assert recipe["classes"] == list(CLASS_NAMES)
     assert isinstance(recipe["seed"], int)
-    # from scratch: the first run builds the model from the yaml; a later stage starts from our own earlier
-    # weights, named by hash (never from downloaded pretrained weights)
+    assert recipe["wall_time_s_total"] == pytest.approx(sum(run["wall_time_s"] for run in recipe["runs"]))
+
+
+def test_recipe_starts_from_the_yaml_or_our_own_weights() -> None:
+    """From scratch: the first run builds the model from the yaml; every later run starts from our own earlier
+    weights, recorded by SHA-256 — never from downloaded pretrained weights. No run is left unchecked."""
+    recipe = json.loads((MODELS / "train_recipe.json").read_text(encoding="utf-8"))
+    assert recipe["model_yaml"] == "yolo11n.yaml"
     first, *later = recipe["runs"]
     assert first["train_args"]["pretrained"] is False and "init_weights" not in first
-    assert all(len(run["init_weights"]["sha256"]) == 64 for run in later if run["train_args"]["pretrained"])
-    assert recipe["wall_time_s_total"] > 0
+    assert [run["stage"] for run in recipe["runs"]] == [1, 2]  # the shipped weights are stage 2's
+    for run in later:
+        # Ultralytics' `pretrained` may also be a path to weights: only True (load the model given) is ours
+        assert run["train_args"]["pretrained"] is True, run["stage"]
+        start = run["init_weights"]
+        assert re.fullmatch(r"[0-9a-f]{64}", start["sha256"]), start
+        assert ".cache/train/" in start["path"] and "yolo" not in start["path"].lower(), start
+    assert recipe["train_args"] == recipe["runs"][-1]["train_args"]  # the summary is the shipped run's
+
+
+def test_model_card_states_the_recipe_and_consistent_figures() -> None:
+    """The card's training facts are the recipe's, and its held-out figures add up: the labelled boxes are the
+    classes' instances, and mAP50 (mAP50-95) is the mean over the four classes, as Ultralytics computes it."""
+    recipe = json.loads((MODELS / "train_recipe.json").read_text(encoding="utf-8"))
     card = (MODELS / "MODEL_CARD.md").read_text(encoding="utf-8")
-    assert "mAP50" in card
+    assert f"(Ultralytics {recipe['ultralytics']})" in card and f"`{recipe['model_yaml']}`" in card
+    for run in recipe["runs"]:
+        assert f"**{_thousands(run['wall_time_s'])} s (" in card, run["stage"]
+        assert run["started_utc"].replace("T", " ").rstrip("Z") + " UTC" in card, run["stage"]
+        if "init_weights" in run:
+            assert f"SHA-256 `{run['init_weights']['sha256'][:12]}…`" in card
+    assert f"{_thousands(recipe['wall_time_s_total'])} s" in card
+
+    block = re.search(r"^held-out set: (\d+) images, (\d+) labelled boxes.*?\nmAP50 (\d\.\d+)\s+mAP50-95 (\d\.\d+)\n"
+                      r"class .*?\n((?:\w+ +\d+( +\d\.\d+){4}\n){4})", card, re.S | re.M)
+    assert block, "the card should quote the held-out evaluation as the command prints it"
+    rows = [line.split() for line in block.group(5).splitlines()]
+    assert sorted(r[0] for r in rows) == sorted(CLASS_NAMES)
+    assert sum(int(r[1]) for r in rows) == int(block.group(2))
+    assert float(block.group(3)) == pytest.approx(np.mean([float(r[4]) for r in rows]), abs=6e-4)
+    assert float(block.group(4)) == pytest.approx(np.mean([float(r[5]) for r in rows]), abs=6e-4)
 
 
 @pytest.mark.usefixtures("no_network")
@@ -105,7 +144,8 @@ def test_model_finds_plaques_offline() -> None:
 
 
 def test_onnx_runs() -> None:
-    ort = pytest.importorskip("onnxruntime")
+    import onnxruntime as ort  # the app's runtime: a broken install must fail here, not skip
+
     sess = ort.InferenceSession(str(MODELS / "plaques.onnx"), providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0]
     x = np.zeros((1, 3, IMGSZ, IMGSZ), np.float32)
