@@ -167,8 +167,15 @@ def test_area_page_filters_and_chart(demo):
     table = at.dataframe[0].value
     assert len(table) == int((demo["area_status"] == "non_compliant").sum()) and set(table["面积核查结果"]) == {"不达标"}
     assert (table["面积缺口（㎡）"] > 0).all()
-    at.text_input(key="area_search").set_value(demo["village_code"].iloc[7]).run()
-    assert len(at.dataframe[0].value) <= 1
+    # one non-compliant village by its (unique) code: exactly its row; a compliant one's code: none (filtered out)
+    unique = demo[~demo["village_code"].duplicated(keep=False)]
+    short = unique[unique["area_status"] == "non_compliant"].iloc[3]
+    at.text_input(key="area_search").set_value(short["village_code"]).run()
+    found = at.dataframe[0].value
+    assert found[["村代码", "村名"]].values.tolist() == [[short["village_code"], short["village_name"]]]
+    fine = unique[unique["area_status"] == "compliant"].iloc[0]
+    at.text_input(key="area_search").set_value(fine["village_code"]).run()
+    assert at.dataframe[0].value.empty
     assert len(at.dataframe[1].value) == demo["township"].nunique()
     assert at.get("vega_lite_chart") or at.get("arrow_vega_lite_chart")
 

@@ -114,11 +114,16 @@ def test_popup_shows_the_villages_figures(small, rules):
     types = {t.id: t.name_zh for t in rules.area.types}
     fc = village_features(small, type_names=types)
     wang = next(f["properties"] for f in fc["features"] if f["properties"]["n"] == "王庄村")
+    # 1,200 households need 1,200 × 30 ÷ 100 = 360 ㎡, below a central village's 500 ㎡: the 500 ㎡ minimum
+    # applies, and 300 ㎡ falls 200 ㎡ short of it
     assert wang["v"] == ["371599000002", "西镇 &amp; 北", "中心村", "1,200", "300", "500", "200", "不达标",
-                         wang["v"][-1]]
-    assert wang["v"][-1].startswith("不达标") and wang["c"] == STATUS_COLOURS["non_compliant"]
+                         "不达标：面积低于中心村最低 500 ㎡的要求"]
+    assert wang["c"] == STATUS_COLOURS["non_compliant"]
+    # 500 households need 150 ㎡, above an ordinary village's 100 ㎡: the household rule applies, 60 ㎡ short
+    li = next(f["properties"] for f in fc["features"] if f["properties"]["n"] == "李庄村")
+    assert li["v"][4:] == ["90", "150", "60", "不达标", "不达标：面积低于按户数核定（每百户 30 ㎡）的要求"]
     unknown = next(f["properties"] for f in fc["features"] if f["properties"]["n"] == "赵庄村")
-    assert unknown["v"][3] == "—" and unknown["v"][7] == "无法判定"
+    assert unknown["v"][3:] == ["—", "120", "—", "—", "无法判定", "无法判定：面积、户数或村庄类型缺失"]
 
 
 def test_map_references_no_external_script_or_stylesheet(demo):

@@ -89,7 +89,10 @@ def test_what_a_photo_cannot_show_is_not_checked(rules):
     result = checks(rules, "militia", strip("王庄村民兵连"), (90, 600), traditional=False)
     for key in ("typeface", "size", "material"):
         assert result[key]["status"] == "not_checked"
-    assert all(c["status"] != "pass" for k, c in result.items() if k in ("typeface", "size", "material"))
+    # only those: what a photo does show is judged, and a good black-on-white militia strip passes it
+    assert {k for k, c in result.items() if c["status"] == "not_checked"} == {"typeface", "size", "material"}
+    assert {k: c["status"] for k, c in result.items() if k in ("background", "text_colour", "shape")} == {
+        "background": "pass", "text_colour": "pass", "shape": "pass"}
 
 
 def test_traditional_characters_advisory(rules):
