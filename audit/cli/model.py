@@ -61,17 +61,24 @@ def train(
 
 
 def eval_model(
-    weights: Annotated[Path | None, typer.Option(help="Weights (default models/plaques.pt).")] = None,
+    weights: Annotated[Path | None, typer.Option(help="Model (default models/plaques.onnx; --pt: plaques.pt).")] = None,
+    pt: Annotated[bool, typer.Option("--pt", help="Score the .pt weights through Ultralytics instead of the shipped "
+                                                  "ONNX path the engine runs.")] = False,
     n: Annotated[int, typer.Option(help="Held-out scenes.")] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the held-out scenes.")] = 10_000_000,
-    imgsz: Annotated[int, typer.Option(help="Network input size.")] = 480,
+    imgsz: Annotated[int, typer.Option(help="Network input size (Ultralytics path).")] = 480,
     conf: Annotated[float, typer.Option(help="Confidence threshold of the merged-class box figures.")] = 0.25,
     data_dir: Annotated[Path | None, typer.Option(help="Held-out dataset folder.")] = None,
     json_out: Annotated[Path | None, typer.Option(help="Also write the figures to this JSON file.")] = None,
+    card: Annotated[Path | None, typer.Option(help="Rewrite the held-out section of this model card with the figures.")] = None,
 ) -> None:
-    """Evaluate the plaque detector on held-out synthetic scenes (unseen names, walls and fonts)."""
+    """Evaluate the plaque detector on held-out synthetic scenes (unseen names, walls and fonts): by default the
+    shipped ONNX model through the engine's own detector code."""
     from audit.model import training
 
-    res = training.evaluate(weights, data_dir=data_dir, n=n, seed=seed, imgsz=imgsz, conf=conf)
+    res = training.evaluate(weights, data_dir=data_dir, n=n, seed=seed, imgsz=imgsz, conf=conf, shipped=not pt)
     if json_out is not None:
         json_out.write_text(json.dumps(res, indent=1), encoding="utf-8")
+    if card is not None:
+        training.write_card_section(card, res, command=f"audit eval-model --n {n} --seed {seed}"
+                                    + (" --pt" if pt else "") + f" --card {card}")

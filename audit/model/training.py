@@ -378,24 +378,29 @@ def evaluate(
     conf: float = 0.25,
     long_side: int = 640,
     batch: int = 8,
+    shipped: bool = True,
     verbose: bool = True,
 ) -> dict[str, Any]:
     """Evaluate the detector on held-out synthetic scenes.
 
-    The held-out scenes use another seed, village names, wall textures and fonts than training. Prints
-    mAP50, mAP50-95, per-class precision/recall, and the class-agnostic box recall/precision at IoU ≥ 0.5
-    (predictions at confidence ≥ ``conf``).
+    The held-out scenes use another seed, village names, wall textures and fonts than training. By default
+    (``shipped``) the figures measure what the engine runs: ``models/plaques.onnx`` through
+    :class:`audit.signs.detect.Detector` (onnxruntime, its letterbox and one NMS across classes); with
+    ``shipped=False``, the ``.pt`` weights through Ultralytics. Prints mAP50, mAP50-95, per-class
+    precision/recall, and the class-agnostic box recall/precision at IoU ≥ 0.5 (predictions at confidence
+    ≥ ``conf``).
 
     Parameters
     ----------
     weights : path, optional
-        Model (default :func:`audit.settings.model_path`).
+        Model: the ``.onnx`` file (default beside :func:`audit.settings.model_path`), or with ``shipped=False``
+        the ``.pt`` weights (default :func:`audit.settings.model_path`).
     data_dir : path, optional
         Held-out dataset folder (generated there when missing; default ``<cache>/heldout_<seed>_<n>``).
     n, seed, long_side : int
         Held-out set size, seed and photo size.
     imgsz, batch : int
-        Inference size and validation batch.
+        Inference size and batch of the Ultralytics path (the ONNX file carries its own input size).
     conf : float
         Confidence threshold of the class-agnostic box figures.
     verbose : bool
@@ -404,49 +409,119 @@ def evaluate(
     Returns
     -------
     dict
-        ``map50``, ``map50_95``, ``per_class`` {name: {precision, recall, map50, map50_95, instances}},
-        ``box_recall``, ``box_precision``, ``n_images``, ``n_boxes``, ``n_predictions`` and
+        ``path`` (``onnx`` or ``pt``), ``map50``, ``map50_95``, ``per_class`` {name: {precision, recall, map50,
+        map50_95, instances}}, ``box_recall``, ``box_precision``, ``n_images``, ``n_boxes``, ``n_predictions``,
         ``box_recall_by`` (merged-class recall by class, box size, lighting, side, visibility, yaw) and
         ``unmatched_predictions`` (predictions matching no labelled board, by cause: see :func:`unmatched_cause`).
     """
-    ul = _ultralytics()
-    weights = Path(weights) if weights is not None else settings.model_path()
     root = Path(data_dir) if data_dir is not None else settings.cache_dir() / f"heldout_{seed}_{n}_{long_side}"
     data_yaml = root / "data.yaml"
     if not data_yaml.exists():
         dataset_from_synth(root, n=n, seed=seed, held_out=True, long_side=long_side)
-    model = ul.YOLO(str(weights))
-    metrics = model.val(
-        data=str(data_yaml),
-        imgsz=imgsz,
-        batch=batch,
-        device="cpu",
-        workers=0,
-        plots=False,
-        verbose=False,
-        split="val",
-        project=str(settings.cache_dir() / "val_runs"),
-        name="heldout",
-        exist_ok=True,
-    )
-    box = metrics.box
-    per_class: dict[str, dict[str, float]] = {}
     truth_dir = root / "truth" / "val"
-    instances = {name: 0 for name in CLASS_NAMES}
-    for js in sorted(truth_dir.glob("*.json")):
-        for p in json.loads(js.read_text(encoding="utf-8"))["plaques"]:
+    images = sorted((root / "images" / "val").glob("*.jpg"))
+    truths = {img.stem: json.loads((truth_dir / f"{img.stem}.json").read_text(encoding="utf-8")) for img in images}
+    if shipped:
+        from PIL import Image
+
+        from audit.signs.detect import Detector, default_onnx_path
+
+        path = Path(weights) if weights is not None else default_onnx_path()
+        detector = Detector(path)
+        preds = {}
+        for img in images:
+            with Image.open(img) as im:
+                dets = detector.detect(np.asarray(im.convert("RGB")), conf=0.001)
+            preds[img.stem] = (np.array([d.box for d in dets], float).reshape(-1, 4),
+                               np.array([d.conf for d in dets], float), [CLASS_NAMES.index(d.cls) for d in dets])
+        per_class = _ap_per_class(truths, preds)
+        map50 = float(np.mean([c["map50"] for c in per_class.values()]))
+        map50_95 = float(np.mean([c["map50_95"] for c in per_class.values()]))
+        used_imgsz = detector.imgsz
+    else:
+        ul = _ultralytics()
+        path = Path(weights) if weights is not None else settings.model_path()
+        model = ul.YOLO(str(path))
+        metrics = model.val(data=str(data_yaml), imgsz=imgsz, batch=batch, device="cpu", workers=0, plots=False,
+                            verbose=False, split="val", project=str(settings.cache_dir() / "val_runs"),
+                            name="heldout", exist_ok=True)
+        box = metrics.box
+        instances = _instances(truths)
+        per_class = {}
+        for k, c in enumerate(box.ap_class_index):
+            p, r, ap50, ap = box.class_result(k)
+            per_class[CLASS_NAMES[int(c)]] = {"precision": float(p), "recall": float(r), "map50": float(ap50),
+                                              "map50_95": float(ap), "instances": instances[CLASS_NAMES[int(c)]]}
+        map50, map50_95, used_imgsz = float(box.map50), float(box.map), imgsz
+        preds = {}
+        for i in range(0, len(images), batch):
+            chunk = images[i : i + batch]
+            for img, res in zip(chunk, model.predict([str(q) for q in chunk], imgsz=imgsz, conf=conf, device="cpu",
+                                                     verbose=False), strict=True):
+                preds[img.stem] = (res.boxes.xyxy.cpu().numpy().reshape(-1, 4), res.boxes.conf.cpu().numpy().reshape(-1),
+                                   [int(c) for c in res.boxes.cls.cpu().numpy().reshape(-1)])
+    out = {"path": "onnx" if shipped else "pt", "weights": str(path), "data": str(data_yaml), "n_images": len(images),
+           "imgsz": used_imgsz, "conf": conf, "map50": map50, "map50_95": map50_95, "per_class": per_class,
+           **_box_figures(truths, preds, conf)}
+    if verbose:
+        print(format_report(out))
+    return out
+
+
+def _instances(truths: dict[str, dict]) -> dict[str, int]:
+    counts = {name: 0 for name in CLASS_NAMES}
+    for truth in truths.values():
+        for p in truth["plaques"]:
             if p["labelled"]:
-                instances[p["class_name"]] += 1
-    for k, c in enumerate(box.ap_class_index):
-        p, r, ap50, ap = box.class_result(k)
-        per_class[CLASS_NAMES[int(c)]] = {
-            "precision": float(p),
-            "recall": float(r),
-            "map50": float(ap50),
-            "map50_95": float(ap),
-            "instances": instances[CLASS_NAMES[int(c)]],
-        }
-    # class-agnostic boxes at IoU >= 0.5
+                counts[p["class_name"]] += 1
+    return counts
+
+
+def _ap(tp: np.ndarray, conf: np.ndarray, n_gt: int) -> float:
+    """Average precision (all-point interpolation) of predictions flagged true/false positive."""
+    if n_gt == 0 or len(tp) == 0:
+        return 0.0
+    order = np.argsort(-conf)
+    tps = np.cumsum(tp[order])
+    recall = tps / n_gt
+    precision = tps / np.arange(1, len(tp) + 1)
+    mrec = np.concatenate([[0.0], recall, [1.0]])
+    mpre = np.concatenate([[1.0], precision, [0.0]])
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    steps = np.where(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[steps + 1] - mrec[steps]) * mpre[steps + 1]))
+
+
+def _ap_per_class(truths: dict[str, dict], preds: dict[str, tuple]) -> dict[str, dict[str, float]]:
+    """Per-class AP50, AP50-95 (mean over IoU 0.50:0.05:0.95), and precision/recall at confidence 0.25."""
+    instances = _instances(truths)
+    out = {}
+    for k, name in enumerate(CLASS_NAMES):
+        aps = []
+        for thr in np.arange(0.5, 0.96, 0.05):
+            tp_all, conf_all = [], []
+            for stem, truth in truths.items():
+                gt = np.array([p["box"] for p in truth["plaques"] if p["labelled"] and p["class_name"] == name],
+                              float).reshape(-1, 4)
+                boxes, conf, cls = preds[stem]
+                mine = np.array([c == k for c in cls], bool)
+                _, hit = _match(boxes[mine], conf[mine], gt, float(thr))
+                tp_all.append(hit)
+                conf_all.append(conf[mine])
+            tp, cf = np.concatenate(tp_all) if tp_all else np.zeros(0), np.concatenate(conf_all) if conf_all else np.zeros(0)
+            aps.append(_ap(tp.astype(float), cf, instances[name]))
+            if abs(thr - 0.5) < 1e-9:
+                sure = cf >= 0.25
+                precision = float(tp[sure].mean()) if sure.any() else 0.0
+                recall = float(tp[sure].sum() / instances[name]) if instances[name] else 0.0
+        out[name] = {"precision": precision, "recall": recall, "map50": aps[0], "map50_95": float(np.mean(aps)),
+                     "instances": instances[name]}
+    return out
+
+
+def _box_figures(truths: dict[str, dict], preds: dict[str, tuple], conf: float) -> dict[str, Any]:
+    """Class-agnostic figures at IoU ≥ 0.5 and confidence ≥ ``conf``: recall and precision, recall by group,
+    and the predictions that match no labelled board by cause."""
     n_gt = n_pred = n_match = 0
     groups: dict[str, dict[str, list[int]]] = {}
     unmatched: dict[str, int] = {}
@@ -456,59 +531,63 @@ def evaluate(
         g[0] += int(hit)
         g[1] += 1
 
-    images = sorted((root / "images" / "val").glob("*.jpg"))
-    for i in range(0, len(images), batch):
-        chunk = images[i : i + batch]
-        results = model.predict([str(p) for p in chunk], imgsz=imgsz, conf=conf, device="cpu", verbose=False)
-        for img, res in zip(chunk, results, strict=True):
-            truth = json.loads((truth_dir / f"{img.stem}.json").read_text(encoding="utf-8"))
-            labelled = [p for p in truth["plaques"] if p["labelled"]]
-            gt = np.array([p["box"] for p in labelled], float).reshape(-1, 4)
-            pb = res.boxes.xyxy.cpu().numpy().reshape(-1, 4)
-            pc = res.boxes.conf.cpu().numpy().reshape(-1)
-            hits, pred_hits = _match(pb, pc, gt, 0.5)
-            n_gt += len(gt)
-            n_pred += len(pb)
-            n_match += int(hits.sum())
-            hidden = np.array([p["box"] for p in truth["plaques"] if not p["labelled"]
-                               and p["box"][2] > p["box"][0] and p["box"][3] > p["box"][1]], float).reshape(-1, 4)
-            for pred_box in pb[~pred_hits]:
-                cause = unmatched_cause(pred_box, gt, hidden)
-                unmatched[cause] = unmatched.get(cause, 0) + 1
-            for p, hit in zip(labelled, hits, strict=True):
-                count("class", p["class_name"], hit)
-                count("size", _size_bin(p["box"]), hit)
-                count("lighting", truth["lighting"], hit)
-                count("side", truth["side"], hit)
-                count("visible", "<0.9" if p["visible"] < 0.9 else ">=0.9", hit)
-                yaw = abs(truth["camera"]["yaw_deg"])
-                count("yaw", "<20deg" if yaw < 20 else ">=20deg", hit)
-    out = {
-        "weights": str(weights),
-        "data": str(data_yaml),
-        "n_images": len(images),
+    for stem, truth in truths.items():
+        labelled = [p for p in truth["plaques"] if p["labelled"]]
+        gt = np.array([p["box"] for p in labelled], float).reshape(-1, 4)
+        boxes, scores, _ = preds[stem]
+        keep = scores >= conf
+        pb, pc = boxes[keep], scores[keep]
+        hits, pred_hits = _match(pb, pc, gt, 0.5)
+        n_gt += len(gt)
+        n_pred += len(pb)
+        n_match += int(hits.sum())
+        hidden = np.array([p["box"] for p in truth["plaques"] if not p["labelled"]
+                           and p["box"][2] > p["box"][0] and p["box"][3] > p["box"][1]], float).reshape(-1, 4)
+        for pred_box in pb[~pred_hits]:
+            cause = unmatched_cause(pred_box, gt, hidden)
+            unmatched[cause] = unmatched.get(cause, 0) + 1
+        for p, hit in zip(labelled, hits, strict=True):
+            count("class", p["class_name"], hit)
+            count("size", _size_bin(p["box"]), hit)
+            count("lighting", truth["lighting"], hit)
+            count("side", truth["side"], hit)
+            count("visible", "<0.9" if p["visible"] < 0.9 else ">=0.9", hit)
+            yaw = abs(truth["camera"]["yaw_deg"])
+            count("yaw", "<20deg" if yaw < 20 else ">=20deg", hit)
+    return {
         "n_boxes": n_gt,
         "n_predictions": n_pred,
-        "imgsz": imgsz,
-        "conf": conf,
-        "map50": float(box.map50),
-        "map50_95": float(box.map),
-        "per_class": per_class,
         "box_recall": n_match / n_gt if n_gt else 0.0,
         "box_precision": n_match / n_pred if n_pred else 0.0,
         "box_recall_by": {k: {v: {"recall": h / t, "boxes": t} for v, (h, t) in sorted(d.items())} for k, d in groups.items()},
         "unmatched_predictions": dict(sorted(unmatched.items(), key=lambda kv: -kv[1])),
     }
-    if verbose:
-        print(format_report(out))
-    return out
+
+
+CARD_BEGIN = "<!-- eval-model:begin (written by `audit eval-model --card`; do not edit by hand) -->"
+CARD_END = "<!-- eval-model:end -->"
+
+
+def write_card_section(card: Path | str, res: dict[str, Any], *, command: str) -> None:
+    """Replace the model card's held-out section (between :data:`CARD_BEGIN` and :data:`CARD_END`, appended when
+    absent) with the figures of :func:`evaluate` and the command that produced them."""
+    card = Path(card)
+    text = card.read_text(encoding="utf-8") if card.exists() else ""
+    section = f"{CARD_BEGIN}\nFigures from `{command}`:\n\n```\n{format_report(res)}\n```\n{CARD_END}"
+    if CARD_BEGIN in text and CARD_END in text:
+        head, rest = text.split(CARD_BEGIN, 1)
+        text = head + section + rest.split(CARD_END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Held-out figures of the shipped model\n\n" + section + "\n"
+    card.write_text(text, encoding="utf-8")
 
 
 def format_report(res: dict[str, Any]) -> str:
     """Human-readable evaluation figures (as printed by :func:`evaluate`)."""
     lines = [
         f"held-out set: {res['n_images']} images, {res['n_boxes']} labelled boxes ({res['data']})",
-        f"weights: {res['weights']}  imgsz={res['imgsz']}",
+        f"weights: {res['weights']} ({'ONNX through the engine' if res.get('path', 'onnx') == 'onnx' else 'Ultralytics .pt'})"
+        f"  imgsz={res['imgsz']}",
         f"mAP50 {res['map50']:.3f}   mAP50-95 {res['map50_95']:.3f}",
         f"{'class':<10}{'instances':>10}{'precision':>11}{'recall':>8}{'mAP50':>8}{'mAP50-95':>10}",
     ]
