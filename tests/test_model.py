@@ -86,27 +86,19 @@ def test_recipe_starts_from_the_yaml_or_our_own_weights() -> None:
     assert recipe["train_args"] == recipe["runs"][-1]["train_args"]  # the summary is the shipped run's
 
 
-def test_model_card_states_the_recipe_and_consistent_figures() -> None:
-    """The card's training facts are the recipe's, and its held-out figures add up: the labelled boxes are the
-    classes' instances, and mAP50 (mAP50-95) is the mean over the four classes, as Ultralytics computes it."""
+def test_model_card_states_the_recipe() -> None:
+    """The card's account of the training is the recipe's: architecture and Ultralytics version, each stage's
+    wall time and start, the starting weights' SHA-256 and the total (a retrained model with an old card fails).
+    The held-out figures are the eval-model command's to write (``audit eval-model --card``)."""
     recipe = json.loads((MODELS / "train_recipe.json").read_text(encoding="utf-8"))
     card = (MODELS / "MODEL_CARD.md").read_text(encoding="utf-8")
-    assert f"(Ultralytics {recipe['ultralytics']})" in card and f"`{recipe['model_yaml']}`" in card
+    assert f"`{recipe['model_yaml']}` (Ultralytics {recipe['ultralytics']})" in card
     for run in recipe["runs"]:
         assert f"**{_thousands(run['wall_time_s'])} s (" in card, run["stage"]
         assert run["started_utc"].replace("T", " ").rstrip("Z") + " UTC" in card, run["stage"]
         if "init_weights" in run:
             assert f"SHA-256 `{run['init_weights']['sha256'][:12]}…`" in card
-    assert f"{_thousands(recipe['wall_time_s_total'])} s" in card
-
-    block = re.search(r"^held-out set: (\d+) images, (\d+) labelled boxes.*?\nmAP50 (\d\.\d+)\s+mAP50-95 (\d\.\d+)\n"
-                      r"class .*?\n((?:\w+ +\d+( +\d\.\d+){4}\n){4})", card, re.S | re.M)
-    assert block, "the card should quote the held-out evaluation as the command prints it"
-    rows = [line.split() for line in block.group(5).splitlines()]
-    assert sorted(r[0] for r in rows) == sorted(CLASS_NAMES)
-    assert sum(int(r[1]) for r in rows) == int(block.group(2))
-    assert float(block.group(3)) == pytest.approx(np.mean([float(r[4]) for r in rows]), abs=6e-4)
-    assert float(block.group(4)) == pytest.approx(np.mean([float(r[5]) for r in rows]), abs=6e-4)
+    assert f"Total training time of the shipped weights: {_thousands(recipe['wall_time_s_total'])} s" in card
 
 
 @pytest.mark.usefixtures("no_network")
