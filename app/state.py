@@ -139,6 +139,15 @@ def audit_from_upload(upload: Upload, rules_upload: Upload | None) -> tuple[gpd.
     return area_audit(reg.villages, rules=rules), [str(p) for p in reg.problems], [str(p) for p in reg.dropped]
 
 
+def county_of(current: Current) -> dict[str, str] | None:
+    """Township -> county of the whole registry, when it names counties (for grouping figures by county)."""
+    villages = current.county if current.county is not None else current.audited
+    if "county" not in villages.columns:
+        return None
+    pairs = villages[["township", "county"]].dropna().drop_duplicates("township")
+    return dict(zip(pairs["township"].astype(str), pairs["county"].astype(str), strict=True))
+
+
 @st.cache_resource(max_entries=8)
 def gazetteer(key: str, _current: Current) -> Gazetteer:
     """The county's place names (registry ``key``), to read the place on each plaque."""

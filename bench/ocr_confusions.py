@@ -27,7 +27,10 @@ from audit.signs.fonts import available_faces, font
 from audit.signs.ocr import Reader
 
 OUT = Path(__file__).resolve().parents[1] / "audit" / "signs" / "ocr_confusions.tsv"
-SYLLABLES = "东西南北上下新老大小前后张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江阎薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严覃武戴莫孔向汤庄桥河湾坪岭沟店营屯坡塘岗洼园寨集铺"
+SYLLABLES = ("东西南北上下新老大小前后张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯"
+             "邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱"
+             "方侯邹熊孟秦白江阎薛尹段雷黎史龙陶贺顾毛郝龚邵万钱严覃武戴莫孔向汤庄桥河湾坪岭沟"
+             "店营屯坡塘岗洼园寨集铺")
 
 
 def _render(text: str, face, rng: random.Random) -> np.ndarray:

@@ -55,10 +55,10 @@ def test_onnx_and_pt_find_the_same_boards_on_the_fixture_scenes():
         truth = [p for p in json.loads(jpg.with_suffix(".json").read_text(encoding="utf-8"))["plaques"] if p["labelled"]]
         assert truth, jpg.name
 
-        def onnx(conf: float) -> np.ndarray:
+        def onnx(conf: float, image: np.ndarray = image) -> np.ndarray:
             return np.array([d.box for d in detector.detect(image, conf=conf)], float).reshape(-1, 4)
 
-        def torch(conf: float) -> np.ndarray:
+        def torch(conf: float, image: np.ndarray = image) -> np.ndarray:
             res = pt.predict(image[:, :, ::-1], imgsz=detector.imgsz, conf=conf, device="cpu", verbose=False)[0]
             return res.boxes.xyxy.cpu().numpy().reshape(-1, 4)
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import state
 from audit.errors import AuditError
+from audit.records.evaluation import engine_scores, scores_for_people
 from audit.records.inspections import inspection_from_store, inspections_table, photo_for_user
 from audit.records.ledger import LEDGER_HEADERS_ZH, ledger_from_store, rectification_progress, villages_not_inspected
 from audit.signs.engine import VERDICT_ZH
@@ -49,6 +50,19 @@ with st.expander("挂牌台账（各村最近一次核查、待整改问题、�
         shown_ledger = ledger.assign(open_problems=_joined(ledger["open_problems"])) if "open_problems" in ledger else ledger
         st.dataframe(shown_ledger[[c for c in LEDGER_HEADERS_ZH if c in shown_ledger.columns]]
                      .rename(columns=LEDGER_HEADERS_ZH), hide_index=True)
+
+if user.role == "admin":
+    with st.expander("识别效果（按复核结果统计引擎在本县照片上的表现）", expanded=False):
+        try:
+            with state.opened_store() as store:
+                scores = engine_scores(store, user=user, county_of=state.county_of(cur))
+        except AuditError as exc:
+            state.show_error("识别效果无法统计", exc)
+        else:
+            if scores.empty:
+                st.info("还没有复核过的核查记录。复核后的照片越多，这里的统计越可靠，也可导出用于模型微调。")
+            else:
+                st.dataframe(scores_for_people(scores), hide_index=True)
 
 wanted = st.query_params.get("inspection")
 scope = state.township()

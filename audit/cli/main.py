@@ -278,6 +278,45 @@ def ledger(
     typer.echo(f"村庄 {len(table)} 个，本轮未核查 {len(villages_not_inspected(table))} 个；已写出：{output}")
 
 
+@app.command("eval-reviewed")
+def eval_reviewed(
+    registry: Annotated[Path | None, typer.Option("--registry", help="Registry: groups townships by county.")] = None,
+    crs: Annotated[Crs, typer.Option("--crs", help="Coordinate system of the registry.")] = Crs.wgs84,
+    db: Annotated[str | None, typer.Option("--db", help="Store URL (default: VILLAGE_AUDIT_DB_URL or the data dir).")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Data directory of the store.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON records.")] = False,
+) -> None:
+    """How the engine does on the county's own photos: its output scored against the inspectors' corrections of
+    the reviewed inspections, by kind of board and by county and township."""
+    from audit.records.access import SYSTEM
+    from audit.records.db import open_store
+    from audit.records.evaluation import engine_scores, scores_for_people
+
+    try:
+        county_of = None
+        if registry is not None:
+            from audit.area.registry import registry_from_file
+            from audit.rules import load_rules
+
+            villages = registry_from_file(registry, rules=load_rules(), crs=crs.value).villages
+            if "county" in villages.columns:
+                pairs = villages[["township", "county"]].dropna().drop_duplicates("township")
+                county_of = dict(zip(pairs["township"].astype(str), pairs["county"].astype(str), strict=True))
+        store = open_store(db, data_dir=data_dir)
+        try:
+            scores = engine_scores(store, user=SYSTEM, county_of=county_of)
+        finally:
+            store.close()
+    except AuditError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        sys.stdout.write(scores.to_json(orient="records", force_ascii=False) + "\n")
+    elif scores.empty:
+        typer.echo("还没有复核过的核查记录，无法评估（先在「核查记录」中复核照片）")
+    else:
+        typer.echo(scores_for_people(scores).to_string(index=False))
+
+
 def _register_commands() -> None:
     """``audit train`` / ``audit eval-model`` (audit.cli.model: ultralytics is imported lazily there) and
     ``audit users add|disable|enable|set-role|password|list`` (audit.cli.users)."""
