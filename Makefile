@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # Debian packages for the browser test (chromium driven by playwright) and CJK glyphs in its screenshots.
 DEB_PACKAGES := chromium chromium-driver fonts-wqy-microhei
 
-.PHONY: install system-packages run test test-fast bench bench-signs bench-map lint demo screenshots
+.PHONY: install system-packages run test test-fast bench bench-signs bench-map lint demo screenshots mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,3 +59,9 @@ demo: install
 
 screenshots: install system-packages
 	VILLAGE_AUDIT_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/test_browser.py -q
+
+# Mutation testing of the decision modules (names, inventory and verdict, style, floor-area rule): every mutant
+# takes hours on 2 cores; MUTATION_SAMPLE=60 runs a seeded sample of 60 per module.
+MUTATION_SAMPLE ?= 0
+mutation: install
+	$(PY) bench/mutation.py --sample $(MUTATION_SAMPLE)

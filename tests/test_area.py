@@ -93,6 +93,37 @@ def test_summaries(rules):
     assert county["shortfall_m2"] == pytest.approx(100)
 
 
+SUMMARY_COLUMNS = ["villages", "compliant", "non_compliant", "unknown", "compliance_rate", "shortfall_m2"]
+
+
+def test_summaries_of_a_registry_without_townships_or_counties(rules):
+    """Columns, counts as integers, and one group each when the registry has no township or county column."""
+    df = pd.DataFrame({"village_type": ["ordinary", "ordinary", "central"], "households": [100, 100, 100],
+                       "floor_area_m2": [150, 50, np.nan], "problems": [[], [], ["面积缺失"]]})
+    out = area_audit(df, rules=rules)
+    towns = township_summary(out)
+    assert list(towns.columns) == ["county", "township"] + SUMMARY_COLUMNS
+    assert towns[["county", "township"]].values.tolist() == [["", "（未填乡镇）"]]
+    assert towns[["villages", "compliant", "non_compliant", "unknown"]].values.tolist() == [[3, 1, 1, 1]]
+    assert all(pd.api.types.is_integer_dtype(towns[c]) for c in ["villages", "compliant", "non_compliant", "unknown"])
+    county = county_summary(out)
+    assert list(county.columns) == ["county"] + SUMMARY_COLUMNS and county["county"].tolist() == [""]
+    assert (county["compliance_rate"].tolist(), county["shortfall_m2"].tolist()) == ([0.5], [50.0])
+
+
+def test_summaries_group_blank_townships_and_counties_apart(rules):
+    df = pd.DataFrame({"village_type": "ordinary", "households": 100, "floor_area_m2": [150, 50, 120, 90],
+                       "township": ["东镇", None, None, "东镇"], "county": ["甲县", "甲县", None, "乙县"],
+                       "problems": [[], [], [], []]})
+    out = area_audit(df, rules=rules)
+    towns = township_summary(out)
+    assert sorted(map(tuple, towns[["county", "township", "villages"]].values.tolist())) == [
+        ("", "（未填乡镇）", 1), ("乙县", "东镇", 1), ("甲县", "东镇", 1), ("甲县", "（未填乡镇）", 1)]
+    counties = county_summary(out).set_index("county")
+    assert counties["villages"].to_dict() == {"甲县": 2, "": 1, "乙县": 1}
+    assert counties.loc["甲县", "compliance_rate"] == 0.5 and counties.loc["乙县", "shortfall_m2"] == 10.0
+
+
 types = st.sampled_from(["central", "ordinary"])
 households = st.integers(min_value=0, max_value=100_000)
 
