@@ -167,7 +167,12 @@ class _Fit:
 
 
 def _suffix_fit(text: str, body: str) -> _Fit:
-    """The best alignment of ``body`` with a suffix of ``text`` (edit distance, free start in the text)."""
+    """The best alignment of ``body`` with a suffix of ``text`` (edit distance, free start in the text). Only the
+    text's last ``len(body) + len(body) // 2 + 2`` characters can take part in a fit worth having."""
+    window = len(body) + len(body) // 2 + 2
+    if len(text) > window:
+        fit = _suffix_fit(text[-window:], body)
+        return _Fit(fit.confusable, fit.other, fit.gaps, fit.start + len(text) - window)
     conf = _confusions()
     n, m = len(text), len(body)
     inf = (1e9, 0, 0, 0, 0)
@@ -242,13 +247,23 @@ def _level_of(piece: str, rules: Rules, gazetteer: Gazetteer | None) -> str | No
         return "village"  # 和平区 / 郭店料 for 和平社区 / 郭店村: a registry village, its ending misread
     if gazetteer is not None and gazetteer.level(piece):
         return gazetteer.level(piece)
-    g = rules.names
-    for level, suffixes in (("village", g.village_suffixes), ("township", g.township_suffixes),
-                            ("higher", g.higher_suffixes)):
-        for s in sorted(suffixes, key=len, reverse=True):
-            if piece.endswith(s) and len(piece) > len(s):
-                return level
+    for level, suffixes in _levels(rules):
+        if piece.endswith(suffixes) and not any(piece == s for s in suffixes):
+            return level
     return None
+
+
+_LEVELS: dict[int, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+
+
+def _levels(rules: Rules) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The rules' administrative suffixes by level, as tuples for ``str.endswith`` (built once per rules)."""
+    found = _LEVELS.get(id(rules))
+    if found is None:
+        g = rules.names
+        found = _LEVELS[id(rules)] = (("village", tuple(g.village_suffixes)), ("township", tuple(g.township_suffixes)),
+                                      ("higher", tuple(g.higher_suffixes)))
+    return found
 
 
 def parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None = None) -> _Place:
@@ -364,6 +379,10 @@ def _body_candidates(rest: str, marked: bool, rules: Rules) -> list[_Candidate]:
         for body in plaque.bodies:
             if body in plaque.marked_bodies and not marked:
                 continue
+            # a fit worth having keeps at least half the body's characters as written: skip the rest unaligned
+            tail = rest[-(len(body) + 2):]
+            if sum(ch in tail for ch in body) * 2 < len(body):
+                continue
             fit = _suffix_fit(rest, body)
             sure = _sure(fit, body, rest, rules)
             if sure or _close(fit, body, rest, rules):
@@ -373,8 +392,25 @@ def _body_candidates(rest: str, marked: bool, rules: Rules) -> list[_Candidate]:
     return out
 
 
+_READINGS: dict[tuple, TextMatch] = {}
+_READINGS_MAX = 8192  # the same lines are read several times per photo (line, group, box): remember them
+
+
 def type_from_text(text: str, rules: Rules, *, village: str | None = None, side: str = "external",
                    gazetteer: Gazetteer | None = None) -> TextMatch:
+    """Resolve a board's type from its text (see :func:`_type_from_text`); readings are remembered per rules,
+    gazetteer, village and side."""
+    key = (id(rules), id(gazetteer), text, village, side)
+    found = _READINGS.get(key)
+    if found is None:
+        if len(_READINGS) >= _READINGS_MAX:
+            _READINGS.clear()
+        found = _READINGS[key] = _type_from_text(text, rules, village=village, side=side, gazetteer=gazetteer)
+    return found
+
+
+def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side: str = "external",
+                    gazetteer: Gazetteer | None = None) -> TextMatch:
     """Resolve a board's type from its text.
 
     Parameters
@@ -543,6 +579,8 @@ def _closest_official(rest: str, rules: Rules) -> str | None:
     best: tuple[float, str] | None = None
     for plaque in rules.plaques:
         for body in plaque.bodies:
+            if not any(ch in rest for ch in body):
+                continue
             cost = _suffix_fit(rest, body).cost / len(body)
             if best is None or cost < best[0]:
                 best = (cost, plaque.id)
