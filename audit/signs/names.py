@@ -166,6 +166,7 @@ class _Fit:
         return self.confusable * CONFUSABLE_COST + self.other + self.gaps
 
 
+@lru_cache(maxsize=65536)
 def _suffix_fit(text: str, body: str) -> _Fit:
     """The best alignment of ``body`` with a suffix of ``text`` (edit distance, free start in the text). Only the
     text's last ``len(body) + len(body) // 2 + 2`` characters can take part in a fit worth having."""
@@ -175,33 +176,40 @@ def _suffix_fit(text: str, body: str) -> _Fit:
         return _Fit(fit.confusable, fit.other, fit.gaps, fit.start + len(text) - window)
     conf = _confusions()
     n, m = len(text), len(body)
-    inf = (1e9, 0, 0, 0, 0)
-    # prev[i]: best (cost, confusable, other, gaps, start) aligning body[:j] with text[start:i]; for j = 0 the
-    # body may start anywhere, and it must end at the end of the text.
-    prev = [(0.0, 0, 0, 0, i) for i in range(n + 1)]
+    # Integer costs (a confusable character 7, another one or a gap 20: CONFUSABLE_COST × 20) so that the
+    # backtracking below finds the path exactly. cost[j][i]: body[:j] aligned with a suffix of text[:i].
+    sub_conf, unit = round(CONFUSABLE_COST * 20), 20
+    cost = [[0] * (n + 1) for _ in range(m + 1)]
     for j in range(1, m + 1):
-        cur = [inf] * (n + 1)
-        cur[0] = (prev[0][0] + 1, prev[0][1], prev[0][2], prev[0][3] + 1, prev[0][4])
-        b = body[j - 1]
+        row, up, b = cost[j], cost[j - 1], body[j - 1]
+        row[0] = up[0] + unit
         for i in range(1, n + 1):
             a = text[i - 1]
-            c0 = prev[i - 1]
-            if a == b:
-                best = c0
-            elif (b, a) in conf:
-                best = (c0[0] + CONFUSABLE_COST, c0[1] + 1, c0[2], c0[3], c0[4])
-            else:
-                best = (c0[0] + 1, c0[1], c0[2] + 1, c0[3], c0[4])
-            d = prev[i]  # body char missing from the text
-            if d[0] + 1 < best[0]:
-                best = (d[0] + 1, d[1], d[2], d[3] + 1, d[4])
-            e = cur[i - 1]  # extra char in the text
-            if e[0] + 1 < best[0]:
-                best = (e[0] + 1, e[1], e[2], e[3] + 1, e[4])
-            cur[i] = best
-        prev = cur
-    _, confusable, other, gaps, start = prev[n]
-    return _Fit(confusable, other, gaps, start)
+            best = up[i - 1] + (0 if a == b else sub_conf if (b, a) in conf else unit)
+            if up[i] + unit < best:
+                best = up[i] + unit
+            if row[i - 1] + unit < best:
+                best = row[i - 1] + unit
+            row[i] = best
+    confusable = other = gaps = 0
+    j, i = m, n
+    while j > 0:
+        here = cost[j][i]
+        if i > 0:
+            a, b = text[i - 1], body[j - 1]
+            step = 0 if a == b else sub_conf if (b, a) in conf else unit
+            if cost[j - 1][i - 1] + step == here:
+                confusable += step == sub_conf
+                other += step == unit
+                j, i = j - 1, i - 1
+                continue
+        if cost[j - 1][i] + unit == here:  # a body character missing from the text
+            gaps += 1
+            j -= 1
+        else:  # an extra character in the text
+            gaps += 1
+            i -= 1
+    return _Fit(confusable, other, gaps, i)
 
 
 def _sure(fit: _Fit, body: str, text: str, rules: Rules) -> bool:
@@ -266,8 +274,21 @@ def _levels(rules: Rules) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return found
 
 
+_PLACES: dict[tuple, _Place] = {}
+
+
 def parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None = None) -> _Place:
-    """Split a place chain (城关镇王庄村) into places, fewest pieces first; the level of the last one."""
+    """Split a place chain (城关镇王庄村) into places, registry names first; the level of the last one."""
+    key = (text, id(rules), id(gazetteer))
+    found = _PLACES.get(key)
+    if found is None:
+        if len(_PLACES) >= 65536:
+            _PLACES.clear()
+        found = _PLACES[key] = _parse_place(text, rules, gazetteer)
+    return found
+
+
+def _parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> _Place:
     n = len(text)
     if n == 0:
         return _Place((), None, True)
