@@ -261,31 +261,33 @@ def _level_of(piece: str, rules: Rules, gazetteer: Gazetteer | None) -> str | No
     return None
 
 
-_LEVELS: dict[int, tuple[tuple[str, tuple[str, ...]], ...]] = {}
+_LEVELS: dict[int, tuple[Rules, tuple[tuple[str, tuple[str, ...]], ...]]] = {}
 
 
 def _levels(rules: Rules) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The rules' administrative suffixes by level, as tuples for ``str.endswith`` (built once per rules)."""
     found = _LEVELS.get(id(rules))
-    if found is None:
+    if found is None or found[0] is not rules:
+        if len(_LEVELS) >= 64:
+            _LEVELS.clear()
         g = rules.names
-        found = _LEVELS[id(rules)] = (("village", tuple(g.village_suffixes)), ("township", tuple(g.township_suffixes)),
-                                      ("higher", tuple(g.higher_suffixes)))
-    return found
+        found = _LEVELS[id(rules)] = (rules, (("village", tuple(g.village_suffixes)),
+                                              ("township", tuple(g.township_suffixes)), ("higher", tuple(g.higher_suffixes))))
+    return found[1]
 
 
-_PLACES: dict[tuple, _Place] = {}
+_PLACES: dict[tuple, tuple[Rules, Gazetteer | None, _Place]] = {}
 
 
 def parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None = None) -> _Place:
     """Split a place chain (城关镇王庄村) into places, registry names first; the level of the last one."""
     key = (text, id(rules), id(gazetteer))
     found = _PLACES.get(key)
-    if found is None:
+    if found is None or found[0] is not rules or found[1] is not gazetteer:
         if len(_PLACES) >= 65536:
             _PLACES.clear()
-        found = _PLACES[key] = _parse_place(text, rules, gazetteer)
-    return found
+        found = _PLACES[key] = (rules, gazetteer, _parse_place(text, rules, gazetteer))
+    return found[2]
 
 
 def _parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> _Place:
@@ -413,7 +415,7 @@ def _body_candidates(rest: str, marked: bool, rules: Rules) -> list[_Candidate]:
     return out
 
 
-_READINGS: dict[tuple, TextMatch] = {}
+_READINGS: dict[tuple, tuple[Rules, Gazetteer | None, TextMatch]] = {}
 _READINGS_MAX = 8192  # the same lines are read several times per photo (line, group, box): remember them
 
 
@@ -423,11 +425,13 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
     gazetteer, village and side."""
     key = (id(rules), id(gazetteer), text, village, side)
     found = _READINGS.get(key)
-    if found is None:
+    # the entry holds the rules and gazetteer it was read with, so their ids cannot be reused while it lives
+    if found is None or found[0] is not rules or found[1] is not gazetteer:
         if len(_READINGS) >= _READINGS_MAX:
             _READINGS.clear()
-        found = _READINGS[key] = _type_from_text(text, rules, village=village, side=side, gazetteer=gazetteer)
-    return found
+        found = _READINGS[key] = (rules, gazetteer, _type_from_text(text, rules, village=village, side=side,
+                                                                    gazetteer=gazetteer))
+    return found[2]
 
 
 def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side: str = "external",
