@@ -221,16 +221,18 @@ def audited_with_files(cur: Current, engine) -> AuditedWith:  # noqa: ANN001 - a
 
 
 def save_inspection(report, photo_bytes: list[bytes], edited: pd.DataFrame, added: pd.DataFrame, *, user: User,
-                    cur: Current, village_code: str | None, audited: AuditedWith) -> str:
+                    cur: Current, village_code: str | None, audited: AuditedWith, submission_token: str) -> str:
     """Store an inspection and the signed-in inspector's review of it. The library does the work: it finds the
     village in the county's registry (its name and township are the registry's, not the page's) and refuses,
-    with AccessError, a village outside the user's townships or an account disabled since the sign-in."""
+    with AccessError, a village outside the user's townships or an account disabled since the sign-in. The check's
+    ``submission_token`` makes saving it idempotent: sent again, the same record comes back."""
     from audit.records.review_table import submit_reviewed
 
     registry = county_registry(cur.key.rsplit(":", 1)[0], cur)
     with opened_store() as store:
         return submit_reviewed(store, report, photo_bytes, edited, added, rules=cur.rules, user=user,
-                               registry=registry, audited=audited, village_code=village_code)
+                               registry=registry, audited=audited, village_code=village_code,
+                               submission_token=submission_token)
 
 
 def show_error(what: str, exc: AuditError) -> None:

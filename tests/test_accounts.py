@@ -59,7 +59,7 @@ from audit.records.inspections import (
 from audit.records.ledger import ledger_from_store, ledger_to_xlsx
 from audit.records.reviews import ConfirmPlaque, DeletePlaque, review_inspection
 from audit.rules import Rules
-from tests.test_store import AUDITED, _registry, jpeg_bytes, legacy_inspection, model_report, registry_of
+from tests.test_store import AUDITED, HEAD, _registry, jpeg_bytes, legacy_inspection, model_report, registry_of
 
 T0 = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 ADMIN_PW = "县里的管理员密码2026"
@@ -602,7 +602,7 @@ def test_migration_0002_upgrades_a_0001_database_with_data(data_dir: Path, rules
     s.close()
 
     s = open_store(data_dir=data_dir)  # opening upgrades to head
-    assert schema_revision(s) == "0003" and users_table(s, by=SYSTEM).empty
+    assert schema_revision(s) == HEAD and users_table(s, by=SYSTEM).empty
     with s.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     got = inspection_from_store(s, iid, user=SYSTEM)

@@ -136,6 +136,7 @@ RULES_SHA256 = hashlib.sha256((REPO / "audit" / "rules" / "default.toml").read_b
 MODEL_FILE = REPO / "models" / "plaques.onnx"
 MODEL_SHA256 = hashlib.sha256(MODEL_FILE.read_bytes()).hexdigest()
 AUDITED = AuditedWith(rules_sha256=RULES_SHA256, model_sha256=MODEL_SHA256)
+HEAD = "0004"  # the latest migration: written here, so that a new one without its tests fails them
 
 
 def registry_of(villages: list[tuple[str | None, str, str | None]] = VILLAGES) -> VillageRegistry:
@@ -248,7 +249,7 @@ def test_database_url_from_environment(tmp_path: Path, data_dir: Path, monkeypat
     other.parent.mkdir()
     monkeypatch.setenv(DB_URL_ENV, f"sqlite:///{other}")
     s = open_store(data_dir=data_dir)
-    assert schema_revision(s) == "0003"
+    assert schema_revision(s) == HEAD
     s.close()
     assert other.exists() and not (data_dir / DB_FILENAME).exists()
 
@@ -357,7 +358,7 @@ def test_migrations_upgrade_empty_database_and_are_idempotent(data_dir: Path) ->
     assert sa.inspect(s.engine).get_table_names() == []
     head = ScriptDirectory.from_config(alembic_config(s)).get_current_head()
     upgrade(s)
-    assert schema_revision(s) == head == "0003"
+    assert schema_revision(s) == head == HEAD
     tables = sorted(sa.inspect(s.engine).get_table_names())
     assert tables == sorted(["alembic_version", *metadata.tables])
     with s.engine.connect() as conn:  # the migrated schema is the one the queries describe
@@ -415,7 +416,7 @@ def test_migration_0003_upgrades_a_0002_database_with_data(data_dir: Path, rules
     s.close()
 
     s = open_store(data_dir=data_dir)  # opening upgrades to head
-    assert schema_revision(s) == "0003"
+    assert schema_revision(s) == HEAD
     columns = _columns(s)
     assert [(columns[c]["nullable"], str(columns[c]["type"])) for c in AUDITED_COLUMNS] == [(True, "VARCHAR(64)")] * 3
     with s.engine.connect() as conn:
@@ -433,7 +434,7 @@ def test_migration_0003_upgrades_a_0002_database_with_data(data_dir: Path, rules
     assert schema_revision(s) == "0002" and not set(AUDITED_COLUMNS) & set(_columns(s))
     assert _count(data_dir / DB_FILENAME, "SELECT count(*) FROM inspections") == 2
     upgrade(s)
-    assert schema_revision(s) == "0003" and inspection_from_store(s, new, user=SYSTEM).registry_sha256 is None
+    assert schema_revision(s) == HEAD and inspection_from_store(s, new, user=SYSTEM).registry_sha256 is None
     s.close()
     assert_consistent(data_dir)
 
@@ -820,7 +821,7 @@ def pg_url() -> str:
 @pytest.mark.timeout(240)
 def test_postgresql_store_works_the_same(pg_url: str, data_dir: Path, rules: Rules) -> None:
     s = open_store(pg_url, data_dir=data_dir)
-    assert s.engine.dialect.name == "postgresql" and schema_revision(s) == "0003"
+    assert s.engine.dialect.name == "postgresql" and schema_revision(s) == HEAD
     upgrade(s)
     data = jpeg_bytes(20)
     iid = submit(s, model_report(data, rules), [data], user=staff(s, "张三"))

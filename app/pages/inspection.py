@@ -1,7 +1,11 @@
 """牌子核查: pick a village, upload its photos and say for each whether it shows the outside or the inside, run
 the plaque engine (``audit.signs.engine``), look at the annotated photos, correct the result and save it under the
 signed-in user's name. Only the villages of the user's townships are offered; ``?village=<code>`` opens one
-village directly, and one of another township is refused with the library's AccessError."""
+village directly, and one of another township is refused with the library's AccessError.
+
+A check is saved once: its submission token is made with the engine's result and kept with it, the store keeps
+one inspection per token (a second click or a resent form gets the same record back), and once saved the button
+gives way to a link to the record."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from PIL import Image
 from app import state
 from audit.area.export import audit_rows
 from audit.errors import AuditError
+from audit.records.inspections import new_submission_token
 from audit.records.review_table import review_table, type_choices
 from audit.signs import engine as signage
 from audit.signs.annotate import annotate
@@ -22,6 +27,7 @@ from audit.signs.intake import photo_from_bytes
 
 SIDES = {"external": "外部（门口、外墙）", "internal": "内部（室内）"}
 RESULT = "inspect_result"
+SAVED = "inspect_saved"  # submission token -> the id of the inspection it was stored as
 
 
 def viewable(data: bytes) -> bool:
@@ -101,14 +107,16 @@ if run:
         state.show_error("牌子核查无法进行", exc)
         st.stop()
     progress.empty()
-    # Kept for the save button's rerun, together with what it was made from (the county files and the model).
+    # Kept for the save button's rerun, together with what it was made from (the county files and the model) and
+    # the token that makes its saving idempotent.
     st.session_state[RESULT] = (village, [p.getvalue() for p in photos], report, cur.key,
-                                state.audited_with_files(cur, engine))
+                                state.audited_with_files(cur, engine), new_submission_token())
 
 result = st.session_state.get(RESULT)
 if result is None or result[0] != village:
     st.stop()
-_, photo_bytes, report, made_with, audited = result
+_, photo_bytes, report, made_with, audited, token = result
+saved_id = st.session_state.get(SAVED, {}).get(token)
 summary = report.summary
 names = {p.id: p.name_zh for p in cur.rules.plaques}
 (st.success if summary.verdict == "compliant" else st.warning)(f"核查结论：{summary.verdict_zh}")
@@ -146,7 +154,8 @@ st.subheader("人工复核")
 st.caption("可改正牌子类型和文字、勾选删除误检；漏检的牌子在下方补录。保存时模型原始结果保留，所有修改记入复核日志。")
 choices = list(type_choices(cur.rules))
 edited = st.data_editor(
-    review_table(report, cur.rules), hide_index=True, key="inspect_review", disabled=["photo", "plaque", "confidence"],
+    review_table(report, cur.rules), hide_index=True, key="inspect_review",
+    disabled=True if saved_id else ["photo", "plaque", "confidence"],
     column_config={"photo": st.column_config.NumberColumn("照片"), "plaque": st.column_config.NumberColumn("序号"),
                    "choice": st.column_config.SelectboxColumn("牌子类型", options=choices, required=True),
                    "text": st.column_config.TextColumn("文字"),
@@ -154,7 +163,7 @@ edited = st.data_editor(
                    "delete": st.column_config.CheckboxColumn("删除（误检）")})
 added = st.data_editor(
     pd.DataFrame({"photo": pd.Series(dtype="int"), "choice": pd.Series(dtype="str"), "text": pd.Series(dtype="str")}),
-    num_rows="dynamic", hide_index=True, key="inspect_added",
+    num_rows="fixed" if saved_id else "dynamic", hide_index=True, key="inspect_added", disabled=bool(saved_id),
     column_config={"photo": st.column_config.NumberColumn("照片", min_value=1, max_value=max(len(report.photos), 1),
                                                            step=1),
                    "choice": st.column_config.SelectboxColumn("漏检牌子类型", options=choices),
@@ -163,15 +172,22 @@ st.download_button("下载核查报告（JSON）", signage.report_to_json(report
                    file_name=f"牌子核查_{row['village_name']}.json", mime="application/json", key="inspect_report",
                    on_click="ignore")
 
+if saved_id:  # saved: the button gives way to the record (corrections from now on are the record's review)
+    st.success(f"已保存到核查记录（编号 {saved_id}）。")
+    st.page_link("app/pages/records.py", label="打开这条核查记录", icon=":material/history:",
+                 query_params={"inspection": saved_id})
+    st.stop()
 with st.form("inspect_save"):
     st.caption(f"核查人：{user.full_name}（当前登录用户）")
-    if st.form_submit_button("保存到核查记录"):
+    if st.form_submit_button("保存到核查记录", key="inspect_save_button"):
         try:
             if made_with != cur.key:  # the registry or rules changed since: the report no longer matches them
                 raise AuditError("核查之后县里的名册或规则文件已更新，请重新点击「开始核查」后再保存")
             inspection_id = state.save_inspection(report, photo_bytes, edited, added, user=user, cur=cur,
-                                                  village_code=row["village_code"], audited=audited)
+                                                  village_code=row["village_code"], audited=audited,
+                                                  submission_token=token)
         except AuditError as exc:
             state.show_error("核查记录未保存", exc)
         else:
-            st.success(f"已保存到核查记录（编号 {inspection_id}）。")
+            st.session_state[SAVED] = {token: inspection_id}
+            st.rerun()

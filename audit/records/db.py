@@ -80,6 +80,10 @@ inspections = sa.Table(
     sa.Column("rules_sha256", sa.String(64)),
     sa.Column("model_sha256", sa.String(64)),
     sa.Column("registry_sha256", sa.String(64)),
+    # One row per check (migration 0004; NULL in older rows and for the command line's submissions): the token
+    # made with the engine's result, so that a second click or a resent form finds this row instead of a new one.
+    sa.Column("submission_token", sa.String(64)),
+    sa.Index("ix_inspections_submission_token", "submission_token", unique=True),
 )
 inspection_photos = sa.Table(
     "inspection_photos", metadata,

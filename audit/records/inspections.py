@@ -14,6 +14,10 @@ An inspection is filed against the county registry (:class:`VillageRegistry`): t
 its code, and its name and township come from the registry, never from the caller. Each stored inspection
 records the SHA-256 of the registry file, of the rules file and of the detector model it was audited with
 (:class:`AuditedWith`).
+
+A check is stored once: the app makes a submission token (:func:`new_submission_token`) when the engine's result
+is produced and submits it with the inspection; the store keeps it under a unique index (migration 0004), so a
+second click, a resent form or a second app process submitting the same check gets the same record back.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -60,6 +65,7 @@ if TYPE_CHECKING:
 # so that a test can kill the process mid-transaction deterministically.
 PAUSE_BEFORE_COMMIT_ENV = "VILLAGE_AUDIT_TEST_PAUSE_BEFORE_COMMIT"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_TOKEN = re.compile(r"^[0-9A-Za-z_-]{16,64}$")
 
 
 def _scoped(query: sa.Select, user: User) -> sa.Select:
@@ -236,9 +242,39 @@ def rounds_table(store: Store, *, user: User) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------ submit
+def new_submission_token() -> str:
+    """A fresh submission token for one check (32 hex digits), made when the engine's result is produced and kept
+    with it: every submission of that result carries it, and the store keeps one inspection per token."""
+    return secrets.token_hex(16)
+
+
+def _token(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _TOKEN.match(value):
+        raise StoreError(f"'submission_token' should be 16–64 letters, digits, '-' or '_' (new_submission_token()), "
+                         f"got {value!r} instead")
+    return value
+
+
+def _submitted(conn: sa.Connection, token: str, *, inspector: str, village: RegistryVillage) -> str | None:
+    """The id of the inspection already stored under ``token`` (None: none yet). The token belongs to one check:
+    stored by another inspector or for another village, it is refused rather than answered with their record."""
+    row = conn.execute(sa.select(inspections.c.id, inspections.c.inspector, inspections.c.village_code,
+                                 inspections.c.village_name)
+                       .where(inspections.c.submission_token == token)).first()
+    if row is None:
+        return None
+    if row.inspector != inspector or (row.village_code, row.village_name) != (village.code, village.name):
+        raise StoreError("这次核查的提交编号已用于另一条核查记录（其他核查人或其他村），未保存；请重新点击「开始核查」 "
+                         "(submission token already used by another inspection)")
+    return row.id
+
+
 def submit_inspection(store: Store, report: SignageReport, photo_bytes: Iterable[bytes], *, user: User,
                       registry: VillageRegistry, audited: AuditedWith, village_code: str | None = None,
-                      inspected_at: dt.datetime | None = None, round_id: str | None = None) -> str:
+                      inspected_at: dt.datetime | None = None, round_id: str | None = None,
+                      submission_token: str | None = None) -> str:
     """Store one inspection: the model's report unchanged, its photos by content hash, its plaques for review,
     and what it was audited with.
 
@@ -251,15 +287,21 @@ def submit_inspection(store: Store, report: SignageReport, photo_bytes: Iterable
     identity, recorded by user name; its account is re-read in the write transaction and needs ``inspect`` in
     the registry's township of the village.
 
+    ``submission_token`` (:func:`new_submission_token`, made with the engine's result) makes the call
+    idempotent: when an inspection with this token is stored already, by this inspector for this village, its id
+    is returned and nothing is written; the unique index on the column settles two processes submitting at once.
+
     Raises
     ------
     StoreError
         No acting identity, a village the registry does not hold (or cannot tell apart), a report of another
-        village, a photo of the report without bytes, a photo not in an image format we keep, or no such round.
+        village, a photo of the report without bytes, a photo not in an image format we keep, no such round, a
+        malformed submission token or one already used by another inspector or for another village.
     AccessError
         ``user``'s account is missing or disabled, or may not inspect in the village's township.
     """
     check_user(user)
+    token = _token(submission_token)
     if not isinstance(report, SignageReport):
         raise StoreError(f"'report' should be a SignageReport, got {type(report).__name__}")
     if not isinstance(registry, VillageRegistry):
@@ -277,7 +319,11 @@ def submit_inspection(store: Store, report: SignageReport, photo_bytes: Iterable
         raise StoreError(f"核查报告属于「{reported_name}」，不能记为「{village.name}」的核查")
     what = f"{village.name}的核查"
     with store.engine.connect() as conn:  # refuse before any photo is written; checked again in the transaction
-        require_in(acting_user(conn, user), "inspect", village.township, what)
+        actor = acting_user(conn, user)
+        require_in(actor, "inspect", village.township, what)
+        done = None if token is None else _submitted(conn, token, inspector=actor.username, village=village)
+    if done is not None:  # a second click or a resent form: the check is stored already
+        return done
     by_hash = {hashlib.sha256(b).hexdigest(): b for b in photo_bytes}
     files: dict[str, tuple[str, bytes]] = {}
     for ph in report.photos:
@@ -293,9 +339,35 @@ def submit_inspection(store: Store, report: SignageReport, photo_bytes: Iterable
     for sha, (ext, data) in files.items():
         save_photo(store, sha, ext, data)
     now = utc(None)
+    try:
+        return _insert_inspection(store, report, files, user=user, village=village, what=what, registry=registry,
+                                  audited=audited, when=when, now=now, round_id=round_id, token=token,
+                                  inspection_id=inspection_id, model_json=model_json)
+    except sa.exc.IntegrityError:
+        # Two processes submitted the same check at once (PostgreSQL's READ COMMITTED lets both pass the check
+        # before the insert; SQLite's BEGIN IMMEDIATE already queues them): the unique index refused the second.
+        if token is None:
+            raise
+        with store.engine.connect() as conn:
+            done = _submitted(conn, token, inspector=acting_user(conn, user).username, village=village)
+        if done is None:
+            raise
+        return done
+
+
+def _insert_inspection(store: Store, report: SignageReport, files: dict[str, tuple[str, bytes]], *, user: User,
+                       village: RegistryVillage, what: str, registry: VillageRegistry, audited: AuditedWith,
+                       when: dt.datetime, now: dt.datetime, round_id: str | None, token: str | None,
+                       inspection_id: str, model_json: str) -> str:
+    """The rows of :func:`submit_inspection`, in one write transaction; the id of the stored inspection (an
+    earlier one of the same ``token`` when it was stored in the meantime)."""
     with write_transaction(store) as conn:
         actor = acting_user(conn, user)  # the account as it is now: disabled or moved since, it is refused
         require_in(actor, "inspect", village.township, what)
+        if token is not None:  # under the write lock: another process may have stored it since the first look
+            done = _submitted(conn, token, inspector=actor.username, village=village)
+            if done is not None:
+                return done
         if round_id is not None and conn.execute(sa.select(rounds.c.id).where(rounds.c.id == round_id)).first() is None:
             raise StoreError(f"核查轮次不存在 (no round '{round_id}')")
         conn.execute(inspections.insert().values(
@@ -303,7 +375,7 @@ def submit_inspection(store: Store, report: SignageReport, photo_bytes: Iterable
             inspector=actor.username, inspected_at=when, round_id=round_id, model_report=model_json,
             summary=report.summary.model_dump_json(), verdict=report.summary.verdict,
             rules_version=report.rules_version, created_at=now, rules_sha256=audited.rules_sha256,
-            model_sha256=audited.model_sha256, registry_sha256=registry.sha256))
+            model_sha256=audited.model_sha256, registry_sha256=registry.sha256, submission_token=token))
         for sha, (ext, data) in files.items():
             insert_photo_row(conn, {"sha256": sha, "ext": ext, "size_bytes": len(data), "created_at": now})
         plaque_rows = []
@@ -362,6 +434,7 @@ class Inspection:
     rules_sha256: str | None = None
     model_sha256: str | None = None
     registry_sha256: str | None = None
+    submission_token: str | None = None
 
     def reviewed_photos(self) -> list[PhotoResult]:
         """The photos with their reviewed plaques (deleted ones left out)."""
@@ -405,7 +478,7 @@ def read_inspection(conn: sa.Connection, store: Store, inspection_id: str) -> In
         plaques=[StoredPlaque(id=p.id, photo_index=p.photo_idx, origin=p.origin, status=p.status,
                               plaque=PlaqueResult.model_validate_json(p.data)) for p in plaque_rows],
         reviewed_at=aware(row.reviewed_at), reviewed_by=row.reviewed_by, rules_sha256=row.rules_sha256,
-        model_sha256=row.model_sha256, registry_sha256=row.registry_sha256)
+        model_sha256=row.model_sha256, registry_sha256=row.registry_sha256, submission_token=row.submission_token)
 
 
 def inspection_from_store(store: Store, inspection_id: str, *, user: User) -> Inspection:

@@ -92,9 +92,14 @@ def changes_from_table(report: SignageReport, stored_ids: Sequence[Sequence[int]
 
 def submit_reviewed(store: Store, report: SignageReport, photo_bytes: Sequence[bytes], edited: pd.DataFrame,
                     added: pd.DataFrame | None, *, rules: Rules, user: User, registry: VillageRegistry,
-                    audited: AuditedWith, village_code: str | None) -> str:
+                    audited: AuditedWith, village_code: str | None, submission_token: str | None = None) -> str:
     """Store the model's report with its photos, then the inspector's review of it (every change logged, the
     model's output kept). Returns the inspection id.
+
+    ``submission_token`` (:func:`audit.records.inspections.new_submission_token`, made with the engine's result):
+    sent again — a second click, a resent form, another app process — the call returns the inspection stored the
+    first time and its review is applied once (a first sending that stored the inspection but failed before its
+    review gets the review now).
 
     ``user``: the acting identity (the signed-in inspector), recorded by user name as inspector and reviewer.
     The village is the ``registry``'s village of ``village_code`` (its name and township are the registry's);
@@ -105,12 +110,15 @@ def submit_reviewed(store: Store, report: SignageReport, photo_bytes: Sequence[b
     from audit.records.reviews import review_inspection
 
     inspection_id = submit_inspection(store, report, photo_bytes, user=user, registry=registry, audited=audited,
-                                      village_code=village_code)
+                                      village_code=village_code, submission_token=submission_token)
     stored = inspection_from_store(store, inspection_id, user=user)
+    if stored.reviewed_at is not None:  # sent before, and its review applied then
+        return inspection_id
     ids: list[list[int]] = [[] for _ in report.photos]
     for plaque in stored.plaques:  # in the report's order within each photo
         ids[plaque.photo_index].append(plaque.id)
     changes = changes_from_table(report, ids, edited, rules, added=added)
     if changes:
-        review_inspection(store, inspection_id, changes, user=user, rules=rules)
+        review_inspection(store, inspection_id, changes, user=user, rules=rules,
+                          first_review_only=submission_token is not None)
     return inspection_id

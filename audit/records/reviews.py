@@ -150,7 +150,8 @@ def _text(value: object) -> str | None:
 
 
 def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change], *, user: User,
-                      at: dt.datetime | None = None, rules: Rules | None = None) -> Inspection:
+                      at: dt.datetime | None = None, rules: Rules | None = None,
+                      first_review_only: bool = False) -> Inspection:
     """Apply an inspector's review in one transaction, log every change, recompute the summary and verdict.
 
     Confirming marks a plaque reviewed; correcting a type, text or box re-runs the plaque's style checks on
@@ -161,6 +162,9 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
     ``user`` is the acting identity (the signed-in reviewer, or :data:`audit.records.access.SYSTEM`), recorded
     by user name; its account is re-read in the write transaction and needs ``review`` in the inspection's
     township.
+
+    ``first_review_only``: apply the changes only when the inspection has never been reviewed, else return it as
+    it stands (the review that comes with a submission, sent twice, is applied once).
 
     Raises
     ------
@@ -180,6 +184,8 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
         actor = acting_user(conn, user)  # the account as it is now: disabled or moved since, it is refused
         current = read_inspection(conn, store, inspection_id)
         require_in(actor, "review", current.township, f"{current.village_name or current.village_code} 核查记录 {current.id}")
+        if first_review_only and current.reviewed_at is not None:  # under the row lock: a second sending of it
+            return current
         reviewer = actor.username
         by_id = {s.id: s for s in current.plaques}
         log: list[dict] = []
