@@ -475,7 +475,7 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
         if cand.fit.cost and len(other_body) >= len(cand.body):
             continue  # 团支部 read exactly is not 党支部 misread
         rival = next((c for c in candidates if c.plaque != cand.plaque and (
-            c.fit.cost <= cand.fit.cost or len(c.body) >= len(cand.body) and c.fit.cost <= cand.fit.cost + 1)), None)
+            c.fit.cost < cand.fit.cost or len(c.body) >= len(cand.body) and c.fit.cost <= cand.fit.cost + 1)), None)
         if cand.fit.cost and rival is not None:  # 村R委会: 村委会 misread, or 村监委会? the inspector decides
             doubtful.insert(0, rival)
             break

@@ -1,0 +1,166 @@
+"""The decision modules' details, each with its expected value written here: the words of every finding and
+check, severities taken from the rules, accumulations across photos, boundaries of the shape rule and the text
+colour, the light's colour, and the reasons of the floor-area rule. (Written against the survivors of
+``make mutation``: each test fails when one such detail changes.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audit.area.floor_area import area_audit, county_summary, township_summary
+from audit.rules import load_rules
+from audit.signs.inventory import inventory_from_photos
+from audit.signs.names import gazetteer_from_names, type_from_text
+from audit.signs.style import colours_of_crop, shape_of_box, style_checks
+from tests.test_findings import EXTERNAL, _passing_style, full_front, photo, plaque
+
+
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules()
+
+
+# ---------------------------------------------------------------------------------------- inventory and verdict
+@pytest.mark.parametrize(("finding", "severity_key"), [("duplicate", "duplicate"), ("misplaced", "misplaced"),
+                                                       ("unauthorised", "unauthorised"), ("honour", "honour")])
+def test_each_finding_alone_follows_its_severity(rules, finding, severity_key):
+    plaques = full_front()
+    if finding == "duplicate":
+        plaques.append(plaque("militia", x=500))
+    elif finding == "misplaced":
+        plaques.append(plaque("veterans_station", x=500, side_ok=False))
+    else:
+        plaques.append(plaque("", kind="unauthorised_sign" if finding == "unauthorised" else "honour", x=500,
+                              text="王庄村老年人协会"))
+    assert inventory_from_photos([photo(plaques)], rules).verdict == "needs_rectification"
+    advisory = rules.model_copy(update={"severity": {**rules.severity, severity_key: "advisory"}})
+    assert inventory_from_photos([photo(plaques)], advisory).verdict == "compliant"
+
+
+def test_duplicates_add_up_over_photos_and_reasons_name_each(rules):
+    first = full_front() + [plaque("militia", x=500)]
+    second = full_front() + [plaque("party_org", x=500)]
+    s = inventory_from_photos([photo(first), photo(second, name="门口2.jpg")], rules)
+    assert s.duplicates == ["militia", "party_org"]
+    assert s.reasons == ["重复悬挂：民兵连、村党组织"]
+
+
+def test_reasons_join_several_items(rules):
+    plaques = [p for p in full_front() if p.type not in ("militia", "party_org")]
+    plaques += [plaque("", kind="honour", text="全国文明村", x=600), plaque("", kind="honour", text="省级卫生村", x=650)]
+    s = inventory_from_photos([photo(plaques)], rules)
+    assert s.reasons == ["缺少：村党组织、民兵连", "荣誉类牌子应集中展陈：全国文明村、省级卫生村"]
+
+
+def test_a_style_finding_of_another_sign_is_named_by_its_text(rules):
+    sign = plaque("", kind="unauthorised_sign", text="王莊村老年人協會", x=600,
+                  style={"traditional_characters": {"status": "fail", "severity": "advisory", "detail": "含繁体字"}})
+    s = inventory_from_photos([photo(full_front() + [sign])], rules)
+    assert "式样（建议整改）：王莊村老年人協會 含繁体字" in s.reasons
+
+
+def test_a_blurred_photo_is_listed_for_a_retake(rules):
+    from audit.signs.report import Quality
+
+    blurred = photo(full_front()).model_copy(update={"quality": Quality(sharpness=5.0, flags=["blurry"])})
+    s = inventory_from_photos([blurred], rules)
+    assert s.retake == ["门口.jpg"] and s.reasons == ["照片不清晰，结果可能不全，请重拍：门口.jpg"]
+    assert s.verdict == "compliant"  # a retake request is advice, not a finding
+
+
+# ------------------------------------------------------------------------------------------------ style checks
+def test_other_signs_are_not_style_checked_with_the_rules_severities(rules):
+    crop = np.full((100, 30, 3), 250, np.uint8)
+    checks = style_checks(crop, (30, 100), None, rules, traditional=None)
+    for key in ("background", "text_colour", "shape"):
+        assert checks[key] == {"status": "not_checked", "severity": rules.severity[key], "detail": "非标准牌子，不检查式样"}
+    assert checks["size"] == {"status": "not_checked", "severity": "advisory", "detail": "照片无法测量实际尺寸"}
+    assert checks["material"] == {"status": "not_checked", "severity": "advisory", "detail": "照片无法判断材质"}
+    assert checks["traditional_characters"] == {"status": "not_checked", "severity": "advisory", "detail": "未读出文字"}
+
+
+def test_a_blank_board_and_a_text_line_leave_colour_and_outline_unchecked(rules):
+    blank = np.full((400, 80, 3), 250, np.uint8)
+    checks = style_checks(blank, (80, 400), rules.plaque("militia"), rules, traditional=False)
+    assert checks["text_colour"] == {"status": "not_checked", "severity": "must_fix", "detail": "未能可靠分辨文字颜色"}
+    blue = np.full((60, 300, 3), 250, np.uint8)
+    blue[20:40, 20:280] = (30, 60, 200)  # text of another colour, located only as a text line
+    line = style_checks(blue, (300, 60), rules.plaque("militia"), rules, traditional=False, board=False)
+    assert line["background"] == {"status": "not_checked", "severity": "must_fix",
+                                  "detail": "只定位到文字行，未定位到牌子边框"}
+    assert line["text_colour"]["status"] == "not_checked"
+    assert line["shape"]["detail"] == "只定位到文字行，无法判断牌子形状"
+
+
+def test_a_board_of_no_standard_shape_says_which_shapes_are(rules):
+    square = np.full((100, 100, 3), 250, np.uint8)
+    square[30:70, 30:70] = 20
+    checks = style_checks(square, (100, 100), rules.plaque("militia"), rules, traditional=False)
+    assert checks["shape"] == {"status": "fail", "severity": "advisory",
+                               "detail": "比例不符合竖牌（30–40×180–250 cm）或匾牌（60×40 cm）"}
+
+
+def test_the_light_colour_is_divided_out_before_judging_white(rules):
+    dusk = np.empty((300, 60, 3), np.uint8)
+    dusk[:] = (240, 180, 120)  # a white board under warm light
+    dusk[100:200, 20:40] = (40, 30, 20)
+    light = np.array([240.0, 180.0, 120.0])
+    assert style_checks(dusk, (60, 300), rules.plaque("militia"), rules, traditional=False,
+                        illuminant=light)["background"]["status"] == "pass"
+    assert style_checks(dusk, (60, 300), rules.plaque("militia"), rules, traditional=False)["background"]["status"] \
+        == "fail"
+
+
+@pytest.mark.parametrize(("w", "h", "shape"), [(10, 110, "vertical_strip"), (10, 32, "vertical_strip"),
+                                               (10, 111, "other"), (21, 10, "plaque"), (11, 10, "plaque"),
+                                               (0, 10, "other"), (10, 0, "other")])
+def test_shape_boundaries(w, h, shape):
+    assert shape_of_box(w, h) == shape
+
+
+def test_text_of_another_colour_is_other_and_a_tiny_crop_is_read_whole():
+    board = np.full((200, 60, 3), 250, np.uint8)
+    board[40:160, 15:45] = (30, 60, 200)
+    assert colours_of_crop(board)[:2] == ("white", "other")
+    tiny = np.full((3, 3, 3), 250, np.uint8)
+    assert colours_of_crop(tiny)[0] == "white"
+
+
+# ------------------------------------------------------------------------------------------------------ names
+def test_each_outcome_carries_its_reason(rules):
+    g = gazetteer_from_names(villages=["王庄村", "李庄村"], townships=["城关镇"], rules=rules)
+    other = type_from_text("李庄村村民委员会", rules, village="王庄村", gazetteer=g)
+    assert (other.kind, other.closest, other.reason) == ("undecided", "villagers_committee",
+                                                         "牌子上是「李庄村」，不是本村：请确认照片是否为本村")
+    sign = type_from_text("王庄村便民服务中心", rules, village="王庄村")
+    assert (sign.kind, sign.type, sign.closest) == ("unauthorised_sign", "other_sign", "service_centre_sign")
+    fragment = type_from_text("王庄村某某", rules, village="王庄村")
+    assert (fragment.kind, fragment.type, fragment.reason) == ("unreadable", "other_sign",
+                                                               "读作「王庄村某某」，看不出是什么机构的牌子")
+    bare = type_from_text("王庄", rules, village="王庄村")
+    assert (bare.kind, bare.reason) == ("unreadable", "只读出村名，其余被遮挡或未读出")
+    # one character dropped from a long body is still that body, not a shorter one that also ends 委员会
+    dropped = type_from_text("王庄村村务监委员会", rules, village="王庄村")
+    assert (dropped.kind, dropped.type) == ("official", "supervision_committee")
+
+
+def test_one_character_misread_inside_a_long_body_needs_the_villages_name_before_it(rules):
+    assert type_from_text("王庄村经甲合作社", rules, village="王庄村").type == "collective_economy"
+    assert type_from_text("经甲合作社", rules).kind == "undecided"
+    assert type_from_text("王庄村经济合作甲", rules, village="王庄村").kind != "official"  # the last character
+
+
+def test_floor_area_reasons_and_rounding(rules):
+    df = pd.DataFrame({"village_type": ["ordinary", "ordinary", "ordinary"], "households": [1000, 200, 341],
+                       "floor_area_m2": [400.0, 150.0, 100.004], "township": ["乙镇", "甲镇", "乙镇"],
+                       "problems": [[], [], []]})
+    out = area_audit(df, rules=rules)
+    assert list(out["reason"]) == ["达标：面积不低于按户数核定（每百户 30 ㎡）的要求", "达标：面积不低于非中心村最低 100 ㎡的要求",
+                                   "不达标：面积低于按户数核定（每百户 30 ㎡）的要求"]
+    towns = township_summary(out)
+    assert list(towns["township"]) == ["乙镇", "甲镇"]  # in the registry's order, not sorted
+    assert county_summary(out)["shortfall_m2"].tolist() == [2.3]  # 102.3 - 100.004, to the centimetre
+    assert EXTERNAL[0] == "party_org"
+    assert _passing_style()["background"]["status"] == "pass"
