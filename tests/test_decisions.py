@@ -157,7 +157,8 @@ def test_floor_area_reasons_and_rounding(rules):
                        "floor_area_m2": [400.0, 150.0, 100.004], "township": ["乙镇", "甲镇", "乙镇"],
                        "problems": [[], [], []]})
     out = area_audit(df, rules=rules)
-    assert list(out["reason"]) == ["达标：面积不低于按户数核定（每百户 30 ㎡）的要求", "达标：面积不低于非中心村最低 100 ㎡的要求",
+    assert list(out["reason"]) == ["达标：面积不低于按户数核定（每百户 30 ㎡）的要求",
+                                   "达标：面积不低于非中心村最低 100 ㎡的要求",
                                    "不达标：面积低于按户数核定（每百户 30 ㎡）的要求"]
     towns = township_summary(out)
     assert list(towns["township"]) == ["乙镇", "甲镇"]  # in the registry's order, not sorted
