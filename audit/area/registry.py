@@ -1,10 +1,16 @@
 """Read a county's village registry (XLSX, XLS, CSV, GeoJSON, GeoPackage, zipped Shapefile) into one
 canonical GeoDataFrame, reporting every problem with the file, the row as Excel shows it, the column and
 the value. Only structural problems raise; row problems mark the row and the run goes on.
+
+Limits come before work: the file's size, a workbook's sheets (declared and actual extent, read from the file's
+own bytes before the native reader allocates: see ``_sheet_extent``), a CSV's lines, fields, rows and columns,
+and a GIS layer's feature and field counts are checked before the file is parsed; numbers that cannot be
+represented (inf, 1e309, 400 digits) or are beyond any village (households, floor area) are refused per row.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import unicodedata
@@ -18,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from audit.area import coords
+from audit.area._sheet_extent import SheetLimits, check_xls, check_xlsx
 from audit.errors import RegistryError
 from audit.rules import Rules, load_rules
 
@@ -61,6 +68,22 @@ _TOTAL_ROW = r"^(?:合计|总计|小计|共计|全县合计|全镇合计)(?:$|[(
 _MISSING = {"", "-", "—", "——", "--", "/", "无", "空", "nan", "none", "null", "n/a", "na", "#n/a", "暂无", "未知"}
 TABULAR = {".xlsx", ".xlsm", ".xls", ".csv", ".txt"}
 SPATIAL = {".geojson", ".json", ".gpkg", ".zip", ".shp"}
+
+# Limits, checked before the work they bound. A province's registry (200,000 villages, a dozen columns: 21 MB of
+# CSV, 12 MB of XLSX) imports in about 0.9 GiB with room to spare on every one of them.
+MAX_FILE_BYTES = 100_000_000           # any registry or boundary file, as stored
+MAX_ROWS = 500_000                     # rows of a sheet from row 1 (title rows included), features of a layer
+MAX_COLUMNS = 200                      # columns of a sheet from column A, fields of a layer
+MAX_CELLS = 5_000_000                  # rows × columns of a sheet
+MAX_UNCOMPRESSED_BYTES = 500_000_000   # an XLSX or a zipped Shapefile, decompressed
+MAX_LINE_BYTES = 200_000               # one line of a CSV
+MAX_FIELD_CHARS = 32_767               # one cell (Excel's own limit)
+MAX_HOUSEHOLDS = 1_000_000             # beyond any village or community: a typing error or a hostile file
+MAX_FLOOR_AREA_M2 = 1_000_000
+_DUPLICATES_LISTED = 5                 # rows named in a duplicate-code message
+_CSV_DELIMITERS = (",", "\t", ";", "|")
+_SHEET_LIMITS = SheetLimits(rows=MAX_ROWS, columns=MAX_COLUMNS, cells=MAX_CELLS,
+                            uncompressed_bytes=MAX_UNCOMPRESSED_BYTES)
 
 
 @dataclass(frozen=True)
@@ -140,30 +163,107 @@ def _header_score(row: Iterable[object]) -> int:
     return sum(normalise_header(c) in all_aliases for c in row if isinstance(c, str) and c.strip())
 
 
-def _decode_csv(path: Path) -> str:
-    data = path.read_bytes()
+def _decode_csv(data: bytes, name: str) -> str:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise RegistryError(f"{path.name}: 无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030）")
+    raise RegistryError(f"{name}: 无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030）")
+
+
+def _check_csv_lines(data: bytes, name: str) -> None:
+    """Line lengths and the row count from the raw bytes, before any parsing."""
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)
+    if len(newlines) > MAX_ROWS:
+        raise RegistryError(f"{name}: 共 {len(newlines):,} 行以上，超出上限 {MAX_ROWS:,} 行；请把名册拆分成几个文件")
+    ends = np.append(newlines, len(data))
+    lengths = np.diff(ends, prepend=-1) - 1
+    longest = int(np.argmax(lengths)) if len(lengths) else 0
+    if len(lengths) and lengths[longest] > MAX_LINE_BYTES:
+        raise RegistryError(f"{name}: 第 {longest + 1} 行长 {int(lengths[longest]):,} 字节，超出每行上限 "
+                            f"{MAX_LINE_BYTES:,} 字节；文件可能已损坏，或不是名册")
+
+
+def _csv_delimiter(text: str) -> str:
+    """The delimiter that splits the first lines most consistently into more than one field (default ',')."""
+    sample = text[: 20 * MAX_LINE_BYTES].split("\n", 20)[:20]
+    best, best_score = ",", (0, 0)
+    for delimiter in _CSV_DELIMITERS:
+        try:
+            counts = [len(r) for r in csv.reader(sample, delimiter=delimiter) if r]
+        except csv.Error:
+            continue
+        if not counts:
+            continue
+        mode = max(set(counts), key=counts.count)
+        score = (counts.count(mode), mode) if mode > 1 else (0, 0)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV as text cells, rows as the file has them; lines, rows, columns and fields checked before a frame."""
+    data = path.read_bytes()
+    _check_csv_lines(data, path.name)
+    text = _decode_csv(data, path.name)
+    del data
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=_csv_delimiter(text)):
+            if len(row) > MAX_COLUMNS:
+                raise RegistryError(f"{path.name}: 第 {len(rows) + 1} 行有 {len(row):,} 列，超出上限 {MAX_COLUMNS} 列")
+            if row and max(map(len, row)) > MAX_FIELD_CHARS:
+                raise RegistryError(f"{path.name}: 第 {len(rows) + 1} 行有超过 {MAX_FIELD_CHARS:,} 个字符的单元格，"
+                                    "超出上限；文件可能已损坏，或不是名册")
+            rows.append(row)
+    except csv.Error as exc:
+        raise RegistryError(f"{path.name}: 第 {len(rows) + 1} 行无法按 CSV 读取（{exc}）") from None
+    width = max(map(len, rows), default=0)
+    if len(rows) * width > MAX_CELLS:
+        raise RegistryError(f"{path.name}: {len(rows):,} 行 × {width} 列超出上限 {MAX_CELLS:,} 个单元格；"
+                            "请把名册拆分成几个文件")
+    for row in rows:   # a blank line is []; a short row ends early: both padded, as a sheet would show them
+        if len(row) < width:
+            row.extend([""] * (width - len(row)))
+    return pd.DataFrame(rows, dtype=object)
+
+
+def _finite(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells holding inf or -inf (1e309 in a workbook, a GIS field) as text, so that nothing unrepresentable leaves
+    the reader; numeric fields then refuse them per row."""
+    infinite = frame.isin([np.inf, -np.inf]).to_numpy()
+    if not infinite.any():
+        return frame
+    frame = frame.copy()
+    for j in np.flatnonzero(infinite.any(axis=0)):
+        values = frame.iloc[:, j].to_numpy(dtype=object, copy=True)
+        mask = infinite[:, j]
+        values[mask] = ["inf" if v > 0 else "-inf" for v in values[mask]]
+        frame.isetitem(j, values)
+    return frame
 
 
 def _read_tables(path: Path) -> dict[str, pd.DataFrame]:
     """Every sheet (one for a CSV), every cell as read, no header; index + 1 is the row number Excel shows."""
     suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return {path.stem: _finite(_read_csv(path))}
+    # Both checks run whatever the suffix says; each is a no-op on a file that is not its container.
+    check_xlsx(path, _SHEET_LIMITS)
+    check_xls(path, _SHEET_LIMITS)
     try:
-        if suffix in (".csv", ".txt"):
-            text = _decode_csv(path)
-            return {path.stem: pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
-                                           skip_blank_lines=False, sep=None, engine="python")}
         # .xlsx and legacy .xls through calamine (it keeps the leading empty rows, so row numbers hold)
-        return pd.read_excel(path, header=None, dtype=object, engine="calamine", sheet_name=None)
-    except RegistryError:
-        raise
+        tables = pd.read_excel(path, header=None, dtype=object, engine="calamine", sheet_name=None)
     except Exception as exc:  # noqa: BLE001 - any reader failure means the file is unreadable
         raise RegistryError(f"{path.name}: 无法读取文件（{type(exc).__name__}: {exc}）") from None
+    for sheet, table in tables.items():   # the pre-checks bound these already; a reader's surprise is caught here
+        rows, cols = table.shape
+        if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
+            raise RegistryError(f"{path.name}: 工作表「{sheet}」有 {rows:,} 行、{cols:,} 列，超出上限"
+                                f"（{_SHEET_LIMITS.describe()}）")
+    return {sheet: _finite(table) for sheet, table in tables.items()}
 
 
 def _cell_text(value: object) -> str | None:
@@ -238,28 +338,53 @@ def _frame_from_tables(tables: dict[str, pd.DataFrame], name: str) -> tuple[pd.D
         else:
             seen[h] = 0
     body = raw.iloc[first + nrows:].copy()
+    if body.empty:
+        raise RegistryError(f"{name}: 表头（第{first + nrows}行）下面没有数据行")
     body.columns = headers
     body["__row"] = body.index + 1
     blank = body.drop(columns="__row").map(lambda v: pd.isna(v) or str(v).strip() == "").all(axis=1)
+    if blank.all():
+        raise RegistryError(f"{name}: 表头（第{first + nrows}行）下面没有数据行（只有空行）")
     return body[~blank].reset_index(drop=True), sheet
 
 
 def _read_spatial(path: Path) -> gpd.GeoDataFrame:
-    target = path
+    """A GIS layer in WGS84; its ZIP's decompressed size and its feature and field counts checked first."""
+    import pyogrio
+
+    target: Path | str = path
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as zf:
-            shp = [n for n in zf.namelist() if n.lower().endswith(".shp")]
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = zf.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise RegistryError(f"{path.name}: 不是有效的 ZIP 压缩包（{exc}）") from None
+        total = sum(max(i.file_size, 0) for i in infos)
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise RegistryError(f"{path.name}: 解压后共 {total:,} 字节，超出上限 {MAX_UNCOMPRESSED_BYTES:,} 字节")
+        shp = [i.filename for i in infos if i.filename.lower().endswith(".shp")]
         if not shp:
             raise RegistryError(f"{path.name}: 压缩包中没有 .shp 文件")
         target = f"/vsizip/{path}/{shp[0]}"
     try:
+        info = pyogrio.read_info(target)
+        features, fields = int(info.get("features", -1)), len(info.get("fields", ()))
+        if features > MAX_ROWS or fields > MAX_COLUMNS:
+            raise RegistryError(f"{path.name}: 图层有 {features:,} 个要素、{fields:,} 个字段，超出上限"
+                                f"（最多 {MAX_ROWS:,} 个要素、{MAX_COLUMNS} 个字段）")
         gdf = gpd.read_file(target)
-    except Exception as exc:  # noqa: BLE001
-        raise RegistryError(f"{path.name}: 无法读取空间数据文件（{type(exc).__name__}: {exc}）") from None
-    if gdf.crs is None:
-        raise RegistryError(f"{path.name}: 文件没有坐标参考系（CRS），无法确定坐标含义；请在 GIS 软件中设定后重试")
-    if not gdf.crs.equals("EPSG:4326"):
-        gdf = gdf.to_crs("EPSG:4326")
+        if len(gdf) > MAX_ROWS:
+            raise RegistryError(f"{path.name}: 图层有 {len(gdf):,} 个要素，超出上限 {MAX_ROWS:,} 个")
+        if gdf.crs is None:
+            raise RegistryError(f"{path.name}: 文件没有坐标参考系（CRS），无法确定坐标含义；请在 GIS 软件中设定后重试")
+        if not gdf.crs.equals("EPSG:4326"):
+            gdf = gdf.to_crs("EPSG:4326")
+    except RegistryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - GDAL, PROJ and GEOS failing on a user's file: unreadable
+        raise RegistryError(f"{path.name}: 无法读取空间数据文件（{type(exc).__name__}: {str(exc)[:300]}）") from None
+    if gdf.empty:
+        raise RegistryError(f"{path.name}: 文件中没有任何要素")
     return gdf
 
 
@@ -284,6 +409,19 @@ def _numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     value = pd.to_numeric(cleaned.where(~missing), errors="coerce").astype(float)
     bad = value.isna() & ~missing
     return value, missing, bad
+
+
+def _shown(series: pd.Series) -> pd.Series:
+    """Values as a message shows them: 1e308 as 1e+308, never 309 digits; long text cut at 40 characters."""
+    def one(v: object) -> str:
+        if isinstance(v, float | np.floating):
+            return f"{v:.6g}"
+        text = str(v).strip()
+        if isinstance(v, int | np.integer) and len(text.lstrip("-")) > 20:   # a float read back as a 309-digit int
+            digits = text.lstrip("-")
+            return f"{text[:len(text) - len(digits)]}{digits[0]}.{digits[1:6]}e+{len(digits) - 1}"
+        return text if len(text) <= 40 else text[:40] + "…"
+    return pd.Series([one(v) for v in series], index=series.index, dtype=object)
 
 
 class _Collector:
@@ -397,9 +535,12 @@ def _canonical_from_frame(frame: pd.DataFrame, fields: dict[str, str], rules: Ru
         codes = out["village_code"]
         dup = (codes.notna() & codes.duplicated(keep=False)).to_numpy()
         for _, positions in pd.Series(np.flatnonzero(dup)).groupby(codes[dup].to_numpy()):
-            where = "、".join(str(rows[p]) for p in positions)
-            col.rows_where(np.isin(np.arange(n), positions.to_numpy()), fields["village_code"], codes,
-                           f"村代码重复（第{where}行）")
+            # At most a few rows are named: 500 copies of a code must not make 500 messages of 500 rows each.
+            where = "、".join(str(rows[p]) for p in positions[:_DUPLICATES_LISTED])
+            where = f"第{where}行" if len(positions) <= _DUPLICATES_LISTED else f"第{where}行等，共 {len(positions)} 行"
+            mask = np.zeros(n, dtype=bool)
+            mask[positions.to_numpy()] = True
+            col.rows_where(mask, fields["village_code"], codes, f"村代码重复（{where}）")
     else:
         col.file("没有村代码列：无法检查重复，导出中村代码为空")
     blank_name = out["village_name"].isna().to_numpy()
@@ -410,11 +551,16 @@ def _canonical_from_frame(frame: pd.DataFrame, fields: dict[str, str], rules: Ru
     central = {t.id: t.central for t in rules.area.types}
     out["is_central"] = pd.Series([central.get(t) for t in types], dtype=object)
 
-    for fld, label in (("households", "户数"), ("floor_area_m2", "面积")):
+    for fld, label, limit in (("households", "户数", MAX_HOUSEHOLDS), ("floor_area_m2", "面积", MAX_FLOOR_AREA_M2)):
         value, missing, bad = _numbers(get[fld])
         header = fields[fld]
         col.rows_where(missing.to_numpy(), header, _text(get[fld]), f"{label}缺失，面积无法判定")
         col.rows_where(bad.to_numpy(), header, get[fld], f"{label}不是有效数字，面积无法判定")
+        # inf, 1e309 and 400-digit numbers parse as inf; 1e308 is finite but no village's, and overflows later
+        beyond = (value.notna() & ~(value.abs() <= limit)).to_numpy()
+        col.rows_where(beyond, header, _shown(get[fld]),
+                       f"{label}超出可处理的范围（绝对值上限 {limit:,}），面积无法判定")
+        value[beyond] = np.nan
         negative = (value < 0).to_numpy()
         col.rows_where(negative, header, get[fld], f"{label}为负数，面积无法判定")
         value[negative] = np.nan
@@ -422,12 +568,16 @@ def _canonical_from_frame(frame: pd.DataFrame, fields: dict[str, str], rules: Ru
 
     if geometry is not None:
         pts = geometry.reset_index(drop=True)
-        pts = pts.where(pts.isna() | (pts.geom_type == "Point"), pts.representative_point())
-        lon = pts.x.to_numpy(copy=True)
-        lat = pts.y.to_numpy(copy=True)
+        with np.errstate(invalid="ignore"):   # a vertex at inf or NaN: flagged below, not warned about here
+            pts = pts.where(pts.isna() | (pts.geom_type == "Point"), pts.representative_point())
+            lon = pts.x.to_numpy(copy=True)
+            lat = pts.y.to_numpy(copy=True)
         if default_crs != "wgs84":
             lon, lat = coords.to_wgs84(lon, lat, default_crs)
         col.rows_where(np.isnan(lon), None, None, "要素没有几何，该村不上图")
+        unusable = ~np.isnan(lon) & ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+        col.rows_where(unusable, None, None, "要素坐标无效（不是有限的经纬度），该村不上图")
+        lon[unusable] = lat[unusable] = np.nan
     elif "lon" in get and "lat" in get:
         lon, lat = _coordinates(get["lon"], get["lat"], get.get("coord_system"), default_crs=default_crs,
                                 headers=fields, col=col)
@@ -436,13 +586,32 @@ def _canonical_from_frame(frame: pd.DataFrame, fields: dict[str, str], rules: Ru
         lon = lat = np.full(n, np.nan)
     out["excel_row"] = rows.astype(int)
     out["problems"] = [col.by_pos.get(i, []) for i in range(n)]
-    extras = [c for c in frame.columns if c not in fields.values() and c != "__row" and c != "geometry"]
-    for c in extras:
-        out[c] = frame[c].reset_index(drop=True).to_numpy()
+    ordered = [c for c in CANONICAL if c != "geometry"] + ["village_type", "excel_row", "problems", "geometry"]
+    # Other columns are kept as the sheet has them (a column named like one of ours keeps its values, renamed).
+    extras = {}
+    for c in frame.columns:
+        if c in fields.values() or c in ("__row", "geometry"):
+            continue
+        name = str(c)
+        while name in ordered or name in extras:
+            name += "（原表）"
+        extras[name] = frame[c].reset_index(drop=True).to_numpy()
+    out = pd.concat([out, pd.DataFrame(extras, index=out.index)], axis=1) if extras else out
     gdf = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
     gdf.loc[np.isnan(lon) | np.isnan(lat), "geometry"] = None
-    ordered = [c for c in CANONICAL if c != "geometry"] + ["village_type", "excel_row", "problems", "geometry"]
-    return gdf[ordered + extras], col
+    return gdf[ordered + list(extras)], col
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise RegistryError(f"文件不存在：{path}")
+    if not path.is_file():
+        raise RegistryError(f"{path.name}: 不是文件")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise RegistryError(f"{path.name}: 文件大小 {size:,} 字节，超出上限 {MAX_FILE_BYTES:,} 字节；请把名册拆分成几个文件")
+    if size == 0:
+        raise RegistryError(f"{path.name}: 文件为空（0 字节）")
 
 
 def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str = "wgs84",
@@ -471,8 +640,7 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
     rules = rules or load_rules()
     if crs not in coords.CRS_NAMES:
         raise RegistryError(f"'crs' should be one of {coords.CRS_NAMES}, got '{crs}' instead")
-    if not path.exists():
-        raise RegistryError(f"文件不存在：{path}")
+    _check_file(path)
     suffix = path.suffix.lower()
     geometry = None
     sheet_note = None
@@ -484,7 +652,7 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
     elif suffix in SPATIAL:
         gdf = _read_spatial(path)
         geometry = gdf.geometry
-        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+        frame = _finite(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
         frame["__row"] = np.arange(len(frame)) + 2  # the attribute table's row, header on row 1
     else:
         raise RegistryError(f"{path.name}: 不支持的文件类型「{suffix}」（支持 XLSX、XLS、CSV、GeoJSON、GPKG、SHP 压缩包）")
@@ -496,9 +664,10 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
     missing = [f for f in REQUIRED if f not in fields]
     if missing:
         need = "、".join(f"{FIELD_ZH[f]}（{f}）" for f in missing)
+        shown = "、".join(h[:40] for h in headers[:30]) + ("……" if len(headers) > 30 else "")
         raise RegistryError(
-            f"{path.name}: 缺少必需的列：{need}。表中的表头：{'、'.join(headers)}。"
-            f"如某列就是所需字段，请指定列映射（命令行：--column {headers[0] if headers else '表头'}={missing[0]}）")
+            f"{path.name}: 缺少必需的列：{need}。表中的表头：{shown}。"
+            f"如某列就是所需字段，请指定列映射（命令行：--column {headers[0][:40] if headers else '表头'}={missing[0]}）")
 
     # 合计/总计/小计 rows are summaries, not villages: drop and report them. The word may sit in any text
     # column (often 序号), so every column is looked at, but only as the whole cell's leading word.
@@ -510,6 +679,8 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
     frame = frame[~is_total].reset_index(drop=True)
     if geometry is not None:
         geometry = geometry[~is_total]
+    if frame.empty:
+        raise RegistryError(f"{path.name}: 除合计/小计行外没有村庄数据行")
 
     villages, col = _canonical_from_frame(frame, fields, rules, name=path.name, default_crs=crs,
                                           geometry=geometry)
@@ -524,6 +695,7 @@ def townships_from_file(path: str | Path, *, name_column: str | None = None) -> 
     path = Path(path)
     if path.suffix.lower() not in SPATIAL:
         raise RegistryError(f"{path.name}: 乡镇边界须为 GeoJSON、GPKG 或 SHP 压缩包")
+    _check_file(path)
     gdf = _read_spatial(path)
     headers = [c for c in gdf.columns if c != gdf.geometry.name]
     column = name_column or _match_fields(headers, {}).get("township")
