@@ -235,6 +235,24 @@ def save_inspection(report, photo_bytes: list[bytes], edited: pd.DataFrame, adde
                                submission_token=submission_token)
 
 
+@st.cache_data(max_entries=32, show_spinner="正在按复核内容重新判定…")
+def reviewed_preview(token: str, edited: pd.DataFrame, added: pd.DataFrame, _report, _rules: Rules,  # noqa: ANN001
+                     _photo_bytes: list[bytes]):
+    """The check's report as it will be stored with these corrections (verdict recomputed), for the page to show
+    before saving; one entry per check (``token``) and state of the two review tables."""
+    from audit.records.review_table import reviewed_report
+
+    return reviewed_report(_report, edited, added, _rules, photo_bytes=_photo_bytes)
+
+
+def stored_report(inspection_id: str, user: User):  # noqa: ANN201 - audit.signs.report.SignageReport
+    """A saved inspection's report as the store holds it now (reviewed plaques, recomputed summary)."""
+    from audit.records.inspections import inspection_from_store
+
+    with opened_store() as store:
+        return inspection_from_store(store, inspection_id, user=user).reviewed_report()
+
+
 def show_error(what: str, exc: AuditError) -> None:
     """The app's one way of reporting a user error: a Chinese message naming the problem."""
     st.error(f"{what}：{exc}", icon=":material/error:")

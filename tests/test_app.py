@@ -217,11 +217,11 @@ def test_records_page(users, demo_registry):
     # only the engine-scores note (nothing reviewed yet) remains
     assert [i.value for i in at.info] == ["还没有复核过的核查记录。复核后的照片越多，这里的统计越可靠，也可导出用于模型微调。"]
     ledger, table = (d.value for d in at.dataframe)
-    assert list(table["村名"]) == ["石楼村"] and list(table["核查人"]) == ["insp"]
+    assert list(table["村名"]) == ["石楼村"] and list(table["核查人"]) == ["城关检查员（insp）"]  # the person, by name
     assert list(table["结论"]) == ["未核查"]
     # The county signage ledger: every village, the inspected one with its last inspection.
     assert len(ledger) == 400 and {m.label: m.value for m in at.metric}["本轮未核查"] == "399"
-    assert ledger.loc[ledger["村代码"] == "371599101201", "核查人"].tolist() == ["insp"]
+    assert ledger.loc[ledger["村代码"] == "371599101201", "核查人"].tolist() == ["城关检查员（insp）"]
 
 
 def test_records_page_shows_rectification_progress(users, demo_registry):
@@ -363,13 +363,15 @@ def test_inspection_page_runs_the_plaque_engine_and_saves(users):
             [("门口.jpg", fixture.read_bytes(), "image/jpeg"), ("坏.jpg", b"not a photo", "image/jpeg")])
         at.run()
         assert any("不是可识别的图片" in e for e in errors(at))           # the preview refuses the broken one
+        assert any("可核查的照片 1 张：外部 1 张，内部 0 张；另有 1 个文件无法识别" in c.value for c in at.caption)
+        assert len(at.radio) == 1                                      # and offers it no side
         at.button(key="inspect_run").click().run()
         assert not at.exception, [e.value for e in at.exception]
         assert "核查结论：需要整改" in at.warning[0].value
         wanted = [p["text"] for p in truth["plaques"] if "unauthorised" in p["violations"]]
         page_text = " ".join(m.value for m in at.markdown)
         assert all(w in page_text for w in wanted)
-        assert any("照片「坏.jpg」无法核查" in e for e in errors(at))
+        assert not any("坏.jpg" in e for e in errors(at) if "不是可识别的图片" not in e)  # not sent to the engine
         assert any("门口.jpg（外部" in c for img in at.image for c in img.captions)  # the annotated photo
         assert not any(t.key == "inspect_inspector" for t in at.text_input)  # no free-text inspector any more
         assert any("核查人：城关检查员（insp）" in c.value for c in at.caption)

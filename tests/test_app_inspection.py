@@ -114,3 +114,74 @@ def test_a_check_is_saved_once_and_the_button_gives_way_to_the_record(users, fak
     at.button(key="inspect_run").click().run()
     save_button(at)[0].click().run()
     assert len(stored(users)[0]) == 2 and len(fake_engine) == 2
+
+
+def verdicts(at) -> list[str]:
+    return [a.value for kind in ("success", "warning", "info") for a in getattr(at, kind)
+            if a.value.startswith("核查结论：")]
+
+
+def test_a_correction_changes_the_verdict_on_screen_before_and_after_saving(users, fake_engine):
+    at = checked([("门口.jpg", jpeg_bytes(1))])
+    assert verdicts(at) == ["核查结论：需要整改"]
+    # The inspector: the second supervision-committee board is the collective economy's, the shop's sign is a
+    # false detection, and the militia board was missed (one photo: no photo number needed).
+    at.session_state["inspect_review"] = {"edited_rows": {5: {"choice": "村集体经济组织"}, 6: {"delete": True}},
+                                          "added_rows": [], "deleted_rows": []}
+    at.session_state["inspect_added"] = {"edited_rows": {}, "added_rows": [{"choice": "民兵连", "text": "石楼村民兵连"}],
+                                         "deleted_rows": []}
+    at.run()
+    assert not at.exception and not errors(at), errors(at)
+    assert verdicts(at) == ["核查结论：符合规范"]
+    assert any("识别结果原为「需要整改」" in c.value for c in at.caption)
+    assert {m.label: m.value for m in at.metric}["不应悬挂"] == "0"
+    # Half undone: the sign kept, re-typed as one to decide later -> 待复核.
+    at.session_state["inspect_review"] = {"edited_rows": {5: {"choice": "村集体经济组织"},
+                                                          6: {"choice": "其他：待人工确认"}},
+                                          "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert verdicts(at) == ["核查结论：待复核"]
+    at.session_state["inspect_review"] = {"edited_rows": {5: {"choice": "村集体经济组织"}, 6: {"delete": True}},
+                                          "added_rows": [], "deleted_rows": []}
+    at.run()
+    save_button(at)[0].click().run()
+    assert not errors(at), errors(at)
+    assert verdicts(at) == ["核查结论：符合规范"]                  # the stored record's, read back
+    table, logs = stored(users)
+    [iid] = table["inspection_id"]
+    assert table["verdict"].tolist() == ["compliant"]
+
+    # The record page: its verdict, its corrections by name, the photos drawn with the corrected boxes.
+    at.switch_page("app/pages/records.py").run()
+    at.selectbox(key="records_open").select(iid).run()
+    assert not at.exception and not errors(at), errors(at)
+    assert "核查结论：符合规范" in verdicts(at)
+    corrections = next(d.value for d in at.dataframe if "修改" in d.value.columns)
+    assert set(corrections["复核人"]) == {"城关检查员（insp）"}
+    assert set(corrections["修改"]) >= {"改牌子类型", "删除误检", "补录漏检"}
+    changed = corrections[corrections["修改"] == "改牌子类型"]
+    assert changed[["原值", "新值"]].values.tolist() == [["村务监督委员会", "村集体经济组织"]]
+    assert corrections.loc[corrections["修改"] == "补录漏检", "新值"].tolist() == ["民兵连：石楼村民兵连"]
+    assert any("1. 门口.jpg（外部）" in c for img in at.image for c in img.captions)
+    assert any("这是该村的第一次核查" in m.value for m in at.markdown)
+
+
+def test_the_record_opened_is_compared_with_the_inspection_before_it(users, fake_engine):
+    ids = []
+    for seed in (1, 2, 3):
+        at = checked([("门口.jpg", jpeg_bytes(seed))])
+        if seed >= 2:  # the second and later checks: the shop's sign taken down
+            at.session_state["inspect_review"] = {"edited_rows": {6: {"delete": True}}, "added_rows": [],
+                                                  "deleted_rows": []}
+            at.run()
+        save_button(at)[0].click().run()
+        ids.append(at.session_state["inspect_saved"][at.session_state["inspect_result"][-1]])
+    at = open_page("app/pages/records.py", user="insp")
+    at.query_params["inspection"] = ids[1]
+    at.run()
+    assert not at.exception and not errors(at), errors(at)
+    assert any(m.value.startswith("**整改进展**（与该村上一次核查") for m in at.markdown)
+    assert {m.label: m.value for m in at.metric}["已整改"] == "1"          # the sign, against the first check
+    assert any("已整改：未列入清单：王庄村红白理事会" in m.value for m in at.markdown)
+    at.button(key="records_back").click().run()
+    assert not at.query_params.get("inspection") and at.selectbox(key="records_open").value is None

@@ -51,3 +51,25 @@ def test_no_inspection_yet(fresh_store):
         rectification_progress(fresh_store, "999", user=SYSTEM)
     with pytest.raises(AccessError, match="没有账户"):
         rectification_progress(fresh_store, "999", user=User("ghost", role="admin"))
+
+
+def test_the_record_opened_is_compared_with_the_one_before_it(fresh_store, rules, zhang):
+    """Three inspections of one village: opening the second compares it with the first, not the latest two."""
+    ids = []
+    kept = ("party_org", "villagers_committee", "supervision_committee", "service_centre_sign",
+            "civilisation_station_sign")
+    for seed, extra, day in ((1, (), 1), (2, ("militia",), 2), (3, ("militia", "collective_economy"), 3)):
+        data = jpeg_bytes(seed)
+        plaques = [official(t, rules) for t in kept + extra]
+        ids.append(submit_inspection(fresh_store, model_report(data, rules, plaques=plaques), [data], user=zhang,
+                                     registry=registry_of(), audited=AUDITED, village_code="001",
+                                     inspected_at=dt.datetime(2026, 11, day, 9, 0)))
+    second = rectification_progress(fresh_store, "001", user=zhang, inspection_id=ids[1])
+    assert (second["latest"], second["previous"]) == (ids[1], ids[0])
+    assert second["fixed"] == ["缺少民兵连"] and second["still_open"] == ["缺少村集体经济组织"] and second["new"] == []
+    first = rectification_progress(fresh_store, "001", user=zhang, inspection_id=ids[0])
+    assert first["previous"] is None and first["new"] == ["缺少村集体经济组织", "缺少民兵连"]
+    latest = rectification_progress(fresh_store, "001", user=zhang)
+    assert (latest["latest"], latest["previous"], latest["fixed"]) == (ids[2], ids[1], ["缺少村集体经济组织"])
+    with pytest.raises(AuditError, match="没有编号为 nope 的核查记录"):
+        rectification_progress(fresh_store, "001", user=zhang, inspection_id="nope")

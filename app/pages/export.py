@@ -31,6 +31,7 @@ st.caption("XLSX 含村级明细、乡镇汇总、县级汇总和说明四张表
            "GeoPackage 为 WGS84 点图层，可在 GIS 软件中打开。")
 
 if user.can("export"):
+    from audit.records.accounts import people_names
     from audit.records.ledger import ledger_from_store, ledger_to_xlsx
 
     st.subheader("挂牌台账")
@@ -39,7 +40,9 @@ if user.can("export"):
         try:
             with state.opened_store() as store, tempfile.TemporaryDirectory(prefix="village-audit-ledger-") as tmp:
                 ledger = ledger_from_store(store, cur.audited, user=user)
-                st.session_state[LEDGER] = ledger_to_xlsx(ledger, Path(tmp) / "ledger.xlsx", user=user).read_bytes()
+                names = people_names(store, ledger["inspector"].dropna(), user=user)
+                st.session_state[LEDGER] = ledger_to_xlsx(ledger, Path(tmp) / "ledger.xlsx", user=user,
+                                                          names=names).read_bytes()
         except AuditError as exc:
             state.show_error("挂牌台账无法生成", exc)
     if st.session_state.get(LEDGER):

@@ -1,7 +1,11 @@
 """牌子核查: pick a village, upload its photos and say for each whether it shows the outside or the inside, run
 the plaque engine (``audit.signs.engine``), look at the annotated photos, correct the result and save it under the
 signed-in user's name. Only the villages of the user's townships are offered; ``?village=<code>`` opens one
-village directly, and one of another township is refused with the library's AccessError.
+village directly, and one of another township is refused with the library's AccessError (with a way back).
+
+The verdict on screen is the one of the plaques as corrected: every edit of the review tables recomputes it
+(:func:`audit.records.review_table.reviewed_report`, the store's own decisions) and redraws the boxes; once saved,
+the page shows the stored record's.
 
 A check is saved once: its submission token is made with the engine's result and kept with it, the store keeps
 one inspection per token (a second click or a resent form gets the same record back), and once saved the button
@@ -16,14 +20,13 @@ import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from app import state
+from app import state, views
 from audit.area.export import audit_rows
 from audit.errors import AuditError
+from audit.labels import number
 from audit.records.inspections import new_submission_token
 from audit.records.review_table import review_table, type_choices
 from audit.signs import engine as signage
-from audit.signs.annotate import annotate
-from audit.signs.intake import photo_from_bytes
 
 SIDES = {"external": "外部（门口、外墙）", "internal": "内部（室内）"}
 RESULT = "inspect_result"
@@ -50,6 +53,14 @@ cur = state.current()
 user = state.user()
 st.title("牌子核查")
 
+
+def back_to_list() -> None:
+    """A way back from a refused link: the village list of the user's own townships."""
+    if st.button("返回村庄列表", key="inspect_back", icon=":material/arrow_back:"):
+        st.query_params.clear()
+        st.rerun()
+
+
 rows = audit_rows(state.filtered(cur, state.township()))
 wanted = st.query_params.get("village")
 if wanted:  # a link to one village: it must exist, and be one the user may inspect
@@ -57,11 +68,13 @@ if wanted:  # a link to one village: it must exist, and be one the user may insp
     found = county[county["village_code"].astype(str) == wanted]
     if found.empty:
         st.error(f"名册中没有村代码为「{wanted}」的村庄。")
+        back_to_list()
         st.stop()
     try:
         user.require("inspect", found["township"].iloc[0], what=f"{found['village_name'].iloc[0]}的核查")
     except AuditError as exc:
         state.show_error("无法核查这个村", exc)
+        back_to_list()
         st.stop()
     rows = audit_rows(state.filtered(cur)).loc[lambda r: r["village_code"].astype(str) == wanted]
 query = st.text_input("按村名或代码搜索村庄", key="inspect_search", placeholder="例如：王庄 或 371599101201")
@@ -72,26 +85,30 @@ if query.strip():
 if rows.empty:
     st.info("没有符合条件的村庄。")
     st.stop()
-labels = {i: f"{r.village_name}（{r.village_code or '无代码'}）· {r.township or '未填乡镇'}"
-          for i, r in zip(rows.index, rows.itertuples(index=False), strict=True)}
-village = st.selectbox(f"村庄（{len(labels)} 个）", list(labels), format_func=labels.get, key="inspect_village")
+choices_of_village = {i: f"{r.village_name}（{r.village_code or '无代码'}）· {r.township or '未填乡镇'}"
+                      for i, r in zip(rows.index, rows.itertuples(index=False), strict=True)}
+village = st.selectbox(f"村庄（{len(choices_of_village)} 个）", list(choices_of_village),
+                       format_func=choices_of_village.get, key="inspect_village")
 photos = st.file_uploader("上传该村党群服务中心的照片（可多选；手机上可直接拍照）",
                           type=["jpg", "jpeg", "png", "webp", "heic", "heif"],
                           accept_multiple_files=True, key="inspect_photos")
-sides = {}
+sides, usable = {}, []
 for k, photo in enumerate(photos or []):
     c1, c2 = st.columns([1, 2])
-    if viewable(photo.getvalue()):
-        c1.image(photo.getvalue(), caption=photo.name, width=220)
-    else:
-        c1.error(f"「{photo.name}」不是可识别的图片文件（可能已损坏）。")
-    sides[k] = c2.radio(f"「{photo.name}」拍摄的是", list(SIDES), format_func=SIDES.get,
-                        key=f"inspect_side_{k}_{photo.name}", horizontal=True)
+    if not viewable(photo.getvalue()):  # refused here: no side to choose, not counted, not sent to the engine
+        c1.error(f"「{photo.name}」不是可识别的图片文件（可能已损坏），不参与核查。")
+        continue
+    usable.append(photo)
+    c1.image(photo.getvalue(), caption=photo.name, width=220)
+    sides[photo.file_id] = c2.radio(f"「{photo.name}」拍摄的是", list(SIDES), format_func=SIDES.get,
+                                    key=f"inspect_side_{k}_{photo.name}", horizontal=True)
 if not photos:
     st.stop()
 n_out = sum(s == "external" for s in sides.values())
-st.caption(f"已上传 {len(photos)} 张：外部 {n_out} 张，内部 {len(photos) - n_out} 张。")
-run = st.button("开始核查", type="primary", key="inspect_run")
+refused = len(photos) - len(usable)
+st.caption(f"可核查的照片 {len(usable)} 张：外部 {n_out} 张，内部 {len(usable) - n_out} 张"
+           + (f"；另有 {refused} 个文件无法识别，不参与核查。" if refused else "。"))
+run = st.button("开始核查", type="primary", key="inspect_run", disabled=not usable)
 row = rows.loc[village]
 if run:
     point = None if row["lon"] is None or row["lon"] != row["lon"] else (float(row["lon"]), float(row["lat"]))
@@ -99,7 +116,7 @@ if run:
     try:
         engine = loaded_engine(f"{cur.rules.version}:{cur.key}", cur.rules)
         report = signage.audit_signage(
-            [signage.PhotoInput(p.getvalue(), p.name, sides[k]) for k, p in enumerate(photos)], engine,
+            [signage.PhotoInput(p.getvalue(), p.name, sides[p.file_id]) for p in usable], engine,
             village_code=row["village_code"], village_name=row["village_name"], village_point=point,
             gazetteer=state.gazetteer(f"{cur.rules.version}:{cur.key}", cur),
             progress=lambda done, total, name: progress.progress(done / total, text=f"已核查 {done}/{total}：{name}"))
@@ -109,7 +126,7 @@ if run:
     progress.empty()
     # Kept for the save button's rerun, together with what it was made from (the county files and the model) and
     # the token that makes its saving idempotent.
-    st.session_state[RESULT] = (village, [p.getvalue() for p in photos], report, cur.key,
+    st.session_state[RESULT] = (village, [p.getvalue() for p in usable], report, cur.key,
                                 state.audited_with_files(cur, engine), new_submission_token())
 
 result = st.session_state.get(RESULT)
@@ -117,44 +134,22 @@ if result is None or result[0] != village:
     st.stop()
 _, photo_bytes, report, made_with, audited, token = result
 saved_id = st.session_state.get(SAVED, {}).get(token)
-summary = report.summary
-names = {p.id: p.name_zh for p in cur.rules.plaques}
-(st.success if summary.verdict == "compliant" else st.warning)(f"核查结论：{summary.verdict_zh}")
-for reason in summary.reasons:
-    st.write(f"- {reason}")
-c1, c2, c3 = st.columns(3)
-c1.metric("已有牌子", len(summary.present))
-c2.metric("缺少牌子", len(summary.missing))
-c3.metric("不应悬挂", len(summary.unauthorised))
-if summary.missing:
-    st.write("缺少：" + "、".join(names.get(m, m) for m in summary.missing))
-if summary.unauthorised:
-    st.dataframe(pd.DataFrame([u.model_dump() for u in summary.unauthorised]).rename(
-        columns={"text": "牌子文字", "kind": "类别", "photo": "照片"}), hide_index=True)
-if summary.style_violations:
-    st.dataframe(pd.DataFrame([v.model_dump() for v in summary.style_violations]).rename(
-        columns={"type": "牌子", "text": "文字", "check": "检查项", "severity": "程度", "detail": "说明",
-                 "photo": "照片"}), hide_index=True)
+summary_box = st.container()  # filled below, once the corrections are read
 for err in report.errors:
     st.error(f"照片「{err.photo}」无法核查：{err.error}")
-
 st.subheader("照片与识别结果")
-by_sha = {hashlib.sha256(b).hexdigest(): b for b in photo_bytes}
-for i, ph in enumerate(report.photos, start=1):
-    c1, c2 = st.columns([3, 2])
-    photo = photo_from_bytes(by_sha[ph.sha256], ph.photo, rules=cur.rules)
-    c1.image(annotate(photo.image, ph, scale=photo.scale), caption=f"{i}. {ph.photo}（{SIDES[ph.side]}）")
-    prov = ph.provenance
-    where = f"距村庄 {prov.distance_m:.0f} 米" if prov.distance_m is not None else "无拍摄位置"
-    c2.write(f"**拍摄信息**：{where}；拍摄时间 {prov.taken_at or '无'}")
-    for message in prov.messages + (ph.quality.messages if ph.quality else []):
-        c2.warning(message)
+photos_box = st.container()
 
 st.subheader("人工复核")
-st.caption("可改正牌子类型和文字、勾选删除误检；漏检的牌子在下方补录。保存时模型原始结果保留，所有修改记入复核日志。")
+if saved_id:
+    st.caption("已保存，以下为保存时的复核内容；之后的修改请在核查记录中进行。")
+else:
+    st.caption("可改正牌子类型和文字、勾选删除误检；漏检的牌子在下方补录（只有一张照片时可不填照片编号）。"
+               "上方的结论随修改即时重新判定；保存时模型原始结果保留，所有修改记入复核日志。")
 choices = list(type_choices(cur.rules))
+table = review_table(report, cur.rules)
 edited = st.data_editor(
-    review_table(report, cur.rules), hide_index=True, key="inspect_review",
+    table, hide_index=True, key="inspect_review", height=min(38 + 35 * max(len(table), 1), 720),
     disabled=True if saved_id else ["photo", "plaque", "confidence"],
     column_config={"photo": st.column_config.NumberColumn("照片"), "plaque": st.column_config.NumberColumn("序号"),
                    "choice": st.column_config.SelectboxColumn("牌子类型", options=choices, required=True),
@@ -162,13 +157,40 @@ edited = st.data_editor(
                    "confidence": st.column_config.NumberColumn("置信度", format="%.2f"),
                    "delete": st.column_config.CheckboxColumn("删除（误检）")})
 added = st.data_editor(
-    pd.DataFrame({"photo": pd.Series(dtype="int"), "choice": pd.Series(dtype="str"), "text": pd.Series(dtype="str")}),
+    pd.DataFrame({"photo": pd.Series(dtype="Int64"), "choice": pd.Series(dtype="str"), "text": pd.Series(dtype="str")}),
     num_rows="fixed" if saved_id else "dynamic", hide_index=True, key="inspect_added", disabled=bool(saved_id),
     column_config={"photo": st.column_config.NumberColumn("照片", min_value=1, max_value=max(len(report.photos), 1),
                                                            step=1),
                    "choice": st.column_config.SelectboxColumn("漏检牌子类型", options=choices),
                    "text": st.column_config.TextColumn("文字")})
-st.download_button("下载核查报告（JSON）", signage.report_to_json(report),
+
+shown = report
+if saved_id:
+    try:
+        shown = state.stored_report(saved_id, user)
+    except AuditError as exc:
+        state.show_error("已保存的核查记录无法读取", exc)
+else:
+    try:
+        shown = state.reviewed_preview(token, edited, added, report, cur.rules, photo_bytes)
+    except AuditError as exc:
+        state.show_error("复核内容有误，结论暂按识别结果显示", exc)
+with summary_box:
+    views.summary_view(shown.summary, cur.rules, before=report.summary,
+                       basis="已保存的核查记录的结论。" if saved_id else "按人工复核后的牌子判定，随复核修改即时更新。")
+by_sha = {hashlib.sha256(b).hexdigest(): b for b in photo_bytes}
+with photos_box:
+    for i, ph in enumerate(shown.photos, start=1):
+        c1, c2 = st.columns([3, 2])
+        with c1:
+            views.photo_view(by_sha[ph.sha256], ph, cur.rules, number=i)
+        prov = ph.provenance
+        where = f"距村庄 {number(prov.distance_m, digits=0)} 米" if prov.distance_m is not None else "无拍摄位置"
+        c2.markdown(f"**拍摄信息**：{where}；拍摄时间 {prov.taken_at or '无'}")
+        for message in views.unique(prov.messages + (ph.quality.messages if ph.quality else [])):
+            c2.warning(message)
+
+st.download_button("下载核查报告（JSON，供其他系统读取）", signage.report_to_json(report),
                    file_name=f"牌子核查_{row['village_name']}.json", mime="application/json", key="inspect_report",
                    on_click="ignore")
 

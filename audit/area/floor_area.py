@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from audit.labels import AREA_STATUS_ZH as STATUS_ZH
+from audit.labels import BASIS_ZH
 from audit.rules import Rules, load_rules
 
 AUDIT_COLUMNS = ["required_m2", "gap_m2", "area_status", "basis", "reason"]
-STATUS_ZH = {"compliant": "达标", "non_compliant": "不达标", "unknown": "无法判定"}
-BASIS_ZH = {"central_minimum": "中心村最低标准", "base_minimum": "村庄类型最低标准",
-            "per_households": "按户数核定"}
+# STATUS_ZH and BASIS_ZH (the status and basis codes, in the order of their categories) come from audit.labels.
 UNTYPED = "（未填乡镇）"
 
 

@@ -31,11 +31,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from audit import labels
 from audit.errors import AccessError, AuditError, StoreError
 
 Role = Literal["inspector", "planner", "admin"]
 ROLES: tuple[str, ...] = ("inspector", "planner", "admin")
-ROLE_ZH = {"inspector": "乡镇检查员", "planner": "规划人员", "admin": "县级管理员"}
+ROLE_ZH = labels.ROLE_ZH
 ACTIONS: tuple[str, ...] = ("inspect", "review", "read_inspections", "read_area", "export", "manage_users",
                             "manage_rules", "manage_rounds")
 ACTION_ZH = {"inspect": "提交核查", "review": "复核核查记录", "read_inspections": "查看核查记录",

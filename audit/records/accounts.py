@@ -294,6 +294,18 @@ def users_table(store: Store, *, by: User) -> pd.DataFrame:
     return df
 
 
+def people_names(store: Store, usernames: Iterable[str], *, user: User) -> dict[str, str]:
+    """How each of ``usernames`` (an inspector, a reviewer) reads on a page: the account's display name and user
+    name, ``城关检查员（insp）``; a name no account holds (the server's command line, a removed account) as it is.
+    ``user``: the acting identity (any signed-in account; its account is re-read)."""
+    wanted = sorted({u for u in usernames if isinstance(u, str) and u})
+    with store.engine.connect() as conn:
+        acting_user(conn, user)
+        rows = conn.execute(sa.select(users).where(users.c.username.in_(wanted))).all() if wanted else []
+    found = {r.username: _user_of(r).full_name for r in rows}
+    return {u: found.get(u, u) for u in wanted}
+
+
 # --------------------------------------------------------------------------------------------- sign-in
 def authenticate(store: Store, username: str, password: str, *, now: dt.datetime | None = None) -> User:
     """Check a user name and password; log the attempt; return the :class:`User`.

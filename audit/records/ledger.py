@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,10 +13,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from audit.errors import AuditError, StoreError
+from audit.labels import VERDICT_ZH, label, local_time, yes_no
 from audit.records.access import check_user
 from audit.records.accounts import acting_user
 from audit.records.db import Store, inspections, rounds, utc
-from audit.signs.engine import VERDICT_ZH
 
 if TYPE_CHECKING:
     from audit.records.access import User
@@ -173,25 +174,39 @@ def villages_not_inspected(ledger: pd.DataFrame) -> pd.DataFrame:
     return ledger.loc[~covered, ["village_code", "village_name", "township", "last_inspected_at", "round_name"]].copy()
 
 
-def _ledger_rows_zh(ledger: pd.DataFrame) -> pd.DataFrame:
+def ledger_for_people(ledger: pd.DataFrame, *, names: Mapping[str, str] | None = None,
+                      empty: str | None = None) -> pd.DataFrame:
+    """The ledger as people read it: Chinese headers, verdicts in words, times in Beijing time, 是/否, problems
+    joined, inspectors by ``names`` (user name -> how it reads, :func:`audit.records.accounts.people_names`);
+    an empty cell holds ``empty`` (None: left empty, as an export wants it)."""
     df = ledger.copy()
-    df["last_inspected_at"] = df["last_inspected_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M") if pd.notna(t) else None)
-    df["deadline"] = df["deadline"].map(lambda d: d.isoformat() if isinstance(d, dt.date) else None)
-    df["verdict"] = df["verdict"].map(VERDICT_ZH).astype(object)
-    df["open_problems"] = df["open_problems"].map(lambda p: "；".join(p) if isinstance(p, list) and p else None)
+    names = names or {}
+    df["last_inspected_at"] = df["last_inspected_at"].map(lambda t: local_time(t, empty=empty))
+    df["deadline"] = df["deadline"].map(lambda d: d.isoformat() if isinstance(d, dt.date) else empty)
+    df["verdict"] = df["verdict"].map(lambda v: label(VERDICT_ZH, v, empty=empty)).astype(object)
+    df["inspector"] = df["inspector"].map(lambda u: names.get(u, u) if isinstance(u, str) and u else empty)
+    df["open_problems"] = df["open_problems"].map(lambda p: "；".join(dict.fromkeys(p)) if isinstance(p, list) and p
+                                                  else empty)
     for col in ("overdue", "reviewed", "inspected_in_round"):
-        df[col] = df[col].map(lambda v: None if v is pd.NA or v is None else ("是" if v else "否")).astype(object)
+        df[col] = df[col].map(lambda v: yes_no(v, empty=empty)).astype(object)
     df = df.astype({c: object for c in df.columns})
-    return df.rename(columns=LEDGER_HEADERS_ZH)
+    df = df.where(df.notna(), empty) if empty is not None else df.where(df.notna(), None)
+    return df[[c for c in LEDGER_HEADERS_ZH if c in df.columns]].rename(columns=LEDGER_HEADERS_ZH)
 
 
-def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path, *, user: User, now: dt.datetime | None = None) -> Path:
+def _ledger_rows_zh(ledger: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.DataFrame:
+    return ledger_for_people(ledger, names=names)
+
+
+def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path, *, user: User, now: dt.datetime | None = None,
+                   names: Mapping[str, str] | None = None) -> Path:
     """Write the ledger for officials: sheet 挂牌台账 (Chinese headers, frozen header row) and 本轮未核查.
 
     Text is stored as text, never as a formula, URL or number (a village named ``=cmd()`` stays text). A note
     row below the table of 挂牌台账 records who exported it and when (Beijing time); ``user`` needs ``export``
     (:data:`audit.records.access.SYSTEM` on the server's command line, recorded by its name). The ledger is
-    already read under ``user``'s scope (:func:`ledger_from_store`); no store is opened here.
+    already read under ``user``'s scope (:func:`ledger_from_store`); no store is opened here: ``names`` says how
+    each inspector's user name reads (:func:`audit.records.accounts.people_names`).
     """
     from audit.area.export import officials_workbook, write_sheet
 
@@ -201,10 +216,10 @@ def ledger_to_xlsx(ledger: pd.DataFrame, path: str | Path, *, user: User, now: d
 
     path = Path(path)
     wb, formats = officials_workbook(path)
-    sheet = write_sheet(wb, "挂牌台账", _ledger_rows_zh(ledger), formats, {})
+    sheet = write_sheet(wb, "挂牌台账", _ledger_rows_zh(ledger, names), formats, {})
     sheet.write_string(len(ledger) + 2, 0, f"导出人：{who}；导出时间：{when:%Y-%m-%d %H:%M}（北京时间）")
     pending = ledger.loc[villages_not_inspected(ledger).index]
-    write_sheet(wb, "本轮未核查", _ledger_rows_zh(pending)[[LEDGER_HEADERS_ZH[c] for c in
+    write_sheet(wb, "本轮未核查", _ledger_rows_zh(pending, names)[[LEDGER_HEADERS_ZH[c] for c in
                                                          ("village_code", "village_name", "township", "last_inspected_at",
                                                           "round_name")]], formats, {})
     try:
@@ -228,16 +243,25 @@ def findings_of(summary) -> set[str]:
     return out
 
 
-def rectification_progress(store: Store, village_code: str, *, user: User) -> dict[str, object]:
+def rectification_progress(store: Store, village_code: str, *, user: User,
+                           inspection_id: str | None = None) -> dict[str, object]:
     """What a village has fixed since its previous inspection: ``fixed`` (flagged then, not now),
     ``still_open`` (flagged both times), ``new`` (flagged only now), with the two inspections' ids and times.
-    ``previous`` is None when the village has been inspected once (everything is then ``new``)."""
+    ``previous`` is None when the village has been inspected once (everything is then ``new``).
+
+    ``inspection_id``: compare that inspection of the village (the record opened) with the one before it, instead
+    of the village's latest with the one before that."""
     from audit.records.inspections import inspection_from_store, inspections_table
 
     table = inspections_table(store, village_code=village_code, user=user)
     if table.empty:
         raise AuditError(f"村代码「{village_code}」还没有核查记录")
-    table = table.sort_values("inspected_at")
+    table = table.sort_values(["inspected_at", "inspection_id"]).reset_index(drop=True)
+    if inspection_id is not None:
+        at = table.index[table["inspection_id"] == inspection_id]
+        if at.empty:
+            raise AuditError(f"村代码「{village_code}」没有编号为 {inspection_id} 的核查记录")
+        table = table.iloc[:at[0] + 1]
     latest = inspection_from_store(store, table["inspection_id"].iloc[-1], user=user)
     now = findings_of(latest.summary)
     if len(table) < 2:

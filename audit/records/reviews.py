@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -18,7 +17,7 @@ from audit.records.accounts import acting_user
 from audit.records.db import PlaqueStatus, Store, inspections, plaques, review_log, utc, write_transaction
 from audit.records.inspections import Inspection, StoredPlaque, read_inspection, reviewed_photos
 from audit.rules import Rules, load_rules
-from audit.signs.engine import PlaqueResult, inventory_from_photos
+from audit.signs.engine import PhotoResult, PlaqueResult, inventory_from_photos
 from audit.signs.intake import PhotoError, photo_from_bytes
 from audit.signs.names import OTHER, OTHER_KINDS
 from audit.signs.style import illuminant_of, style_checks
@@ -113,23 +112,24 @@ def _issues(p: dict, side: str, rules: Rules) -> list[str]:
     return issues
 
 
-class _PhotoCache:
-    """Decoded photos for re-running the style checks on corrected plaques (each photo decoded once)."""
+class PhotoStyles:
+    """Decoded photos for re-running the style checks on corrected plaques (each photo decoded once); ``read``
+    gives a photo's bytes from its key (a stored photo's path, or the SHA-256 of one still in memory)."""
 
-    def __init__(self, store: Store, rules: Rules) -> None:
-        self.store, self.rules, self._cache = store, rules, {}
+    def __init__(self, rules: Rules, read: Callable[[object], bytes] = lambda path: path.read_bytes()) -> None:
+        self.rules, self.read, self._cache = rules, read, {}
 
-    def style(self, path: Path, name: str, p: dict, traditional: bool | None) -> dict:
+    def style(self, key: object, name: str, p: dict, traditional: bool | None) -> dict:
         import numpy as np
 
-        if path not in self._cache:
+        if key not in self._cache:
             try:
-                photo = photo_from_bytes(path.read_bytes(), name, rules=self.rules)
-            except (OSError, PhotoError) as exc:
+                photo = photo_from_bytes(self.read(key), name, rules=self.rules)
+            except (OSError, KeyError, PhotoError) as exc:
                 raise StoreError(f"照片「{name}」无法读取，不能重新检查式样：{exc}") from None
             image = np.asarray(photo.image)
-            self._cache[path] = (photo, image, illuminant_of(image))
-        photo, image, illuminant = self._cache[path]
+            self._cache[key] = (photo, image, illuminant_of(image))
+        photo, image, illuminant = self._cache[key]
         x1, y1, x2, y2 = (v / photo.scale for v in p["bbox"])
         crop = image[max(0, int(round(y1))):int(round(y2)), max(0, int(round(x1))):int(round(x2))]
         rule = self.rules.plaque(p["type"]) if p["kind"] == "official" else None
@@ -147,6 +147,46 @@ def _text(value: object) -> str | None:
     if value is None:
         return None
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+StyleOf = Callable[[dict, "bool | None"], dict]  # (plaque fields, traditional characters or None) -> style checks
+
+
+def added_plaque(change: AddPlaque, photo: PhotoResult, *, rules: Rules, style_of: StyleOf, where: str) -> PlaqueResult:
+    """The plaque an inspector adds to ``photo``, its style checked on its box (``style_of``) and its issues
+    worded as the engine words them."""
+    p = {**_kind_fields(change.type, change.kind, photo.side, rules, where), "text": change.text,
+         "confidence": 1.0, "bbox": _check_bbox(change.bbox, photo.size, where), "source": "inspector",
+         "detector_class": None, "text_type": None, "style": {}, "issues": []}
+    p["style"] = style_of(p, None)
+    p["issues"] = _issues(p, photo.side, rules)
+    return PlaqueResult.model_validate(p)
+
+
+def corrected_plaque(change: CorrectPlaque, old: PlaqueResult, photo: PhotoResult, *, rules: Rules, style_of: StyleOf,
+                     where: str) -> tuple[PlaqueResult, list[str]]:
+    """A plaque of ``photo`` as the inspector corrects it, and the fields that changed (none: it stands as it was,
+    a confirmation). A changed type, text or box re-runs the style checks (the old ones belonged to the old type)."""
+    before = old.model_dump(mode="json")
+    new = dict(before)
+    if change.type is not None or change.kind is not None:
+        want_type = change.type if change.type is not None else before["type"]
+        want_kind = change.kind if change.kind is not None else (
+            None if want_type != before["type"] or before["kind"] == "official" else before["kind"])
+        new.update(_kind_fields(want_type, want_kind, photo.side, rules, where))
+        new["text_type"] = None
+    if change.text is not None:
+        new["text"] = change.text
+    if change.bbox is not None:
+        new["bbox"] = _check_bbox(change.bbox, photo.size, where)
+    changed = [k for k in ("type", "kind", "text", "bbox") if new[k] != before[k]]
+    if not changed:
+        return old, []
+    traditional = _traditional(before["style"]) if new["text"] == before["text"] else None
+    new["style"] = style_of(new, traditional)
+    new["issues"] = _issues(new, photo.side, rules)
+    changed += [k for k in ("name_zh", "authorised") if new[k] != before[k]]
+    return PlaqueResult.model_validate(new), changed
 
 
 def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change], *, user: User,
@@ -177,7 +217,7 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
     check_user(user).require("review")  # a role that never reviews is refused before any work
     rules = rules or load_rules()
     when = utc(at)
-    photos_cache = _PhotoCache(store, rules)
+    photos_cache = PhotoStyles(rules)
     with write_transaction(store) as conn:
         # Two reviewers of one inspection queue up (BEGIN IMMEDIATE on SQLite; a row lock elsewhere).
         conn.execute(sa.select(inspections.c.id).where(inspections.c.id == inspection_id).with_for_update())
@@ -199,14 +239,9 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
             if isinstance(change, AddPlaque):
                 if not 0 <= change.photo_index < len(current.photos):
                     raise StoreError(f"{where}: photo_index should be 0…{len(current.photos) - 1}, got {change.photo_index}")
-                ph = current.original.photos[change.photo_index]
                 stored_photo = current.photos[change.photo_index]
-                p = {**_kind_fields(change.type, change.kind, ph.side, rules, where), "text": change.text,
-                     "confidence": 1.0, "bbox": _check_bbox(change.bbox, ph.size, where), "source": "inspector",
-                     "detector_class": None, "text_type": None, "style": {}, "issues": []}
-                p["style"] = photos_cache.style(stored_photo.path, stored_photo.name, p, None)
-                p["issues"] = _issues(p, ph.side, rules)
-                plaque = PlaqueResult.model_validate(p)
+                plaque = added_plaque(change, current.original.photos[change.photo_index], rules=rules, where=where,
+                                      style_of=lambda p, t, sp=stored_photo: photos_cache.style(sp.path, sp.name, p, t))
                 new_id = conn.execute(plaques.insert().values(
                     inspection_id=inspection_id, photo_idx=change.photo_index, origin="inspector", model_idx=None,
                     status="added", type=plaque.type, kind=plaque.kind, data=plaque.model_dump_json())
@@ -229,27 +264,16 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
                 logged(stored.id, "deleted", "false", "true")
                 status = "deleted"
             elif isinstance(change, CorrectPlaque):
-                ph = current.original.photos[stored.photo_index]
                 stored_photo = current.photos[stored.photo_index]
-                if change.type is not None or change.kind is not None:
-                    want_type = change.type if change.type is not None else old["type"]
-                    want_kind = change.kind if change.kind is not None else (
-                        None if want_type != old["type"] or old["kind"] == "official" else old["kind"])
-                    new.update(_kind_fields(want_type, want_kind, ph.side, rules, where))
-                    new["text_type"] = None
-                if change.text is not None:
-                    new["text"] = change.text
-                if change.bbox is not None:
-                    new["bbox"] = _check_bbox(change.bbox, ph.size, where)
-                changed = [k for k in ("type", "kind", "text", "bbox") if new[k] != old[k]]
+                plaque, changed = corrected_plaque(
+                    change, stored.plaque, current.original.photos[stored.photo_index], rules=rules, where=where,
+                    style_of=lambda p, t, sp=stored_photo: photos_cache.style(sp.path, sp.name, p, t))
+                new = plaque.model_dump(mode="json")
                 if not changed:
                     logged(stored.id, "confirmed", None, old["type"])
                     status = "confirmed" if status == "unreviewed" else status
                 else:
-                    traditional = _traditional(old["style"]) if new["text"] == old["text"] else None
-                    new["style"] = photos_cache.style(stored_photo.path, stored_photo.name, new, traditional)
-                    new["issues"] = _issues(new, ph.side, rules)
-                    for k in changed + [k for k in ("name_zh", "authorised") if new[k] != old[k]]:
+                    for k in changed:
                         logged(stored.id, k, old[k], new[k])
                     status = "added" if status == "added" else "corrected"
             else:
