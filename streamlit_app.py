@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import auth, state
+from app import auth, state, views
 from app.sidebar import sidebar
 
-st.set_page_config(page_title="村级阵地核查", page_icon=":material/home:", layout="wide")
+# Streamlit's menu shows only what is set here (client.toolbarMode = "minimal"): an 关于 text, no English links.
+st.set_page_config(page_title="村级阵地核查", page_icon=":material/home:", layout="wide",
+                   menu_items={"Get help": None, "Report a bug": None,
+                               "About": "村级阵地核查：党群服务中心面积与挂牌核查。问题请联系县级管理员。"})
+views.chinese_widgets()
 
 # (script, title, icon, URL path, the action a user needs to see the page)
 PAGES = [

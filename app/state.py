@@ -148,7 +148,7 @@ def county_of(current: Current) -> dict[str, str] | None:
     return dict(zip(pairs["township"].astype(str), pairs["county"].astype(str), strict=True))
 
 
-@st.cache_resource(max_entries=8)
+@st.cache_resource(max_entries=8, show_spinner="正在读取名册中的地名…")
 def gazetteer(key: str, _current: Current) -> Gazetteer:
     """The county's place names (registry ``key``), to read the place on each plaque."""
     return gazetteer_from_registry(_current.county if _current.county is not None else _current.audited,
@@ -204,7 +204,7 @@ def user() -> User:
     return found
 
 
-@st.cache_resource(max_entries=4)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def county_registry(key: str, _cur: Current) -> VillageRegistry:
     """The whole county's registry (never a user's scope) as the store files inspections against it: a
     village's name and township come from here, with the registry file's SHA-256."""

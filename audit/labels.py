@@ -34,7 +34,7 @@ OTHER_TYPE_ZH = "清单外的牌子"  # the type of every board that is not one 
 CHECK_ZH = {"background": "底色", "text_colour": "字色", "shape": "形制", "size": "尺寸", "typeface": "字体",
             "material": "材质", "traditional_characters": "繁体字"}
 SEVERITY_ZH = {"must_fix": "必须整改", "advisory": "建议整改"}
-CHECK_STATUS_ZH = {"pass": "符合", "fail": "不符合", "not_checked": "未检查"}
+CHECK_STATUS_ZH = {"pass": "符合", "fail": "不符合", "not_checked": "未检查", "exempt": "不适用"}
 SIDE_ZH = {"external": "外部", "internal": "内部"}
 SOURCE_ZH = {"detector": "识别模型", "ocr": "文字识别", "detector+ocr": "识别模型与文字识别", "inspector": "人工补录"}
 PHOTO_FLAG_ZH = {"no_exif_gps": "无拍摄位置", "no_exif_time": "无拍摄时间", "far_from_village": "离村庄过远",
@@ -53,6 +53,8 @@ SIGN_IN_REASON_ZH = {"ok": "成功", "wrong_password": "密码错误", "lockout"
 # --- the floor-area audit (audit.area) -----------------------------------------------------------------------
 AREA_STATUS_ZH = {"compliant": "达标", "non_compliant": "不达标", "unknown": "无法判定"}
 BASIS_ZH = {"central_minimum": "中心村最低标准", "base_minimum": "村庄类型最低标准", "per_households": "按户数核定"}
+
+CRS_ZH = {"wgs84": "WGS84（GPS、天地图）", "gcj02": "GCJ-02（高德、腾讯）", "bd09": "BD-09（百度）"}
 
 # --- values ----------------------------------------------------------------------------------------------------
 BOOL_ZH = {True: "是", False: "否"}

@@ -269,7 +269,7 @@ def test_a_bad_upload_in_the_browser_keeps_the_app_running(page, server, tmp_pat
     shot(page, "data")
     bad = tmp_path / "名册.xlsx"
     bad.write_bytes(b"PK\x03\x04 not a workbook")
-    page.locator('[data-testid="stFileUploader"]').first.locator('input[type="file"]').set_input_files(bad)
+    page.locator('.st-key-registry_upload input[type="file"]').set_input_files(bad)  # by its key, not its place
     expect(page.get_by_test_id("stAlertContentError")).to_contain_text("名册「名册.xlsx」无法读取")
     wait_for_app(page)
     expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -8,6 +8,7 @@ import streamlit as st
 from app import state
 from audit.area.export import SUMMARY_HEADERS_ZH, VILLAGE_HEADERS_ZH, audit_rows
 from audit.area.floor_area import BASIS_ZH, STATUS_ZH, township_summary
+from audit.labels import EMPTY
 
 cur = state.current()
 scope = state.township()
@@ -18,9 +19,9 @@ st.caption(f"范围：{state.scope_label(cur, scope)} · "
 
 c1, c2, c3 = st.columns([2, 2, 3])
 statuses = c1.multiselect("核查结果", list(STATUS_ZH), default=list(STATUS_ZH), format_func=STATUS_ZH.get,
-                          key="area_status_filter")
+                          key="area_status_filter", placeholder="请选择")
 types = c2.multiselect("村庄类型", list(cur.type_names), default=list(cur.type_names),
-                       format_func=cur.type_names.get, key="area_type_filter")
+                       format_func=cur.type_names.get, key="area_type_filter", placeholder="请选择")
 query = c3.text_input("按村名或代码搜索", key="area_search", placeholder="例如：王庄 或 371599101201")
 
 rows = audit_rows(villages)
@@ -36,13 +37,13 @@ rows["village_type"] = rows["village_type"].map(cur.type_names)
 rows["problems"] = rows["problems"].map(lambda p: "；".join(p) if isinstance(p, list) else p)
 shown = [c for c in VILLAGE_HEADERS_ZH if c in rows.columns and c not in ("is_central", "excel_row", "lon", "lat")]
 st.subheader(f"村级明细（{len(rows)} / {len(villages)} 个村）")
-st.dataframe(rows[shown].rename(columns=VILLAGE_HEADERS_ZH), hide_index=True, height=420,
+st.dataframe(rows[shown].rename(columns=VILLAGE_HEADERS_ZH), hide_index=True, placeholder=EMPTY, height=420,
              column_config={VILLAGE_HEADERS_ZH[c]: st.column_config.NumberColumn(format="%.2f")
                             for c in ("floor_area_m2", "required_m2", "gap_m2")})
 
 st.subheader("乡镇汇总")
 summary = township_summary(cur.audited if scope == state.ALL else villages)
-st.dataframe(summary.rename(columns=SUMMARY_HEADERS_ZH), hide_index=True,
+st.dataframe(summary.rename(columns=SUMMARY_HEADERS_ZH), hide_index=True, placeholder=EMPTY,
              column_config={SUMMARY_HEADERS_ZH["compliance_rate"]: st.column_config.NumberColumn(format="percent")})
 
 st.subheader("各乡镇面积缺口合计（㎡）")

@@ -11,6 +11,7 @@ import streamlit as st
 
 from app import state
 from audit.errors import AuditError
+from audit.labels import EMPTY
 from audit.records import county_data
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -110,9 +111,9 @@ elif _is_current(rules_file, cur.rules_upload):
     st.success(f"已保存县规则文件「{cur.rules_upload.name}」（版本 {cur.rules.version}），全县用户均按此规则核查。")
 if cur.rules_upload is not None and st.button("恢复默认规则", key="restore_rules"):
     _reset("rules")
-st.dataframe(pd.DataFrame(cur.rules.summary_rows(), columns=["规则", "取值"]), hide_index=True)
+st.dataframe(pd.DataFrame(cur.rules.summary_rows(), columns=["规则", "取值"]), hide_index=True, placeholder=EMPTY)
 with st.expander("牌子名称词表（识别牌子文字所用，县规则文件可增补写法）"):
-    st.dataframe(pd.DataFrame(cur.rules.lexicon_rows(), columns=["牌子", "位置", "名称写法"]), hide_index=True,
+    st.dataframe(pd.DataFrame(cur.rules.lexicon_rows(), columns=["牌子", "位置", "名称写法"]), hide_index=True, placeholder=EMPTY,
                  width="stretch")
 
 # --- township boundaries ----------------------------------------------------------------------------------

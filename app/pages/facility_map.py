@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app import state
+from app import state, views
 from audit import settings
-from audit.area.export import VILLAGE_HEADERS_ZH, audit_rows
+from audit.area.export import audit_rows
 from audit.area.floor_area import STATUS_ZH
 from audit.area.mapping import audit_map, village_at
 
@@ -21,7 +21,7 @@ c1, c2, c3 = st.columns([2, 3, 2])
 basemap = c1.selectbox("底图", list(basemaps), format_func=lambda k: basemaps[k].name_zh, key="map_basemap",
                        help="高德底图为 GCJ-02 坐标：村庄位置仅在显示时换算；配置天地图密钥后可选天地图")
 statuses = c2.multiselect("核查结果", list(STATUS_ZH), default=list(STATUS_ZH), format_func=STATUS_ZH.get,
-                          key="map_status")
+                          key="map_status", placeholder="请选择")
 central = c3.selectbox("村庄类型", list(CENTRAL), format_func=CENTRAL.get, key="map_central")
 
 villages = state.filtered(cur, scope)
@@ -48,10 +48,6 @@ if clicked:
     if pos is not None:
         row = audit_rows(villages.iloc[[pos]]).iloc[0]
         st.subheader(f"{row['village_name']}（{row['village_code'] or '无代码'}）")
-        detail = {VILLAGE_HEADERS_ZH.get(k, k): v for k, v in row.items()}
-        detail[VILLAGE_HEADERS_ZH["area_status"]] = STATUS_ZH.get(row["area_status"], row["area_status"])
-        detail[VILLAGE_HEADERS_ZH["village_type"]] = cur.type_names.get(row["village_type"], row["village_type"])
-        detail[VILLAGE_HEADERS_ZH["problems"]] = "；".join(row["problems"]) or "无"
-        st.table({"项目": list(detail), "内容": ["—" if v is None else str(v) for v in detail.values()]})
+        st.table(views.village_details(villages.iloc[[pos]], cur), hide_index=True)
 else:
     st.caption("点击地图上的村庄查看其详细数据。")

@@ -149,7 +149,7 @@ else:
 choices = list(type_choices(cur.rules))
 table = review_table(report, cur.rules)
 edited = st.data_editor(
-    table, hide_index=True, key="inspect_review", height=min(38 + 35 * max(len(table), 1), 720),
+    table, hide_index=True, key="inspect_review", height=38 + 35 * max(len(table), 1),  # every row in view
     disabled=True if saved_id else ["photo", "plaque", "confidence"],
     column_config={"photo": st.column_config.NumberColumn("照片"), "plaque": st.column_config.NumberColumn("序号"),
                    "choice": st.column_config.SelectboxColumn("牌子类型", options=choices, required=True),
@@ -186,7 +186,8 @@ with photos_box:
             views.photo_view(by_sha[ph.sha256], ph, cur.rules, number=i)
         prov = ph.provenance
         where = f"距村庄 {number(prov.distance_m, digits=0)} 米" if prov.distance_m is not None else "无拍摄位置"
-        c2.markdown(f"**拍摄信息**：{where}；拍摄时间 {prov.taken_at or '无'}")
+        taken = prov.taken_at.replace(":", "-", 2) if prov.taken_at else "无"  # EXIF writes 2026:11:02 10:11:12
+        c2.markdown(f"**拍摄信息**：{where}；拍摄时间 {taken}（相机时间）")
         for message in views.unique(prov.messages + (ph.quality.messages if ph.quality else [])):
             c2.warning(message)
 

@@ -7,6 +7,7 @@ import streamlit as st
 from app import state
 from audit.area.export import SUMMARY_HEADERS_ZH
 from audit.area.floor_area import county_summary, township_summary
+from audit.labels import EMPTY
 
 WORST = 5
 
@@ -33,7 +34,7 @@ cols[5].metric("面积缺口合计（㎡）", f"{total['shortfall_m2']:,.1f}")
 st.subheader(f"最需关注的乡镇（达标率最低的 {WORST} 个）")
 summary = township_summary(cur.audited).sort_values(["compliance_rate", "shortfall_m2"], ascending=[True, False],
                                                     na_position="last")
-st.dataframe(summary.head(WORST).rename(columns=SUMMARY_HEADERS_ZH), hide_index=True,
+st.dataframe(summary.head(WORST).rename(columns=SUMMARY_HEADERS_ZH), hide_index=True, placeholder=EMPTY,
              column_config={SUMMARY_HEADERS_ZH["compliance_rate"]: st.column_config.NumberColumn(format="percent")})
 
 if cur.problems or cur.dropped:

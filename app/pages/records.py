@@ -53,7 +53,7 @@ with st.expander("挂牌台账（各村最近一次核查、待整改问题、�
         c1.metric("村庄数", len(ledger))
         c2.metric("本轮未核查", len(pending))
         c3.metric("整改逾期", int(ledger["overdue"].eq(True).sum()) if "overdue" in ledger else 0)
-        st.dataframe(ledger_for_people(ledger, names=ledger_names, empty=EMPTY), hide_index=True)
+        st.dataframe(ledger_for_people(ledger, names=ledger_names, empty=EMPTY), hide_index=True, placeholder=EMPTY)
 
 if user.role == "admin":
     with st.expander("识别效果（按复核结果统计引擎在本县照片上的表现）", expanded=False):
@@ -66,7 +66,7 @@ if user.role == "admin":
             if scores.empty:
                 st.info("还没有复核过的核查记录。复核后的照片越多，这里的统计越可靠，也可导出用于模型微调。")
             else:
-                st.dataframe(scores_for_people(scores), hide_index=True)
+                st.dataframe(scores_for_people(scores), hide_index=True, placeholder=EMPTY)
 
 wanted = st.query_params.get("inspection")
 scope = state.township()
@@ -82,7 +82,7 @@ shown = table.assign(
     inspected_at=table["inspected_at"].map(local_time), reviewed_at=table["reviewed_at"].map(local_time),
     village_code=table["village_code"].fillna(EMPTY), township=table["township"].fillna("未填乡镇"))
 st.caption(f"范围：{state.scope_label(cur, scope)} · {len(shown)} 条记录")
-st.dataframe(shown[[c for c in HEADERS if c in shown.columns]].rename(columns=HEADERS), hide_index=True)
+st.dataframe(shown[[c for c in HEADERS if c in shown.columns]].rename(columns=HEADERS), hide_index=True, placeholder=EMPTY)
 
 choices = {r.inspection_id: f"{r.village_name or r.village_code}（{r.township or '未填乡镇'}）· "
                             f"{local_time(r.inspected_at)}" for r in table.itertuples(index=False)}
@@ -126,7 +126,7 @@ if chosen:
     else:
         st.caption(f"共 {len(corrections)} 项修改" + (f"，另确认 {confirmed} 块牌子无误" if confirmed else "")
                    + f"（{TIME_NOTE}）。")
-        st.dataframe(corrections, hide_index=True)
+        st.dataframe(corrections, hide_index=True, placeholder=EMPTY)
     if insp.village_code:
         try:
             with state.opened_store() as store:

@@ -9,15 +9,15 @@ import streamlit as st
 
 from app import state
 from audit.errors import AuditError
+from audit.labels import EMPTY, SIGN_IN_REASON_ZH, TIME_NOTE, TIMEZONE, label, yes_no
 from audit.records.access import ROLE_ZH, ROLES
 from audit.records.accounts import add_user, disable_user, enable_user, set_password, set_role, sign_in_log_table, users_table
 
-REASON_ZH = {"ok": "成功", "wrong_password": "密码错误", "lockout": "密码错误，账户被锁定", "locked": "账户锁定中",
-             "disabled": "账户已停用", "unknown_user": "用户名不存在"}
+REASON_ZH = SIGN_IN_REASON_ZH
 HEADERS = {"username": "用户名", "display_name": "显示名称", "role_zh": "角色", "townships": "负责乡镇",
            "disabled": "已停用", "failed_attempts": "连续失败次数", "locked_until": "锁定至", "last_sign_in_at": "最近登录",
-           "created_at": "创建时间"}
-BEIJING = "Asia/Shanghai"
+           "created_at": "创建时间"}  # times in Beijing time (the caption says so)
+BEIJING = TIMEZONE
 
 st.title("用户管理")
 admin = state.user()
@@ -31,8 +31,11 @@ townships = sorted(set(cur.townships) | set((cur.county if cur.county is not Non
                                             .dropna().astype(str)))
 
 
-def _done(message: str) -> None:
+def _done(message: str, *, clear: tuple[str, ...] = ()) -> None:
+    """Say it worked at the next run, forgetting the ``clear`` fields (a password is not left filled in)."""
     st.session_state["users_notice"] = message
+    for key in clear:
+        st.session_state.pop(key, None)
     st.rerun()
 
 
@@ -53,20 +56,23 @@ if notice:
     st.success(notice)
 
 st.subheader(f"用户（{len(accounts)} 个）")
+st.caption(f"时间为{TIME_NOTE}。")
 table = _local(accounts, ["locked_until", "last_sign_in_at", "created_at"])
 table["townships"] = table["townships"].map(lambda t: "、".join(t) or "全县")
-st.dataframe(table[list(HEADERS)].rename(columns=HEADERS), hide_index=True, key="users_table")
+table["disabled"] = table["disabled"].map(yes_no)
+st.dataframe(table[list(HEADERS)].rename(columns=HEADERS), hide_index=True, placeholder=EMPTY, key="users_table")
 
 
-def _apply(what: str, action) -> None:
-    """Run one account change; the library's refusal or error becomes st.error, success a notice."""
+def _apply(what: str, action, *, clear: tuple[str, ...] = ()) -> None:
+    """Run one account change; the library's refusal or error becomes st.error, success a notice (and the
+    ``clear`` fields emptied)."""
     try:
         with state.opened_store() as store:
             action(store)
     except AuditError as exc:
         state.show_error(f"{what}未完成", exc)
     else:
-        _done(f"{what}：已完成。")
+        _done(f"{what}：已完成。", clear=clear)
 
 
 st.subheader("添加用户")
@@ -76,7 +82,7 @@ with st.form("user_add"):
     display = c2.text_input("显示名称（如姓名，可不填）", key="user_add_display")
     role = c1.selectbox("角色", ROLES, format_func=ROLE_ZH.get, key="user_add_role")
     places = c2.multiselect("负责乡镇（乡镇检查员必选；规划人员和县级管理员覆盖全县，不选）", townships,
-                            key="user_add_townships")
+                            key="user_add_townships", placeholder="请选择")
     password = c1.text_input("初始密码", type="password", key="user_add_password")
     again = c2.text_input("再次输入密码", type="password", key="user_add_password2")
     if st.form_submit_button("添加", type="primary"):
@@ -84,7 +90,9 @@ with st.form("user_add"):
             st.error("添加用户未完成：两次输入的密码不一致")
         else:
             _apply(f"添加用户「{username.strip()}」", lambda s: add_user(
-                s, username, password, role=role, townships=places, display_name=display or None, by=admin))
+                s, username, password, role=role, townships=places, display_name=display or None, by=admin),
+                   clear=("user_add_name", "user_add_display", "user_add_townships", "user_add_password",
+                          "user_add_password2"))
 
 st.subheader("管理已有用户")
 names = list(accounts["username"])
@@ -103,7 +111,8 @@ if chosen:
         new_role = st.selectbox("新角色", ROLES, index=ROLES.index(row["role"]), format_func=ROLE_ZH.get,
                                 key="user_role_role")
         new_places = st.multiselect("负责乡镇（仅乡镇检查员）", townships,
-                                    default=[t for t in row["townships"] if t in townships], key="user_role_townships")
+                                    default=[t for t in row["townships"] if t in townships], key="user_role_townships",
+                                    placeholder="请选择")
         if st.form_submit_button("修改角色"):
             _apply(f"修改用户「{chosen}」的角色",
                    lambda s: set_role(s, chosen, new_role, townships=new_places, by=admin))
@@ -115,7 +124,7 @@ if chosen:
 st.subheader("登录记录")
 log = _local(log, ["at"]).iloc[::-1]
 log = log.assign(username=log["username"].fillna("（不存在的用户名）"), success=log["success"].map({True: "是", False: "否"}),
-                 reason=log["reason"].map(lambda r: REASON_ZH.get(r, r)))
-st.caption(f"最近 {min(len(log), 500)} 条，共 {len(log)} 条（北京时间）")
+                 reason=log["reason"].map(lambda r: label(REASON_ZH, r)))
+st.caption(f"最近 {min(len(log), 500)} 条，共 {len(log)} 条（时间为{TIME_NOTE}）")
 st.dataframe(log.head(500).rename(columns={"username": "用户名", "at": "时间", "success": "成功", "reason": "结果"}),
-             hide_index=True, key="users_log")
+             hide_index=True, placeholder=EMPTY, key="users_log")

@@ -17,6 +17,7 @@ import xlsxwriter
 from audit.area.floor_area import BASIS_ZH, STATUS_ZH, county_summary, township_summary
 from audit.area.registry import Problem
 from audit.errors import AuditError
+from audit.labels import BOOL_ZH, CRS_ZH, TIME_NOTE, TIMEZONE
 from audit.rules import Rules
 
 VILLAGE_HEADERS_ZH = {
@@ -59,7 +60,10 @@ def _zh_rows(audited: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     df["village_type"] = df["village_type"].map({t.id: t.name_zh for t in rules.area.types})
     df["area_status"] = df["area_status"].map(STATUS_ZH)
     df["basis"] = df["basis"].map(BASIS_ZH)
-    df["is_central"] = df["is_central"].map({True: "是", False: "否"})
+    df["is_central"] = df["is_central"].map(BOOL_ZH)
+    for col in ("lon", "lat"):  # a position to 0.1 m, not to the float's last digit
+        if col in df:
+            df[col] = pd.to_numeric(df[col], errors="coerce").round(6)
     df["problems"] = df["problems"].map(lambda p: "；".join(p) or None if isinstance(p, list) else p)
     return df.rename(columns=VILLAGE_HEADERS_ZH)
 
@@ -140,8 +144,10 @@ def audit_to_xlsx(audited: pd.DataFrame, path: str | Path, *, rules: Rules, sour
     write_sheet(wb, "县级汇总", counties, formats, summary_formats)
 
     notes = list(rules.summary_rows())
-    notes += [("规则文件", rules.path), ("源文件", source), ("坐标系", f"输入 {crs.upper()}，输出 WGS84"),
-              ("生成时间", dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")),
+    # The file's name, never its server path; the time in Beijing time whatever the server's clock zone is.
+    notes += [("规则文件", Path(rules.path).name if rules.path else "默认规则"), ("源文件", source or "—"),
+              ("坐标系", f"输入 {CRS_ZH.get(crs, crs.upper())}，输出 WGS84"),
+              ("生成时间", f"{pd.Timestamp.now(tz=TIMEZONE):%Y-%m-%d %H:%M:%S}（{TIME_NOTE}）"),
               ("达标率口径", "达标 ÷（达标 + 不达标）；无法判定的村单列，不计为达标")]
     notes += [("已剔除的行", str(p)) for p in dropped]
     notes += [("数据问题", str(p)) for p in problems]
