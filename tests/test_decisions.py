@@ -154,14 +154,36 @@ def test_one_character_misread_inside_a_long_body_needs_the_villages_name_before
 
 def test_floor_area_reasons_and_rounding(rules):
     df = pd.DataFrame({"village_type": ["ordinary", "ordinary", "ordinary"], "households": [1000, 200, 341],
-                       "floor_area_m2": [400.0, 150.0, 100.004], "township": ["乙镇", "甲镇", "乙镇"],
+                       "floor_area_m2": [400.0, 150.0, 100.004], "township": ["甲镇", "乙镇", "甲镇"],
                        "problems": [[], [], []]})
     out = area_audit(df, rules=rules)
     assert list(out["reason"]) == ["达标：面积不低于按户数核定（每百户 30 ㎡）的要求",
                                    "达标：面积不低于非中心村最低 100 ㎡的要求",
                                    "不达标：面积低于按户数核定（每百户 30 ㎡）的要求"]
     towns = township_summary(out)
-    assert list(towns["township"]) == ["乙镇", "甲镇"]  # in the registry's order, not sorted
+    assert list(towns["township"]) == ["甲镇", "乙镇"]  # in the registry's order (sorted would put 乙 first)
     assert county_summary(out)["shortfall_m2"].tolist() == [2.3]  # 102.3 - 100.004, to the centimetre
     assert EXTERNAL[0] == "party_org"
     assert _passing_style()["background"]["status"] == "pass"
+
+
+def test_other_organisations_and_misread_places(rules):
+    youth = type_from_text("共青团王庄村支部委员会", rules, village="王庄村")
+    assert (youth.kind, youth.reason) == ("unauthorised_sign", "其他组织（非村党组织）的牌子，不在挂牌清单内")
+    assert type_from_text("共青王庄村支部委员会", rules, village="王庄村").kind == "unauthorised_sign"  # 团 cut off
+    g = gazetteer_from_names(villages=["和平社区"], townships=["城关镇"], rules=rules)
+    misread = type_from_text("和平区党群服务中心", rules, village="和平社区", gazetteer=g)  # 社 lost: not a district
+    assert (misread.kind, misread.type, misread.place) == ("official", "service_centre_sign", "和平区")
+    unknown = type_from_text("胜利N民兵连", rules)
+    assert (unknown.kind, unknown.closest, unknown.reason) == ("undecided", "militia", "读出「民兵连」，但村名「胜利N」不能确认")
+    assert type_from_text("某督委员会", rules).type == "supervision_committee"  # the start cut and half read
+    official = type_from_text("王庄村民兵连", rules, village="王庄村")
+    assert (official.place, official.reason) == ("王庄村", "名称为「王庄村」+「民兵连」")
+    assert type_from_text("服务指引", rules, side="internal").reason == "允许悬挂的标识"
+    assert type_from_text("扫黑除恶保平安", rules).reason == "标语或提示，未指明任何机构"
+
+
+def test_dark_coloured_text_is_other_not_black():
+    board = np.full((200, 60, 3), 250, np.uint8)
+    board[40:160, 15:45] = (20, 20, 120)  # dark blue: dark, but not grey
+    assert colours_of_crop(board)[1] == "other"
