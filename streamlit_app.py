@@ -30,8 +30,9 @@ PAGES = [
     ("app/pages/users.py", "用户管理", ":material/group:", "users", "manage_users"),
 ]
 
-user = auth.signed_in_user()  # reloaded on every run: expiry, disabling and role changes act at once
+user = auth.signed_in_user()  # resumed on the server at every run: expiry, disabling and role changes act at once
 state.set_user(user)
+auth.write_cookie()
 if user is None:
     # Every URL shows the sign-in form, so that a link (…/inspection?village=…) opens, after signing in, the
     # page it names instead of a "page not found" dialog; no page's own script runs.

@@ -1,11 +1,22 @@
-"""Signing in and out: the sign-in page, the session kept in ``st.session_state`` and the signed-in user.
+"""Signing in and out: the sign-in page, the session kept in ``st.session_state`` and in a cookie, and the
+signed-in user.
 
-The accounts library (:mod:`audit.records.accounts`) does the work: :func:`authenticate` checks the password and the
-lock-out, :func:`user_from_session` reloads the account on every run, so that an expired session, a disabled
-account or a changed password sends the user back here at once.
+The accounts library (:mod:`audit.records.accounts`) checks the password and the lock-out; the sessions library
+(:mod:`audit.records.sessions`) keeps each sign-in on the server, found by a random token. The token lives in the
+session state of the browser tab and in a cookie, so that a reload, a reconnect or a phone's locked screen finds
+the sign-in again (:func:`signed_in_user`); every run resumes it on the server, which refuses it at once when it
+was signed out, expired, unused for too long, or its account was disabled or changed.
+
+Streamlit cannot set a cookie from the server (no access to the HTTP response): the cookie is written by a
+script in the page (``st.html``), so it cannot be HttpOnly. It is ``SameSite=Strict`` (``Secure`` over HTTPS),
+and what it holds is only a token that the server can revoke and that expires when unused
+(:func:`audit.settings.session_idle`); the README states the trade-off. Streamlit reads it back from the
+connection's first request (``st.context.cookies``).
 """
 
 from __future__ import annotations
+
+import json
 
 import streamlit as st
 
@@ -14,31 +25,68 @@ from audit import settings
 from audit.errors import AccessError, AuditError
 from audit.records import demo_accounts
 from audit.records.access import ROLE_ZH, User
-from audit.records.accounts import Session, authenticate, new_session, user_from_session
+from audit.records.accounts import Session, authenticate
+from audit.records.sessions import end_session as end_server_session
+from audit.records.sessions import resume_session, start_session
 
 SESSION = "va_session"
+COOKIE = "va_session"
 _NOTICE = "va_sign_in_notice"  # why the last session ended, shown once on the sign-in page
+_COOKIE_TODO = "va_cookie_todo"  # the cookie to write in the page at this run: a token, or "" to remove it
+_ENDED = "va_ended_tokens"  # tokens this tab ended: the cookie read at its first request may still name them
+
+
+def _cookie_token() -> str | None:
+    """The session token in the cookie the browser sent when this tab connected (None: none, or one ended)."""
+    try:
+        token = st.context.cookies.get(COOKIE)
+    except Exception:  # no browser connection (AppTest, bare mode): no cookie
+        return None
+    if not isinstance(token, str) or not token:  # AppTest's context answers with a stand-in object
+        return None
+    return token if token not in st.session_state.get(_ENDED, ()) else None
 
 
 def signed_in_user() -> User | None:
-    """The signed-in user as stored now, or None (no session, or it ended: the reason is kept for the page)."""
+    """The signed-in user as stored now, or None (no session, or it ended: the reason is kept for the page).
+    A tab without a session in its state (a reload, a new connection) resumes the one its cookie names."""
     session = st.session_state.get(SESSION)
-    if not isinstance(session, Session):
+    token = session.token if isinstance(session, Session) else _cookie_token()
+    if token is None:
         return None
     try:
         with state.opened_store() as store:
-            return user_from_session(store, session)
+            resumed = resume_session(store, token)
     except AccessError as exc:
-        end_session(notice=str(exc))
+        end_session(notice=str(exc) if isinstance(session, Session) else f"请重新登录：{exc}", token=token)
         return None
+    st.session_state[SESSION] = resumed
+    return resumed.user
 
 
-def end_session(*, notice: str | None = None) -> None:
-    """Forget everything of this browser session (uploads, results, filters): the next user starts afresh."""
+def end_session(*, notice: str | None = None, token: str | None = None) -> None:
+    """Forget everything of this browser session (uploads, results, filters): the next user starts afresh; the
+    cookie of ``token`` is removed at the next run."""
+    ended = set(st.session_state.get(_ENDED, ()))
     for key in list(st.session_state):
         del st.session_state[key]
     if notice:
         st.session_state[_NOTICE] = notice
+    if token:
+        st.session_state[_ENDED] = ended | {token}
+        st.session_state[_COOKIE_TODO] = ""
+
+
+def write_cookie() -> None:
+    """Write (after a sign-in) or remove (after it ended) the session cookie in the page, once."""
+    todo = st.session_state.pop(_COOKIE_TODO, None)
+    if todo is None:
+        return
+    max_age = int(settings.session_ttl().total_seconds()) if todo else 0
+    st.html(f"""<script>
+document.cookie = {json.dumps(COOKIE)} + "=" + {json.dumps(todo)} + "; Path=/; Max-Age={max_age}; SameSite=Strict"
+  + (window.location.protocol === "https:" ? "; Secure" : "");
+</script>""", unsafe_allow_javascript=True, width="content")
 
 
 def sign_in_page() -> None:
@@ -65,10 +113,15 @@ def sign_in_page() -> None:
             st.error(str(exc), icon=":material/lock:")
         else:
             end_session()
-            st.session_state[SESSION] = new_session(user)
+            with state.opened_store() as store:
+                session = start_session(store, user)
+            st.session_state[SESSION] = session
+            st.session_state[_COOKIE_TODO] = session.token  # kept by the browser: a reload stays signed in
             st.rerun()
     hours = int(settings.session_ttl().total_seconds() // 3600)
-    st.caption(f"登录后 {hours} 小时内有效；连续 {settings.lockout_attempts()} 次密码错误将锁定账户 "
+    idle = int(settings.session_idle().total_seconds() // 60)
+    st.caption(f"登录后 {hours} 小时内有效（刷新页面不必重新登录；{idle} 分钟未操作需重新登录）；"
+               f"连续 {settings.lockout_attempts()} 次密码错误将锁定账户 "
                f"{int(settings.lockout_period().total_seconds() // 60)} 分钟。没有账户请联系县级管理员。")
     if demo:
         with st.container(border=True, key="demo_accounts"):
@@ -85,5 +138,10 @@ def sign_out_button(user: User) -> None:
         places = "、".join(user.townships) if not user.county_wide else "全县"
         st.caption(f"{ROLE_ZH[user.role]} · {places}")
         if st.button("退出登录", key="sign_out", icon=":material/logout:"):
-            end_session(notice="已退出登录。")
+            session = st.session_state.get(SESSION)
+            token = session.token if isinstance(session, Session) else None
+            if token:
+                with state.opened_store() as store:
+                    end_server_session(store, token)
+            end_session(notice="已退出登录。", token=token)
             st.rerun()

@@ -253,6 +253,90 @@ def stored_report(inspection_id: str, user: User):  # noqa: ANN201 - audit.signs
         return inspection_from_store(store, inspection_id, user=user).reviewed_report()
 
 
+@dataclass
+class Check:
+    """A check on the inspection page, kept in the session between its runs (and, as a draft, in the store):
+    the village (its row in the page's table and its code), the photos' bytes, the engine's report, what it was
+    made with (the county files' key, the rules and model hashes), the submission token, the draft it is kept
+    as, and the review tables it started from (a draft's corrections, else None: the engine's plaques)."""
+
+    village: Any
+    village_code: str
+    photo_bytes: list[bytes]
+    report: Any  # audit.signs.report.SignageReport
+    made_with: str
+    audited: AuditedWith
+    token: str
+    draft_id: str | None = None
+    base_edited: pd.DataFrame | None = None
+    base_added: pd.DataFrame | None = None
+    saved_hash: str = ""  # the corrections last written to the draft
+
+
+def keep_draft(check: Check, user: User, cur: Current) -> str | None:
+    """Keep a check just made as the user's draft (None when it cannot be kept: the page carries on without)."""
+    from audit.records.drafts import save_draft
+
+    village = county_registry(cur.key.rsplit(":", 1)[0], cur).village(check.village_code)
+    try:
+        with opened_store() as store:
+            return save_draft(store, user=user, village=village, report=check.report, photo_bytes=check.photo_bytes,
+                              submission_token=check.token, audited=check.audited, made_with=check.made_with).id
+    except AuditError as exc:
+        show_error("核查草稿未能保存（刷新页面后需重新核查）", exc)
+        return None
+
+
+def keep_corrections(check: Check, user: User, edited: pd.DataFrame, added: pd.DataFrame) -> None:
+    """Write the review tables to the check's draft when they changed since they were last written."""
+    from audit.records.drafts import update_draft
+
+    if check.draft_id is None:
+        return
+    digest = hashlib.sha256((edited.to_json() + added.to_json()).encode()).hexdigest()
+    if digest == check.saved_hash:
+        return
+    try:
+        with opened_store() as store:
+            update_draft(store, check.draft_id, user=user, edited=edited, added=added)
+    except AuditError as exc:
+        show_error("复核修改未能保存到草稿", exc)
+    else:
+        check.saved_hash = digest
+
+
+def user_drafts(user: User) -> list:
+    """The user's unsaved checks (audit.records.drafts.DraftInfo), the latest first."""
+    from audit.records.drafts import drafts_of
+
+    with opened_store() as store:
+        return drafts_of(store, user=user)
+
+
+def check_from_draft(draft_id: str, user: User, village: Any) -> Check:
+    """A draft of the user's, to carry on with on the page (``village``: its row in the page's table)."""
+    from audit.records.drafts import draft_from_store
+
+    with opened_store() as store:
+        d = draft_from_store(store, draft_id, user=user)
+    return Check(village=village, village_code=d.info.village_code, photo_bytes=d.photo_bytes, report=d.report,
+                 made_with=d.made_with, audited=d.audited, token=d.submission_token, draft_id=d.info.id,
+                 base_edited=d.edited, base_added=d.added)
+
+
+def drop_draft(draft_id: str | None, user: User) -> None:
+    """Discard a draft (saved or given up); a failure only leaves it to expire."""
+    from audit.records.drafts import delete_draft
+
+    if draft_id is None:
+        return
+    try:
+        with opened_store() as store:
+            delete_draft(store, draft_id, user=user)
+    except AuditError:
+        log.warning("draft %s could not be deleted; it expires on its own", draft_id)
+
+
 def show_error(what: str, exc: AuditError) -> None:
     """The app's one way of reporting a user error: a Chinese message naming the problem."""
     st.error(f"{what}：{exc}", icon=":material/error:")

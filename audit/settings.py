@@ -12,6 +12,8 @@ threads                              ``VILLAGE_AUDIT_THREADS``                ``
 failed sign-ins before a lock-out    ``VILLAGE_AUDIT_LOCKOUT_ATTEMPTS``       ``5``
 lock-out length (minutes)            ``VILLAGE_AUDIT_LOCKOUT_MINUTES``        ``15``
 session length (hours)               ``VILLAGE_AUDIT_SESSION_HOURS``          ``8``
+session idle expiry (minutes)        ``VILLAGE_AUDIT_SESSION_IDLE_MINUTES``   ``120``
+unsaved drafts kept (hours)          ``VILLAGE_AUDIT_DRAFT_HOURS``            ``48``
 bcrypt cost (log2 rounds, 4…31)      ``VILLAGE_AUDIT_BCRYPT_ROUNDS``          ``12``
 shortest password (characters)       ``VILLAGE_AUDIT_PASSWORD_MIN_LENGTH``    ``8``
 map: vendored web assets             ``VILLAGE_AUDIT_MAP_ASSETS_URL``         ``/app/static/vendor`` (Streamlit static)
@@ -119,6 +121,17 @@ def lockout_period() -> dt.timedelta:
 def session_ttl() -> dt.timedelta:
     """How long a sign-in stays valid."""
     return dt.timedelta(hours=_int("VILLAGE_AUDIT_SESSION_HOURS", 8, 1, 24 * 31))
+
+
+def session_idle() -> dt.timedelta:
+    """How long a sign-in survives without use (a reload after longer asks for the password again)."""
+    return dt.timedelta(minutes=_int("VILLAGE_AUDIT_SESSION_IDLE_MINUTES", 120, 5, 24 * 60))
+
+
+def draft_ttl() -> dt.timedelta:
+    """How long an unsaved check (its photos, with their GPS positions, the result and the corrections) is kept
+    for its inspector before it is deleted."""
+    return dt.timedelta(hours=_int("VILLAGE_AUDIT_DRAFT_HOURS", 48, 1, 24 * 14))
 
 
 def bcrypt_rounds() -> int:

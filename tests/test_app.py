@@ -21,7 +21,7 @@ from app import auth, state
 from audit.area.floor_area import area_audit
 from audit.area.registry import registry_from_file
 from audit.records.access import SYSTEM, User
-from audit.records.accounts import add_user, new_session, user_from_store
+from audit.records.accounts import add_user, user_from_store
 from audit.rules import DEFAULT_RULES, load_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,8 +100,15 @@ def open_page(page: str | None = None, *, user: User | None | str = "admin1", **
             user = user_from_store(store, user)
         finally:
             store.close()
-    if user is not None:
-        at.session_state[auth.SESSION] = new_session(user)
+    if user is not None:  # a sign-in as the form makes it: a session kept on the server
+        from audit.records.db import open_store
+        from audit.records.sessions import start_session
+
+        store = open_store()
+        try:
+            at.session_state[auth.SESSION] = start_session(store, user)
+        finally:
+            store.close()
     for key, value in session.items():
         at.session_state[key] = value
     at.run()

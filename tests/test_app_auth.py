@@ -16,8 +16,9 @@ from app import auth, state
 from audit import settings
 from audit.records import demo_accounts
 from audit.records.access import SYSTEM
-from audit.records.accounts import add_user, authenticate, disable_user, new_session, user_from_store, users_table
+from audit.records.accounts import add_user, authenticate, disable_user, user_from_store, users_table
 from audit.records.db import open_store
+from audit.records.sessions import start_session
 from tests.test_app import APP, PAGES, PASSWORD, Accounts, accounts_for_app, errors, open_page
 
 SIGN_IN_TITLE = "村级阵地核查 · 登录"
@@ -104,8 +105,11 @@ def test_a_disabled_account_cannot_sign_in_and_its_session_ends(users):
     assert any("账户「insp」已停用" in e for e in errors(at))
 
 
-def test_an_expired_session_is_refused(users):
-    old = new_session(users.planner, dt.timedelta(hours=1), now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+def test_an_expired_session_is_refused(users, monkeypatch):
+    monkeypatch.setenv("VILLAGE_AUDIT_SESSION_HOURS", "1")
+    store = open_store(data_dir=users.data_dir)
+    old = start_session(store, users.planner, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+    store.close()
     at = open_page(user=None, **{auth.SESSION: old})
     assert at.title[0].value == SIGN_IN_TITLE
     assert any("登录已过期" in w.value for w in at.warning)
@@ -161,8 +165,13 @@ def app_as(username: str, **query: str) -> AppTest:
         user = user_from_store(store, username)
     finally:
         store.close()
+    store = open_store()
+    try:
+        session = start_session(store, user)
+    finally:
+        store.close()
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[auth.SESSION] = new_session(user)
+    at.session_state[auth.SESSION] = session
     for key, value in query.items():
         at.query_params[key] = value
     at.run()

@@ -175,7 +175,7 @@ def test_the_record_opened_is_compared_with_the_inspection_before_it(users, fake
                                                   "deleted_rows": []}
             at.run()
         save_button(at)[0].click().run()
-        ids.append(at.session_state["inspect_saved"][at.session_state["inspect_result"][-1]])
+        ids.append(at.session_state["inspect_saved"][at.session_state["inspect_result"].token])
     at = open_page("app/pages/records.py", user="insp")
     at.query_params["inspection"] = ids[1]
     at.run()
@@ -185,3 +185,82 @@ def test_the_record_opened_is_compared_with_the_inspection_before_it(users, fake
     assert any("已整改：未列入清单：王庄村红白理事会" in m.value for m in at.markdown)
     at.button(key="records_back").click().run()
     assert not at.query_params.get("inspection") and at.selectbox(key="records_open").value is None
+
+
+def fresh_tab(user: str = "insp"):
+    """A new tab of the same user, as after a reload: an empty session state, the same server session."""
+    return open_page("app/pages/inspection.py", user=user)
+
+
+def test_a_check_and_its_corrections_come_back_after_a_reload_and_save_once(users, fake_engine):
+    at = checked([("门口.jpg", jpeg_bytes(1))])
+    at.session_state["inspect_review"] = {"edited_rows": {5: {"choice": "村集体经济组织"}, 6: {"delete": True}},
+                                          "added_rows": [], "deleted_rows": []}
+    at.session_state["inspect_added"] = {"edited_rows": {}, "added_rows": [{"choice": "民兵连", "text": "石楼村民兵连"}],
+                                         "deleted_rows": []}
+    at.run()
+    assert verdicts(at) == ["核查结论：符合规范"]
+    token = at.session_state["inspect_result"].token
+
+    # The page is reloaded (a phone's screen lock, a bad signal): a new tab, nothing in its state.
+    again = fresh_tab()
+    offers = [c for c in again.markdown if c.value.startswith("**未保存的核查**：石楼村（371599101201）· 1 张照片")]
+    assert len(offers) == 1 and "保留至" in offers[0].value
+    [resume] = [b for b in again.button if b.label == "继续核查"]
+    resume.click().run()
+    assert not again.exception and not errors(again), errors(again)
+    assert again.text_input(key="inspect_search").value == VILLAGE[0]
+    assert verdicts(again) == ["核查结论：符合规范"]                      # the corrections came back with it
+    assert again.session_state["inspect_result"].token == token
+    save_button(again)[0].click().run()
+    assert verdicts(again) == ["核查结论：符合规范"]
+    table, logs = stored(users)
+    [iid] = table["inspection_id"]
+    assert table["verdict"].tolist() == ["compliant"] and (logs[iid]["field"] == "added").sum() == 1
+
+    # The first tab, still open, saves too: the same record, and the draft is gone.
+    save_button(at)[0].click().run()
+    assert stored(users)[0]["inspection_id"].tolist() == [iid]
+    assert not [b for b in fresh_tab().button if b.label == "继续核查"]
+
+
+def test_a_draft_can_be_discarded(users, fake_engine):
+    checked([("门口.jpg", jpeg_bytes(1))])
+    at = fresh_tab()
+    [b for b in at.button if b.label == "删除草稿"][0].click().run()
+    assert not [b for b in at.button if b.label in ("继续核查", "删除草稿")]
+    assert not [b for b in fresh_tab().button if b.label == "继续核查"]
+    assert stored(users)[0].empty
+
+
+def test_a_drafts_photos_are_another_inspectors_to_see_never(users, fake_engine):
+    from audit.records.accounts import add_user
+
+    checked([("门口.jpg", jpeg_bytes(1))])
+    store = open_store(data_dir=users.data_dir)
+    add_user(store, "insp2", "insp2-password", role="inspector", townships=["城关街道"], by=SYSTEM)
+    store.close()
+    assert not [b for b in fresh_tab("insp2").button if b.label == "继续核查"]
+    assert len([b for b in fresh_tab("insp").button if b.label == "继续核查"]) == 1
+
+
+def test_a_reload_resumes_the_sign_in_from_the_cookie_and_not_after_signing_out(users, monkeypatch):
+    from app import auth
+
+    at = open_page("app/pages/overview.py", user="insp")
+    token = at.session_state[auth.SESSION].token
+    monkeypatch.setattr(auth, "_cookie_token", lambda: token)  # what the browser's cookie gives a new tab
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP
+
+    tab = AppTest.from_file(APP, default_timeout=120).run()     # a reload: no session state at all
+    assert tab.title[0].value == "总览 · 党群服务中心面积核查"
+    assert "城关检查员（insp）" in " ".join(m.value for m in tab.sidebar.markdown)
+    tab.button(key="sign_out").click().run()
+    assert tab.title[0].value == "村级阵地核查 · 登录"
+    [script] = [n for n in tab._tree if n.type == "html" and "document.cookie" in n.proto.body]
+    assert "Max-Age=0" in script.proto.body                          # the browser forgets the cookie
+    reloaded = AppTest.from_file(APP, default_timeout=120).run()  # a reload with the old cookie still sent
+    assert reloaded.title[0].value == "村级阵地核查 · 登录"
+    assert any("已退出登录或登录已失效" in w.value for w in reloaded.warning)

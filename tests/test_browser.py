@@ -40,6 +40,7 @@ TOWN_VILLAGES = 27  # of the demo county's 400
 OTHER_VILLAGE = ("371599103201", "韩园村")  # 柳林镇
 
 pytestmark = pytest.mark.browser
+SERVER_DATA: list[Path] = []  # the server's data directory, for tests that look at what it stored
 
 
 def _require_browser() -> None:
@@ -103,6 +104,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    SERVER_DATA[:] = [tmp / "data"]
     try:
         wait_healthy(url, proc, log)
         yield url
@@ -278,3 +280,113 @@ def test_a_bad_upload_in_the_browser_keeps_the_app_running(page, server, tmp_pat
     page.get_by_role("button", name="退出登录").click()
     page.get_by_role("heading", name="村级阵地核查 · 登录").wait_for()
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+
+
+# ------------------------------------------------------------------------------- the inspector's day in the field
+# A facade the synthetic generator makes from its seed (an inside wall with both internal plaques, in order), on
+# which the shipped engine finds both plaques and nothing to fix: 符合规范 before any correction.
+COMPLIANT_INSIDE_SEED = 9051
+
+
+def check_photo(tmp_path: Path) -> Path:
+    from audit.model.synth.scene import generate_scene
+
+    path = tmp_path / "大厅.jpg"
+    path.write_bytes(generate_scene(COMPLIANT_INSIDE_SEED, long_side=1600, side="internal").jpeg_bytes())
+    return path
+
+
+def verdict(page) -> str:
+    alert = page.locator('[data-testid^="stAlertContent"]').filter(has_text="核查结论：").first
+    alert.wait_for()
+    return alert.inner_text().split("核查结论：")[1].split("\n")[0].strip()
+
+
+def stored_inspections(server_data: Path) -> list[tuple[str, str]]:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(server_data / "inspections.sqlite")) as conn:
+        return conn.execute("SELECT id, verdict FROM inspections").fetchall()
+
+
+def first_official_row(server_data: Path) -> tuple[int, str]:
+    """The review table's row (from 0) of the first official plaque of the check kept as a draft, and its name."""
+    import json
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(server_data / "inspections.sqlite")) as conn:
+        [(report,)] = conn.execute("SELECT report FROM drafts").fetchall()
+    plaques = [p for ph in json.loads(report)["photos"] for p in ph["plaques"]]
+    row = next(i for i, p in enumerate(plaques) if p["kind"] == "official")
+    return row, plaques[row]["name_zh"]
+
+
+def test_reload_double_save_and_a_correction_in_the_browser(page, server, tmp_path):
+    """An inspector checks a village, the page is reloaded (still signed in, the check offered back), a correction
+    changes the verdict on screen, and a double click on 保存 stores one record."""
+    from playwright.sync_api import expect
+
+    open_page(page, server + "/inspection", "牌子核查")
+    cookie = {c["name"]: c for c in page.context.cookies()}["va_session"]
+    assert cookie["sameSite"] == "Strict" and not cookie["secure"]          # plain HTTP here; Secure over HTTPS
+    search = page.get_by_label("按村名或代码搜索村庄")
+    search.fill("371599101201")
+    search.press("Enter")
+    wait_for_app(page)
+    page.locator('.st-key-inspect_photos input[type="file"]').set_input_files(str(check_photo(tmp_path)))
+    wait_for_app(page)
+    page.get_by_text("内部（室内）").first.click()
+    wait_for_app(page)
+    page.get_by_role("button", name="开始核查").click()
+    assert verdict(page) == "符合规范"
+    wait_for_app(page)
+
+    # A reload (pull-to-refresh, a phone's screen lock): still signed in, the unsaved check offered back.
+    page.reload()
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="牌子核查")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("城关检查员（insp）")
+    expect(page.get_by_text("未保存的核查：石楼村（371599101201）· 1 张照片")).to_be_visible()
+    page.get_by_role("button", name="继续核查").click()
+    wait_for_app(page)
+    assert verdict(page) == "符合规范"
+    shot(page, "inspection")
+
+    # A correction: an official plaque the engine found is called a false detection -> that plaque is missing,
+    # 需要整改, on screen at once. Which row it is, the draft the server keeps says (the review table's order).
+    row, name = first_official_row(SERVER_DATA[0])
+    grid = page.locator(".st-key-inspect_review canvas[data-testid=data-grid-canvas]")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 20, box["y"] + 36 + 35 * row + 17)     # that row's first cell (rows 35 px)
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")                                 # to its 删除（误检） cell
+    page.keyboard.press("Space")
+    expect(page.locator('[data-testid^="stAlertContent"]').filter(has_text="核查结论：需要整改")).to_be_visible()
+    wait_for_app(page)
+    expect(page.get_by_text("识别结果原为「符合规范」")).to_be_visible()
+    expect(page.get_by_text(f"缺少：{name}")).to_be_visible()
+
+    # A double click on 保存: one record, and the button gives way to a link to it.
+    page.get_by_role("button", name="保存到核查记录").dblclick()
+    expect(page.get_by_role("link", name="打开这条核查记录")).to_be_visible()
+    wait_for_app(page)
+    rows = stored_inspections(SERVER_DATA[0])
+    assert [v for _, v in rows] == ["needs_rectification"]
+    expect(page.get_by_role("button", name="保存到核查记录")).to_have_count(0)
+    assert verdict(page) == "需要整改"
+    # The record page shows the saved record with its correction.
+    page.get_by_role("link", name="打开这条核查记录").click()
+    page.get_by_role("heading", name="石楼村（城关街道）").wait_for()
+    wait_for_app(page)
+    expect(page.get_by_text("复核修改")).to_be_visible()
+    assert verdict(page) == "需要整改"
+    # Signing out ends the session: a reload does not sign in again.
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_role("heading", name="村级阵地核查 · 登录").wait_for()
+    page.reload()
+    page.get_by_role("heading", name="村级阵地核查 · 登录").wait_for()
+    wait_for_app(page)
+    assert "va_session" not in {c["name"] for c in page.context.cookies()}

@@ -23,7 +23,7 @@ from PIL import Image
 from app import state, views
 from audit.area.export import audit_rows
 from audit.errors import AuditError
-from audit.labels import number
+from audit.labels import TIME_NOTE, local_time, number
 from audit.records.inspections import new_submission_token
 from audit.records.review_table import review_table, type_choices
 from audit.signs import engine as signage
@@ -62,6 +62,49 @@ def back_to_list() -> None:
 
 
 rows = audit_rows(state.filtered(cur, state.township()))
+
+
+def offer_drafts() -> None:
+    """The user's unsaved checks (kept through a reload or a lost connection), to carry on with or discard."""
+    try:
+        drafts = state.user_drafts(user)
+    except AuditError as exc:
+        state.show_error("核查草稿无法读取", exc)
+        return
+    for d in drafts:
+        with st.container(border=True, key=f"inspect_draft_{d.id}"):
+            st.markdown(f"**未保存的核查**：{d.village_name}（{d.village_code}）· {d.photos} 张照片 · "
+                        f"最后修改 {local_time(d.updated_at)}，保留至 {local_time(d.expires_at)}（{TIME_NOTE}）")
+            c1, c2 = st.columns(2)
+            if c1.button("继续核查", key=f"inspect_draft_open_{d.id}", icon=":material/restore:"):
+                found = rows.index[rows["village_code"].astype(str) == d.village_code]
+                if found.empty:
+                    st.error(f"「{d.village_name}」不在当前名册的可核查范围内，草稿无法继续。")
+                    continue
+                at = found[0].item() if hasattr(found[0], "item") else found[0]  # a plain value for the selectbox
+                try:
+                    check = state.check_from_draft(d.id, user, at)
+                except AuditError as exc:
+                    state.show_error("草稿无法打开", exc)
+                    continue
+                new_check(check)
+                st.session_state["inspect_search"] = d.village_code
+                st.session_state["inspect_village"] = at
+                st.rerun()
+            if c2.button("删除草稿", key=f"inspect_draft_drop_{d.id}", icon=":material/delete:"):
+                state.drop_draft(d.id, user)
+                st.rerun()
+
+
+def new_check(check: state.Check) -> None:
+    """Make ``check`` the page's check; the review tables of an earlier one are forgotten."""
+    st.session_state[RESULT] = check
+    for key in ("inspect_review", "inspect_added"):
+        st.session_state.pop(key, None)
+
+
+if not isinstance(st.session_state.get(RESULT), state.Check):
+    offer_drafts()
 wanted = st.query_params.get("village")
 if wanted:  # a link to one village: it must exist, and be one the user may inspect
     county = cur.audited if cur.county is None else cur.county
@@ -102,14 +145,21 @@ for k, photo in enumerate(photos or []):
     c1.image(photo.getvalue(), caption=photo.name, width=220)
     sides[photo.file_id] = c2.radio(f"「{photo.name}」拍摄的是", list(SIDES), format_func=SIDES.get,
                                     key=f"inspect_side_{k}_{photo.name}", horizontal=True)
-if not photos:
-    st.stop()
-n_out = sum(s == "external" for s in sides.values())
-refused = len(photos) - len(usable)
-st.caption(f"可核查的照片 {len(usable)} 张：外部 {n_out} 张，内部 {len(usable) - n_out} 张"
-           + (f"；另有 {refused} 个文件无法识别，不参与核查。" if refused else "。"))
-run = st.button("开始核查", type="primary", key="inspect_run", disabled=not usable)
 row = rows.loc[village]
+check = st.session_state.get(RESULT)
+if not isinstance(check, state.Check) or check.village != village:
+    check = None
+if photos:
+    n_out = sum(s == "external" for s in sides.values())
+    refused = len(photos) - len(usable)
+    st.caption(f"可核查的照片 {len(usable)} 张：外部 {n_out} 张，内部 {len(usable) - n_out} 张"
+               + (f"；另有 {refused} 个文件无法识别，不参与核查。" if refused else "。"))
+    run = st.button("开始核查", type="primary", key="inspect_run", disabled=not usable)
+elif check is None:
+    st.stop()
+else:
+    run = False
+    st.caption(f"以下为未保存的核查（{len(check.photo_bytes)} 张照片，已在服务器上保留）；重新上传照片可再次核查。")
 if run:
     point = None if row["lon"] is None or row["lon"] != row["lon"] else (float(row["lon"]), float(row["lat"]))
     progress = st.progress(0.0, text="正在核查…")
@@ -124,15 +174,18 @@ if run:
         state.show_error("牌子核查无法进行", exc)
         st.stop()
     progress.empty()
-    # Kept for the save button's rerun, together with what it was made from (the county files and the model) and
-    # the token that makes its saving idempotent.
-    st.session_state[RESULT] = (village, [p.getvalue() for p in usable], report, cur.key,
-                                state.audited_with_files(cur, engine), new_submission_token())
+    # Kept for the save button's rerun and, as a draft, through a reload: with what it was made from (the county
+    # files and the model) and the token that makes its saving idempotent.
+    check = state.Check(village=village, village_code=str(row["village_code"]),
+                        photo_bytes=[p.getvalue() for p in usable], report=report, made_with=cur.key,
+                        audited=state.audited_with_files(cur, engine), token=new_submission_token())
+    check.draft_id = state.keep_draft(check, user, cur)
+    new_check(check)
 
-result = st.session_state.get(RESULT)
-if result is None or result[0] != village:
+if check is None:
     st.stop()
-_, photo_bytes, report, made_with, audited, token = result
+photo_bytes, report, made_with, audited, token = (check.photo_bytes, check.report, check.made_with, check.audited,
+                                                  check.token)
 saved_id = st.session_state.get(SAVED, {}).get(token)
 summary_box = st.container()  # filled below, once the corrections are read
 for err in report.errors:
@@ -147,7 +200,7 @@ else:
     st.caption("可改正牌子类型和文字、勾选删除误检；漏检的牌子在下方补录（只有一张照片时可不填照片编号）。"
                "上方的结论随修改即时重新判定；保存时模型原始结果保留，所有修改记入复核日志。")
 choices = list(type_choices(cur.rules))
-table = review_table(report, cur.rules)
+table = check.base_edited if check.base_edited is not None else review_table(report, cur.rules)
 edited = st.data_editor(
     table, hide_index=True, key="inspect_review", height=38 + 35 * max(len(table), 1),  # every row in view
     disabled=True if saved_id else ["photo", "plaque", "confidence"],
@@ -157,6 +210,7 @@ edited = st.data_editor(
                    "confidence": st.column_config.NumberColumn("置信度", format="%.2f"),
                    "delete": st.column_config.CheckboxColumn("删除（误检）")})
 added = st.data_editor(
+    check.base_added if check.base_added is not None else
     pd.DataFrame({"photo": pd.Series(dtype="Int64"), "choice": pd.Series(dtype="str"), "text": pd.Series(dtype="str")}),
     num_rows="fixed" if saved_id else "dynamic", hide_index=True, key="inspect_added", disabled=bool(saved_id),
     column_config={"photo": st.column_config.NumberColumn("照片", min_value=1, max_value=max(len(report.photos), 1),
@@ -165,6 +219,8 @@ added = st.data_editor(
                    "text": st.column_config.TextColumn("文字")})
 
 shown = report
+if not saved_id:  # the corrections so far, kept with the draft through a reload
+    state.keep_corrections(check, user, edited, added)
 if saved_id:
     try:
         shown = state.stored_report(saved_id, user)
@@ -213,4 +269,5 @@ with st.form("inspect_save"):
             state.show_error("核查记录未保存", exc)
         else:
             st.session_state[SAVED] = {token: inspection_id}
+            state.drop_draft(check.draft_id, user)  # saved: the draft (and its copy of the photos) goes
             st.rerun()

@@ -134,6 +134,44 @@ users = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )
+# Sign-ins and unsaved checks (migration 0005): audit.records.sessions and audit.records.drafts.
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),  # the cookie's token is never stored, only its hash
+    sa.Column("username", sa.String(64), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),  # the role and townships at the sign-in: a change revokes it
+    sa.Column("townships", sa.Text, nullable=False),
+    sa.Column("issued_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("revoked_at", sa.DateTime),
+    sa.Column("revoked_reason", sa.String(32)),
+)
+drafts = sa.Table(
+    "drafts", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("village_code", sa.String(64), nullable=False),
+    sa.Column("village_name", sa.String(200), nullable=False),
+    sa.Column("township", sa.String(200)),
+    sa.Column("submission_token", sa.String(64), nullable=False),
+    sa.Column("report", sa.Text, nullable=False),
+    sa.Column("audited_with", sa.Text, nullable=False),
+    sa.Column("made_with", sa.String(400), nullable=False),
+    sa.Column("corrections", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False, index=True),
+    sa.UniqueConstraint("username", "village_code", name="uq_drafts_username_village"),
+)
+draft_photos = sa.Table(
+    "draft_photos", metadata,
+    sa.Column("draft_id", sa.String(32), sa.ForeignKey("drafts.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("side", sa.String(16), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
 sign_in_log = sa.Table(
     "sign_in_log", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
