@@ -277,8 +277,11 @@ def keep_draft(check: Check, user: User, cur: Current) -> str | None:
     """Keep a check just made as the user's draft (None when it cannot be kept: the page carries on without)."""
     from audit.records.drafts import save_draft
 
-    village = county_registry(cur.key.rsplit(":", 1)[0], cur).village(check.village_code)
+    if not check.village_code:  # a registry without village codes: the check lives in this tab only
+        st.caption("名册中该村没有村代码，本次核查不能保存为草稿（刷新页面后需重新核查）。")
+        return None
     try:
+        village = county_registry(cur.key.rsplit(":", 1)[0], cur).village(check.village_code)
         with opened_store() as store:
             return save_draft(store, user=user, village=village, report=check.report, photo_bytes=check.photo_bytes,
                               submission_token=check.token, audited=check.audited, made_with=check.made_with).id

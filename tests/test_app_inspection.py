@@ -264,3 +264,20 @@ def test_a_reload_resumes_the_sign_in_from_the_cookie_and_not_after_signing_out(
     reloaded = AppTest.from_file(APP, default_timeout=120).run()  # a reload with the old cookie still sent
     assert reloaded.title[0].value == "村级阵地核查 · 登录"
     assert any("已退出登录或登录已失效" in w.value for w in reloaded.warning)
+
+
+def test_a_village_without_a_code_is_checked_and_saved_without_a_draft(users, fake_engine):
+    from tests.test_app import CSV, upload
+
+    at = open_page("app/pages/data.py", user="admin1")
+    at.selectbox(key="data_crs").select("wgs84").run()
+    upload(at, "registry_upload", "本县名册.csv", CSV.encode("gbk"))      # no village codes in it
+    at.switch_page("app/pages/inspection.py").run()
+    at.text_input(key="inspect_search").set_value("王庄村").run()
+    at.file_uploader(key="inspect_photos").set_value([("门口.jpg", jpeg_bytes(1), "image/jpeg")]).run()
+    at.button(key="inspect_run").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    assert any("不能保存为草稿" in c.value for c in at.caption)
+    save_button(at)[0].click().run()
+    assert not errors(at), errors(at)
+    assert stored(users)[0]["village_name"].tolist() == ["王庄村"]

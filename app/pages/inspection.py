@@ -176,7 +176,8 @@ if run:
     progress.empty()
     # Kept for the save button's rerun and, as a draft, through a reload: with what it was made from (the county
     # files and the model) and the token that makes its saving idempotent.
-    check = state.Check(village=village, village_code=str(row["village_code"]),
+    code = row["village_code"] if isinstance(row["village_code"], str) and row["village_code"].strip() else ""
+    check = state.Check(village=village, village_code=code,
                         photo_bytes=[p.getvalue() for p in usable], report=report, made_with=cur.key,
                         audited=state.audited_with_files(cur, engine), token=new_submission_token())
     check.draft_id = state.keep_draft(check, user, cur)
