@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # Debian packages for the browser test (chromium driven by playwright) and CJK glyphs in its screenshots.
 DEB_PACKAGES := chromium chromium-driver fonts-wqy-microhei
 
-.PHONY: install system-packages run test test-fast bench bench-signs bench-map lint demo screenshots mutation
+.PHONY: install system-packages run test test-fast bench bench-signs bench-map lint demo screenshots fuzz mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: install system-packages
 
 test-fast: install
 	$(PY) -m pytest -m "not slow and not browser"
+
+# Mutated photos (1,000) and registries, rules files and township layers (300 of each kind) through the library
+# and the CLI, each in a child process capped at 60 s and 2 GiB; prints crashes per kind, exits 1 on any.
+fuzz: install
+	$(PY) -m tests.fuzz.run
 
 bench: install
 	$(PY) bench/run.py

@@ -357,3 +357,20 @@ def test_corrupt_exif_is_read_as_absent(rules):
     exif = b"Exif\0\0II*\0" + b"\xff" * 64                      # IFD offset far outside the block
     photo = photo_from_bytes(encode(picture(), "JPEG", exif=exif), "x.jpg", rules=rules)
     assert photo.gps is None and photo.taken_at is None and photo.full_size == (800, 600)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "P", "RGBA", "1"])
+def test_large_photos_are_reduced_before_conversion(rules, mode):
+    """A photo over twice the working size is shrunk at its own depth first (the 100-megapixel PNG needed
+    several copies of itself before): 16-bit still scaled, not clipped; the declared size stays the full size."""
+    w, h = 4800, 480
+    if mode == "I;16":
+        img = Image.fromarray(np.tile(np.linspace(0, 65535, w).astype(np.uint16), (h, 1)))
+    else:
+        img = picture(w, h).convert(mode)
+    photo = photo_from_bytes(encode(img, "PNG"), "wide.png", rules=rules)
+    assert photo.full_size == (w, h) and max(photo.image.size) == rules.photos.work_long_side_px
+    assert photo.scale == pytest.approx(w / photo.image.size[0])
+    if mode == "I;16":
+        row = np.asarray(photo.image)[h // 20, :, 0].astype(int)
+        assert row[2] <= 3 and row[-3] >= 252 and 100 < row[len(row) // 2] < 155

@@ -543,32 +543,137 @@ def test_honest_workbooks_pass_the_extent_check(tmp_path, sheet):
     check_xlsx(Path(__file__).parent.parent / "data" / "demo" / "demo_county.xlsx", _SHEET_LIMITS)
 
 
-def test_legacy_xls_extent_is_checked(tmp_path, rules):
+def xls_book(path, cells, *, blank=None):
+    """A real legacy XLS: a header row, ``cells`` {(row, col): value}, and optionally a formatted empty cell."""
     wb = xlwt.Workbook(encoding="utf-8")
     ws = wb.add_sheet("村")
     for j, h in enumerate(["村代码", "村名", "户数", "服务中心面积"]):
         ws.write(0, j, h)
-    ws.write(1, 1, "王庄村")
-    ws.write(1, 2, 100)
-    ws.write(1, 3, 120)
-    ws.write(65535, 255, "x")         # the format's last cell: calamine would hold a 1 GB grid
-    path = tmp_path / "corner.xls"
+    for (r, c), value in cells.items():
+        ws.write(r, c, value)
+    if blank:
+        ws.write(*blank, None, xlwt.easyxf("pattern: pattern solid, fore_colour red;"))
     wb.save(str(path))
-    with pytest.raises(RegistryError, match=r"corner.xls: 工作表「村」的数据延伸到第 65,536 行、第 256 列（IV65536）"):
+    return path
+
+
+def biff_edited(path, edit):
+    """The XLS at ``path`` with its BIFF records rewritten by ``edit(type, body) -> body`` (repackaged whole)."""
+    import io
+    import struct
+
+    from xlwt.CompoundDoc import XlsDoc
+
+    from audit.area._sheet_extent import _cfb_streams
+
+    [stream] = _cfb_streams(path.read_bytes(), ("workbook",))
+    out, at = b"", 0
+    while at + 4 <= len(stream):
+        rtype, length = struct.unpack_from("<HH", stream, at)
+        out += stream[at:at + 4] + edit(rtype, stream[at + 4:at + 4 + length])
+        at += 4 + length
+    buf = io.BytesIO()
+    XlsDoc().save(buf, out)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+ROW_OF_VILLAGE = {(1, 1): "王庄村", (1, 2): 100, (1, 3): 120}
+
+
+def test_legacy_xls_extent_is_checked(tmp_path, rules):
+    path = xls_book(tmp_path / "corner.xls", {**ROW_OF_VILLAGE, (65535, 255): "x"})   # calamine: a 1 GB grid
+    with pytest.raises(RegistryError, match=r"corner.xls: 工作表「村」声明的范围延伸到第 65,536 行、第 256 列（IV65536）"):
+        registry_from_file(path, rules=rules)
+
+
+def test_legacy_xls_cells_beyond_an_honest_dimension_are_found(tmp_path, rules):
+    import struct
+
+    def far(rtype, body):   # the village's name moved to the format's last cell; DIMENSIONS left as it was
+        if rtype == 0x0204 or (rtype == 0x00FD and struct.unpack_from("<HH", body) == (1, 1)):
+            return struct.pack("<HH", 65535, 255) + body[4:]
+        return body
+
+    path = biff_edited(xls_book(tmp_path / "far.xls", ROW_OF_VILLAGE), far)
+    with pytest.raises(RegistryError, match=r"far.xls: 工作表「村」的数据延伸到第 65,536 行、第 256 列"):
+        registry_from_file(path, rules=rules)
+
+
+@pytest.mark.parametrize(("dimensions", "message"), [
+    ((0, 0xFFFFFFF0, 0, 4), r"声明的范围延伸到第 4,294,967,280 行"),            # calamine aborted reserving it
+    ((0xFFFF, 3, 0, 4), r"声明的范围无效（首行 65,535 在末行 3 之后"),          # its size wrapped around
+])
+def test_legacy_xls_declared_dimensions(tmp_path, rules, dimensions, message):
+    import struct
+
+    def lie(rtype, body):
+        return struct.pack("<IIHH", *dimensions) + body[12:] if rtype == 0x0200 else body
+
+    path = biff_edited(xls_book(tmp_path / "dims.xls", ROW_OF_VILLAGE), lie)
+    with pytest.raises(RegistryError, match=rf"dims.xls: 工作表「村」{message}"):
         registry_from_file(path, rules=rules)
 
 
 def test_legacy_xls_blank_cells_do_not_count(tmp_path, rules):
-    wb = xlwt.Workbook(encoding="utf-8")
-    ws = wb.add_sheet("村")
-    for j, h in enumerate(["村代码", "村名", "户数", "服务中心面积"]):
-        ws.write(0, j, h)
-    for j, value in enumerate(["1", "王庄村", 100, 120]):
-        ws.write(1, j, value)
-    ws.write(60000, 255, None, xlwt.easyxf("pattern: pattern solid, fore_colour red;"))   # formatted, empty
-    path = tmp_path / "styled.xls"
-    wb.save(str(path))
+    """A formatted empty cell is no value: calamine leaves it out, and so does the scan of the cells."""
+    import struct
+
+    from audit.area._sheet_extent import SheetLimits, check_xls
+
+    def honest(rtype, body):   # DIMENSIONS as if the formatting were not there
+        return struct.pack("<IIHH", 0, 2, 0, 4) + body[12:] if rtype == 0x0200 else body
+
+    path = biff_edited(xls_book(tmp_path / "styled.xls", ROW_OF_VILLAGE, blank=(60000, 150)), honest)
+    check_xls(path, SheetLimits(rows=10, columns=10, cells=100, uncompressed_bytes=10**9))
     assert registry_from_file(path, rules=rules).villages["village_name"].tolist() == ["王庄村"]
+
+
+def test_a_rust_panic_in_the_reader_is_a_registry_error(sheet, rules, monkeypatch):
+    """calamine's panics reach Python as pyo3's PanicException, a BaseException: still an unreadable file."""
+    class PanicException(BaseException):
+        pass
+
+    def panic(*args, **kwargs):
+        raise PanicException("range start index 4294967280 out of range for slice of length 8192")
+
+    monkeypatch.setattr(pd, "read_excel", panic)
+    with pytest.raises(RegistryError, match=r"registry.xlsx: 无法读取文件（PanicException: range start index"):
+        registry_from_file(sheet(ROWS), rules=rules)
+
+
+def test_a_sheet_outside_the_file_is_refused(tmp_path, rules):
+    import struct
+
+    def away(rtype, body):   # BOUNDSHEET: where the sheet begins (calamine panicked slicing past the end)
+        return struct.pack("<I", 0xFFFFFFF0) + body[4:] if rtype == 0x0085 else body
+
+    path = biff_edited(xls_book(tmp_path / "away.xls", ROW_OF_VILLAGE), away)
+    with pytest.raises(RegistryError, match=r"away.xls: 文件已损坏（工作表「村」的位置超出了文件）"):
+        registry_from_file(path, rules=rules)
+
+
+def test_shared_strings_declared_beyond_the_cells_are_refused(tmp_path, rules):
+    """calamine reserves room for uniqueCount strings before reading one: 4,294,967,295 aborted the process."""
+    import re
+
+    import xlsxwriter
+
+    src = tmp_path / "excel.xlsx"
+    with xlsxwriter.Workbook(str(src)) as wb:
+        ws = wb.add_worksheet("s")
+        ws.write_row(0, 0, ["村名", "户数", "面积"])
+        ws.write_row(1, 0, ["王庄村", 100, 120])
+    path = tmp_path / "sst.xlsx"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/sharedStrings.xml":
+                data = re.sub(rb'uniqueCount="\d+"', b'uniqueCount="4294967295"', data)
+            zout.writestr(info, data)
+    assert registry_from_file(src, rules=rules).villages["village_name"].tolist() == ["王庄村"]
+    with pytest.raises(RegistryError, match=r"sst.xlsx: 共享字符串表声明了 4,294,967,295 个字符串，超出上限 5,000,000 个"):
+        registry_from_file(path, rules=rules)
 
 
 @pytest.mark.parametrize("junk", [b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\xff" * 600,
@@ -696,3 +801,50 @@ def test_200000_rows_import_under_2_gib(tmp_path):
     run = subprocess.run([sys.executable, "-c", cap, str(path)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert f"村庄 {len(big)} 个" in run.stdout
+
+
+def towns_layer(geometries):
+    return gpd.GeoDataFrame({"乡镇名称": [f"镇{i}" for i in range(len(geometries))]}, geometry=geometries,
+                            crs="EPSG:4326")
+
+
+@pytest.mark.parametrize(("geometry", "message"), [
+    (box(116.0, 36.3, 116.1, 1e21), r"第 2 个要素的坐标（116.1, 1e\+21）不是有效的经纬度"),
+    (box(116.0, 36.3, 1e308, 36.4), r"第 2 个要素的坐标（1e\+308, 36.3）不是有效的经纬度"),
+    (Point(116.0, 36.3), r"第 2 个要素是点，不是面"),
+])
+def test_township_layers_are_checked_on_entry(tmp_path, geometry, message):
+    path = tmp_path / "towns.gpkg"
+    towns_layer([box(115.9, 36.4, 116.0, 36.5), geometry]).to_file(path)
+    with pytest.raises(RegistryError, match=rf"towns.gpkg: {message}"):
+        townships_from_file(path)
+
+
+def test_a_township_ring_crossing_itself_is_repaired_and_mapped(tmp_path, sheet, rules):
+    """A bow-tie ring (GEOS's TopologyException in the map's set_precision before) is made valid on entry."""
+    from shapely.geometry import Polygon
+
+    from audit.area.mapping import script_json, township_features
+
+    bow_tie = Polygon([(115.9, 36.4), (116.0, 36.5), (116.0, 36.4), (115.9, 36.5), (115.9, 36.4)])
+    assert not bow_tie.is_valid
+    path = tmp_path / "towns.geojson"
+    towns_layer([bow_tie, box(116.0, 36.3, 116.1, 36.4)]).to_file(path, driver="GeoJSON")
+    towns = townships_from_file(path)
+    assert towns.geometry.is_valid.all()
+    assert towns.geometry.iloc[0].area == pytest.approx(0.005)          # both triangles of the bow tie
+    audited = area_audit(registry_from_file(sheet(ROWS), rules=rules).villages, rules=rules)
+    assert '"type":"FeatureCollection"' in script_json(township_features(towns, audited))
+
+
+def test_registry_polygons_that_cross_themselves_still_give_a_point(tmp_path, rules, gis_villages):
+    from shapely.geometry import Polygon
+
+    polys = gis_villages.copy()
+    polys["geometry"] = [Polygon([(115.97, 36.44), (115.99, 36.46), (115.99, 36.44), (115.97, 36.46)]),
+                         box(116.0, 36.39, 116.02, 36.41)]
+    path = tmp_path / "p.gpkg"
+    polys.to_file(path)
+    v = registry_from_file(path, rules=rules).villages
+    assert v.geometry.notna().all()
+    assert 115.97 <= v.geometry.iloc[0].x <= 115.99

@@ -107,7 +107,7 @@ def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
                 if rid in targets:
                     out[targets[rid]] = el.get("name", "")
         return out
-    except (KeyError, ET.ParseError, zipfile.BadZipFile, ValueError, OSError, RuntimeError, EOFError):
+    except Exception:  # noqa: BLE001 - names are for messages only; the scan then takes every worksheet member
         return {}
 
 
@@ -228,18 +228,40 @@ def _scan_worksheet(fh, name: str, sheet: str, limits: SheetLimits) -> None:  # 
             return
 
 
+def _check_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: SheetLimits) -> None:
+    """A shared-string table's declared counts (calamine reserves room for uniqueCount strings up front): never
+    more strings than a sheet may have cells."""
+    if not info.filename.endswith(".xml") or info.is_dir():
+        return
+    try:
+        with zf.open(info) as fh:
+            head = fh.read(4096)
+    except Exception as exc:  # noqa: BLE001 - a broken member: the workbook is unreadable
+        raise RegistryError(f"{name}: 无法读取文件（{info.filename} 已损坏：{type(exc).__name__}: {exc}）") from None
+    if b"sst" not in head:
+        return
+    for m in re.finditer(rb"<(?:[\w.-]+:)?sst\b([^>]*)>", head):
+        for count in re.findall(rb"\b(?:uniqueCount|count)\s*=\s*[\"']\s*(\d+)", m.group(1)):
+            if int(count) > limits.cells:
+                raise RegistryError(f"{name}: 共享字符串表声明了 {int(count):,} 个字符串，超出上限 "
+                                    f"{limits.cells:,} 个（文件可能已损坏）")
+
+
 def check_xlsx(path: Path, limits: SheetLimits) -> None:
-    """Refuse an XLSX/XLSM whose sheets reach beyond ``limits`` (declared or actual), or whose ZIP would
-    decompress to more than ``limits.uncompressed_bytes``; a file that is no ZIP is left to the reader."""
+    """Refuse an XLSX/XLSM whose sheets reach beyond ``limits`` (declared or actual), whose ZIP would decompress
+    to more than ``limits.uncompressed_bytes``, or that this scan cannot read: a file the scan could not measure
+    never reaches the native reader."""
     name = path.name
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return  # not a workbook at all: the reader says so in its own words
+    except Exception as exc:  # noqa: BLE001 - whatever the ZIP reader says, the workbook is unreadable
+        raise RegistryError(f"{name}: 无法读取文件（不是有效的 XLSX 工作簿：{type(exc).__name__}: {exc}）") from None
     with zf:
         total = sum(max(i.file_size, 0) for i in zf.infolist())
         if total > limits.uncompressed_bytes:
             raise RegistryError(f"{name}: 解压后共 {total:,} 字节，超出上限 {limits.uncompressed_bytes:,} 字节")
+        for info in zf.infolist():
+            _check_shared_strings(zf, info, name, limits)
         names = _sheet_names(zf)
         for info in _worksheets(zf, names):
             sheet = names.get(info.filename) or PurePosixPath(info.filename).stem
@@ -248,15 +270,15 @@ def check_xlsx(path: Path, limits: SheetLimits) -> None:
                     _scan_worksheet(fh, name, sheet, limits)
             except RegistryError:
                 raise
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
-                raise RegistryError(f"{name}: 文件已损坏，无法读取工作表「{sheet}」（{type(exc).__name__}: {exc}）") from None
+            except Exception as exc:  # noqa: BLE001 - zlib, CRC, encryption, unknown compression: all corrupt
+                raise RegistryError(f"{name}: 无法读取文件（工作表「{sheet}」已损坏：{type(exc).__name__}: {exc}）") from None
 
 
 # --- XLS (BIFF in a compound file) ------------------------------------------------------------------------------
 
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _END_OF_CHAIN = 0xFFFFFFFE
-_BOF, _EOF, _BOUNDSHEET = 0x0809, 0x000A, 0x0085
+_BOF, _EOF, _BOUNDSHEET, _DIMENSIONS = 0x0809, 0x000A, 0x0085, 0x0200
 # Cell records with a value, row and column in their first four bytes; MULRK carries its last column at the end.
 _CELL_RECORDS = {0x0203, 0x0204, 0x00FD, 0x027E, 0x0205, 0x0006, 0x00D6, 0x0003, 0x0002, 0x0004, 0x0005,
                  0x0206, 0x0406}
@@ -363,6 +385,15 @@ def _biff_extent(stream: bytes, sheets: dict[int, str], name: str, limits: Sheet
             at += 4 + length
             if rtype == _EOF:
                 break
+            if rtype == _DIMENSIONS and len(body) >= 10:   # calamine reserves its grid from it
+                first_row, rows, first_col, cols = struct.unpack_from("<IIHH" if len(body) >= 14 else "<HHHH", body)
+                if rows and cols and (first_row > rows or first_col > cols):   # last before first: calamine's
+                    # size would wrap around (an empty range, 0 rows or columns, is read as empty)
+                    raise RegistryError(f"{name}: 工作表「{sheet}」声明的范围无效（首行 {first_row:,} 在末行 {rows:,} 之后，"
+                                        f"或首列 {first_col} 在末列 {cols} 之后），文件已损坏")
+                if _over(rows, cols, limits):
+                    _refuse_extent(name, sheet, rows, cols, limits, declared=True)
+                continue
             if rtype in _CELL_RECORDS and len(body) >= 4:
                 row, col = struct.unpack_from("<HH", body, 0)
                 last_col = col
@@ -408,5 +439,7 @@ def check_xls(path: Path, limits: SheetLimits) -> None:
             at += 4 + length
             if rtype == _EOF:
                 break
-        sheets = {o: n for o, n in sheets.items() if o < len(stream)} or {0: "1"}
-        _biff_extent(stream, sheets, path.name, limits)
+        beyond = [n for o, n in sheets.items() if o + 4 > len(stream)]
+        if beyond:
+            raise RegistryError(f"{path.name}: 文件已损坏（工作表「{beyond[0]}」的位置超出了文件），无法读取")
+        _biff_extent(stream, sheets or {0: "1"}, path.name, limits)

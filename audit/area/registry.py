@@ -14,6 +14,7 @@ import csv
 import io
 import re
 import unicodedata
+import warnings
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from audit.area import coords
 from audit.area._sheet_extent import SheetLimits, check_xls, check_xlsx
@@ -250,14 +252,19 @@ def _read_tables(path: Path) -> dict[str, pd.DataFrame]:
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
         return {path.stem: _finite(_read_csv(path))}
-    # Both checks run whatever the suffix says; each is a no-op on a file that is not its container.
-    check_xlsx(path, _SHEET_LIMITS)
-    check_xls(path, _SHEET_LIMITS)
+    # calamine picks its reader by the suffix: the check for that reader runs first, and refuses what it cannot read.
+    if suffix in (".xlsx", ".xlsm"):
+        check_xlsx(path, _SHEET_LIMITS)
+    else:
+        check_xls(path, _SHEET_LIMITS)
     try:
         # .xlsx and legacy .xls through calamine (it keeps the leading empty rows, so row numbers hold)
         tables = pd.read_excel(path, header=None, dtype=object, engine="calamine", sheet_name=None)
-    except Exception as exc:  # noqa: BLE001 - any reader failure means the file is unreadable
-        raise RegistryError(f"{path.name}: 无法读取文件（{type(exc).__name__}: {exc}）") from None
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any reader failure means the file is unreadable; calamine's Rust
+        # panics arrive as pyo3's PanicException, which derives from BaseException
+        raise RegistryError(f"{path.name}: 无法读取文件（{type(exc).__name__}: {str(exc)[:300]}）") from None
     for sheet, table in tables.items():   # the pre-checks bound these already; a reader's surprise is caught here
         rows, cols = table.shape
         if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
@@ -367,12 +374,14 @@ def _read_spatial(path: Path) -> gpd.GeoDataFrame:
             raise RegistryError(f"{path.name}: 压缩包中没有 .shp 文件")
         target = f"/vsizip/{path}/{shp[0]}"
     try:
-        info = pyogrio.read_info(target)
-        features, fields = int(info.get("features", -1)), len(info.get("fields", ()))
-        if features > MAX_ROWS or fields > MAX_COLUMNS:
-            raise RegistryError(f"{path.name}: 图层有 {features:,} 个要素、{fields:,} 个字段，超出上限"
-                                f"（最多 {MAX_ROWS:,} 个要素、{MAX_COLUMNS} 个字段）")
-        gdf = gpd.read_file(target)
+        with warnings.catch_warnings():   # GDAL's notes on what it tolerated (extra members, odd values)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            info = pyogrio.read_info(target)
+            features, fields = int(info.get("features", -1)), len(info.get("fields", ()))
+            if features > MAX_ROWS or fields > MAX_COLUMNS:
+                raise RegistryError(f"{path.name}: 图层有 {features:,} 个要素、{fields:,} 个字段，超出上限"
+                                    f"（最多 {MAX_ROWS:,} 个要素、{MAX_COLUMNS} 个字段）")
+            gdf = gpd.read_file(target)
         if len(gdf) > MAX_ROWS:
             raise RegistryError(f"{path.name}: 图层有 {len(gdf):,} 个要素，超出上限 {MAX_ROWS:,} 个")
         if gdf.crs is None:
@@ -518,6 +527,25 @@ def _coordinates(lon_s: pd.Series, lat_s: pd.Series, crs_s: pd.Series | None, *,
     return lon, lat
 
 
+def _points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lon, lat) of each feature: a point as it is, another shape by a point inside it (an invalid one repaired
+    first); NaN when there is none or GEOS cannot find one."""
+    out = np.full((len(geoms), 2), np.nan)
+    kinds = shapely.get_type_id(geoms)          # -1: no geometry
+    points = kinds == 0
+    out[points, 0], out[points, 1] = shapely.get_x(geoms[points]), shapely.get_y(geoms[points])
+    with np.errstate(invalid="ignore"):   # a vertex at inf or NaN: reported by the caller, not warned about here
+        for k in np.flatnonzero(kinds > 0):
+            geom = geoms[k]
+            try:
+                inside = shapely.point_on_surface(geom if shapely.is_valid(geom) else shapely.make_valid(geom))
+            except shapely.errors.GEOSException:
+                continue
+            if not shapely.is_empty(inside):
+                out[k] = shapely.get_coordinates(inside)[0]
+    return out[:, 0], out[:, 1]
+
+
 def _canonical_from_frame(frame: pd.DataFrame, fields: dict[str, str], rules: Rules, *, name: str,
                           default_crs: str, geometry: gpd.GeoSeries | None) -> tuple[gpd.GeoDataFrame, _Collector]:
     rows = frame["__row"].to_numpy()
@@ -568,10 +596,7 @@ def _canonical_from_frame(frame: pd.DataFrame, fields: dict[str, str], rules: Ru
 
     if geometry is not None:
         pts = geometry.reset_index(drop=True)
-        with np.errstate(invalid="ignore"):   # a vertex at inf or NaN: flagged below, not warned about here
-            pts = pts.where(pts.isna() | (pts.geom_type == "Point"), pts.representative_point())
-            lon = pts.x.to_numpy(copy=True)
-            lat = pts.y.to_numpy(copy=True)
+        lon, lat = _points(pts.to_numpy())
         if default_crs != "wgs84":
             lon, lat = coords.to_wgs84(lon, lat, default_crs)
         col.rows_where(np.isnan(lon), None, None, "要素没有几何，该村不上图")
@@ -701,6 +726,43 @@ def townships_from_file(path: str | Path, *, name_column: str | None = None) -> 
     column = name_column or _match_fields(headers, {}).get("township")
     if column is None or column not in gdf.columns:
         raise RegistryError(f"{path.name}: 找不到乡镇名称列；现有列：{'、'.join(headers)}")
-    out = gpd.GeoDataFrame({"township": _text(gdf[column]).to_numpy()}, geometry=gdf.geometry.to_numpy(),
-                           crs="EPSG:4326")
+    out = gpd.GeoDataFrame({"township": _text(gdf[column]).to_numpy()},
+                           geometry=_township_areas(gdf.geometry.to_numpy(), path.name), crs="EPSG:4326")
     return out
+
+
+_POLYGONAL = (3, 6)   # shapely type ids of Polygon and MultiPolygon
+
+
+def _polygonal_part(geom: object) -> object:
+    """The polygons of a geometry (``make_valid`` may return a collection with lines and points beside them)."""
+    if geom is None or shapely.get_type_id(geom) in _POLYGONAL:
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in _POLYGONAL]
+    return shapely.multipolygons(parts) if parts else shapely.Polygon()
+
+
+def _township_areas(geoms: np.ndarray, name: str) -> np.ndarray:
+    """Township polygons checked on entry: every vertex a finite longitude and latitude, every feature a polygon;
+    an invalid polygon (a ring crossing itself, as hand-drawn layers have) repaired as GIS software does."""
+    geoms = geoms.copy()
+    xy, index = shapely.get_coordinates(geoms, return_index=True)
+    bad = ~np.isfinite(xy).all(axis=1) | (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise RegistryError(f"{name}: 第 {int(index[k]) + 1} 个要素的坐标（{xy[k, 0]:.6g}, {xy[k, 1]:.6g}）"
+                            "不是有效的经纬度，乡镇边界无法使用")
+    present = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    kinds = shapely.get_type_id(geoms)
+    wrong = present & ~np.isin(kinds, _POLYGONAL)
+    if wrong.any():
+        k = int(np.argmax(wrong))
+        what = {0: "点", 1: "线", 2: "线", 4: "多点", 5: "多线", 7: "几何集合"}.get(int(kinds[k]), "其他几何")
+        raise RegistryError(f"{name}: 第 {k + 1} 个要素是{what}，不是面；乡镇边界须为面（Polygon）图层")
+    invalid = present & ~shapely.is_valid(geoms)
+    for k in np.flatnonzero(invalid):
+        try:
+            geoms[k] = _polygonal_part(shapely.make_valid(geoms[k]))
+        except shapely.errors.GEOSException as exc:
+            raise RegistryError(f"{name}: 第 {k + 1} 个要素的边界无效且无法修复（{exc}）") from None
+    return geoms

@@ -194,11 +194,28 @@ def _orientation(exif: Image.Exif) -> int:
     return value if isinstance(value, int) and value in _ORIENTATION else 1
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
+def _reduced(img: Image.Image, limits: PhotoRules) -> tuple[Image.Image, bool]:
+    """A large photo shrunk by a whole factor while still at its own bit depth and mode, so that the conversions
+    after it work on a working-size image (a 100-megapixel PNG otherwise needs several of its own size at once);
+    and whether its samples were 16-bit. JPEG has been decoded small already (draft mode)."""
+    sixteen = img.mode.startswith("I;16")
+    k = max(img.size) // limits.work_long_side_px
+    if k < 2:
+        return img, sixteen
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif img.mode == "1":
+        img = img.convert("L")
+    elif sixteen:
+        img = img.convert("I")
+    return img.reduce(k), sixteen
+
+
+def _to_rgb(img: Image.Image, *, sixteen: bool = False) -> Image.Image:
     """8-bit RGB: alpha composited on white, CMYK/greyscale/palette converted, 16-bit scaled down."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float32)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        top = 65535.0 if sixteen or img.mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
         arr = np.clip(np.nan_to_num(arr) / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L").convert("RGB")
     if img.mode == "P":
@@ -275,7 +292,7 @@ def photo_from_bytes(data: bytes, name: str = "photo", *, rules: Rules | None = 
     if len(data) > limits.max_bytes:
         raise PhotoError(f"{name}：文件过大（{len(data):,} 字节，上限 {limits.max_bytes:,} 字节）")
     try:
-        img, (w0, _), fmt, exif = _decode(data, name, limits)
+        img, (w0, h0), fmt, exif = _decode(data, name, limits)
     except PhotoError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -287,20 +304,21 @@ def photo_from_bytes(data: bytes, name: str = "photo", *, rules: Rules | None = 
     except Exception as exc:  # noqa: BLE001 - a decoder failing on a user's bytes means a corrupt file
         raise PhotoError(f"{name}：图片文件损坏或不完整（{type(exc).__name__}: {str(exc)[:200]}）") from None
 
-    decoded_scale = w0 / img.size[0]  # > 1 when JPEG draft mode decoded at a reduced scale
     orientation = _orientation(exif)
-    if orientation != 1:
-        img = img.transpose(_ORIENTATION[orientation])
-    img = _to_rgb(img)
-    full_size = (round(img.size[0] * decoded_scale), round(img.size[1] * decoded_scale))
-    if min(full_size) < limits.min_side_px:
-        raise PhotoError(f"{name}：图片太小（{full_size[0]}×{full_size[1]} 像素，短边至少 {limits.min_side_px} 像素）")
-    scale = decoded_scale
-    if max(img.size) > limits.work_long_side_px:
-        factor = limits.work_long_side_px / max(img.size)
-        img = img.resize((max(1, round(img.size[0] * factor)), max(1, round(img.size[1] * factor))),
-                         Image.Resampling.LANCZOS)
-        scale = full_size[0] / img.size[0]
+    try:
+        img, sixteen = _reduced(img, limits)
+        if orientation != 1:
+            img = img.transpose(_ORIENTATION[orientation])
+        img = _to_rgb(img, sixteen=sixteen)
+        if max(img.size) > limits.work_long_side_px:
+            factor = limits.work_long_side_px / max(img.size)
+            img = img.resize((max(1, round(img.size[0] * factor)), max(1, round(img.size[1] * factor))),
+                             Image.Resampling.LANCZOS)
+    except MemoryError:
+        raise PhotoError(f"{name}：图片处理所需内存超出限制，拒绝处理") from None
+    # The full-resolution size is the declared one (upright), whatever scale the pixels were decoded or reduced at.
+    full_size = (h0, w0) if orientation in (5, 6, 7, 8) else (w0, h0)
+    scale = full_size[0] / img.size[0]
     return Photo(name=name, image=img, full_size=full_size, scale=scale, format=fmt,
                  sha256=hashlib.sha256(data).hexdigest(), gps=_gps(exif), taken_at=_taken_at(exif))
 
