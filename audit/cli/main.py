@@ -321,6 +321,7 @@ def _register_commands() -> None:
     """``audit train`` / ``audit eval-model`` (audit.cli.model: ultralytics is imported lazily there) and
     ``audit users add|disable|enable|set-role|password|list`` (audit.cli.users)."""
     from audit.cli import model as model_cli
+    from audit.cli import store as store_cli
     from audit.cli import users as users_cli
 
     app.command("train")(model_cli.train)
@@ -328,6 +329,7 @@ def _register_commands() -> None:
     users_app = typer.Typer(no_args_is_help=True, help="Accounts: 乡镇检查员 / 规划人员 / 县级管理员.")
     users_cli.register(users_app)
     app.add_typer(users_app, name="users")
+    store_cli.register(app)  # audit store check, audit backup, audit restore
 
 
 _register_commands()
