@@ -281,7 +281,19 @@ def run_cases(jobs: Iterable[tuple[Case, str]], ctx: Context, out: Path, *, para
 
 def fuzz(counts: dict[str, int], folder: Path, *, base_seed: int = 14, parallel: int = 2, cli: bool = True,
          progress: Callable[[str], None] | None = None) -> dict[str, dict[str, Tally]]:
-    """Make and run ``counts[kind]`` inputs per kind; returns tallies per kind and target (lib, cli)."""
+    """Make and run ``counts[kind]`` inputs per kind; returns tallies per kind and target (lib, cli). The engine
+    preloaded for the children is the parent's only while this runs: ``Engine.load`` is restored after."""
+    from audit.signs.engine import Engine
+
+    real_load = Engine.__dict__["load"]
+    try:
+        return _fuzz(counts, folder, base_seed=base_seed, parallel=parallel, cli=cli, progress=progress)
+    finally:
+        Engine.load = real_load
+
+
+def _fuzz(counts: dict[str, int], folder: Path, *, base_seed: int, parallel: int, cli: bool,
+          progress: Callable[[str], None] | None) -> dict[str, dict[str, Tally]]:
     ctx = prepare(counts, folder / "context")
     tallies: dict[str, dict[str, Tally]] = {}
     for kind, n in counts.items():
