@@ -633,8 +633,10 @@ def mutate_shp(seed: Seed, rng: random.Random) -> bytes:
     data = seed.data
     for _ in range(rng.choice((1, 1, 2))):
         if rng.random() < 0.75:
-            names = [i.filename for i in zipfile.ZipFile(io.BytesIO(data)).infolist()] \
-                if zipfile.is_zipfile(io.BytesIO(data)) else []
+            try:
+                names = [i.filename for i in zipfile.ZipFile(io.BytesIO(data)).infolist()]
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+                names = []
             target = rng.choice(names) if names else ""
             data = _rezip(data, lambda n, b, t=target: mutate_shapefile_member(n, b, rng) if n == t else b, rng)
         else:
@@ -714,7 +716,10 @@ MUTATORS: dict[str, Callable[[Seed, random.Random], bytes]] = {
 
 def mutate(kind: str, seed: Seed, rng: random.Random) -> bytes:
     """New bytes from ``seed``: structure-aware or byte-level mutations, stacked, as ``rng`` decides."""
-    data = MUTATORS[kind](seed, rng)
+    try:
+        data = MUTATORS[kind](seed, rng)
+    except Exception:  # noqa: BLE001 - a structure broken by an earlier stacked mutation: fall back to bytes
+        data = byte_mutation(seed.data, rng)
     if rng.random() < 0.1:                            # occasionally bytes on top of the structure
         data = byte_mutation(data, rng)
     return data
