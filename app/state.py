@@ -141,11 +141,9 @@ def audit_from_upload(upload: Upload, rules_upload: Upload | None) -> tuple[gpd.
 
 def county_of(current: Current) -> dict[str, str] | None:
     """Township -> county of the whole registry, when it names counties (for grouping figures by county)."""
-    villages = current.county if current.county is not None else current.audited
-    if "county" not in villages.columns:
-        return None
-    pairs = villages[["township", "county"]].dropna().drop_duplicates("township")
-    return dict(zip(pairs["township"].astype(str), pairs["county"].astype(str), strict=True))
+    from audit.records.evaluation import county_of_townships
+
+    return county_of_townships(current.county if current.county is not None else current.audited)
 
 
 @st.cache_resource(max_entries=8, show_spinner="正在读取名册中的地名…")

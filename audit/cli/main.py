@@ -290,7 +290,7 @@ def eval_reviewed(
     the reviewed inspections, by kind of board and by county and township."""
     from audit.records.access import SYSTEM
     from audit.records.db import open_store
-    from audit.records.evaluation import engine_scores, scores_for_people
+    from audit.records.evaluation import county_of_townships, engine_scores, scores_for_people
 
     try:
         county_of = None
@@ -298,10 +298,7 @@ def eval_reviewed(
             from audit.area.registry import registry_from_file
             from audit.rules import load_rules
 
-            villages = registry_from_file(registry, rules=load_rules(), crs=crs.value).villages
-            if "county" in villages.columns:
-                pairs = villages[["township", "county"]].dropna().drop_duplicates("township")
-                county_of = dict(zip(pairs["township"].astype(str), pairs["county"].astype(str), strict=True))
+            county_of = county_of_townships(registry_from_file(registry, rules=load_rules(), crs=crs.value).villages)
         store = open_store(db, data_dir=data_dir)
         try:
             scores = engine_scores(store, user=SYSTEM, county_of=county_of)

@@ -15,18 +15,25 @@ from collections.abc import Mapping
 import pandas as pd
 import sqlalchemy as sa
 
+from audit.labels import KIND_ZH
 from audit.records.access import User
 from audit.records.accounts import acting_user
 from audit.records.db import Store, inspections
 from audit.records.inspections import _scoped, inspection_from_store
 
-KIND_ZH = {"official": "清单内牌子", "unauthorised_sign": "未列入清单的牌子", "honour": "荣誉牌", "allowed": "允许的标识",
-           "background": "招牌或标语", "undecided": "待人工确认", "unreadable": "未识别"}
 COLUMNS = ["group", "kind", "boards", "found", "typed_right", "missed", "false_detections", "recall", "precision",
            "type_accuracy"]
 COLUMNS_ZH = {"group": "范围", "kind": "牌子类别", "boards": "实际牌子数", "found": "引擎找到", "typed_right": "类别正确",
               "missed": "漏检", "false_detections": "误检", "recall": "检出率", "precision": "准确率",
               "type_accuracy": "分类正确率"}
+
+
+def county_of_townships(villages: pd.DataFrame) -> dict[str, str] | None:
+    """Township -> county of a registry that names counties (None when it does not), to group figures by county."""
+    if "county" not in villages.columns or "township" not in villages.columns:
+        return None
+    pairs = villages[["township", "county"]].dropna().drop_duplicates("township")
+    return dict(zip(pairs["township"].astype(str), pairs["county"].astype(str), strict=True))
 
 
 def review_outcomes(store: Store, *, user: User) -> pd.DataFrame:

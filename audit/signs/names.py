@@ -356,14 +356,6 @@ def _honour(text: str, rules: Rules) -> bool:
     return level and any(text.endswith(t) for t in h.titles)
 
 
-def names_a_body(text: str, rules: Rules) -> bool:
-    """Whether a sign's text names an organisation: a mechanism word (协会, 工作站…), a body's ending (…会, …社,
-    …站) or a village's name (…村, …社区). Slogans (扫黑除恶保平安) name none."""
-    signs = rules.unauthorised_signs
-    return (any(k in text for k in signs.markers) or text.endswith(tuple(signs.endings))
-            or _NAMED_VILLAGE.search(text) is not None)
-
-
 def _other_marker_starts(rules: Rules) -> tuple[str, ...]:
     """How another organisation's board starts: its marker, or the marker's first two characters when the rest is
     cut off (共青 of 共青团) and no party marker starts so."""
