@@ -3,22 +3,33 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two installs: the runtime (app, CLI, inference on onnxruntime: no torch) for `make run` / `make install`, and
+# the runtime with the training stack and the test tools (extras train and dev) for `make test` and the benches.
 STAMP := $(VENV)/.installed-stamp
+DEV_STAMP := $(VENV)/.installed-dev-stamp
 # Debian packages for the browser test (chromium driven by playwright) and CJK glyphs in its screenshots.
 DEB_PACKAGES := chromium chromium-driver fonts-wqy-microhei
 
-.PHONY: install system-packages run test test-fast bench bench-signs bench-map lint demo screenshots fuzz mutation
+.PHONY: install install-dev system-packages run test test-fast bench bench-signs bench-speed bench-map lint demo screenshots fuzz mutation
 
 $(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(STAMP)
+
+$(DEV_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch and torchvision first, pinned: these versions install from local wheels here (a plain `torch`
 	# would pull a multi-GB build from the registry).
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -e '.[train,dev]'
+	touch $(DEV_STAMP) $(STAMP)
 
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 # Installs chromium with apt-get when it is missing and we are root (as here and in CI). Elsewhere the
 # browser tests report themselves as skipped, loudly; CI sets CI_REQUIRE_BROWSER=1 so they can never skip.
@@ -34,39 +45,43 @@ run: install
 	VILLAGE_AUDIT_DEMO=1 $(VENV)/bin/streamlit run streamlit_app.py
 
 # pytest exits 5 when it collects no tests: that is a failure here, not silence.
-test: install system-packages
+test: install-dev system-packages
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-test-fast: install
+test-fast: install-dev
 	$(PY) -m pytest -m "not slow and not browser"
 
 # Mutated photos (1,000) and registries, rules files and township layers (300 of each kind) through the library
 # and the CLI, each in a child process capped at 60 s and 2 GiB; prints crashes per kind, exits 1 on any.
-fuzz: install
+fuzz: install-dev
 	$(PY) -m tests.fuzz.run
 
 bench: install
 	$(PY) bench/run.py
 
-bench-signs: install
+bench-signs: install-dev
 	$(PY) bench/signage_bench.py
 
-bench-map: install system-packages
+# The engine against the plain OCR baseline, model load, batch photos/s with 1 and 2 workers, runtime env size.
+bench-speed: install-dev
+	$(PY) bench/speed.py
+
+bench-map: install-dev system-packages
 	$(PY) bench/map_bench.py
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check audit app tests bench streamlit_app.py
 	$(VENV)/bin/lint-imports
 
 demo: install
 	$(VENV)/bin/audit demo --out-dir data/demo
 
-screenshots: install system-packages
+screenshots: install-dev system-packages
 	VILLAGE_AUDIT_SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest tests/test_browser.py -q
 
 # Mutation testing of the decision modules (names, inventory and verdict, style, floor-area rule): every mutant
 # takes hours on 2 cores; MUTATION_SAMPLE=60 runs a seeded sample of 60 per module.
 MUTATION_SAMPLE ?= 0
-mutation: install
+mutation: install-dev
 	$(PY) bench/mutation.py --sample $(MUTATION_SAMPLE)

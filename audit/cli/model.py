@@ -1,6 +1,8 @@
 """``audit train`` and ``audit eval-model``: plain functions with typer-style annotations.
 
-Registered in :mod:`audit.cli.main`. Nothing heavy is imported at module import time.
+Registered in :mod:`audit.cli.main`. Nothing heavy is imported at module import time. Both need the training
+stack, which the runtime install leaves out (``pip install '.[train]'``): without it they stop with a message
+naming the extra and the missing packages, before any work.
 """
 
 from __future__ import annotations
@@ -10,6 +12,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+TRAIN_EXTRA = "pip install '.[train]'（或 make test）"
+
+
+def require_training(*modules: str) -> None:
+    """Stop with a one-line message (exit code 2) when a package of the ``train`` extra is not installed."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        typer.echo(f"此命令需要训练依赖（缺少 {'、'.join(missing)}）：{TRAIN_EXTRA}", err=True)
+        raise typer.Exit(2)
 
 
 def train(
@@ -34,6 +48,7 @@ def train(
     ship: Annotated[bool, typer.Option(help="Copy the stripped weights to models/plaques.pt and export ONNX.")] = False,
 ) -> None:
     """Generate a synthetic dataset (when missing) and train the plaque detector on CPU."""
+    require_training("torch", "ultralytics", "onnx", "onnxslim", "skimage")
     from audit.model import training
 
     data_yaml = data_dir / "data.yaml"
@@ -74,6 +89,8 @@ def eval_model(
 ) -> None:
     """Evaluate the plaque detector on held-out synthetic scenes (unseen names, walls and fonts): by default the
     shipped ONNX model through the engine's own detector code."""
+    # The held-out scenes are drawn by the synthetic generator (scikit-image textures); --pt runs Ultralytics.
+    require_training(*(("skimage", "torch", "ultralytics") if pt else ("skimage",)))
     from audit.model import training
 
     res = training.evaluate(weights, data_dir=data_dir, n=n, seed=seed, imgsz=imgsz, conf=conf, shipped=not pt)
