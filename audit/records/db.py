@@ -181,6 +181,26 @@ sign_in_log = sa.Table(
     sa.Column("reason", sa.String(32), nullable=False),
 )
 
+# Every county file (registry, rules, boundary layer) an administrator made current (migration 0006,
+# audit/records/registry_versions.py): uploaded, restored or reset to the default; the files stay in the county
+# directory so that any earlier version can be made current again.
+county_file_versions = sa.Table(
+    "county_file_versions", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),  # upload / restore / reset / earlier
+    sa.Column("file", sa.String(200)),  # the stored file's name in the county directory (NULL for a reset)
+    sa.Column("name", sa.String(500)),  # the name it was uploaded under
+    sa.Column("sha256", sa.String(64)),
+    sa.Column("size", sa.Integer),
+    sa.Column("crs", sa.String(16)),
+    sa.Column("restored_from", sa.String(32)),
+    sa.Column("summary", sa.Text, nullable=False),  # JSON: counts of the version and its differences
+    sa.Column("made_by", sa.String(64), nullable=False),
+    sa.Column("made_by_name", sa.String(200), nullable=False),
+    sa.Column("made_at", sa.DateTime, nullable=False, index=True),
+)
+
 
 # -------------------------------------------------------------------------------------------- the store
 @dataclass(frozen=True)
