@@ -153,7 +153,11 @@ class ProvenanceRules(_Strict):
     max_age_days: float = Field(default=30, gt=0)
 
 
-Severity = Literal["must_fix", "advisory"]
+Severity = Literal["must_fix", "needs_review", "advisory"]
+# The findings the audit computes; the rules file gives each its severity (must_fix fails the village,
+# needs_review keeps it at 待复核 until a person looks, advisory is reported without changing the verdict).
+FINDINGS = ("missing", "unauthorised", "misplaced", "duplicate", "honour", "side_not_photographed",
+            "background", "text_colour", "shape", "size", "typeface", "traditional_characters")
 
 
 class Rules(_Strict):
@@ -176,6 +180,17 @@ class Rules(_Strict):
     photos: PhotoRules = PhotoRules()
     provenance: ProvenanceRules = ProvenanceRules()
     path: str = ""
+
+    @field_validator("severity")
+    @classmethod
+    def _every_finding(cls, severity: dict[str, Severity]) -> dict[str, Severity]:
+        absent = [k for k in FINDINGS if k not in severity]
+        unknown = [k for k in severity if k not in FINDINGS]
+        if absent:
+            raise ValueError(f"no severity for {', '.join(absent)} (each finding needs must_fix, needs_review or advisory)")
+        if unknown:
+            raise ValueError(f"unknown finding {', '.join(unknown)}; the findings are {', '.join(FINDINGS)}")
+        return severity
 
     @field_validator("plaques")
     @classmethod

@@ -14,7 +14,7 @@ from audit.rules import load_rules
 from audit.signs.inventory import inventory_from_photos
 from audit.signs.names import gazetteer_from_names, type_from_text
 from audit.signs.style import colours_of_crop, shape_of_box, style_checks
-from tests.test_findings import full_front, photo, plaque
+from tests.test_findings import full_front, inside, photo, plaque
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +34,15 @@ def test_each_finding_alone_follows_its_severity(rules, finding, severity_key):
     else:
         plaques.append(plaque("", kind="unauthorised_sign" if finding == "unauthorised" else "honour", x=500,
                               text="王庄村老年人协会"))
-    assert inventory_from_photos([photo(plaques)], rules).verdict == "needs_rectification"
+    assert inventory_from_photos([photo(plaques), inside()], rules).verdict == "needs_rectification"
     advisory = rules.model_copy(update={"severity": {**rules.severity, severity_key: "advisory"}})
-    assert inventory_from_photos([photo(plaques)], advisory).verdict == "compliant"
+    assert inventory_from_photos([photo(plaques), inside()], advisory).verdict == "compliant"
 
 
 def test_duplicates_add_up_over_photos_and_reasons_name_each(rules):
     first = full_front() + [plaque("militia", x=500)]
     second = full_front() + [plaque("party_org", x=500)]
-    s = inventory_from_photos([photo(first), photo(second, name="门口2.jpg")], rules)
+    s = inventory_from_photos([photo(first), photo(second, name="门口2.jpg"), inside()], rules)
     assert s.duplicates == ["militia", "party_org"]
     assert s.reasons == ["重复悬挂：民兵连、村党组织"]
 
@@ -50,14 +50,14 @@ def test_duplicates_add_up_over_photos_and_reasons_name_each(rules):
 def test_reasons_join_several_items(rules):
     plaques = [p for p in full_front() if p.type not in ("militia", "party_org")]
     plaques += [plaque("", kind="honour", text="全国文明村", x=600), plaque("", kind="honour", text="省级卫生村", x=650)]
-    s = inventory_from_photos([photo(plaques)], rules)
+    s = inventory_from_photos([photo(plaques), inside()], rules)
     assert s.reasons == ["缺少：村党组织、民兵连", "荣誉类牌子应集中展陈：全国文明村、省级卫生村"]
 
 
 def test_a_style_finding_of_another_sign_is_named_by_its_text(rules):
     sign = plaque("", kind="unauthorised_sign", text="王莊村老年人協會", x=600,
                   style={"traditional_characters": {"status": "fail", "severity": "advisory", "detail": "含繁体字"}})
-    s = inventory_from_photos([photo(full_front() + [sign])], rules)
+    s = inventory_from_photos([photo(full_front() + [sign]), inside()], rules)
     assert "式样（建议整改）：王莊村老年人協會 含繁体字" in s.reasons
 
 
@@ -65,7 +65,7 @@ def test_a_blurred_photo_is_listed_for_a_retake(rules):
     from audit.signs.report import Quality
 
     blurred = photo(full_front()).model_copy(update={"quality": Quality(sharpness=5.0, flags=["blurry"])})
-    s = inventory_from_photos([blurred], rules)
+    s = inventory_from_photos([blurred, inside()], rules)
     assert s.retake == ["门口.jpg"] and s.reasons == ["照片不清晰，结果可能不全，请重拍：门口.jpg"]
     assert s.verdict == "compliant"  # a retake request is advice, not a finding
 

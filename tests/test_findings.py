@@ -55,18 +55,39 @@ def full_front() -> list[PlaqueResult]:
     return [plaque(t, x=50 * i) for i, t in enumerate(EXTERNAL)]
 
 
-def test_a_complete_front_in_order_is_compliant_and_the_inside_not_checked(rules):
-    s = inventory_from_photos([photo(full_front())], rules)
+def inside() -> PhotoResult:
+    """The inside of the centre in order: both internal plaques."""
+    return photo([plaque(t, x=50 * i) for i, t in enumerate(INTERNAL)], side="internal", name="室内.jpg")
+
+
+def test_both_sides_in_order_are_compliant(rules):
+    s = inventory_from_photos([photo(full_front()), inside()], rules)
     assert (s.verdict, s.verdict_zh) == ("compliant", "符合规范")
     assert s.missing == [] and s.duplicates == [] and s.misplaced == [] and s.unauthorised == []
-    assert s.not_checked == INTERNAL and s.reasons == []
+    assert s.not_checked == [] and s.reasons == []
+    assert s.present == EXTERNAL + INTERNAL
+
+
+def test_a_side_not_photographed_keeps_the_village_at_needs_review(rules):
+    s = inventory_from_photos([photo(full_front())], rules)
+    assert (s.verdict, s.verdict_zh) == ("needs_review", "待复核")
+    assert s.not_checked == INTERNAL and s.missing == []
+    assert s.reasons == ["未拍摄内部照片，未核查：综治中心、退役军人服务站"]
+    s = inventory_from_photos([inside()], rules)
+    assert s.verdict == "needs_review" and s.not_checked == EXTERNAL
+    assert s.reasons == ["未拍摄外部照片，未核查：村党组织、村民委员会、村集体经济组织、村务监督委员会、民兵连、"
+                         "村党群服务中心（标识）、新时代文明实践站（标识）"]
+    advisory = rules.model_copy(update={"severity": {**rules.severity, "side_not_photographed": "advisory"}})
+    assert inventory_from_photos([photo(full_front())], advisory).verdict == "compliant"
+    must = rules.model_copy(update={"severity": {**rules.severity, "side_not_photographed": "must_fix"}})
+    assert inventory_from_photos([photo(full_front())], must).verdict == "needs_rectification"
 
 
 @pytest.mark.parametrize("check", ["shape", "size", "typeface", "traditional_characters"])
 def test_advisory_style_findings_are_listed_but_keep_the_verdict(rules, check):
     plaques = full_front()
     plaques[1] = plaque("villagers_committee", x=50, style=_passing_style(**{check: "advisory"}))
-    s = inventory_from_photos([photo(plaques)], rules)
+    s = inventory_from_photos([photo(plaques), inside()], rules)
     assert s.verdict == "compliant"
     assert [(v.type, v.check, v.severity) for v in s.style_violations] == [("villagers_committee", check, "advisory")]
     assert s.reasons == [f"式样（建议整改）：村民委员会 {check} 不符合"]
@@ -75,7 +96,7 @@ def test_advisory_style_findings_are_listed_but_keep_the_verdict(rules, check):
 def test_a_must_fix_style_finding_needs_rectification(rules):
     plaques = full_front()
     plaques[0] = plaque("party_org", style=_passing_style(text_colour="must_fix"))
-    s = inventory_from_photos([photo(plaques)], rules)
+    s = inventory_from_photos([photo(plaques), inside()], rules)
     assert (s.verdict, s.verdict_zh) == ("needs_rectification", "需要整改")
     assert s.reasons == ["式样（必须整改）：村党组织 text_colour 不符合"]
 
@@ -99,7 +120,7 @@ def test_style_of_a_real_militia_crop_reaches_the_inventory(rules, bg, ink, fail
     style = style_checks(crop, (90, 520), rules.plaque("militia"), rules, traditional=False)
     plaques = full_front()
     plaques[4] = plaque("militia", x=200, style=style)
-    s = inventory_from_photos([photo(plaques)], rules)
+    s = inventory_from_photos([photo(plaques), inside()], rules)
     assert sorted(v.check for v in s.style_violations if v.type == "militia") == failing
     assert s.verdict == ("needs_rectification" if failing else "compliant")
     for v in s.style_violations:
@@ -109,7 +130,7 @@ def test_style_of_a_real_militia_crop_reaches_the_inventory(rules, bg, ink, fail
 def test_honours_and_unauthorised_signs_are_must_fix_with_their_text(rules):
     plaques = full_front() + [plaque("", kind="honour", text="全国文明村", x=400),
                               plaque("", kind="unauthorised_sign", text="王庄村老年人协会", x=450)]
-    s = inventory_from_photos([photo(plaques)], rules)
+    s = inventory_from_photos([photo(plaques), inside()], rules)
     assert s.verdict == "needs_rectification"
     assert [(u.kind, u.text, u.photo) for u in s.unauthorised] == [("honour", "全国文明村", "门口.jpg"),
                                                                    ("unauthorised_sign", "王庄村老年人协会", "门口.jpg")]
@@ -127,31 +148,31 @@ def test_an_inside_plaque_hung_outside_is_misplaced_and_missing_inside(rules):
 
 def test_a_plaque_twice_on_one_photo_is_a_duplicate_but_two_photos_of_one_door_are_not(rules):
     twice = full_front() + [plaque("militia", x=500)]
-    assert inventory_from_photos([photo(twice)], rules).duplicates == ["militia"]
-    again = inventory_from_photos([photo(full_front()), photo(full_front(), name="门口2.jpg")], rules)
+    assert inventory_from_photos([photo(twice), inside()], rules).duplicates == ["militia"]
+    again = inventory_from_photos([photo(full_front()), photo(full_front(), name="门口2.jpg"), inside()], rules)
     assert again.duplicates == [] and again.verdict == "compliant"
 
 
 def test_a_missing_plaque_names_it(rules):
-    s = inventory_from_photos([photo([p for p in full_front() if p.type != "supervision_committee"])], rules)
+    s = inventory_from_photos([photo([p for p in full_front() if p.type != "supervision_committee"]), inside()], rules)
     assert s.missing == ["supervision_committee"] and s.reasons == ["缺少：村务监督委员会"]
     assert s.verdict == "needs_rectification"
 
 
 @pytest.mark.parametrize("kind", ["undecided", "unreadable"])
 def test_a_board_left_to_the_inspector_makes_the_verdict_wait(rules, kind):
-    s = inventory_from_photos([photo(full_front() + [plaque("", kind=kind, x=500, text="中浦中树")])], rules)
+    s = inventory_from_photos([photo(full_front() + [plaque("", kind=kind, x=500, text="中浦中树")]), inside()], rules)
     assert (s.verdict, s.verdict_zh) == ("needs_review", "待复核")
     assert getattr(s, kind) == 1
     # a sure must-fix finding still decides: 需要整改, whatever the undecided board turns out to be
     worse = full_front()[1:] + [plaque("", kind=kind, x=500, text="中浦中树")]
-    assert inventory_from_photos([photo(worse)], rules).verdict == "needs_rectification"
+    assert inventory_from_photos([photo(worse), inside()], rules).verdict == "needs_rectification"
 
 
 def test_background_and_allowed_signs_are_not_findings(rules):
     plaques = full_front() + [plaque("", kind="background", text="便民超市", x=500),
                               plaque("", kind="allowed", text="服务指引", x=550)]
-    s = inventory_from_photos([photo(plaques)], rules)
+    s = inventory_from_photos([photo(plaques), inside()], rules)
     assert s.verdict == "compliant" and s.unauthorised == []
 
 

@@ -26,17 +26,18 @@ def militia(photo=1):
     return pd.DataFrame({"photo": [photo], "choice": ["民兵连"], "text": ["王庄村民兵连"]})
 
 
-# (what the inspector does: rows' new choices, rows deleted, rows' new text, the added rows), the verdict then
+# (what the inspector does: rows' new choices, rows deleted, rows' new text, the added rows), the verdict then.
+# The photo is of the front only: with every external plaque put right the village is 待复核 (inside not photographed).
 CASES = {
     "nothing corrected": ({}, [], {}, NO_ADDITION, "needs_rectification"),
     "shop sign deleted only": ({}, [SHOP_ROW], {}, NO_ADDITION, "needs_rectification"),
-    "everything put right": ({ECONOMY_ROW: "村集体经济组织"}, [SHOP_ROW], {}, militia(), "compliant"),
+    "everything put right": ({ECONOMY_ROW: "村集体经济组织"}, [SHOP_ROW], {}, militia(), "needs_review"),
     "the sign left undecided": ({ECONOMY_ROW: "村集体经济组织", SHOP_ROW: "其他：待人工确认"}, [], {}, militia(),
                                 "needs_review"),
     "the sign is an honour": ({ECONOMY_ROW: "村集体经济组织", SHOP_ROW: "其他：荣誉牌（应集中展陈）"}, [],
                               {SHOP_ROW: "先进基层党组织"}, militia(), "needs_rectification"),
     "the militia added with no photo number": ({ECONOMY_ROW: "村集体经济组织"}, [SHOP_ROW], {}, militia(None),
-                                               "compliant"),
+                                               "needs_review"),
     "a board's text corrected": ({}, [], {0: "中共王庄村委员会"}, NO_ADDITION, "needs_rectification"),
 }
 

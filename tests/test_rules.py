@@ -63,6 +63,8 @@ def _default_with(old: str, new: str) -> str:
     ('text_colour = "red"\n', "", r"key 'plaques\[1\]'.*text_colour is required"),
     ('version = "2026.1"\n', "", r"key 'version'.*Field required"),
     ('unauthorised = "must_fix"', 'unauthorised = "urgent"', r"key 'severity\.unauthorised'"),
+    ('misplaced = "must_fix"\n', "", r"key 'severity'.*no severity for misplaced"),
+    ('misplaced = "must_fix"', 'misplaced = "must_fix"\nmisplace = "advisory"', r"key 'severity'.*unknown finding misplace"),
 ])
 def test_malformed_rules_name_the_key(tmp_path, old, new, message):
     with pytest.raises(RulesError, match=message):

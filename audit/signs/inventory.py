@@ -15,7 +15,8 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
     (a side without photos is ``not_checked``, not missing). Duplicates: a type seen more than once in one
     photo (two photos of the same door would otherwise count one plaque twice). Misplaced: an official
     plaque on the other side's photos. Unauthorised: unlisted signs and honours (which belong in a
-    collective display). The verdict fails on any must-fix finding of the rules' severities.
+    collective display). The verdict fails on any must-fix finding of the rules' severities and stays at
+    待复核 on a needs-review one (a side not photographed, a board unread or undecided).
     """
     sev = rules.severity
     present: list[str] = []
@@ -54,42 +55,51 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
             missing.append(plaque.id)
 
     names = {p.id: p.name_zh for p in rules.plaques}
+    side_zh = {"external": "外部", "internal": "内部"}
     reasons = []
-    must = []
+    levels = []  # the severity of each finding made
     if missing:
         reasons.append("缺少：" + "、".join(names[m] for m in missing))
-        must.append(sev["missing"] == "must_fix")
+        levels.append(sev["missing"])
     if duplicates:
         reasons.append("重复悬挂：" + "、".join(names[d] for d in sorted(duplicates)))
-        must.append(sev["duplicate"] == "must_fix")
+        levels.append(sev["duplicate"])
     if misplaced:
         reasons.append("错挂（内外位置不符）：" + "、".join(names[m] for m in misplaced))
-        must.append(sev["misplaced"] == "must_fix")
+        levels.append(sev["misplaced"])
     signs = [u.text for u in unauthorised if u.kind == "unauthorised_sign"]
     honours = [u.text for u in unauthorised if u.kind == "honour"]
     if signs:
         reasons.append("未列入清单的牌子，应摘除：" + "、".join(signs))
-        must.append(sev["unauthorised"] == "must_fix")
+        levels.append(sev["unauthorised"])
     if honours:
         reasons.append("荣誉类牌子应集中展陈：" + "、".join(honours))
-        must.append(sev["honour"] == "must_fix")
+        levels.append(sev["honour"])
     for v in styles:
-        level = "必须整改" if v.severity == "must_fix" else "建议整改"
+        level = {"must_fix": "必须整改", "needs_review": "需复核"}.get(v.severity, "建议整改")
         reasons.append(f"式样（{level}）：{names.get(v.type, v.text)} {v.detail}")
-        must.append(v.severity == "must_fix")
+        levels.append(v.severity)
+    if photos:
+        for side in ("external", "internal"):
+            unseen = [names[p] for p in not_checked if rules.plaque(p).placement == side]
+            if unseen:
+                reasons.append(f"未拍摄{side_zh[side]}照片，未核查：" + "、".join(unseen))
+                levels.append(sev["side_not_photographed"])
     if unreadable:
         reasons.append(f"{unreadable} 块牌子未能读出文字，请人工复核")
+        levels.append("needs_review")
     retake = [ph.photo for ph in photos if ph.quality is not None and ph.quality.flags]
     if retake:
         reasons.append("照片不清晰，结果可能不全，请重拍：" + "、".join(retake))
     if undecided:
         reasons.append(f"{undecided} 块牌子需人工确认（接近清单内牌子、写有其他村名或读数存疑），确认前不能判定符合规范")
+        levels.append("needs_review")
     if not photos:
         verdict = "not_audited"
-    elif any(must):
+    elif "must_fix" in levels:
         verdict = "needs_rectification"
     else:
-        verdict = "needs_review" if unreadable or undecided else "compliant"
+        verdict = "needs_review" if "needs_review" in levels else "compliant"
     verdict_zh = VERDICT_ZH[verdict]
     return Summary(present=present, missing=missing, not_checked=not_checked, duplicates=sorted(duplicates),
                    misplaced=misplaced, unauthorised=unauthorised, style_violations=styles, unreadable=unreadable,
