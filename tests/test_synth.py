@@ -158,3 +158,100 @@ def test_fixture_scenes_consistent() -> None:
         assert jpg.stat().st_size < 200_000
         assert _size(jpg) == (truth["image"]["width"], truth["image"]["height"])
         assert len(_labels(txt)) == sum(p["labelled"] for p in truth["plaques"]) > 0
+
+
+# ------------------------------------------------------------------- randomised designs (issue 13)
+MAGENTA = np.array([255, 0, 255], np.uint8)
+
+
+def _styled(seed: int):  # noqa: ANN202 - (board, style, ppm)
+    from audit.model.synth import designs as ds
+    from audit.model.synth.objects import Board
+
+    rng = np.random.default_rng(seed)
+    kind = ("official", "honour", "identity", "other")[seed % 4]
+    style = ds.random_style(rng, kind)
+    aspect = ds.random_aspect(rng)
+    area = float(rng.uniform(0.1, 2.0))
+    w, h = float(np.sqrt(area * aspect)), float(np.sqrt(area / aspect))
+    board = Board(w, h, "white", ["先进基层党组织"], "black", faces_for("song", False)[0], h > 1.6 * w,
+                  design="honour" if kind == "honour" else "plain", sub_lines=("某某县委员会", "二〇二三年"),
+                  style=style)
+    return board, style, float(rng.uniform(60, 400)), rng
+
+
+def test_labelling_policy_box_is_the_whole_board() -> None:
+    """The labelling policy: a board's box is the whole physical board, frame and emblem included. A board of
+    every kind of randomised design, rendered on a flat background of a colour no material has, covers
+    exactly the rectangle the scene labels: its non-background pixels reach all four edges."""
+    from audit.model.synth import designs as ds
+
+    seen = set()
+    for seed in range(160):
+        board, style, ppm, rng = _styled(seed)
+        img = ds.render_styled(board, style, ppm, rng)
+        w, h = max(3, round(board.w_m * ppm)), max(3, round(board.h_m * ppm))
+        assert img.size == (w, h) and img.mode == "RGBA"
+        pad = 10
+        bg = Image.new("RGB", (w + 2 * pad, h + 2 * pad), tuple(MAGENTA))
+        bg.paste(img, (pad, pad), img)
+        ys, xs = np.nonzero(np.any(np.asarray(bg) != MAGENTA, axis=2))
+        extent = (xs.min() - pad, ys.min() - pad, xs.max() + 1 - pad, ys.max() + 1 - pad)
+        assert max(abs(a - b) for a, b in zip(extent, (0, 0, w, h), strict=True)) <= 1, (seed, style, extent)
+        seen.add(style.emblem)
+    assert seen == set(ds.EMBLEMS)  # emblems beside, above and standing out of the board were all checked
+
+
+def test_randomised_boxes_match_rendered_boards() -> None:
+    """In randomised scenes too, the box of every fully visible board is the extent of its projected pixels
+    (masks from the boards' own opaque pixels, rounded corners and emblem discs included)."""
+    checked = styled = 0
+    for seed in range(24):
+        scene = generate_scene(seed, with_masks=True, randomise=True)
+        assert scene.masks is not None
+        for k, p in enumerate(scene.truth["plaques"]):
+            if not p["labelled"] or p["visible"] < 0.99:
+                continue
+            ys, xs = np.nonzero(scene.masks == k + 1)
+            assert len(xs), (seed, k)
+            mask_box = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+            assert max(abs(a - b) for a, b in zip(mask_box, p["box"], strict=True)) <= 2.0, (seed, k)
+            checked += 1
+            styled += "design" in p
+    assert checked > 50 and styled > 40
+
+
+def test_randomised_scenes_vary_and_default_is_unchanged(tmp_path: Path) -> None:
+    materials, emblems, classes, negatives, aspects = set(), set(), set(), set(), []
+    for seed in range(40):
+        t = generate_scene(seed, randomise=True).truth
+        assert t["generator"].startswith("audit.model.synth v2")
+        negatives |= set(t["unlabelled_objects"])
+        for p in t["plaques"]:
+            classes.add(p["class_name"])
+            if "design" in p:
+                materials.add(p["design"]["material"])
+                emblems.add(p["design"]["emblem"])
+                w, h = p["size_cm"]
+                aspects.append(w / h)
+            if p["type"] in ("service_centre_sign", "civilisation_station_sign"):
+                assert p["class_name"] == "identity"
+    assert len(materials) >= 8 and len(emblems) == 5 and classes == set(CLASS_NAMES)
+    assert {"poster", "notice_board", "slogan", "banner_v"} <= negatives
+    assert min(aspects) < 0.2 and max(aspects) > 4  # tall strips to wide plates
+    # randomise=False is the first generator, untouched: same bytes as without the argument
+    a, b = generate_scene(7), generate_scene(7, randomise=False)
+    assert a.jpeg_bytes() == b.jpeg_bytes() and a.truth == b.truth
+    assert a.truth["generator"] == "audit.model.synth v1"
+
+
+def test_dataset_mixes_randomised_scenes_by_seed(tmp_path: Path) -> None:
+    from audit.model.training import dataset_from_synth
+
+    one = dataset_from_synth(tmp_path / "a", n=8, seed=3, val_fraction=0.25, randomised_fraction=0.5)
+    two = dataset_from_synth(tmp_path / "b", n=8, seed=3, val_fraction=0.25, randomised_fraction=0.5, jobs=2)
+    meta = json.loads((one.parent / "dataset.json").read_text())
+    assert meta["randomised_fraction"] == 0.5 and 0 < meta["randomised_scenes"] < 8
+    for js in sorted((one.parent / "truth").rglob("*.json")):
+        other = two.parent / js.relative_to(one.parent)
+        assert js.read_bytes() == other.read_bytes()

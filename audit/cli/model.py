@@ -35,6 +35,9 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of the scenes and of training.")] = 0,
     val_fraction: Annotated[float, typer.Option(help="Share of the scenes used for validation.")] = 0.1,
     long_side: Annotated[int, typer.Option(help="Long side of the generated photos (px).")] = 640,
+    randomised_fraction: Annotated[float, typer.Option(help="Share of generated scenes with randomised board "
+                                                            "designs (domain randomisation).")] = 0.0,
+    jobs: Annotated[int, typer.Option(help="Processes that generate the scenes.")] = 1,
     imgsz: Annotated[int, typer.Option(help="Network input size.")] = 480,
     epochs: Annotated[int, typer.Option(help="Epochs (ignored when --hours is given).")] = 30,
     hours: Annotated[float | None, typer.Option(help="Wall-time budget in hours.")] = None,
@@ -54,7 +57,8 @@ def train(
     data_yaml = data_dir / "data.yaml"
     if not data_yaml.exists():
         typer.echo(f"generating {n} scenes in {data_dir} ...")
-        data_yaml = training.dataset_from_synth(data_dir, n=n, seed=seed, val_fraction=val_fraction, long_side=long_side)
+        data_yaml = training.dataset_from_synth(data_dir, n=n, seed=seed, val_fraction=val_fraction, long_side=long_side,
+                                                randomised_fraction=randomised_fraction, jobs=jobs)
     weights = training.train(
         data_yaml,
         out_dir,

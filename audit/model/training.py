@@ -56,6 +56,8 @@ def dataset_from_synth(
     long_side: int = 640,
     held_out: bool = False,
     internal_fraction: float | None = None,
+    randomised_fraction: float = 0.0,
+    jobs: int = 1,
 ) -> Path:
     """Write an Ultralytics dataset of synthetic scenes.
 
@@ -77,6 +79,11 @@ def dataset_from_synth(
         Held-out scenes (village names, wall textures and fonts never used in training).
     internal_fraction : float, optional
         Force this share of internal (hall) scenes; by default the generator's own mix (about 20 %).
+    randomised_fraction : float
+        Share of the scenes drawn with domain randomisation (``generate_scene(..., randomise=True)``); which
+        scenes depends only on their seed. The others are the first generator's scenes.
+    jobs : int
+        Processes that draw the scenes (the files do not depend on it).
 
     Returns
     -------
@@ -88,20 +95,24 @@ def dataset_from_synth(
     n_train = n - n_val
     rng = np.random.default_rng(seed)
     parts = [("train", n_train, seed), ("val", n_val, seed + (0 if held_out else VAL_SEED_OFFSET))]
+    tasks: list[tuple[int, str | None, bool, str]] = []
     for split, count, base in parts:
         for i in range(count):
             side = None
             if internal_fraction is not None:
                 side = "internal" if rng.random() < internal_fraction else "external"
             s = base + i
-            scene = generate_scene(s, long_side=long_side, held_out=held_out, side=side)
-            write_scene(
-                scene,
-                root / "images" / split,
-                f"scene_{s:08d}",
-                label_dir=root / "labels" / split,
-                json_dir=root / "truth" / split,
-            )
+            randomise = bool(np.random.default_rng([s, 13]).random() < randomised_fraction)
+            tasks.append((s, side, randomise, split))
+    job = _SceneJob(root, long_side, held_out)
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(jobs) as pool:
+            list(pool.map(job, tasks, chunksize=16))
+    else:
+        for t in tasks:
+            job(t)
     meta = {
         "n_train": n_train,
         "n_val": n_val,
@@ -109,10 +120,30 @@ def dataset_from_synth(
         "long_side": long_side,
         "held_out": held_out,
         "classes": list(CLASS_NAMES),
-        "generator": "audit.model.synth v1",
+        "generator": "audit.model.synth v1" if randomised_fraction == 0 else "audit.model.synth v2",
+        "randomised_fraction": randomised_fraction,
+        "randomised_scenes": sum(t[2] for t in tasks),
     }
     (root / "dataset.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return write_data_yaml(root, train=None if held_out else "images/train", val="images/val")
+
+
+class _SceneJob:
+    """Draw and write one scene (picklable, for a process pool)."""
+
+    def __init__(self, root: Path, long_side: int, held_out: bool) -> None:
+        self.root, self.long_side, self.held_out = root, long_side, held_out
+
+    def __call__(self, task: tuple[int, str | None, bool, str]) -> None:
+        s, side, randomise, split = task
+        scene = generate_scene(s, long_side=self.long_side, held_out=self.held_out, side=side, randomise=randomise)
+        write_scene(
+            scene,
+            self.root / "images" / split,
+            f"scene_{s:08d}",
+            label_dir=self.root / "labels" / split,
+            json_dir=self.root / "truth" / split,
+        )
 
 
 def _hardware() -> dict[str, Any]:

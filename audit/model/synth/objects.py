@@ -60,6 +60,8 @@ class Board:
         ``"plain"``, ``"service_centre"``, ``"civilisation"``, ``"honour"``, ``"doorplate"``.
     sub_lines : list of str
         Small lines at the bottom (honour issuer and year) or the top (village name of identity signs).
+    style : designs.Style, optional
+        A randomised design (material, frame, emblem, screws...); ``None`` for the fixed designs above.
     """
 
     w_m: float
@@ -72,6 +74,7 @@ class Board:
     frame: str = "none"
     design: str = "plain"
     sub_lines: tuple[str, ...] = ()
+    style: object | None = None  # a randomised design (``designs.Style``), drawn by ``designs.render_styled``
 
 
 def _gradient(

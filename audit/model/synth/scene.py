@@ -22,6 +22,7 @@ from audit.signs.detect import CLASS_NAMES
 from audit.signs.fonts import FontFace, faces_for
 
 from . import catalogue as cat
+from . import designs as ds
 from .objects import Board, render_banner, render_board, render_notice_board, render_poster
 from .textures import HELD_OUT_WALLS, TRAIN_WALLS, foliage, low_noise, wall
 
@@ -143,6 +144,11 @@ def _split_lines(text: str, max_len: int) -> list[str]:
 def _visual_class(board: Board) -> int:
     if board.design in ("service_centre", "civilisation"):
         return 2
+    style = board.style
+    if isinstance(style, ds.Style):  # randomised design: light material -> strip/plaque by shape, else honour
+        if board.design == "honour" or style.material not in ds.LIGHT_MATERIALS:
+            return 3
+        return 0 if board.vertical and board.h_m >= 2.5 * board.w_m else 1
     if board.design == "honour" or board.background not in WHITE_LIKE:
         return 3
     if board.vertical and board.h_m >= 2.5 * board.w_m:
@@ -202,6 +208,7 @@ class _Ctx:
     held_out: bool
     side: str
     township: str = "城关镇"
+    randomise: bool = False
 
     def face(self, typeface: str) -> FontFace:
         return cat.pick(self.rng, faces_for(typeface, self.held_out))
@@ -249,6 +256,8 @@ def _official_board(ctx: _Ctx, spec: cat.PlaqueSpec, mode: str, misplaced: bool)
                     w, h, vertical = _u(rng, 0.3, 0.4), _u(rng, 1.8, 2.2), True
     lines = [text] if vertical else _split_lines(text, 7)
     board = Board(w, h, background, lines, colour, ctx.face(typeface), vertical, _frame(rng))
+    if ctx.randomise:
+        _restyle_official(ctx, board, text, background)
     return board, {
         "type": spec.id,
         "text": text,
@@ -265,6 +274,8 @@ def _identity_board(ctx: _Ctx, spec: cat.PlaqueSpec) -> tuple[Board, dict]:
     text = cat.fill(pattern, ctx.village, ctx.township)
     main = text.replace(ctx.village, "")
     sub = (ctx.village,) if ctx.village in text else ()
+    if ctx.randomise:
+        return _random_identity(ctx, spec, text, main, sub)
     if spec.id == "service_centre_sign":
         design, bg, colour = "service_centre", "red", cat.pick(rng, ("gold", "yellow", "white"))
     else:
@@ -335,6 +346,8 @@ def _unauthorised_board(ctx: _Ctx, mode: str) -> tuple[Board, dict]:
                 False,
                 _frame(rng),
             )
+    if ctx.randomise and _chance(rng, 0.6):
+        _restyle_other(ctx, board, text)
     return board, {
         "type": "other_sign",
         "text": text,
@@ -373,6 +386,8 @@ def _honour_board(ctx: _Ctx, w: float, h: float, violation: bool) -> tuple[Board
         "honour",
         (issuer, year),
     )
+    if ctx.randomise:
+        _restyle_honour(ctx, board, title)
     text = f"{title} {issuer} {year}"
     return board, {
         "type": "other_sign",
@@ -415,6 +430,8 @@ def _allowed_internal_board(ctx: _Ctx) -> tuple[Board, dict]:
             "honour",
             (),
         )
+    if ctx.randomise and _chance(rng, 0.5):
+        _restyle_other(ctx, board, text)
     return board, {
         "type": "other_sign",
         "text": text,
@@ -424,6 +441,135 @@ def _allowed_internal_board(ctx: _Ctx) -> tuple[Board, dict]:
         "violations": [],
     }
 
+
+
+# ------------------------------------------------------------------- randomised designs (issue 13)
+def _lines(rng: np.random.Generator, text: str, max_lines: int = 3) -> list[str]:
+    """Split a text into 1..max_lines lines of about equal length."""
+    n = min(max_lines, max(1, len(text) // 2), int(rng.integers(1, max_lines + 1)))
+    k = math.ceil(len(text) / n)
+    return [text[i : i + k] for i in range(0, len(text), k)] or [text]
+
+
+def _restyle_official(ctx: _Ctx, board: Board, text: str, background: str) -> None:
+    """An official plaque in one of the makes the policy allows (white, acrylic, steel, light wood)."""
+    from dataclasses import replace
+
+    from .objects import BACKGROUNDS, COLOURS
+
+    rng = ctx.rng
+    style = ds.random_style(rng, "official", text_colour=COLOURS[board.text_colour])
+    if background != "white":  # a background violation keeps its colour
+        style = replace(style, material="white", base=BACKGROUNDS[background], reflection=0.0)
+    board.style = style
+    if board.vertical:
+        board.lines = [text] if len(text) < 8 or _chance(rng, 0.8) else _lines(rng, text, 2)
+    else:
+        board.lines = _lines(rng, text, 3)
+
+
+def _random_identity(ctx: _Ctx, spec: cat.PlaqueSpec, text: str, main: str, sub: tuple[str, ...]) -> tuple[Board, dict]:
+    """An identity signboard of a randomised design: emblem and frame nearly always, any proportion."""
+    rng = ctx.rng
+    design = "service_centre" if spec.id == "service_centre_sign" else "civilisation"
+    style = ds.random_style(rng, "identity")
+    face = ctx.face("song" if _chance(rng, 0.5) else "hei")
+    if _chance(rng, 0.2):  # a vertical identity sign beside the door
+        w = _u(rng, 0.45, 0.9)
+        h = w * _u(rng, 3.0, 6.0)
+        board = Board(w, h, "red", [text], "gold", face, True, "none", design, (), style)
+    else:
+        w = _u(rng, 1.2, 6.0)
+        h = max(0.3, w / _u(rng, 2.5, 9.0))
+        if style.emblem == "top_out":
+            h *= 1.25  # the emblem's disc stands above the panel
+        lines = [text] if _chance(rng, 0.3) else [main]
+        board = Board(w, h, "red", lines, "gold", face, False, "none", design,
+                      sub if lines == [main] else (), style)
+    return board, {
+        "type": spec.id,
+        "text": text,
+        "text_colour": "n/a",
+        "typeface": "n/a",
+        "background": style.material,
+        "violations": [],
+    }
+
+
+def _restyle_honour(ctx: _Ctx, board: Board, title: str) -> None:
+    """An honour plate of a randomised design (gold on red or bronze, frames, emblems, proportions)."""
+    rng = ctx.rng
+    board.style = ds.random_style(rng, "honour")
+    board.vertical = board.h_m > 1.6 * board.w_m
+    board.lines = [title] if board.vertical else _lines(rng, title, 3)
+    if board.vertical or _chance(rng, 0.3):
+        board.sub_lines = ()
+
+
+def _restyle_other(ctx: _Ctx, board: Board, text: str) -> None:
+    """Another rigid board (an unauthorised sign, an allowed notice) of any design."""
+    rng = ctx.rng
+    board.style = ds.random_style(rng, "other")
+    board.lines = [text] if board.vertical else _lines(rng, text, 3)
+
+
+def _free_board(ctx: _Ctx) -> tuple[Board, dict]:
+    """A rigid board of any proportion and design hung anywhere (labelled: every rigid board on the centre is)."""
+    rng = ctx.rng
+    honour = _chance(rng, 0.5)
+    text = cat.pick(rng, cat.HONOUR_TEXTS) if honour else cat.fill(cat.pick(rng, cat.UNAUTHORISED_TEMPLATES), ctx.village)
+    aspect = ds.random_aspect(rng)
+    area = math.exp(_u(rng, math.log(0.08), math.log(1.5)))
+    w, h = math.sqrt(area * aspect), math.sqrt(area / aspect)
+    style = ds.random_style(rng, "honour" if honour else "other")
+    vertical = h > 1.6 * w
+    face = ctx.face(cat.pick(rng, ("song", "hei")))
+    lines = [text] if vertical else _lines(rng, text, 3)
+    board = Board(w, h, "white", lines, "black", face, vertical, "none", "honour" if honour else "plain", (), style)
+    return board, {
+        "type": "other_sign",
+        "text": text,
+        "text_colour": "n/a",
+        "typeface": face.typeface,
+        "background": style.material,
+        "violations": ["honour"] if honour else ["unauthorised"],
+    }
+
+
+def _painted_slogan(w: int, h: int, text: str, face: FontFace, rng: np.random.Generator) -> Image.Image:
+    """Characters painted straight on the wall (no board: never labelled), RGBA."""
+    img = Image.new("RGBA", (max(2, w), max(2, h)), (0, 0, 0, 0))
+    colour = cat.pick(rng, ((200, 22, 28), (30, 30, 30), (30, 70, 160)))
+    from .objects import _text_block
+
+    _text_block(ImageDraw.Draw(img), text, (0, 0, w, h), face, (*colour, 255), False)  # type: ignore[arg-type]
+    return img
+
+
+def _random_negatives(ctx: _Ctx, layout: _Layout, distractors: list[Placed], width: float, top: float) -> None:
+    """More unlabelled look-alikes: posters, vertical banners, notice boards, painted slogans."""
+    rng = ctx.rng
+    face = ctx.face("hei")
+    for _ in range(int(rng.integers(0, 4))):
+        kind = cat.pick(rng, ("poster", "poster", "banner_v", "notice_board", "slogan"))
+        if kind == "poster":
+            w, h = _u(rng, 0.4, 1.2), _u(rng, 0.5, 1.4)
+            img_fn = lambda w, h: render_poster(int(w * 100), int(h * 100), cat.pick(rng, cat.BANNER_TEXTS), face, rng)  # noqa: E731
+        elif kind == "banner_v":
+            w, h = _u(rng, 0.5, 0.9), _u(rng, 2.0, 3.5)
+            img_fn = lambda w, h: render_banner(int(h * 60), int(w * 60), cat.pick(rng, cat.BANNER_TEXTS), face,  # noqa: E731
+                                                rng).rotate(90, expand=True)
+        elif kind == "notice_board":
+            w, h = _u(rng, 1.0, 2.6), _u(rng, 0.8, 1.4)
+            img_fn = lambda w, h: render_notice_board(int(w * 60), int(h * 60), "村务公开栏", face, rng)  # noqa: E731
+        else:
+            text = cat.pick(rng, cat.BANNER_TEXTS)
+            h = _u(rng, 0.3, 0.7)
+            w = h * len(text) * 1.1
+            img_fn = lambda w, h, text=text: _painted_slogan(int(w * 80), int(h * 80), text, face, rng)  # noqa: E731
+        spot = layout.place(rng, w, h, (0.1, width - 0.1), (0.3, max(0.31, top - h)))
+        if spot:
+            distractors.append(Placed(*spot, w, h, truth={"kind": kind}, image=img_fn(w, h)))
 
 # --------------------------------------------------------------------------------------------- layout
 def _row_beside_door(
@@ -472,6 +618,10 @@ def _honour_cluster(
 ) -> list[Placed]:
     rng = ctx.rng
     w, h = (0.6, 0.4) if _chance(rng, 0.6) else (_u(rng, 0.7, 0.9), _u(rng, 0.45, 0.6))
+    if ctx.randomise and _chance(rng, 0.6):  # any proportion, from a tall honour strip to a wide plate
+        aspect = ds.random_aspect(rng, 0.2, 3.5)
+        area = _u(rng, 0.1, 0.7)
+        w, h = math.sqrt(area * aspect), math.sqrt(area / aspect)
     cols = min(n, int(rng.integers(1, 4)))
     rows = math.ceil(n / cols)
     gx, gy = _u(rng, 0.05, 0.2), _u(rng, 0.05, 0.2)
@@ -529,6 +679,7 @@ def generate_scene(
     side: str | None = None,
     vocabulary_path: Path | None = None,
     with_masks: bool = False,
+    randomise: bool = False,
 ) -> Scene:
     """Generate one synthetic photo of a service centre's facade (or of a hall inside it).
 
@@ -547,6 +698,12 @@ def generate_scene(
     with_masks : bool
         Also return ``Scene.masks``: the projected region of each board (index in ``truth["plaques"]``
         plus one), before occluders; for tests of the boxes.
+    randomise : bool
+        Domain randomisation (:mod:`audit.model.synth.designs`): boards of randomised designs (materials,
+        frames, emblems, screws, proportions, 1–3 lines), honour plates and identity signboards of many
+        makes, boards hung anywhere, more unlabelled look-alikes (posters, vertical banners, notice boards,
+        painted slogans), soft standoff shadows, poles and cables in front. ``False`` gives the first
+        generator's scenes, byte for byte.
 
     Returns
     -------
@@ -563,7 +720,7 @@ def generate_scene(
     if side not in ("external", "internal"):
         raise ValueError(f"side must be 'external' or 'internal', not {side!r}")
     village = cat.pick(rng, cat.HELD_OUT_VILLAGES if held_out else cat.TRAIN_VILLAGES)
-    ctx = _Ctx(rng, village, held_out, side)
+    ctx = _Ctx(rng, village, held_out, side, randomise=randomise)
     # the township from the village's name, not the random stream: a scene's other draws stay as they were
     ctx.township = townships[sum(map(ord, village)) % len(townships)]
     walls = HELD_OUT_WALLS if held_out else TRAIN_WALLS
@@ -632,7 +789,17 @@ def generate_scene(
         u1, v1 = to_px(p.x + p.w, p.y)
         if u1 - u0 < 1 or v1 - v0 < 1:
             continue
-        if p.board is not None:
+        style = p.board.style if p.board is not None else None
+        if p.board is not None and isinstance(style, ds.Style):
+            img = ds.render_styled(p.board, style, ppm, rng)
+            img = img.resize((u1 - u0, v1 - v0)) if img.size != (u1 - u0, v1 - v0) else img
+            alpha = np.asarray(img.getchannel("A"))
+            k = 0.72 if light == "sun" else _u(rng, 0.75, 0.92)
+            off = style.shadow * ppm * (1.5 if light == "sun" else 1.0)
+            du, dv = int(round(off * (sun[0] if light == "sun" else 0.3))), int(round(off))
+            _shadow(canvas, alpha, u0 + du, v0 + dv, k, blur=max(0.5, off * 0.5))
+            p.truth["_alpha"] = alpha
+        elif p.board is not None:
             if light == "sun":
                 du, dv = int(sun[0] * 0.04 * ppm), int(sun[1] * 0.04 * ppm)
                 _paste_mul(canvas, u0 + du, v0 + dv, u1 - u0, v1 - v0, 0.72)
@@ -657,7 +824,15 @@ def generate_scene(
         ids = np.zeros((ch, cw), np.uint16)
         for k, p in enumerate(placed):
             u0, v0, u1, v1 = p.truth.get("_canvas", (0, 0, 0, 0))
-            ids[max(0, v0) : max(0, v1), max(0, u0) : max(0, u1)] = k + 1
+            alpha = p.truth.get("_alpha")
+            if alpha is None:
+                ids[max(0, v0) : max(0, v1), max(0, u0) : max(0, u1)] = k + 1
+                continue
+            a0, b0 = max(0, v0), max(0, u0)
+            a1, b1 = min(ch, v1), min(cw, u1)
+            if a1 > a0 and b1 > b0:
+                region = ids[a0:a1, b0:b1]
+                region[alpha[a0 - v0 : a1 - v0, b0 - u0 : b1 - u0] > 0] = k + 1
         masks = cv2.warpPerspective(
             ids, hc, (width, height), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0
         )
@@ -671,7 +846,10 @@ def generate_scene(
     truths = []
     for p in placed:
         u0, v0, u1, v1 = p.truth.pop("_canvas", (0, 0, 0, 0))
+        alpha = p.truth.pop("_alpha", None)
         quad = _project(hc, np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], float))
+        if alpha is not None and (alpha > 0).any():  # the board's own outline (rounded corners, emblem disc)
+            quad = _project(hc, _outline(alpha) + [u0, v0])
         bx1, by1 = quad.min(axis=0)
         bx2, by2 = quad.max(axis=0)
         full = max(1e-6, (bx2 - bx1) * (by2 - by1))
@@ -695,6 +873,7 @@ def generate_scene(
                 "shape": _shape_name(b),
                 "size_cm": [round(b.w_m * 100, 1), round(b.h_m * 100, 1)],
                 "frame": b.frame,
+                **({"design": _design_truth(b.style)} if isinstance(b.style, ds.Style) else {}),
                 "box": [cx1, cy1, cx2, cy2],
                 "yolo_class": cls,
                 "class_name": CLASS_NAMES[cls],
@@ -705,7 +884,7 @@ def generate_scene(
         truths.append(t)
     truth = {
         "seed": int(seed),
-        "generator": "audit.model.synth v1",
+        "generator": "audit.model.synth v2 (randomised)" if randomise else "audit.model.synth v1",
         "split": "held_out" if held_out else "train",
         "side": side,
         "village": village,
@@ -730,14 +909,47 @@ def generate_scene(
 
 # ---------------------------------------------------------------------------------------- canvas ops
 def _paste(canvas: np.ndarray, img: Image.Image, u0: int, v0: int) -> None:
-    arr = np.asarray(img.convert("RGB"))
+    rgba = img.mode == "RGBA"
+    arr = np.asarray(img.convert("RGBA") if rgba else img.convert("RGB"))
     h, w = arr.shape[:2]
     ch, cw = canvas.shape[:2]
     a0, b0 = max(0, v0), max(0, u0)
     a1, b1 = min(ch, v0 + h), min(cw, u0 + w)
     if a1 <= a0 or b1 <= b0:
         return
-    canvas[a0:a1, b0:b1] = arr[a0 - v0 : a1 - v0, b0 - u0 : b1 - u0]
+    src = arr[a0 - v0 : a1 - v0, b0 - u0 : b1 - u0]
+    if rgba:
+        a = src[..., 3:4].astype(np.float32) / 255.0
+        dst = canvas[a0:a1, b0:b1].astype(np.float32)
+        canvas[a0:a1, b0:b1] = (src[..., :3] * a + dst * (1 - a)).astype(canvas.dtype)
+    else:
+        canvas[a0:a1, b0:b1] = src
+
+
+def _shadow(canvas: np.ndarray, alpha: np.ndarray, u0: int, v0: int, k: float, blur: float) -> None:
+    """Darken the wall under a board's soft cast shadow (its alpha, offset and blurred)."""
+    pad = int(math.ceil(blur * 2))
+    a = np.pad(alpha, pad)
+    m = ds.soft_shadow(a, blur)
+    u0, v0 = u0 - pad, v0 - pad
+    h, w = m.shape
+    ch, cw = canvas.shape[:2]
+    a0, b0, a1, b1 = max(0, v0), max(0, u0), min(ch, v0 + h), min(cw, u0 + w)
+    if a1 > a0 and b1 > b0:
+        sub = m[a0 - v0 : a1 - v0, b0 - u0 : b1 - u0, None]
+        canvas[a0:a1, b0:b1] = (canvas[a0:a1, b0:b1] * (1 - (1 - k) * sub)).astype(canvas.dtype)
+
+
+def _outline(alpha: np.ndarray) -> np.ndarray:
+    """Corners of the boundary pixels of a board's opaque region (pixel-edge coordinates)."""
+    cnts, _ = cv2.findContours((alpha > 0).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    pts = np.concatenate([c.reshape(-1, 2) for c in cnts]).astype(float)
+    return np.concatenate([pts, pts + [1, 0], pts + [0, 1], pts + [1, 1]])
+
+
+def _design_truth(style: ds.Style) -> dict[str, Any]:
+    return {"material": style.material, "frame": style.frame, "emblem": style.emblem, "screws": style.screws,
+            "band": style.band, "corner_radius": style.radius}
 
 
 def _paste_mul(canvas: np.ndarray, u0: int, v0: int, w: int, h: int, k: float) -> None:
@@ -841,6 +1053,12 @@ def _external(
     n_h = cat.pick(rng, (0, 0, 0, 1, 2, 3, 4))
     if n_h:
         placed += _honour_cluster(ctx, layout, n_h, (0.2, width - 0.2), (1.0, min(eave - 1.2, 2.4)), True)
+    if ctx.randomise:
+        for _ in range(int(rng.integers(0, 3))):
+            b, t = _free_board(ctx)
+            spot = layout.place(rng, b.w_m, b.h_m, (0.2, width - 0.2), (0.4, max(0.41, eave - b.h_m - 0.2)))
+            if spot:
+                placed.append(Placed(*spot, b.w_m, b.h_m, b, t))
 
     # distractors: notice board, posters, banner
     face_any = ctx.face("hei")
@@ -887,6 +1105,8 @@ def _external(
                     ),
                 )
             )
+    if ctx.randomise:
+        _random_negatives(ctx, layout, distractors, width, eave - 0.2)
     # windows in the free spots of the ground floor, and on upper floors
     windows: list[tuple[float, float, float, float]] = []
     for _ in range(6):
@@ -1059,6 +1279,13 @@ def _internal(
     n_h = cat.pick(rng, (0, 0, 2, 4, 6))
     if n_h:
         placed += _honour_cluster(ctx, layout, n_h, (0.2, width - 0.2), (0.9, max(0.9, ceil_h - 1.6)), False)
+    if ctx.randomise:
+        for _ in range(int(rng.integers(0, 3))):
+            b, t = _free_board(ctx)
+            spot = layout.place(rng, b.w_m, b.h_m, (0.2, width - 0.2), (0.4, max(0.41, ceil_h - b.h_m - 0.2)))
+            if spot:
+                placed.append(Placed(*spot, b.w_m, b.h_m, b, t))
+        _random_negatives(ctx, layout, distractors, width, ceil_h - 0.2)
     if not placed:  # every scene shows at least one board
         b, t = _official_board(
             ctx, cat.pick(rng, [s for s in specs if s.placement == "internal"]), mode, False
@@ -1167,6 +1394,23 @@ def _occluders(
         else:
             shade = np.linspace(1.1, 0.7, h, dtype=np.float32)[:, None]
             img[m] = colour[None, :] * shade.repeat(w, axis=1)[m][:, None]
+        occl |= m
+        kinds.append(kind)
+    if ctx.randomise and _chance(rng, 0.35):  # a pole or a cable across the view (partial occlusion)
+        mask = Image.new("L", (w, h), 0)
+        d = ImageDraw.Draw(mask)
+        if _chance(rng, 0.5):
+            x = _u(rng, 0, w)
+            thick = _u(rng, 0.01, 0.04) * w
+            d.polygon([(x, 0), (x + thick, 0), (x + thick + _u(rng, -0.05, 0.05) * w, h),
+                       (x + _u(rng, -0.05, 0.05) * w, h)], fill=255)
+            kind = "pole"
+        else:
+            y0, y1 = _u(rng, 0, h), _u(rng, 0, h)
+            d.line((0, y0, w, y1), fill=255, width=max(1, int(_u(rng, 0.002, 0.008) * w)))
+            kind = "cable"
+        m = np.asarray(mask) > 0
+        img[m] = rng.uniform(20, 120, 3)[None, :]
         occl |= m
         kinds.append(kind)
     return kinds
