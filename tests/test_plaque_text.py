@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.signs.names import type_from_text
+from audit.signs.names import gazetteer_from_names, type_from_text
 
 VILLAGES = ["王庄村", "李家寨村", "凤凰台村", "东关社区", "小刘庄村"]
 
@@ -111,3 +111,33 @@ def test_fragments(rules, text, expected):
 def test_only_the_village_name_is_no_finding(rules, text):
     m = type_from_text(text, rules, village="尹家寨村")
     assert (m.type, m.kind) == ("other_sign", "unreadable")
+
+
+# ------------------------------------------------------------- details that `make mutation` found untested
+def test_a_county_level_place_is_a_higher_body_not_the_village(rules):
+    m = type_from_text("平原县民兵连", rules)
+    assert (m.kind, m.reason) == ("unauthorised_sign", "「平原县」不是村（社区），这是上级机构的牌子")
+
+
+def test_another_organisations_body_is_named_in_the_reason(rules):
+    m = type_from_text("王庄村团支部", rules)
+    assert (m.kind, m.reason) == ("unauthorised_sign", "「团支部」不是清单内的牌子")
+
+
+def test_a_cut_name_uses_the_registry_for_a_village_without_an_ending(rules):
+    """小河沿 has no 村 ending: only the registry says it is a village, so only with it is the cut name read."""
+    known = gazetteer_from_names(villages=["小河沿"], rules=rules)
+    m = type_from_text("小河沿村民委", rules, gazetteer=known)
+    assert (m.kind, m.type, m.reason) == ("official", "villagers_committee", "名称末尾被遮挡：读作「小河沿村民委」")
+    assert type_from_text("小河沿村民委", rules).kind != "official"
+
+
+def test_a_party_marker_misread_in_one_character_still_marks_the_party(rules):
+    """委员会 alone is the party organisation's body only after 中共; 尹共 is 中共 misread (a measured confusion)."""
+    assert type_from_text("尹共王庄村委员会", rules).type == "party_org"
+    assert type_from_text("王庄村委员会", rules).kind == "undecided"
+
+
+def test_the_gazetteer_skips_values_that_are_no_names(rules):
+    g = gazetteer_from_names(villages=[float("nan"), "王", "李庄村"], rules=rules)
+    assert g.names == {"李庄村": "village", "李庄": "village"} and g.villages == frozenset({"李庄"})
