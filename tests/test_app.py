@@ -126,9 +126,15 @@ def sidebar_text(at: AppTest) -> str:
     return " ".join([m.value for m in at.sidebar.markdown] + [c.value for c in at.sidebar.caption])
 
 
-def upload(at: AppTest, key: str, name: str, data: bytes) -> AppTest:
+def upload(at: AppTest, key: str, name: str, data: bytes, *, confirm: bool = True) -> AppTest:
+    """Upload a file on 数据与规则 and, with ``confirm``, confirm its preview (the county files are saved only
+    once confirmed)."""
     at.file_uploader(key=key).set_value((name, data, "application/octet-stream")).run()
     assert not at.exception, [e.value for e in at.exception]
+    button = f"{key.removesuffix('_upload')}_confirm"
+    if confirm and any(b.key == button for b in at.button):
+        at.button(key=button).click().run()
+        assert not at.exception, [e.value for e in at.exception]
     return at
 
 

@@ -73,11 +73,17 @@ def test_a_file_left_in_an_uploader_does_not_overwrite_a_newer_upload():
     assert villages(open_page(user="plan")) == "4"
 
 
-def test_restore_the_demo_for_everyone():
+def test_restore_the_demo_for_everyone_after_asking():
     admin_uploads("本县名册.csv", CSV.encode())
     at = open_page(DATA)
+    at.button(key="restore_demo").click().run()  # asks first; 取消 changes nothing
+    assert any("恢复演示数据后，全县用户不再使用名册「本县名册.csv」" in w.value for w in at.warning)
+    at.button(key="restore_demo_no").click().run()
+    assert county_data.county_file_path("registry") is not None and not at.warning
     at.button(key="restore_demo").click().run()
+    at.button(key="restore_demo_yes").click().run()
     assert not at.exception and not errors(at)
+    assert any(s.value == "已恢复演示数据。" for s in at.success)
     assert county_data.county_file_path("registry") is None
     assert any(c.value == "当前名册：演示数据（demo_county.xlsx）" for c in at.caption)
     assert not any(b.key == "restore_demo" for b in at.button)
@@ -90,6 +96,7 @@ def test_changing_the_coordinate_system_of_the_saved_registry():
     assert not any(b.key == "registry_crs" for b in at.button)  # same crs: nothing to apply
     at.selectbox(key="data_crs").select("bd09").run()
     at.button(key="registry_crs").click().run()
+    at.button(key="registry_crs_yes").click().run()
     assert not at.exception and county_data.county_files()["registry"].crs == "bd09"
     assert "BD-09" in sidebar_text(open_page(user="plan"))
 
@@ -101,6 +108,7 @@ def test_rules_saved_for_everyone_and_restored():
     assert "2026.1-县（county.toml）" in sidebar_text(open_page(user="insp"))
     at = open_page(DATA)
     at.button(key="restore_rules").click().run()
+    at.button(key="restore_rules_yes").click().run()
     assert not at.exception and "2026.1（默认规则）" in sidebar_text(open_page(user="plan"))
 
 
@@ -110,3 +118,34 @@ def test_an_inspector_or_planner_cannot_reach_the_page():
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(DATA)
     assert county_data.county_files() == {}
+
+
+def test_upload_preview_confirm_then_restore_the_earlier_version():
+    admin_uploads("一版.csv", CSV.encode())
+    at = upload(open_page(DATA), "registry_upload", "二版.csv", CSV4.encode(), confirm=False)
+    assert county_data.county_files()["registry"].name == "一版.csv"  # the preview saves nothing
+    assert any("预览：「二版.csv」" in m.value for m in at.markdown)
+    assert any("新增 1 个村 · 删除 0 个村" in c.value and "按乡镇＋村名匹配 3 个村" in c.value for c in at.caption)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["村庄数"] == "4"
+    at.button(key="registry_confirm").click().run()
+    assert not errors(at) and county_data.county_files()["registry"].name == "二版.csv"
+    assert any("已保存县名册「二版.csv」：4 个村" in s.value for s in at.success)
+    assert villages(open_page(user="plan")) == "4"
+
+    at = open_page(DATA)
+    history = at.dataframe[0].value  # the versions, newest first
+    assert list(history["文件"]) == ["二版.csv", "一版.csv"] and list(history["当前"]) == ["是", ""]
+    assert at.selectbox(key="registry_version").value is not None
+    at.button(key="registry_restore").click().run()
+    assert any("全县所有用户立即改用该版本" in w.value for w in at.warning)
+    at.button(key="registry_restore_yes").click().run()
+    assert not errors(at) and county_data.county_files()["registry"].name == "一版.csv"
+    assert villages(open_page(user="plan")) == "3"
+
+
+def test_discarding_a_preview_saves_nothing():
+    at = upload(open_page(DATA), "registry_upload", "二版.csv", CSV4.encode(), confirm=False)
+    at.button(key="registry_discard").click().run()
+    assert not at.exception and county_data.county_files() == {}
+    assert not any(b.key == "registry_confirm" for b in at.button)

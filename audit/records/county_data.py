@@ -9,6 +9,10 @@ a registry) the coordinate system. The files themselves are named from the kind 
 format by it, and only after the reader has accepted the file. A kind missing from the manifest means the
 app's default: the embedded demo county, the shipped rules, no boundary layer.
 
+Earlier versions: :mod:`audit.records.registry_versions` saves with ``keep_previous=True`` (the replaced file
+stays, named by its hash) and makes a kept file current again with :func:`restore_county_file`;
+:func:`county_file_from_bytes` reads an upload for its preview without saving it.
+
 Every change writes the new file under a fresh name, then replaces the manifest atomically (``os.replace``),
 then removes the old file: a reader sees the old (file, crs) pair or the new one, never a mix, so a cache keyed
 on the file's content cannot be filled with a new file read in an old coordinate system.
@@ -168,6 +172,12 @@ def _current_rules(folder: Path, manifest: dict[str, CountyFile]) -> Rules:
     return load_rules(folder / entry.file) if entry is not None else load_rules()
 
 
+def current_rules() -> Rules:
+    """The county's current rules (the saved rules file, else the shipped default)."""
+    folder = county_dir()
+    return _current_rules(folder, _read_manifest(folder))
+
+
 def _validate(kind: str, path: Path, name: str, crs: str | None, folder: Path,
               manifest: dict[str, CountyFile]) -> None:
     if kind == "registry":
@@ -187,7 +197,7 @@ def _validate(kind: str, path: Path, name: str, crs: str | None, folder: Path,
 
 
 def save_county_file(kind: Kind, data: bytes, name: str, *, user: User, crs: str | None = None,
-                     now: dt.datetime | None = None) -> CountyFile:
+                     now: dt.datetime | None = None, keep_previous: bool = False) -> CountyFile:
     """Validate an uploaded county file and make it the county's current one, for every user.
 
     Parameters
@@ -204,6 +214,9 @@ def save_county_file(kind: Kind, data: bytes, name: str, *, user: User, crs: str
         accepted for the other kinds.
     now
         The upload time (default: now).
+    keep_previous
+        Keep the file this one replaces (an earlier version that :mod:`audit.records.registry_versions` can
+        make current again); by default it is removed.
 
     Returns
     -------
@@ -225,9 +238,7 @@ def save_county_file(kind: Kind, data: bytes, name: str, *, user: User, crs: str
     if kind != "registry" and crs is not None:
         raise AuditError(f"'crs' applies to a registry only, got crs='{crs}' for kind '{kind}'")
     name = Path(str(name).replace("\\", "/")).name or kind
-    suffix = ".toml" if kind == "rules" else Path(name).suffix.lower()
-    if not _SUFFIX.match(suffix):
-        raise AuditError(f"{name}: 不支持的文件类型「{suffix or '无扩展名'}」")
+    suffix = _stored_suffix(kind, name)
     digest = hashlib.sha256(data).hexdigest()
     final = f"{kind}-{digest[:16]}{suffix}"
     folder = county_dir()
@@ -253,12 +264,12 @@ def save_county_file(kind: Kind, data: bytes, name: str, *, user: User, crs: str
         old = manifest.get(kind)
         manifest[kind] = entry
         _write_manifest(folder, manifest)
-        if old is not None and old.file != final:
+        if old is not None and old.file != final and not keep_previous:
             (folder / old.file).unlink(missing_ok=True)
     return entry
 
 
-def reset_county_file(kind: Kind, *, user: User) -> CountyFile | None:
+def reset_county_file(kind: Kind, *, user: User, keep_previous: bool = False) -> CountyFile | None:
     """Go back to the default for ``kind`` (demo county, shipped rules, no boundary layer), for every user.
 
     Returns the entry that was removed (None when the default was already in use).
@@ -277,5 +288,74 @@ def reset_county_file(kind: Kind, *, user: User) -> CountyFile | None:
         if old is None:
             return None
         _write_manifest(folder, manifest)
-        (folder / old.file).unlink(missing_ok=True)
+        if not keep_previous:
+            (folder / old.file).unlink(missing_ok=True)
     return old
+
+
+def _stored_suffix(kind: str, name: str) -> str:
+    name = Path(str(name).replace("\\", "/")).name or kind
+    suffix = ".toml" if kind == "rules" else Path(name).suffix.lower()
+    if not _SUFFIX.match(suffix):
+        raise AuditError(f"{name}: 不支持的文件类型「{suffix or '无扩展名'}」")
+    return suffix
+
+
+def county_file_from_bytes(kind: Kind, data: bytes, name: str, *, crs: str | None = None,
+                           rules: Rules | None = None) -> Any:
+    """Read an upload as its reader does, without saving it: a ``Registry`` (read with ``rules``, default: the
+    county's current rules, in ``crs``), ``Rules`` or a township GeoDataFrame. Errors name ``name``."""
+    _kind(kind)
+    suffix = _stored_suffix(kind, name)
+    folder = county_dir()
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".tmp-{kind}-", suffix=suffix)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        if kind == "registry":
+            rules = rules or _current_rules(folder, _read_manifest(folder))
+            return _readable(tmp, name, lambda p: registry_from_file(p, rules=rules, crs=crs or "wgs84"))
+        if kind == "rules":
+            return _readable(tmp, name, load_rules)
+        return _readable(tmp, name, townships_from_file)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def stored_county_file(entry: CountyFile) -> bytes:
+    """The bytes of a file kept in the county directory (a current or earlier version), checked against its
+    SHA-256."""
+    path = county_dir() / Path(entry.file).name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise AuditError(f"{KIND_ZH.get(entry.kind, entry.kind)}「{entry.name}」的文件已不在县数据目录中，无法使用") from None
+    if hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise AuditError(f"{KIND_ZH.get(entry.kind, entry.kind)}「{entry.name}」的文件已被改动（校验值不符），无法使用")
+    return data
+
+
+def restore_county_file(entry: CountyFile, *, user: User) -> CountyFile:
+    """Make a kept file (an earlier version) the county's current one again, for every user.
+
+    The file is checked again as an upload is (a registry must read with the current rules, rules must read the
+    current registry); the manifest keeps the entry as it was uploaded. The file it replaces is kept.
+
+    Raises
+    ------
+    AccessError
+        ``user`` may not manage the county's data.
+    AuditError
+        The file is gone, changed, or refused by its reader now.
+    """
+    kind = _kind(entry.kind)
+    user.require("manage_rules", what=f"恢复{KIND_ZH[kind]}「{entry.name}」")
+    folder = county_dir()
+    with _locked(folder):
+        stored_county_file(entry)
+        manifest = _read_manifest(folder)
+        _validate(kind, folder / Path(entry.file).name, entry.name, entry.crs, folder, manifest)
+        manifest[kind] = entry
+        _write_manifest(folder, manifest)
+    return entry
