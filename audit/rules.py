@@ -153,6 +153,14 @@ class ProvenanceRules(_Strict):
     max_age_days: float = Field(default=30, gt=0)
 
 
+class InvestmentRules(_Strict):
+    """The unit cost of building service-centre floor area, for the investment estimate of the ranking of where to
+    build first (``audit.area.ranking``); no estimate when it is not given."""
+
+    unit_cost_yuan_per_m2: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    note: str = ""
+
+
 Severity = Literal["must_fix", "needs_review", "advisory"]
 # The findings the audit computes; the rules file gives each its severity (must_fix fails the village,
 # needs_review keeps it at 待复核 until a person looks, advisory is reported without changing the verdict).
@@ -179,6 +187,7 @@ class Rules(_Strict):
     background_signs: BackgroundSigns = BackgroundSigns()
     photos: PhotoRules = PhotoRules()
     provenance: ProvenanceRules = ProvenanceRules()
+    investment: InvestmentRules = InvestmentRules()
     path: str = ""
 
     @field_validator("severity")

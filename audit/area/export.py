@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ import pandas as pd
 import xlsxwriter
 
 from audit.area.floor_area import BASIS_ZH, STATUS_ZH, county_summary, township_summary
+from audit.area.ranking import ORDER_ZH, RANKING_HEADERS_ZH, BuildRanking
 from audit.area.registry import Problem
 from audit.errors import AuditError
 from audit.labels import BOOL_ZH, CRS_ZH, TIME_NOTE, TIMEZONE
@@ -239,3 +241,59 @@ def write_audit(audited: pd.DataFrame, path: str | Path, *, rules: Rules, source
     if kind == "csv":
         return audit_to_csv(audited, path, rules=rules)
     return {"gpkg": audit_to_gpkg, "geojson": audit_to_geojson}[kind](audited, path)
+
+
+# ------------------------------------------------------------------------------- where to build first, names
+def ranking_to_xlsx(ranking: BuildRanking, path: str | Path, *, rules: Rules, scope: str, source: str = "") -> Path:
+    """The ranking of where to build first as a workbook: 建设优先排序 (villages, county and township rank),
+    乡镇汇总, 待补数据（无法判定）, 说明 (order, unit cost, scope, rules, time). Numbers stay numbers; text stays
+    text."""
+    path = Path(path)
+    wb, formats = officials_workbook(path)
+    numbers = {"户数": "0", "服务中心面积（㎡）": "0.00", "核定面积（㎡）": "0.00", "面积缺口（㎡）": "0.00",
+               "户均缺口（㎡/户）": "0.000", "投资估算（元）": "#,##0", "面积缺口合计（㎡）": "0.00",
+               "全县排序": "0", "乡镇内排序": "0", "不达标村数": "0", "无法判定村数": "0"}
+    villages = ranking.villages
+    townships = ranking.townships
+    if ranking.unit_cost is None:  # no estimate: no empty column
+        villages = villages.drop(columns="cost_yuan")
+        townships = townships.drop(columns="cost_yuan")
+    write_sheet(wb, "建设优先排序", villages.rename(columns=RANKING_HEADERS_ZH), formats, numbers)
+    write_sheet(wb, "乡镇汇总", townships.rename(columns=RANKING_HEADERS_ZH | {"rank": "排序", "households": "不达标村户数"}),
+                formats, numbers | {"不达标村户数": "0", "排序": "0"})
+    write_sheet(wb, "待补数据（无法判定）", ranking.undecided.rename(columns=RANKING_HEADERS_ZH), formats, numbers)
+    cost = (f"{ranking.unit_cost:,.0f} 元/㎡（{rules.investment.note or '县规则文件'}）" if ranking.unit_cost is not None
+            else "规则文件未给出单价，不作投资估算")
+    notes = [("范围", scope), ("排序方式", ORDER_ZH[ranking.order]), ("不达标村数", f"{len(ranking.villages)}"),
+             ("面积缺口合计（㎡）", f"{ranking.total_shortfall_m2:,.2f}"), ("投资估算单价", cost)]
+    if ranking.total_cost_yuan is not None:
+        notes.append(("投资估算合计（元）", f"{ranking.total_cost_yuan:,.0f}"))
+    notes += [("无法判定村数", f"{len(ranking.undecided)}（数据缺失或有误，须先补正后才能判定是否达标）"),
+              ("规则", f"{rules.version}（{Path(rules.path).name if rules.path else '默认规则'}）"),
+              ("源文件", source or "—"),
+              ("生成时间", f"{pd.Timestamp.now(tz=TIMEZONE):%Y-%m-%d %H:%M:%S}（{TIME_NOTE}）")]
+    write_sheet(wb, "说明", pd.DataFrame(notes, columns=["项目", "内容"]), formats, {})
+    wb.close()
+    return path
+
+
+_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def download_name(scope: str, what: str, suffix: str, *, today: dt.date | None = None) -> str:
+    """A download's file name carrying its scope (county or township) and the date, in Beijing time:
+    ``城关街道_建设优先排序_20261201.xlsx``. Characters a file system refuses become ``_``."""
+    day = today or pd.Timestamp.now(tz=TIMEZONE).date()
+    parts = [_UNSAFE_NAME.sub("_", str(p)).strip(" ._") for p in (scope, what)]
+    return "_".join([p for p in parts if p] + [f"{day:%Y%m%d}"]) + "." + suffix.lstrip(".")
+
+
+def scope_name(audited: pd.DataFrame, township: str | None = None) -> str:
+    """The name a download carries: the township, else the county (or counties) the registry names, else 全县."""
+    if township:
+        return township
+    counties = audited["county"].dropna().astype(str).unique() if "county" in audited else []
+    counties = [c for c in counties if c.strip()]
+    if len(counties) == 1:
+        return counties[0]
+    return "、".join(sorted(counties)[:3]) + ("等" if len(counties) > 3 else "") if counties else "全县"
