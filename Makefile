@@ -9,8 +9,11 @@ STAMP := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.installed-dev-stamp
 # Debian packages for the browser test (chromium driven by playwright) and CJK glyphs in its screenshots.
 DEB_PACKAGES := chromium chromium-driver fonts-wqy-microhei
+# Debian's PostgreSQL server for the store tests against PostgreSQL (`make postgres`; .ci/run starts it).
+PG_DEB_PACKAGES := postgresql
+PG_TEST_URL := postgresql+psycopg://village_audit:village_audit@127.0.0.1:5432/village_audit_test
 
-.PHONY: install install-dev system-packages run test test-fast bench bench-signs bench-speed bench-map lint demo screenshots fuzz mutation
+.PHONY: install install-dev system-packages postgres run test test-fast bench bench-signs bench-speed bench-map lint demo screenshots fuzz mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +42,27 @@ system-packages:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES) >/dev/null; \
 	  else echo "NOTE: not root or no apt-get: $(DEB_PACKAGES) not installed; browser tests will be skipped" >&2; fi; \
 	fi
+
+# PostgreSQL for the tests: installs Debian's postgresql when missing (as root), creates and starts its cluster, and
+# a role and database for the tests (idempotent); then `VILLAGE_AUDIT_TEST_PG_URL=$(PG_TEST_URL) make test` runs the
+# store suites on it too. Elsewhere it says why not and the PostgreSQL tests skip (CI_REQUIRE_POSTGRES=1: they fail).
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PG_DEB_PACKAGES) >/dev/null; \
+	  else echo "NOTE: not root or no apt-get: $(PG_DEB_PACKAGES) not installed; PostgreSQL tests will be skipped" >&2; exit 0; fi; \
+	fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "NOTE: not root: start PostgreSQL yourself and set VILLAGE_AUDIT_TEST_PG_URL" >&2; exit 0; fi; \
+	ver=$$(ls /usr/lib/postgresql | sort -n | tail -1); \
+	pg_lsclusters -h | grep -q "^$$ver main " || pg_createcluster --port 5432 $$ver main >/dev/null; \
+	pg_lsclusters -h | grep -q "^$$ver main .* online" || pg_ctlcluster $$ver main start; \
+	cd /tmp && n=0; until runuser -u postgres -- pg_isready -q -p 5432; do \
+	  n=$$((n + 1)); [ $$n -lt 120 ] || { echo "PostgreSQL $$ver did not start" >&2; exit 1; }; sleep 0.5; done; \
+	runuser -u postgres -- psql -p 5432 -qtAc "SELECT 1 FROM pg_roles WHERE rolname = 'village_audit'" | grep -q 1 || \
+	  runuser -u postgres -- psql -p 5432 -qc "CREATE ROLE village_audit LOGIN PASSWORD 'village_audit'"; \
+	runuser -u postgres -- psql -p 5432 -qtAc "SELECT 1 FROM pg_database WHERE datname = 'village_audit_test'" | grep -q 1 || \
+	  runuser -u postgres -- psql -p 5432 -qc "CREATE DATABASE village_audit_test OWNER village_audit"; \
+	echo "PostgreSQL $$ver up: VILLAGE_AUDIT_TEST_PG_URL=$(PG_TEST_URL)"
 
 # Demo mode: the demo county, data in .cache/demo-data, demo accounts listed on the sign-in page.
 run: install

@@ -77,7 +77,8 @@ def fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, backend_url: str | None) -> Path:
+    """The data directory; the database is SQLite in it, or a fresh PostgreSQL schema (``backend``, conftest)."""
     return tmp_path / "data"
 
 
@@ -337,6 +338,7 @@ def test_admin_can_do_everything(store: Store, people: dict[str, User], rules: R
 
 
 # --------------------------------------------------------------------------------------------- passwords
+@pytest.mark.parametrize("backend", ["sqlite"])  # reads the SQLite file and its WAL
 def test_password_is_a_bcrypt_hash_and_never_stored_in_clear(store: Store, data_dir: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     secret = "zhang-secret-城关-7731"
@@ -518,7 +520,7 @@ def cli() -> typer.Typer:
 
 def test_cli_add_set_role_disable_list(cli: typer.Typer, store: Store, data_dir: Path) -> None:
     runner = CliRunner()
-    db = ["--db", store.url]
+    db = ["--db", store.engine.url.render_as_string(hide_password=False)]
     first = runner.invoke(cli, ["add", "admin", "--role", "admin", "--password-stdin", *db], input=ADMIN_PW + "\n")
     assert first.exit_code == 0, first.output
     assert "已添加用户「admin」（县级管理员，全县）" in first.output and ADMIN_PW not in first.output
@@ -561,13 +563,13 @@ def test_cli_add_set_role_disable_list(cli: typer.Typer, store: Store, data_dir:
 
 
 def test_cli_list_on_an_empty_store(cli: typer.Typer, store: Store) -> None:
-    result = CliRunner().invoke(cli, ["list", "--db", store.url])
+    result = CliRunner().invoke(cli, ["list", "--db", store.engine.url.render_as_string(hide_password=False)])
     assert result.exit_code == 0 and "audit users add admin --role admin" in result.output
 
 
 # -------------------------------------------------------------------------------------------- migration
 def _raw_rows(store: Store) -> dict[str, list[tuple]]:
-    """Every row of the inspection tables as SQLite holds them (columns of any revision)."""
+    """Every row of the inspection tables as the database holds them (columns of any revision)."""
     with store.engine.connect() as conn:
         return {t: sorted(tuple(r) for r in conn.exec_driver_sql(f"SELECT * FROM {t}"))
                 for t in ("inspections", "inspection_photos", "photos", "plaques", "review_log")}
