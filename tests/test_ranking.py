@@ -106,3 +106,37 @@ def test_download_names_carry_the_scope_and_the_date(audited):
     assert download_name("a/b:c", "面积核查", ".csv", today=day) == "a_b_c_面积核查_20261201.csv"
     assert scope_name(audited) == "示范县" and scope_name(audited, "东镇") == "东镇"
     assert scope_name(audited.drop(columns="county")) == "全县"
+
+
+def test_area_page_shows_the_ranking_and_its_download(tmp_path, monkeypatch):
+    """AppTest on the demo county: the ranking tables, the undecided villages apart, the XLSX named by scope and
+    date; a township chosen in the sidebar narrows all of it."""
+    import io
+    from zoneinfo import ZoneInfo
+
+    from audit.labels import TIMEZONE
+    from tests.test_app import accounts_for_app, open_page
+
+    accounts_for_app(tmp_path, monkeypatch)
+    at = open_page("app/pages/area.py")
+    assert not at.exception
+    tables = [d.value for d in at.dataframe]
+    ranked = next(t for t in tables if "全县排序" in t.columns)
+    assert list(ranked["全县排序"][:3]) == [1, 2, 3] and ranked["面积缺口（㎡）"].is_monotonic_decreasing
+    assert "投资估算（元）" not in ranked.columns  # the default rules give no unit cost
+    undecided = next(t for t in tables if "无法判定的原因（须先补数据）" in t.columns)
+    assert {m.label: m.value for m in at.metric}["无法判定（须先补数据）"] == str(len(undecided))
+    assert [b for b in at.get("download_button") if b.proto.label == "下载建设优先排序（XLSX）"]
+    today = dt.datetime.now(ZoneInfo(TIMEZONE)).strftime("%Y%m%d")
+    name, data = at.session_state["rank_xlsx"]
+    assert name == f"示范县_建设优先排序_{today}.xlsx" or name.endswith(f"_建设优先排序_{today}.xlsx")
+    at.radio(key="rank_order").set_value("per_household").run()
+    ranked = next(d.value for d in at.dataframe if "全县排序" in d.value.columns)
+    assert ranked["户均缺口（㎡/户）"].dropna().is_monotonic_decreasing
+    at.sidebar.selectbox(key="township").select("柳林镇").run()
+    ranked = next(d.value for d in at.dataframe if "全县排序" in d.value.columns)
+    assert set(ranked["乡镇（街道）"]) == {"柳林镇"}
+    name, data = at.session_state["rank_xlsx"]
+    assert name == f"柳林镇_建设优先排序_{today}.xlsx"
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert dict(list(wb["说明"].values)[1:])["范围"] == "柳林镇"

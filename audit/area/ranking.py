@@ -46,6 +46,8 @@ class BuildRanking:
     undecided: pd.DataFrame
     unit_cost: float | None
     order: str
+    positions: tuple[int, ...] = ()  # each ranked village's position (``iloc``) in the audited frame
+
 
     @property
     def total_shortfall_m2(self) -> float:
@@ -87,6 +89,7 @@ def build_ranking(audited: pd.DataFrame, *, rules: Rules | None = None, order: O
     if type_names is None and rules is not None:
         type_names = {t.id: t.name_zh for t in rules.area.types}
     frame = pd.DataFrame(audited.drop(columns="geometry", errors="ignore"))
+    frame["_position"] = np.arange(len(frame))
     status = frame["area_status"].astype(object).to_numpy()
     township = frame["township"].astype(object).where(frame["township"].notna(), UNTYPED) \
         if "township" in frame else pd.Series(UNTYPED, index=frame.index, dtype=object)
@@ -111,6 +114,7 @@ def build_ranking(audited: pd.DataFrame, *, rules: Rules | None = None, order: O
         if col not in short:
             short[col] = None
     villages = short[RANKING_COLUMNS].reset_index(drop=True)
+    positions = tuple(int(p) for p in short["_position"])
 
     undecided = frame.loc[status == "unknown"].copy()
     undecided["township"] = township[status == "unknown"].to_numpy()
@@ -136,4 +140,5 @@ def build_ranking(audited: pd.DataFrame, *, rules: Rules | None = None, order: O
                                                     ascending=[False, False, True], kind="mergesort")
     townships.insert(0, "rank", np.arange(1, len(townships) + 1))
     return BuildRanking(villages=villages, townships=townships[TOWNSHIP_COLUMNS].reset_index(drop=True),
-                        undecided=undecided.reset_index(drop=True), unit_cost=unit_cost, order=order)
+                        undecided=undecided.reset_index(drop=True), unit_cost=unit_cost, order=order,
+                        positions=positions)
