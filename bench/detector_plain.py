@@ -62,6 +62,8 @@ def score(scenes: list[tuple[bytes, list[dict]]], detector, *, conf: float = 0.2
     by_family: dict[str, list[int]] = {}
     n_pred = n_hit = 0
     identity_iou: list[float] = []
+    identity_by_family: dict[str, list[float]] = {}
+    unmatched = {"on part of a board": 0, "over several boards": 0, "off the boards (look-alikes, wall)": 0}
     for data, boards in scenes:
         with Image.open(io.BytesIO(data)) as im:
             dets = detector.detect(np.asarray(im.convert("RGB")), conf=conf)
@@ -72,6 +74,8 @@ def score(scenes: list[tuple[bytes, list[dict]]], detector, *, conf: float = 0.2
         n_pred += len(pred)
         n_hit += int(hit.sum())
         ious = _iou(gt, pred)
+        for j in np.nonzero(~hit)[0]:
+            unmatched[_cause(pred[j], gt)] += 1
         for b, ok, row in zip(boards, used, ious, strict=True):
             for table, key in ((by_kind, b["kind"]), (by_family, b["family"])):
                 cell = table.setdefault(key, [0, 0])
@@ -79,6 +83,7 @@ def score(scenes: list[tuple[bytes, list[dict]]], detector, *, conf: float = 0.2
                 cell[1] += 1
             if b["kind"] == "identity":
                 identity_iou.append(float(row.max()) if len(row) else 0.0)
+                identity_by_family.setdefault(b["family"], []).append(identity_iou[-1])
     n_boards = sum(t for _, t in by_kind.values())
     return {
         "n_photos": len(scenes),
@@ -91,7 +96,24 @@ def score(scenes: list[tuple[bytes, list[dict]]], detector, *, conf: float = 0.2
         "recall_by_family": {k: {"recall": h / t, "boards": t} for k, (h, t) in sorted(by_family.items())},
         "identity_median_iou": float(np.median(identity_iou)) if identity_iou else 0.0,
         "identity_iou_below_0_8": int(sum(v < 0.8 for v in identity_iou)),
+        "identity_median_iou_by_family": {k: float(np.median(v)) for k, v in sorted(identity_by_family.items())},
+        "unmatched_predictions": unmatched,
     }
+
+
+def _cause(box: np.ndarray, gt: np.ndarray) -> str:
+    """Where a prediction that matched no board lies."""
+    if len(gt) == 0:
+        return "off the boards (look-alikes, wall)"
+    ix = np.clip(np.minimum(gt[:, 2], box[2]) - np.maximum(gt[:, 0], box[0]), 0, None)
+    iy = np.clip(np.minimum(gt[:, 3], box[3]) - np.maximum(gt[:, 1], box[1]), 0, None)
+    inter = ix * iy
+    covered = inter / np.maximum((gt[:, 2] - gt[:, 0]) * (gt[:, 3] - gt[:, 1]), 1e-9)  # share of each board inside
+    if (covered > 0.8).sum() >= 2:
+        return "over several boards"
+    if (inter / max((box[2] - box[0]) * (box[3] - box[1]), 1e-9)).max() > 0.5 or _iou(box[None], gt).max() >= 0.1:
+        return "on part of a board"
+    return "off the boards (look-alikes, wall)"
 
 
 def format_figures(res: dict) -> str:
@@ -104,7 +126,9 @@ def format_figures(res: dict) -> str:
         "recall by family: " + ", ".join(f"{k} {v['recall']:.2f} (n={v['boards']})"
                                          for k, v in res["recall_by_family"].items()),
         f"identity boards: median IoU with the whole board {res['identity_median_iou']:.3f} "
-        f"({res['identity_iou_below_0_8']} of {res['recall_by_kind'].get('identity', {}).get('boards', 0)} below 0.8)",
+        f"({res['identity_iou_below_0_8']} of {res['recall_by_kind'].get('identity', {}).get('boards', 0)} below 0.8); "
+        + ", ".join(f"{k} {v:.2f}" for k, v in res["identity_median_iou_by_family"].items()),
+        "unmatched predictions: " + ", ".join(f"{k} {v}" for k, v in res["unmatched_predictions"].items()),
     ]
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""``python -m audit.model.synth OUT --n 10 --seed 0 [--held-out] [--long-side 640] [--side external]``."""
+"""``python -m audit.model.synth OUT --n 10 --seed 0 [--held-out] [--long-side 640] [--side external] [--randomise]``."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--held-out", action="store_true")
     ap.add_argument("--long-side", type=int, default=640)
     ap.add_argument("--side", choices=["external", "internal"], default=None)
+    ap.add_argument("--randomise", action="store_true", help="randomised board designs (domain randomisation)")
     a = ap.parse_args(argv)
     for i in range(a.n):
         s = a.seed + i
-        scene = generate_scene(s, long_side=a.long_side, held_out=a.held_out, side=a.side)
+        scene = generate_scene(s, long_side=a.long_side, held_out=a.held_out, side=a.side, randomise=a.randomise)
         write_scene(scene, a.out, f"scene_{s:06d}")
 
 
