@@ -90,6 +90,9 @@ def eval_model(
     data_dir: Annotated[Path | None, typer.Option(help="Held-out dataset folder.")] = None,
     json_out: Annotated[Path | None, typer.Option(help="Also write the figures to this JSON file.")] = None,
     card: Annotated[Path | None, typer.Option(help="Rewrite the held-out section of this model card with the figures.")] = None,
+    randomised: Annotated[bool, typer.Option(
+        "--randomised", help="Held-out scenes with randomised board designs (not with --card: the card's block is the "
+                             "plain set).")] = False,
 ) -> None:
     """Evaluate the plaque detector on held-out synthetic scenes (unseen names, walls and fonts): by default the
     shipped ONNX model through the engine's own detector code."""
@@ -97,7 +100,10 @@ def eval_model(
     require_training(*(("skimage", "torch", "ultralytics") if pt else ("skimage",)))
     from audit.model import training
 
-    res = training.evaluate(weights, data_dir=data_dir, n=n, seed=seed, imgsz=imgsz, conf=conf, shipped=not pt)
+    if card is not None and randomised:
+        raise typer.BadParameter("--card takes the figures of the plain held-out set; drop --randomised")
+    res = training.evaluate(weights, data_dir=data_dir, n=n, seed=seed, imgsz=imgsz, conf=conf, shipped=not pt,
+                            randomised=randomised)
     if json_out is not None:
         json_out.write_text(json.dumps(res, indent=1), encoding="utf-8")
     if card is not None:

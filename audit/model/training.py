@@ -136,6 +136,8 @@ class _SceneJob:
 
     def __call__(self, task: tuple[int, str | None, bool, str]) -> None:
         s, side, randomise, split = task
+        if (self.root / "truth" / split / f"scene_{s:08d}.json").exists():  # written last: resume an interrupted run
+            return
         scene = generate_scene(s, long_side=self.long_side, held_out=self.held_out, side=side, randomise=randomise)
         write_scene(
             scene,
@@ -411,6 +413,7 @@ def evaluate(
     batch: int = 8,
     shipped: bool = True,
     verbose: bool = True,
+    randomised: bool = False,
 ) -> dict[str, Any]:
     """Evaluate the detector on held-out synthetic scenes.
 
@@ -436,6 +439,9 @@ def evaluate(
         Confidence threshold of the class-agnostic box figures.
     verbose : bool
         Print the figures.
+    randomised : bool
+        Held-out scenes with randomised board designs (``generate_scene(..., randomise=True)``; default folder
+        ``<cache>/heldout_<seed>_<n>_<long_side>_randomised``).
 
     Returns
     -------
@@ -445,10 +451,12 @@ def evaluate(
         ``box_recall_by`` (merged-class recall by class, box size, lighting, side, visibility, yaw) and
         ``unmatched_predictions`` (predictions matching no labelled board, by cause: see :func:`unmatched_cause`).
     """
-    root = Path(data_dir) if data_dir is not None else settings.cache_dir() / f"heldout_{seed}_{n}_{long_side}"
+    suffix = "_randomised" if randomised else ""
+    root = Path(data_dir) if data_dir is not None else settings.cache_dir() / f"heldout_{seed}_{n}_{long_side}{suffix}"
     data_yaml = root / "data.yaml"
     if not data_yaml.exists():
-        dataset_from_synth(root, n=n, seed=seed, held_out=True, long_side=long_side)
+        dataset_from_synth(root, n=n, seed=seed, held_out=True, long_side=long_side,
+                           randomised_fraction=1.0 if randomised else 0.0)
     truth_dir = root / "truth" / "val"
     images = sorted((root / "images" / "val").glob("*.jpg"))
     truths = {img.stem: json.loads((truth_dir / f"{img.stem}.json").read_text(encoding="utf-8")) for img in images}
