@@ -596,7 +596,11 @@ def test_migration_0002_upgrades_a_0001_database_with_data(data_dir: Path, rules
     assert schema_revision(s) == "0002"
     assert {"users", "sign_in_log"} <= set(sa.inspect(s.engine).get_table_names())
     assert _raw_rows(s) == before
-    add_user(s, "wangwu", ZHANG_PW, role="admin", by=SYSTEM)
+    with write_transaction(s) as conn:  # an account as 0002 holds it (today's add_user writes later columns too)
+        conn.exec_driver_sql(
+            "INSERT INTO users (username, display_name, role, townships, password_hash, disabled, failed_attempts, "
+            "password_changed_at, created_at, updated_at) VALUES ('wangwu', 'wangwu', 'admin', '[]', 'x', false, 0, "
+            "'2026-11-27 08:00:00', '2026-11-27 08:00:00', '2026-11-27 08:00:00')")
     with write_transaction(s) as conn:  # and back down: the accounts go, the inspections stay
         command.downgrade(alembic_config(s, conn), "0001")
     assert schema_revision(s) == "0001" and "users" not in sa.inspect(s.engine).get_table_names()

@@ -30,6 +30,13 @@ T = TypeVar("T")
 DbOption = Annotated[str | None, typer.Option("--db", help="Store URL (default: VILLAGE_AUDIT_DB_URL or the data dir).")]
 TownshipOption = Annotated[list[str] | None, typer.Option(
     "--township", help="A township the inspector is responsible for (repeat for several).")]
+CountyOption = Annotated[list[str] | None, typer.Option(
+    "--county", help="Limit the account to a county of the registry (repeat for several; none: the whole registry).")]
+
+
+def _where(user) -> str:  # noqa: ANN001 - a User
+    counties = f"，{'、'.join(user.counties)}" if user.counties else ""
+    return f"{counties}，负责 {'、'.join(user.townships)}" if user.townships else (counties or "，全县")
 
 
 class RoleChoice(str, Enum):
@@ -70,6 +77,7 @@ def add(
     username: Annotated[str, typer.Argument(help="User name used to sign in (letters, digits, 汉字, . _ - @).")],
     role: Annotated[RoleChoice, typer.Option("--role", help="inspector 乡镇检查员, planner 规划人员, admin 县级管理员.")],
     township: TownshipOption = None,
+    county: CountyOption = None,
     name: Annotated[str | None, typer.Option("--name", help="Display name (default: the user name).")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from one line of stdin.")] = False,
     db: DbOption = None,
@@ -79,8 +87,9 @@ def add(
     from audit.records.accounts import add_user
 
     user = _run(db, lambda store: add_user(store, username, _read_password(password_stdin), role=role.value,
-                                           townships=township or (), display_name=name, by=SYSTEM))
-    where = f"，负责 {'、'.join(user.townships)}" if user.townships else "，全县"
+                                           townships=township or (), counties=county or (),
+                                           display_name=name, by=SYSTEM))
+    where = _where(user)
     typer.echo(f"已添加用户「{user.username}」（{ROLE_ZH[user.role]}{where}）")
 
 
@@ -110,14 +119,16 @@ def set_role(
     username: Annotated[str, typer.Argument(help="The user whose role changes.")],
     role: Annotated[RoleChoice, typer.Option("--role", help="inspector 乡镇检查员, planner 规划人员, admin 县级管理员.")],
     township: TownshipOption = None,
+    county: CountyOption = None,
     db: DbOption = None,
 ) -> None:
     """Set a user's role and townships (the townships given replace the old ones)."""
     from audit.records.access import ROLE_ZH
     from audit.records.accounts import set_role as set_role_
 
-    user = _run(db, lambda store: set_role_(store, username, role.value, townships=township or (), by=SYSTEM))
-    where = f"，负责 {'、'.join(user.townships)}" if user.townships else "，全县"
+    user = _run(db, lambda store: set_role_(store, username, role.value, townships=township or (),
+                                            counties=county or (), by=SYSTEM))
+    where = _where(user)
     typer.echo(f"用户「{user.username}」现为{ROLE_ZH[user.role]}{where}")
 
 

@@ -11,6 +11,16 @@ role            中文         may
 ``admin``       县级管理员   everything, county-wide: users, rules files, registries, rounds, exports
 ==============  ==========  ==========================================================================
 
+Counties
+--------
+A registry may hold several counties (a prefecture-level city's). An account may be limited to some of them
+(``counties``): an ``admin`` with none is the city administrator (every county; in a one-county deployment, the
+county administrator as before), one with counties is a county administrator (县级管理员 of those counties: it
+cannot replace the city's registry or rules, :data:`CITY_ACTIONS`, and manages only accounts of its counties); a
+planner likewise; an inspector's townships are then townships of its counties (a township name may repeat across
+counties). A record is in scope when its county is one of the account's (a record with no county recorded:
+only accounts limited to no county) and, for an inspector, its township one of the account's.
+
 The table is :data:`ROLE_ACTIONS`; :meth:`User.can` answers, :meth:`User.require` raises
 :class:`audit.errors.AccessError` naming the user, the action and the township. The store's modules
 (:mod:`audit.records.inspections`, :mod:`audit.records.reviews`, :mod:`audit.records.ledger`) and the accounts
@@ -30,6 +40,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+import pandas as pd
 
 from audit import labels
 from audit.errors import AccessError, AuditError, StoreError
@@ -51,6 +63,15 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 TOWNSHIP_SCOPED_ROLES = frozenset({"inspector"})
 # Stands for "no township recorded" in a check: no township-scoped account lists it.
 NO_TOWNSHIP = "（未注明乡镇）"
+# Stands for "no county recorded" (older rows, a registry without a county column): no county-limited account lists it.
+NO_COUNTY = "（未注明县）"
+# Actions on the whole registry: only accounts limited to no county (the city's) may do them.
+CITY_ACTIONS = frozenset({"manage_rules"})
+_ANY = object()  # ``county`` not given: the county is not checked (the caller checks a township only)
+
+
+def _place(value: object, none: str) -> str:
+    return value.strip() if isinstance(value, str) and value.strip() else none
 
 
 # ------------------------------------------------------------------------------------------ the identity
@@ -63,18 +84,33 @@ class User:
     townships: tuple[str, ...] = ()
     display_name: str = ""
     disabled: bool = False
+    counties: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
             raise AuditError(f"'role' should be one of {list(ROLES)}, got '{self.role}' instead")
         places = (self.townships,) if isinstance(self.townships, str) else self.townships
         object.__setattr__(self, "townships", tuple(sorted({t.strip() for t in places if t and t.strip()})))
+        counties = (self.counties,) if isinstance(self.counties, str) else self.counties
+        object.__setattr__(self, "counties", tuple(sorted({c.strip() for c in counties if c and c.strip()})))
         object.__setattr__(self, "display_name", self.display_name or self.username)
 
     @property
     def county_wide(self) -> bool:
-        """Whether the role's rights cover every township."""
+        """Whether the role's rights cover every township (of its counties, when it is limited to some)."""
         return self.role not in TOWNSHIP_SCOPED_ROLES
+
+    @property
+    def city_wide(self) -> bool:
+        """Whether the rights cover the whole registry: every county and every township."""
+        return self.county_wide and not self.counties
+
+    def in_scope(self, township: str | None, county: object = _ANY) -> bool:
+        """Whether a record of ``township`` (None: not checked) and ``county`` (not given: not checked; None or
+        empty: none recorded) is within the account's counties and townships, whatever the action."""
+        if county is not _ANY and self.counties and _place(county, NO_COUNTY) not in self.counties:
+            return False
+        return township is None or self.county_wide or township.strip() in self.townships
 
     @property
     def full_name(self) -> str:
@@ -86,8 +122,9 @@ class User:
         """How messages name the user: ``「张三（zhangsan）」（乡镇检查员）``."""
         return f"「{self.full_name}」（{ROLE_ZH[self.role]}）"
 
-    def can(self, action: str, township: str | None = None) -> bool:
-        """Whether the user may do ``action`` in ``township`` (None: anywhere at all, e.g. in their own townships).
+    def can(self, action: str, township: str | None = None, *, county: object = _ANY) -> bool:
+        """Whether the user may do ``action`` in ``township`` (None: anywhere at all, e.g. in their own townships)
+        of ``county`` (not given: not checked; None: a record with no county).
 
         Raises
         ------
@@ -98,11 +135,13 @@ class User:
             raise AuditError(f"'action' should be one of {list(ACTIONS)}, got '{action}' instead")
         if self.disabled or action not in ROLE_ACTIONS[self.role]:
             return False
-        return township is None or self.county_wide or township.strip() in self.townships
+        if self.counties and action in CITY_ACTIONS:
+            return False
+        return self.in_scope(township, county)
 
-    def require(self, action: str, township: str | None = None, *, what: str = "") -> None:
+    def require(self, action: str, township: str | None = None, *, county: object = _ANY, what: str = "") -> None:
         """Raise :class:`AccessError` unless :meth:`can`; ``what`` names the record (``王庄村 核查记录 …``)."""
-        if self.can(action, township):
+        if self.can(action, township, county=county):
             return
         doing = f"{ACTION_ZH[action]} ({action})"
         about = f"（{what}）" if what else ""
@@ -110,6 +149,11 @@ class User:
             raise AccessError(f"用户{self.label}已停用，不能{doing}{about}")
         if action not in ROLE_ACTIONS[self.role]:
             raise AccessError(f"用户{self.label}无权{doing}{about}")
+        mine = "、".join(self.counties)
+        if self.counties and action in CITY_ACTIONS:
+            raise AccessError(f"用户{self.label}只负责 {mine}，无权{doing}：它们属于全市{about}")
+        if county is not _ANY and self.counties and _place(county, NO_COUNTY) not in self.counties:
+            raise AccessError(f"用户{self.label}只负责 {mine}，无权对「{_place(county, NO_COUNTY)}」的村庄{doing}{about}")
         mine = "、".join(self.townships) or "无"
         raise AccessError(f"用户{self.label}只负责 {mine}，无权对「{township}」的村庄{doing}{about}")
 
@@ -146,7 +190,28 @@ def check_user(user: object) -> User:
     return user
 
 
-def require_in(user: User, action: str, township: str | None, what: str) -> None:
+def require_in(user: User, action: str, township: str | None, what: str, *, county: object = _ANY) -> None:
     """Refuse (AccessError) unless ``user`` may do ``action`` to a record of ``township`` (None: none recorded,
-    which only county-wide roles may touch)."""
-    check_user(user).require(action, township.strip() if township and township.strip() else NO_TOWNSHIP, what=what)
+    which only county-wide roles may touch) in ``county`` (None: none recorded, which only accounts limited to no
+    county may touch; not given: not checked)."""
+    check_user(user).require(action, _place(township, NO_TOWNSHIP), county=county, what=what)
+
+
+def villages_in_scope(user: User, villages: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a registry's ``villages`` (columns ``township`` and, for an account limited to counties,
+    ``county``) that ``user`` may see; all of them for a city-wide account. A new frame, index kept.
+
+    Raises
+    ------
+    AccessError
+        The account is limited to counties and the registry names none (no ``county`` column).
+    """
+    check_user(user)
+    keep = pd.Series(True, index=villages.index)
+    if user.counties:
+        if "county" not in villages.columns:
+            raise AccessError(f"用户{user.label}只负责 {'、'.join(user.counties)}，而名册没有「县（市、区）」列，无法按县限定")
+        keep &= villages["county"].astype("string").str.strip().isin(user.counties).fillna(False)
+    if not user.county_wide:
+        keep &= villages["township"].astype("string").str.strip().isin(user.townships).fillna(False)
+    return villages[keep.to_numpy(dtype=bool)].copy()

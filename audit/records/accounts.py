@@ -44,7 +44,17 @@ import sqlalchemy as sa
 
 from audit import settings
 from audit.errors import AccessError, AuditError, StoreError
-from audit.records.access import NO_TOWNSHIP, ROLE_ZH, ROLES, TOWNSHIP_SCOPED_ROLES, Role, User, check_user, is_system
+from audit.records.access import (
+    NO_COUNTY,
+    NO_TOWNSHIP,
+    ROLE_ZH,
+    ROLES,
+    TOWNSHIP_SCOPED_ROLES,
+    Role,
+    User,
+    check_user,
+    is_system,
+)
 from audit.records.db import Store, aware, sign_in_log, users, utc, write_transaction
 
 SIGN_IN_REASONS = ("ok", "wrong_password", "lockout", "locked", "disabled", "unknown_user")
@@ -76,6 +86,17 @@ def _townships(role: str, townships: Iterable[str] | str, username: str) -> list
         raise AuditError(f"用户「{username}」：{ROLE_ZH[role]}至少要负责一个乡镇（--township 城关镇）")
     if role not in TOWNSHIP_SCOPED_ROLES and names:
         raise AuditError(f"用户「{username}」：{ROLE_ZH[role]}的权限覆盖全县，不分乡镇，got {names}")
+    return names
+
+
+def _counties(counties: Iterable[str] | str, username: str) -> list[str]:
+    """The counties an account is limited to ([]: the whole registry, the city)."""
+    counties = [counties] if isinstance(counties, str) else list(counties)
+    if any(not isinstance(c, str) for c in counties):
+        raise AuditError(f"用户「{username}」：县（市、区）名称应为文字，got {list(counties)!r}")
+    names = sorted({c.strip() for c in counties if c.strip()})
+    if NO_COUNTY in names:
+        raise AuditError(f"用户「{username}」：「{NO_COUNTY}」不是县（市、区）名称")
     return names
 
 
@@ -113,16 +134,24 @@ def _cost(password_hash: str) -> int:
         return 0
 
 
-def _may_manage(conn: sa.Connection | None, by: User, what: str) -> None:
+def _may_manage(conn: sa.Connection | None, by: User, what: str, *counties: Iterable[str]) -> User:
     """Refuse unless ``by`` may manage users: as the caller holds it (``conn`` None: a quick check before any
-    work), else as its account is stored now, in the caller's transaction (:func:`acting_user`)."""
+    work), else as its account is stored now, in the caller's transaction (:func:`acting_user`). An administrator
+    limited to counties manages only accounts limited to some of its counties: each of ``counties`` (the
+    account's, before and after the change) must be a non-empty subset of its own."""
     actor = check_user(by) if conn is None else acting_user(conn, by)
     actor.require("manage_users", what=what)
+    for places in counties:
+        places = sorted(places)
+        if actor.counties and (not places or not set(places) <= set(actor.counties)):
+            where = "、".join(places) or "全市"
+            raise AccessError(f"用户{actor.label}只负责 {'、'.join(actor.counties)}，无权管理{where}的账户（{what}）")
+    return actor
 
 
 def _user_of(row: sa.Row) -> User:
     return User(username=row.username, role=row.role, townships=tuple(json.loads(row.townships)),
-                display_name=row.display_name, disabled=bool(row.disabled))
+                display_name=row.display_name, disabled=bool(row.disabled), counties=tuple(json.loads(row.counties)))
 
 
 def _row(conn: sa.Connection, username: str, *, lock: bool = False) -> sa.Row:
@@ -167,10 +196,12 @@ def _check_not_last_admin(conn: sa.Connection, username: str, doing: str) -> Non
 
 # ------------------------------------------------------------------------------------------ management
 def add_user(store: Store, username: str, password: str, *, role: Role, townships: Iterable[str] = (),
-             display_name: str | None = None, by: User, now: dt.datetime | None = None) -> User:
+             counties: Iterable[str] = (), display_name: str | None = None, by: User,
+             now: dt.datetime | None = None) -> User:
     """Create an account with a bcrypt hash of ``password``.
 
-    ``townships``: at least one for ``inspector``, none for the county-wide roles. ``by``: the signed-in user
+    ``townships``: at least one for ``inspector``, none for the county-wide roles. ``counties``: the counties of
+    the registry the account is limited to (none: the whole registry). ``by``: the signed-in user
     doing it (needs ``manage_users``), or :data:`audit.records.access.SYSTEM` on the server's command line,
     which is how the first administrator is made.
 
@@ -185,7 +216,8 @@ def add_user(store: Store, username: str, password: str, *, role: Role, township
     """
     name = _username(username)
     what = f"添加用户「{name}」"
-    _may_manage(None, by, what)
+    counties_ = _counties(counties, name)
+    _may_manage(None, by, what, counties_)
     role_ = _role(role)
     places = _townships(role_, townships, name)
     shown = (display_name or name).strip()
@@ -194,14 +226,15 @@ def add_user(store: Store, username: str, password: str, *, role: Role, township
     password_hash = _hash(_password(password, name))
     when = utc(now)
     with write_transaction(store) as conn:
-        _may_manage(conn, by, what)
+        _may_manage(conn, by, what, counties_)
         if conn.execute(sa.select(users.c.username).where(users.c.username == name)).first() is not None:
             raise StoreError(f"用户名「{name}」已存在 (user '{name}' exists)")
         conn.execute(users.insert().values(
             username=name, display_name=shown, role=role_, townships=json.dumps(places, ensure_ascii=False),
-            password_hash=password_hash, disabled=False, failed_attempts=0, locked_until=None, last_sign_in_at=None,
+            counties=json.dumps(counties_, ensure_ascii=False), password_hash=password_hash,
+            disabled=False, failed_attempts=0, locked_until=None, last_sign_in_at=None,
             password_changed_at=when, created_at=when, updated_at=when))
-    return User(username=name, role=role_, townships=tuple(places), display_name=shown)
+    return User(username=name, role=role_, townships=tuple(places), display_name=shown, counties=tuple(counties_))
 
 
 def set_password(store: Store, username: str, password: str, *, by: User, now: dt.datetime | None = None) -> None:
@@ -218,28 +251,30 @@ def set_password(store: Store, username: str, password: str, *, by: User, now: d
     with write_transaction(store) as conn:
         if own:
             acting_user(conn, by)  # the account itself, still enabled
+            _row(conn, name, lock=True)
         else:
-            _may_manage(conn, by, what)
-        _row(conn, name, lock=True)
+            _may_manage(conn, by, what, json.loads(_row(conn, name, lock=True).counties))
         conn.execute(users.update().where(users.c.username == name).values(
             password_hash=password_hash, password_changed_at=when, failed_attempts=0, locked_until=None, updated_at=when))
 
 
-def set_role(store: Store, username: str, role: Role, *, townships: Iterable[str] = (), by: User,
-             now: dt.datetime | None = None) -> User:
-    """Change a user's role and townships (replaced, not added to)."""
+def set_role(store: Store, username: str, role: Role, *, townships: Iterable[str] = (), counties: Iterable[str] = (),
+             by: User, now: dt.datetime | None = None) -> User:
+    """Change a user's role, townships and counties (replaced, not added to)."""
     name = _username(username)
     what = f"修改用户「{name}」的角色"
-    _may_manage(None, by, what)
+    counties_ = _counties(counties, name)
+    _may_manage(None, by, what, counties_)
     role_ = _role(role)
     places = _townships(role_, townships, name)
     with write_transaction(store) as conn:
-        _may_manage(conn, by, what)
         row = _row(conn, name, lock=True)
+        _may_manage(conn, by, what, json.loads(row.counties), counties_)
         if row.role == "admin" and role_ != "admin" and not row.disabled:
             _check_not_last_admin(conn, name, "降级")
         conn.execute(users.update().where(users.c.username == name).values(
-            role=role_, townships=json.dumps(places, ensure_ascii=False), updated_at=utc(now)))
+            role=role_, townships=json.dumps(places, ensure_ascii=False),
+            counties=json.dumps(counties_, ensure_ascii=False), updated_at=utc(now)))
         return _user_of(_row(conn, name))
 
 
@@ -251,8 +286,8 @@ def disable_user(store: Store, username: str, *, by: User, now: dt.datetime | No
     what = f"停用用户「{name}」"
     _may_manage(None, by, what)
     with write_transaction(store) as conn:
-        _may_manage(conn, by, what)
         row = _row(conn, name, lock=True)
+        _may_manage(conn, by, what, json.loads(row.counties))
         if row.role == "admin" and not row.disabled:
             _check_not_last_admin(conn, name, "停用")
         conn.execute(users.update().where(users.c.username == name).values(disabled=True, updated_at=utc(now)))
@@ -265,8 +300,7 @@ def enable_user(store: Store, username: str, *, by: User, now: dt.datetime | Non
     what = f"启用用户「{name}」"
     _may_manage(None, by, what)
     with write_transaction(store) as conn:
-        _may_manage(conn, by, what)
-        _row(conn, name, lock=True)
+        _may_manage(conn, by, what, json.loads(_row(conn, name, lock=True).counties))
         conn.execute(users.update().where(users.c.username == name).values(
             disabled=False, failed_attempts=0, locked_until=None, updated_at=utc(now)))
         return _user_of(_row(conn, name))
@@ -280,14 +314,19 @@ def user_from_store(store: Store, username: str) -> User:
 
 def users_table(store: Store, *, by: User) -> pd.DataFrame:
     """All accounts (never their hashes): username, display_name, role, role_zh, townships (list), disabled,
-    failed_attempts, locked_until, last_sign_in_at, created_at, updated_at (UTC). ``by`` needs ``manage_users``."""
+    failed_attempts, locked_until, last_sign_in_at, created_at, updated_at (UTC), counties (list; [] the whole
+    registry). ``by`` needs ``manage_users``; an administrator limited to counties sees the accounts of its
+    counties only."""
     with store.engine.connect() as conn:
-        _may_manage(conn, by, "查看用户列表")
+        actor = _may_manage(conn, by, "查看用户列表")
         rows = conn.execute(sa.select(users).order_by(users.c.role, users.c.username)).all()
+    if actor.counties:
+        rows = [r for r in rows if json.loads(r.counties) and set(json.loads(r.counties)) <= set(actor.counties)]
     columns = ["username", "display_name", "role", "role_zh", "townships", "disabled", "failed_attempts",
-               "locked_until", "last_sign_in_at", "created_at", "updated_at"]
+               "locked_until", "last_sign_in_at", "created_at", "updated_at", "counties"]
     df = pd.DataFrame([(r.username, r.display_name, r.role, ROLE_ZH[r.role], json.loads(r.townships), bool(r.disabled),
-                        r.failed_attempts, r.locked_until, r.last_sign_in_at, r.created_at, r.updated_at) for r in rows],
+                        r.failed_attempts, r.locked_until, r.last_sign_in_at, r.created_at, r.updated_at,
+                        json.loads(r.counties)) for r in rows],
                       columns=columns)
     for col in ("locked_until", "last_sign_in_at", "created_at", "updated_at"):
         df[col] = pd.to_datetime(df[col]).dt.tz_localize("UTC")

@@ -84,6 +84,8 @@ inspections = sa.Table(
     # made with the engine's result, so that a second click or a resent form finds this row instead of a new one.
     sa.Column("submission_token", sa.String(64)),
     sa.Index("ix_inspections_submission_token", "submission_token", unique=True),
+    # The registry's county of the village (migration 0007; NULL in older rows and where the registry names none).
+    sa.Column("county", sa.String(200), index=True),
 )
 inspection_photos = sa.Table(
     "inspection_photos", metadata,
@@ -125,6 +127,8 @@ users = sa.Table(
     sa.Column("display_name", sa.String(200), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("townships", sa.Text, nullable=False),  # JSON list of township names; [] for county-wide roles
+    # JSON list of the counties the account is limited to (migration 0007); [] is the whole registry (the city)
+    sa.Column("counties", sa.Text, nullable=False, server_default="[]"),
     sa.Column("password_hash", sa.String(60), nullable=False),  # bcrypt, $2b$…
     sa.Column("disabled", sa.Boolean, nullable=False),
     sa.Column("failed_attempts", sa.Integer, nullable=False),
@@ -201,6 +205,23 @@ county_file_versions = sa.Table(
     sa.Column("made_at", sa.DateTime, nullable=False, index=True),
 )
 
+# Re-audits (migration 0008, audit/records/reaudit.py): the current engine's result for a stored inspection, one per
+# (inspection, model, rules); model_sha256 '' when the engine ran on OCR alone. The inspection's own model report
+# and its reviews stay as they were.
+machine_results = sa.Table(
+    "machine_results", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("inspection_id", sa.String(32), sa.ForeignKey("inspections.id"), nullable=False, index=True),
+    sa.Column("model_sha256", sa.String(64), nullable=False),
+    sa.Column("rules_sha256", sa.String(64), nullable=False),
+    sa.Column("report", sa.Text, nullable=False),  # the engine's SignageReport, JSON
+    sa.Column("verdict", sa.String(32), nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=False, index=True),
+    sa.Column("worker", sa.String(200), nullable=False),  # host:pid that ran it
+    sa.Column("seconds", sa.Float, nullable=False),  # engine time for the inspection's photos
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("inspection_id", "model_sha256", "rules_sha256", name="uq_machine_results_inspection_hashes"),
+)
 
 # -------------------------------------------------------------------------------------------- the store
 @dataclass(frozen=True)

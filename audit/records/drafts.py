@@ -111,7 +111,7 @@ def save_draft(store: Store, *, user: User, village: RegistryVillage, report: Si
     draft_id = uuid.uuid4().hex
     with write_transaction(store) as conn:
         actor = acting_user(conn, user)
-        require_in(actor, "inspect", village.township, f"{village.name}的核查草稿")
+        require_in(actor, "inspect", village.township, f"{village.name}的核查草稿", county=village.county)
         _purge(conn, when)
         old = sa.select(drafts.c.id).where(drafts.c.username == actor.username, drafts.c.village_code == village.code)
         conn.execute(draft_photos.delete().where(draft_photos.c.draft_id.in_(old)))

@@ -69,8 +69,11 @@ _TOKEN = re.compile(r"^[0-9A-Za-z_-]{16,64}$")
 
 
 def _scoped(query: sa.Select, user: User) -> sa.Select:
-    """Limit an inspections query to what ``user`` (as stored now) may read (every row for county-wide roles)."""
+    """Limit an inspections query to what ``user`` (as stored now) may read: the rows of its counties (all, for an
+    account limited to none), and of those the rows of its townships (all, for county-wide roles)."""
     user.require("read_inspections")
+    if user.counties:
+        query = query.where(inspections.c.county.in_(user.counties))
     return query if user.county_wide else query.where(inspections.c.township.in_(user.townships))
 
 
@@ -134,11 +137,13 @@ def audited_with(*, rules_file: bytes | str | Path, model_file: str | Path | Non
 # -------------------------------------------------------------------------------------- the registry
 @dataclass(frozen=True)
 class RegistryVillage:
-    """A village as the registry gives it: code (None where the registry has none), name and township."""
+    """A village as the registry gives it: code (None where the registry has none), name, township and county
+    (None where the registry names none)."""
 
     code: str | None
     name: str
     township: str | None
+    county: str | None = None
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -149,9 +154,9 @@ def _text(values: pd.Series) -> pd.Series:
 
 @dataclass(frozen=True, eq=False)
 class VillageRegistry:
-    """The county registry inspections are filed against: its villages (``code``, ``name``, ``township`` as
-    trimmed text) and the SHA-256 of the registry file. Make it with :func:`village_registry` or
-    :func:`village_registry_from_file`."""
+    """The registry inspections are filed against: its villages (``code``, ``name``, ``township``, ``county`` as
+    trimmed text; a city's registry holds several counties) and the SHA-256 of the registry file. Make it with
+    :func:`village_registry` or :func:`village_registry_from_file`."""
 
     villages: pd.DataFrame
     sha256: str
@@ -183,21 +188,23 @@ class VillageRegistry:
             hint = "" if code is not None else "，请用村代码区分"
             raise StoreError(f"{where}中{label}对应 {len(found)} 个村（{towns}），无法确定是哪一个{hint}")
         row = found.iloc[0]
+        county = row["county"] if "county" in row.index else None
         return RegistryVillage(code=None if pd.isna(row["code"]) else str(row["code"]),
                                name=str(row["name"] if pd.notna(row["name"]) else row["code"]),
-                               township=None if pd.isna(row["township"]) else str(row["township"]))
+                               township=None if pd.isna(row["township"]) else str(row["township"]),
+                               county=None if county is None or pd.isna(county) else str(county))
 
 
 def village_registry(villages: pd.DataFrame, *, sha256: str, source: str = "") -> VillageRegistry:
     """A :class:`VillageRegistry` from the villages :func:`audit.area.registry.registry_from_file` read
-    (``village_code``, ``village_name``, ``township``; a missing column counts as empty) and the SHA-256 of the
+    (``village_code``, ``village_name``, ``township``, ``county``; a missing column counts as empty) and the SHA-256 of the
     file they were read from."""
     if not isinstance(villages, pd.DataFrame):
         raise StoreError(f"'villages' should be a DataFrame of the registry's villages, got {type(villages).__name__}")
     empty = pd.Series([None] * len(villages), index=villages.index, dtype=object)
     table = pd.DataFrame({new: _text(villages[old] if old in villages.columns else empty).to_numpy()
                           for new, old in (("code", "village_code"), ("name", "village_name"),
-                                           ("township", "township"))})
+                                           ("township", "township"), ("county", "county"))})
     return VillageRegistry(villages=table, sha256=_sha256(sha256, "the registry's 'sha256'"), source=source)
 
 
@@ -320,7 +327,7 @@ def submit_inspection(store: Store, report: SignageReport, photo_bytes: Iterable
     what = f"{village.name}的核查"
     with store.engine.connect() as conn:  # refuse before any photo is written; checked again in the transaction
         actor = acting_user(conn, user)
-        require_in(actor, "inspect", village.township, what)
+        require_in(actor, "inspect", village.township, what, county=village.county)
         done = None if token is None else _submitted(conn, token, inspector=actor.username, village=village)
     if done is not None:  # a second click or a resent form: the check is stored already
         return done
@@ -363,7 +370,7 @@ def _insert_inspection(store: Store, report: SignageReport, files: dict[str, tup
     earlier one of the same ``token`` when it was stored in the meantime)."""
     with write_transaction(store) as conn:
         actor = acting_user(conn, user)  # the account as it is now: disabled or moved since, it is refused
-        require_in(actor, "inspect", village.township, what)
+        require_in(actor, "inspect", village.township, what, county=village.county)
         if token is not None:  # under the write lock: another process may have stored it since the first look
             done = _submitted(conn, token, inspector=actor.username, village=village)
             if done is not None:
@@ -372,6 +379,7 @@ def _insert_inspection(store: Store, report: SignageReport, files: dict[str, tup
             raise StoreError(f"核查轮次不存在 (no round '{round_id}')")
         conn.execute(inspections.insert().values(
             id=inspection_id, village_code=village.code, village_name=village.name, township=village.township,
+            county=village.county,
             inspector=actor.username, inspected_at=when, round_id=round_id, model_report=model_json,
             summary=report.summary.model_dump_json(), verdict=report.summary.verdict,
             rules_version=report.rules_version, created_at=now, rules_sha256=audited.rules_sha256,
@@ -435,6 +443,7 @@ class Inspection:
     model_sha256: str | None = None
     registry_sha256: str | None = None
     submission_token: str | None = None
+    county: str | None = None
 
     def reviewed_photos(self) -> list[PhotoResult]:
         """The photos with their reviewed plaques (deleted ones left out)."""
@@ -478,7 +487,8 @@ def read_inspection(conn: sa.Connection, store: Store, inspection_id: str) -> In
         plaques=[StoredPlaque(id=p.id, photo_index=p.photo_idx, origin=p.origin, status=p.status,
                               plaque=PlaqueResult.model_validate_json(p.data)) for p in plaque_rows],
         reviewed_at=aware(row.reviewed_at), reviewed_by=row.reviewed_by, rules_sha256=row.rules_sha256,
-        model_sha256=row.model_sha256, registry_sha256=row.registry_sha256, submission_token=row.submission_token)
+        model_sha256=row.model_sha256, registry_sha256=row.registry_sha256, submission_token=row.submission_token,
+        county=row.county)
 
 
 def inspection_from_store(store: Store, inspection_id: str, *, user: User) -> Inspection:
@@ -487,7 +497,8 @@ def inspection_from_store(store: Store, inspection_id: str, *, user: User) -> In
     with store.engine.connect() as conn:
         actor = acting_user(conn, user)
         found = read_inspection(conn, store, inspection_id)
-    require_in(actor, "read_inspections", found.township, f"{found.village_name or found.village_code} 核查记录 {found.id}")
+    require_in(actor, "read_inspections", found.township, f"{found.village_name or found.village_code} 核查记录 {found.id}",
+               county=found.county)
     return found
 
 
@@ -506,15 +517,15 @@ def photo_for_user(store: Store, user: User, sha256: str) -> bytes:
         raise StoreError(f"'sha256' should be 64 lower-case hex digits, got {sha256!r} instead")
     with store.engine.connect() as conn:
         user = acting_user(conn, user)
-        rows = conn.execute(sa.select(inspections.c.township, photos.c.ext)
+        rows = conn.execute(sa.select(inspections.c.township, inspections.c.county, photos.c.ext)
                             .join(inspection_photos, inspection_photos.c.inspection_id == inspections.c.id)
                             .join(photos, photos.c.sha256 == inspection_photos.c.sha256)
                             .where(inspection_photos.c.sha256 == sha256)).all()
     if not rows:
         raise StoreError(f"没有这张照片 (no stored photo {sha256[:12]}…)")
-    townships = [r.township.strip() if r.township and r.township.strip() else NO_TOWNSHIP for r in rows]
-    if not any(user.can("read_inspections", t) for t in townships):
-        require_in(user, "read_inspections", townships[0], f"照片 {sha256[:12]}…")
+    places = [(r.township.strip() if r.township and r.township.strip() else NO_TOWNSHIP, r.county) for r in rows]
+    if not any(user.can("read_inspections", t, county=c) for t, c in places):
+        require_in(user, "read_inspections", places[0][0], f"照片 {sha256[:12]}…", county=places[0][1])
     path = photo_path(store, sha256, rows[0].ext)
     try:
         return path.read_bytes()

@@ -14,9 +14,10 @@ import sqlalchemy as sa
 
 from audit.errors import AuditError, StoreError
 from audit.labels import VERDICT_ZH, label, local_time, yes_no
-from audit.records.access import check_user
+from audit.records.access import check_user, villages_in_scope
 from audit.records.accounts import acting_user
 from audit.records.db import Store, inspections, rounds, utc
+from audit.records.inspections import _scoped
 
 if TYPE_CHECKING:
     from audit.records.access import User
@@ -52,9 +53,7 @@ def _inspections_frame(conn: sa.Connection, user: User) -> pd.DataFrame:
     cols = (inspections.c.id, inspections.c.village_code, inspections.c.village_name, inspections.c.township,
             inspections.c.inspector, inspections.c.inspected_at, inspections.c.round_id, inspections.c.verdict,
             inspections.c.summary, inspections.c.reviewed_at)
-    query = sa.select(*cols)
-    if not user.county_wide:
-        query = query.where(inspections.c.township.in_(user.townships))
+    query = _scoped(sa.select(*cols), user)
     rows = conn.execute(query).all()
     df = pd.DataFrame([tuple(r) for r in rows], columns=["inspection_id", "village_code", "village_name", "township",
                                                         "inspector", "inspected_at", "round_id", "verdict", "summary",
@@ -132,8 +131,7 @@ def ledger_from_store(store: Store, registry: pd.DataFrame, *, round_id: str | N
         user.require("read_inspections", what="挂牌台账")
         chosen = _round(conn, round_id)
         found = _inspections_frame(conn, user)
-    if not user.county_wide:
-        registry = registry[_text_key(registry["township"]).isin(user.townships).to_numpy()]
+    registry = villages_in_scope(user, registry)  # its counties, and an inspector's townships
     found["row"] = _match(registry, found)
     found = found.dropna(subset=["row"]).astype({"row": int})
     local = found["inspected_at"].dt.tz_convert(tz)

@@ -223,7 +223,8 @@ def review_inspection(store: Store, inspection_id: str, changes: Sequence[Change
         conn.execute(sa.select(inspections.c.id).where(inspections.c.id == inspection_id).with_for_update())
         actor = acting_user(conn, user)  # the account as it is now: disabled or moved since, it is refused
         current = read_inspection(conn, store, inspection_id)
-        require_in(actor, "review", current.township, f"{current.village_name or current.village_code} 核查记录 {current.id}")
+        require_in(actor, "review", current.township, f"{current.village_name or current.village_code} 核查记录 {current.id}",
+                   county=current.county)
         if first_review_only and current.reviewed_at is not None:  # under the row lock: a second sending of it
             return current
         reviewer = actor.username
