@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Two installs: the runtime (app, CLI, inference on onnxruntime: no torch) for `make run` / `make install`, and
-# the runtime with the training stack and the test tools (extras train and dev) for `make test` and the benches.
+# the runtime with the training stack, the test tools and the re-audit's Dask (extras train, dev and scale) for
+# `make test` and the benches.
 STAMP := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.installed-dev-stamp
 # Debian packages for the browser test (chromium driven by playwright) and CJK glyphs in its screenshots.
@@ -27,7 +28,7 @@ $(DEV_STAMP): pyproject.toml
 	# torch and torchvision first, pinned: these versions install from local wheels here (a plain `torch`
 	# would pull a multi-GB build from the registry).
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install --quiet -e '.[train,dev]'
+	$(PY) -m pip install --quiet -e '.[train,dev,scale]'
 	touch $(DEV_STAMP) $(STAMP)
 
 install: $(STAMP)

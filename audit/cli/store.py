@@ -115,10 +115,63 @@ def restore(
     typer.echo(f"已从 {source} 恢复到 {target}：文件 {made.files} 个（其中照片 {made.photos} 张）；备份时间 {made.made_at}")
 
 
+def reaudit(
+    round_id: Annotated[str | None, typer.Option("--round", help="Only the inspections of this round (its id).")] = None,
+    county: Annotated[str | None, typer.Option("--county", help="Only the inspections of this county.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every stored inspection (say so: it may take hours).")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Local worker processes (0: in this process, "
+                                         "without Dask).")] = 2,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", envvar="VILLAGE_AUDIT_DASK_SCHEDULER", help=(
+        "A running Dask cluster's scheduler (tcp://host:8786) instead of local workers; its workers need the "
+        "same database URL and data directory."))] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="Detector model (default: the shipped one).")] = None,
+    no_detector: Annotated[bool, typer.Option("--no-detector", help="OCR alone, no detector.")] = False,
+    rules: Annotated[Path | None, typer.Option("--rules", help="Rules file (default: the shipped one).")] = None,
+    db: DbOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Re-audit stored inspections' photos with the current engine (model and rules): each inspection's result is
+    stored beside it as a machine result (its reviews stay); inspections already re-audited with the same model and
+    rules are skipped, so a rerun adds nothing and an interrupted run resumes. Acts as the server (SYSTEM)."""
+    from audit.records.access import SYSTEM
+    from audit.records.db import open_store
+    from audit.records.reaudit import engine_spec, run_reaudit
+
+    if not (round_id or county or all_):
+        raise _fail(AuditError("请指定 --round、--county 或 --all（重新核查全部已存核查）"))
+    step = 1
+
+    def progress(done: int, total: int, run) -> None:  # noqa: ANN001 - a ReauditRun
+        nonlocal step
+        if done == total or done >= step:
+            typer.echo(f"进度 {done}/{total}：新增 {run.added}，已有 {run.present}，失败 {len(run.failed)}", err=True)
+            step = done + max(1, total // 20)
+
+    try:
+        spec = engine_spec(model=model, rules=rules, use_detector=not no_detector)
+        store = open_store(db, data_dir=data_dir)
+        try:
+            run = run_reaudit(store, user=SYSTEM, spec=spec, round_id=round_id, county=county, workers=workers,
+                              scheduler=scheduler, progress=progress)
+        finally:
+            store.close()
+    except AuditError as exc:
+        raise _fail(exc) from None
+    rate = f"，{run.added / run.seconds:.2f} 条/秒" if run.added and run.seconds else ""
+    typer.echo(f"重新核查 {run.selected} 条：新增结果 {run.added}，已有 {run.present}，失败 {len(run.failed)}"
+               f"（{run.seconds:.1f} 秒{rate}；模型 {spec.model_sha256[:12] or '无（仅文字识别）'}，"
+               f"规则 {spec.rules_sha256[:12]}）")
+    for inspection_id, message in run.failed[:_SHOWN]:
+        typer.echo(f"  失败：核查 {inspection_id}：{message}", err=True)
+    if run.failed:
+        raise typer.Exit(code=2)
+
+
 def register(app: typer.Typer) -> None:
-    """``audit store check``, ``audit backup`` and ``audit restore`` on the ``audit`` app."""
+    """``audit store check``, ``audit backup``, ``audit restore`` and ``audit reaudit`` on the ``audit`` app."""
     store_app = typer.Typer(no_args_is_help=True, help="The inspection store: check (and repair) it.")
     store_app.command("check")(check)
     app.add_typer(store_app, name="store")
     app.command("backup")(backup)
     app.command("restore")(restore)
+    app.command("reaudit")(reaudit)
