@@ -163,3 +163,20 @@ def test_training_smoke(tmp_path: Path) -> None:
                             verbose=False)
     assert res["path"] == "pt" and res["n_images"] == 3 and 0.0 <= res["box_recall"] <= 1.0
     assert set(res) >= {"map50", "map50_95", "per_class", "box_precision"}
+
+
+def test_average_weights(tmp_path: Path) -> None:
+    """Interpolating the shipped weights with themselves gives them back; alpha outside [0, 1] is refused."""
+    import torch
+
+    from audit.model.training import average_weights
+
+    pt = MODELS / "plaques.pt"
+    out = average_weights(pt, pt, tmp_path / "avg.pt", alpha=0.5)
+    a = torch.load(str(pt), map_location="cpu", weights_only=False)["model"].float().state_dict()
+    got = torch.load(str(out), map_location="cpu", weights_only=False)
+    b = got["model"].float().state_dict()
+    assert a.keys() == b.keys() and all(torch.allclose(a[k].float(), b[k].float(), atol=1e-3) for k in a)
+    assert got["averaged"]["alpha"] == 0.5 and got["averaged"]["a_sha256"] == got["averaged"]["b_sha256"]
+    with pytest.raises(ValueError, match="alpha should be between 0 and 1"):
+        average_weights(pt, pt, tmp_path / "x.pt", alpha=1.5)

@@ -321,6 +321,45 @@ def finalize(run_dir: Path | str, dest: Path | str | None = None, *, use: str = 
     return dest
 
 
+def average_weights(a: Path | str, b: Path | str, dest: Path | str, *, alpha: float) -> Path:
+    """Interpolate two stripped checkpoints of one architecture: ``alpha * b + (1 - alpha) * a``.
+
+    Weight-space ensembling of a model and its fine-tuned successor ("WiSE-FT", Wortsman et al., *Robust
+    fine-tuning of zero-shot models*, CVPR 2022) keeps much of the fine-tuned model's gain on the new data while
+    giving back less on the old. Floating-point tensors (weights, batch-norm statistics) are interpolated,
+    integer buffers and the metadata come from ``b``; the result is stored in half precision like
+    :func:`finalize`'s, with ``averaged`` recording the inputs' SHA-256 and ``alpha``.
+
+    Returns
+    -------
+    Path
+        ``dest``.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha should be between 0 and 1, got {alpha} instead")
+    _ultralytics()
+    import copy
+
+    import torch
+
+    ca = torch.load(str(a), map_location="cpu", weights_only=False)
+    cb = torch.load(str(b), map_location="cpu", weights_only=False)
+    sa, sb = ca["model"].float().state_dict(), cb["model"].float().state_dict()
+    if sa.keys() != sb.keys() or any(sa[k].shape != sb[k].shape for k in sa):
+        raise ValueError(f"{a} and {b} are not the same architecture")
+    mixed = {k: sa[k] * (1 - alpha) + sb[k] * alpha if sb[k].is_floating_point() else sb[k] for k in sb}
+    model = copy.deepcopy(cb["model"]).float()
+    model.load_state_dict(mixed)
+    out = dict(cb)
+    out["model"] = model.half()
+    out["averaged"] = {"a_sha256": hashlib.sha256(Path(a).read_bytes()).hexdigest(),
+                       "b_sha256": hashlib.sha256(Path(b).read_bytes()).hexdigest(), "alpha": alpha}
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(out, str(dest))
+    return dest
+
+
 def export_onnx(weights: Path | str, dest: Path | str | None = None, *, imgsz: int = DEFAULT_IMGSZ) -> Path:
     """Export weights to ONNX (simplified with onnxslim), next to the weights by default."""
     ul = _ultralytics()
