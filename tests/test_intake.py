@@ -125,6 +125,8 @@ def test_large_jpeg_is_downscaled_and_boxes_map_back(rules):
     assert max(photo.image.size) <= rules.photos.work_long_side_px
     w, h = photo.image.size
     assert photo.to_full((0, 0, w / 2, h / 2)) == pytest.approx([0, 0, 2000, 1500], abs=2)
+    # decoded at the JPEG's 1/2 draft scale, a little under the working size, and not resampled after it
+    assert photo.image.size == (2000, 1500) and photo.scale == 2
 
 
 def test_exif_gps_and_time(rules):

@@ -237,6 +237,35 @@ def test_batch_over_village_folders(tmp_path):
     assert "governance_centre" in reports[0]["summary"]["not_checked"]
 
 
+def test_batch_workers_give_the_same_reports(engine, tmp_path):
+    """signs-batch in 2 worker processes: the reports of 1 worker, in the same order (timings aside), and the
+    progress called once per photo, a refused photo included."""
+    from audit.signs.batch import batch_jobs, run_batch
+
+    for code, names in {"371599101201": ["external_unauthorised", "external_full"],
+                        "371599101202": ["external_partial"], "371599101203": ["internal_empty"]}.items():
+        (tmp_path / code).mkdir()
+        for n in names:
+            (tmp_path / code / f"{n}.jpg").write_bytes((FIXTURES / f"{n}.jpg").read_bytes())
+    (tmp_path / "371599101202" / "broken.jpg").write_bytes(b"\xff\xd8\xff" + b"0" * 100)
+    jobs = batch_jobs(tmp_path, rules=engine.rules)
+
+    def reports(workers: int) -> tuple[list[dict], int]:
+        done = []
+        out = []
+        for _job, report in run_batch(jobs, engine, progress=done.append, workers=workers):
+            r = json.loads(report_to_json(report))
+            for photo in r["photos"]:
+                photo.pop("timings_s", None)
+            out.append(r)
+        return out, len(done)
+
+    one, two = reports(1), reports(2)
+    assert one == two
+    assert one[1] == 5 and [r["village"]["code"] for r in one[0]] == ["371599101201", "371599101202", "371599101203"]
+    assert [e["photo"] for e in one[0][1]["errors"]] == ["broken.jpg"]
+
+
 def test_one_board_is_one_plaque():
     from audit.signs.engine import _Candidate, _one_per_board
     from audit.signs.names import TextMatch

@@ -204,10 +204,12 @@ def signs_batch(
     rules: Annotated[Path | None, typer.Option("--rules", help="A county's own rules file (TOML).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write all reports as JSON lines here.")] = None,
     no_detector: Annotated[bool, typer.Option("--no-detector", help="OCR only (no YOLO model).")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", min=1,
+                                                help="Worker processes (default: one per core).")] = None,
 ) -> None:
     """Audit many villages: a progress bar, then a summary table (exit 2 when any photo was refused)."""
     from audit.rules import load_rules
-    from audit.signs.batch import batch_jobs, run_batch
+    from audit.signs.batch import batch_jobs, default_workers, run_batch
     from audit.signs.engine import Engine, report_to_json
 
     try:
@@ -218,7 +220,8 @@ def signs_batch(
         raise _fail(exc) from None
     reports = []
     with typer.progressbar(length=sum(len(j.photos) for j in jobs), label="核查照片", file=sys.stderr) as bar:
-        for job, report in run_batch(jobs, engine, progress=lambda *_: bar.update(1)):
+        for job, report in run_batch(jobs, engine, progress=lambda *_: bar.update(1),
+                                     workers=workers or default_workers()):
             reports.append((job, report))
     if output is not None:
         output.write_text("".join(report_to_json(r) + "\n" for _, r in reports), encoding="utf-8")

@@ -2,10 +2,12 @@
 
 A folder holds one sub-folder per village (named by its village code; photos in an ``内部``/``internal``
 sub-folder are inside photos), or a CSV maps each photo to its village (columns ``photo``, ``village_code``
-and optionally ``side``)."""
+and optionally ``side``). With ``workers`` > 1 the photos are audited in that many worker processes, each with
+its own models and an equal share of the threads; the reports are the same as with one, in the same order."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,15 @@ import pandas as pd
 
 from audit.errors import AuditError
 from audit.rules import Rules
-from audit.signs.engine import Engine, PhotoInput, SignageReport, audit_signage
+from audit.signs.engine import (
+    Engine,
+    PhotoErrorResult,
+    PhotoInput,
+    PhotoResult,
+    SignageReport,
+    report_from_results,
+    result_of_input,
+)
 from audit.signs.names import Gazetteer, gazetteer_from_registry
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
@@ -83,23 +93,94 @@ def batch_jobs(folder: Path, *, mapping: Path | None = None, registry: Path | No
     return list(jobs.values())
 
 
-def run_batch(jobs: list[BatchJob], engine: Engine,
-              progress: Callable[[str], None] | None = None) -> Iterator[tuple[BatchJob, SignageReport]]:
-    """Audit each village in turn (the engine's models are loaded once), yielding its report."""
-    for job in jobs:
-        inputs, errors = [], []
-        for path, side in job.photos:
-            try:
-                inputs.append(PhotoInput(path.read_bytes(), path.name, side))
-            except OSError as exc:
-                errors.append((path.name, f"{path.name}：无法读取文件（{exc.strerror or exc}）"))
-        report = audit_signage(inputs, engine, village_code=job.village_code, village_name=job.village_name,
-                               village_point=job.point, gazetteer=job.gazetteer,
-                               progress=(lambda i, n, name: progress(name)) if progress else None)
-        from audit.signs.engine import PhotoErrorResult
+def default_workers() -> int:
+    """One worker process per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
-        report.errors.extend(PhotoErrorResult(photo=n, error=e) for n, e in errors)
-        for _ in errors:
+
+_Outcome = PhotoResult | PhotoErrorResult | str  # a string: the photo file could not be read
+
+
+def _audit_path(path: Path, side: str, job: BatchJob, engine: Engine) -> _Outcome:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return f"{path.name}：无法读取文件（{exc.strerror or exc}）"
+    return result_of_input(PhotoInput(data, path.name, side), engine, village_name=job.village_name,
+                           village_point=job.point, gazetteer=job.gazetteer)
+
+
+def _report(job: BatchJob, outcomes: list[_Outcome], rules: Rules) -> SignageReport:
+    report = report_from_results([o for o in outcomes if not isinstance(o, str)], rules,
+                                 village_code=job.village_code, village_name=job.village_name)
+    report.errors.extend(PhotoErrorResult(photo=path.name, error=o)
+                         for (path, _), o in zip(job.photos, outcomes, strict=True) if isinstance(o, str))
+    return report
+
+
+# The worker process's engine, loaded once by _start_worker.
+_worker: dict[str, object] = {}
+
+
+def _start_worker(rules: Rules, model: str | None, use_detector: bool, det_long_side: int, threads: int) -> None:
+    os.environ["VILLAGE_AUDIT_THREADS"] = str(threads)
+    _worker["engine"] = Engine.load(rules=rules, model=model, use_detector=use_detector, det_long_side=det_long_side)
+
+
+def _worker_task(task: tuple[int, int, Path, str, BatchJob]) -> tuple[int, int, _Outcome]:
+    j, k, path, side, job = task
+    return j, k, _audit_path(path, side, job, _worker["engine"])
+
+
+def run_batch(jobs: list[BatchJob], engine: Engine, progress: Callable[[str], None] | None = None, *,
+              workers: int = 1) -> Iterator[tuple[BatchJob, SignageReport]]:
+    """Audit each village, yielding its report in the order of ``jobs``. ``progress(name)`` is called after each
+    photo. With ``workers`` > 1 the photos go to that many worker processes (each loads the models ``engine``
+    was loaded with, and uses ``threads // workers`` threads); otherwise ``engine`` audits them in turn."""
+    if workers < 1:
+        raise AuditError(f"--workers 应为正整数，现为 {workers}")
+    if workers == 1 or sum(len(j.photos) for j in jobs) <= 1:
+        for job in jobs:
+            outcomes = []
+            for path, side in job.photos:
+                outcomes.append(_audit_path(path, side, job, engine))
+                if progress:
+                    progress(path.name)
+            yield job, _report(job, outcomes, engine.rules)
+        return
+    yield from _run_parallel(jobs, engine, progress, workers)
+
+
+def _run_parallel(jobs: list[BatchJob], engine: Engine, progress: Callable[[str], None] | None,
+                  workers: int) -> Iterator[tuple[BatchJob, SignageReport]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from audit import settings
+
+    detector = engine.detector
+    init = (engine.rules, str(detector.path) if detector is not None else None, detector is not None,
+            engine.reader.det_long_side, max(1, settings.threads() // workers))
+    outcomes: list[list[_Outcome | None]] = [[None] * len(job.photos) for job in jobs]
+    left = [len(job.photos) for job in jobs]
+    next_job = 0
+    # spawn: a fresh interpreter per worker (forking a process whose thread pools are running can hang).
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_worker, initargs=init) as pool:
+        futures = [pool.submit(_worker_task, (j, k, path, side, job))
+                   for j, job in enumerate(jobs) for k, (path, side) in enumerate(job.photos)]
+        for future in as_completed(futures):
+            j, k, outcome = future.result()
+            outcomes[j][k] = outcome
+            left[j] -= 1
             if progress:
-                progress("")
-        yield job, report
+                progress(jobs[j].photos[k][0].name)
+            while next_job < len(jobs) and left[next_job] == 0:  # reports in the jobs' order, as soon as ready
+                yield jobs[next_job], _report(jobs[next_job], outcomes[next_job], engine.rules)
+                next_job += 1
+        while next_job < len(jobs):  # villages without photos
+            yield jobs[next_job], _report(jobs[next_job], outcomes[next_job], engine.rules)
+            next_job += 1

@@ -21,7 +21,7 @@ from audit.rules import Rules, load_rules
 from audit.signs.intake import Photo, distance_m, photo_from_bytes, sharpness
 from audit.signs.inventory import inventory_from_photos
 from audit.signs.names import OTHER, OTHER_KINDS, Gazetteer, TextMatch, type_from_text
-from audit.signs.ocr import Reader, TextLine, group_texts, line_groups
+from audit.signs.ocr import Reader, TextLine, board_groups, group_texts
 from audit.signs.report import (  # noqa: F401 - the report's models are the engine's output, imported from here too
     SCHEMA_PATH,
     VERDICT_ZH,
@@ -44,6 +44,15 @@ from audit.signs.style import illuminant_of, style_checks
 _IDENTITY_CLASSES = {"identity"}
 _BOARD_CLASSES = {"strip", "plaque"}
 _HONOUR_CLASSES = {"honour"}
+# Long side at which the whole-photo text pass looks for lines when the detector's boxes leave doubt (the lines
+# are read on the working image itself). Measured with bench/signage_eval.py, see FULL_PASS_NOTE in the README.
+FULL_PASS_LONG_SIDE = 960
+# Name score (names.py) at which a crop's reading of an official plaque settles its box without the whole-photo
+# lines (a misread neighbour strip or 村民议事会 read as 村民委员会 score lower).
+SETTLED_OFFICIAL = 95
+# On a tall box (a strip), a reading's characters fill at least this share of the box's width: a strip's column
+# fills 0.6-0.8 of it; a box over two strips side by side, half that.
+COLUMN_FILL = 0.45
 SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each costs tens of milliseconds)
 # Recogniser score below which a reading that names no official plaque is not reported as an unauthorised
 # sign but left for review (bench/signage_eval.py: on 40 held-out scenes 7 of 9 official plaques misread as signs
@@ -61,6 +70,7 @@ class Engine:
     reader: Reader
     detector: object | None = None
     ocr_full_photo: bool = True
+    full_photo_long_side: int = 960
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -84,8 +94,9 @@ class Engine:
             # Without the detector the engine finds far fewer boards: never fall back to it silently.
             raise AuditError(f"找不到牌子检测模型：{path}（仅用文字识别核查须明确指定，如命令行 --no-detector）")
         detector = Detector(path) if use_detector else None
-        size = det_long_side or (960 if detector is not None else 1280)
-        return cls(rules=rules or load_rules(), reader=Reader(det_long_side=size), detector=detector)
+        size = det_long_side or (FULL_PASS_LONG_SIDE if detector is not None else 1280)
+        return cls(rules=rules or load_rules(), reader=Reader(det_long_side=size), detector=detector,
+                   full_photo_long_side=size)
 
 
 def _inside(line: TextLine, box: tuple[float, float, float, float], margin: float = 0.15) -> bool:
@@ -209,24 +220,70 @@ class _Candidate:
     read_score: float
 
 
+def _crop(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    return image[max(0, y1):y2, max(0, x1):x2]
+
+
+def _settled(match: TextMatch | None, read_score: float, box: tuple[float, float, float, float]) -> bool:
+    """A box whose own crop gave a reading that needs nothing more: an honour, an official plaque read with a
+    high score, or a clear reading of anything else (a sign, a shop's sign, a slogan) — and, on a tall box,
+    a reading long enough for one column filling it (a box over two strips side by side reads one of them
+    well: its characters would be half as wide as the box; the whole-photo pass splits it)."""
+    if match is None:
+        return False
+    w, h = box[2] - box[0], box[3] - box[1]
+    if h > 1.6 * w and h / max(len(match.text), 1) < COLUMN_FILL * w:
+        return False
+    if read_score < SURE_SIGN_READING:  # a doubtful recognition (a misread 村民议事会 can look official)
+        return False
+    return match.kind in ("honour", "unauthorised_sign", "background", "allowed") or (
+        match.kind == "official" and match.score >= SETTLED_OFFICIAL)
+
+
+def usual_boards(rules: Rules, side: str) -> int:
+    """How many official plaques a photo of this side usually holds: those the rules hang there."""
+    return len(rules.plaques_at(side))
+
+
 def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | None,
                 timings: dict[str, float], gazetteer: Gazetteer | None = None) -> list[_Candidate]:
+    """Boards of one photo. The detector's boxes are read first, all crops in one batched recognition; the
+    whole-photo text pass runs only where the boxes leave doubt (a box not settled by its crop, fewer boxes
+    than the side usually holds, or no detector), with text detection at ``engine.full_photo_long_side``; lines
+    on the settled boxes are not read again."""
     import time
 
     rules = engine.rules
     t0 = time.perf_counter()
-    dets = engine.detector.detect(image) if engine.detector is not None else []
+    dets = sorted(engine.detector.detect(image), key=lambda d: -d.conf) if engine.detector is not None else []
     timings["detect"] = time.perf_counter() - t0
+
     t0 = time.perf_counter()
-    lines = engine.reader.lines(image) if engine.ocr_full_photo else []
+    crops = [_crop(image, det.box) for det in dets]
+    readings = engine.reader.read_plaques(crops) if crops else []
+    first = [_best_match([r[0] for r in rd], rules, village, side, gazetteer) for rd in readings]
+    settled = [_settled(m, max([r[1] for r in rd] + [0.0]), det.box)
+               for m, rd, det in zip(first, readings, dets, strict=True)]
+    timings["read_boxes"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    # Doubt: a box not settled by its crop, or fewer official plaques read than the side usually holds (a board
+    # the detector missed would be among them).
+    read = {m.type for m, ok in zip(first, settled, strict=True) if ok and m.kind == "official"}
+    doubt = not all(settled) or len(read) < usual_boards(rules, side)
+    lines: list[TextLine] = []
+    if engine.ocr_full_photo and doubt:
+        lines = engine.reader.lines_at(image, long_side=engine.full_photo_long_side,
+                                       skip=[det.box for det, ok in zip(dets, settled, strict=True) if ok])
     timings["ocr_photo"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     out: list[_Candidate] = []
     used: set[int] = set()
     second_looks = SECOND_LOOKS
-    for det in sorted(dets, key=lambda d: -d.conf):
-        inside = [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
+    for k, det in enumerate(dets):
+        inside = [] if settled[k] else [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
         used.update(inside)
         named: dict[tuple[str, str], tuple[TextLine, TextMatch]] = {}
         honour_inside = False
@@ -237,7 +294,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
                 named.setdefault((m.kind, m.type), (lines[i], m))
             elif _names_a_mechanism(m, lines[i].score, rules):
                 named.setdefault((m.kind, m.text), (lines[i], m))
-        if len(named) >= 2 and any(k == "official" for k, _ in named) and not honour_inside:
+        if len(named) >= 2 and any(kind == "official" for kind, _ in named) and not honour_inside:
             # One box over several boards (a cluster of small plaques, two strips side by side): each line
             # that names a different plaque or sign is its own board. (An honour board's issuer line, 中共XX县
             # 委员会, is not a board of its own.)
@@ -246,24 +303,15 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             continue
         inside_lines = [lines[i] for i in inside]
         line_texts = group_texts(inside_lines) if inside_lines else []
-        match = _best_match(line_texts, rules, village, side, gazetteer)
-        x1, y1, x2, y2 = (int(round(v)) for v in det.box)
-        crop = image[max(0, y1):y2, max(0, x1):x2]
-        readings: list[tuple[str, float]] = []
-        if match is None or not (match.kind == "honour" or match.kind == "official" and match.score >= 90):
-            # The full-photo pass did not settle it: read the box's own crop (recognition only, fast).
-            readings = engine.reader.read_plaque(crop) if crop.size else []
-            texts = [r[0] for r in readings] + line_texts
-            match = _best_match(texts, rules, village, side, gazetteer)
-        else:
-            texts = line_texts
-        read_score = max([r[1] for r in readings] + [ln.score for ln in inside_lines] + [0.0])
+        texts = [r[0] for r in readings[k]] + line_texts
+        match = _best_match(texts, rules, village, side, gazetteer) if line_texts else first[k]
+        read_score = max([r[1] for r in readings[k]] + [ln.score for ln in inside_lines] + [0.0])
         doubtful = match is None or (match.kind in ("background", "unauthorised_sign") and read_score < SURE_SIGN_READING)
-        if doubtful and second_looks > 0:
+        if doubtful and second_looks > 0 and crops[k].size:
             # Nothing read yet, or only a garbled reading that names no plaque: read the board's lines in an
             # enhanced copy of the crop. (A clear reading of a shop's sign or a slogan needs no second look.)
             second_looks -= 1
-            board = engine.reader.read_board(crop)
+            board = engine.reader.read_board(crops[k])
             if board:
                 texts = group_texts(board) + texts
                 read_score = max([read_score] + [ln.score for ln in board])
@@ -271,23 +319,29 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
             match = _identity_from_partial(texts, rules) or match
         out.append(_Candidate(det.box, "detector+ocr" if match else "detector", det.cls, det.conf, match, read_score))
-    timings["read_boxes"] = time.perf_counter() - t0
+    timings["read_boxes"] += time.perf_counter() - t0
 
     # Full-photo OCR as a second source: text outside every box that names a plaque, an honour or a
-    # mechanism sign is a plaque the detector missed. Other text (shop signs, slogans) is ignored. Lines of
-    # one board (two columns of a long name) are read together.
+    # mechanism sign is a plaque the detector missed. Other text (shop signs, slogans) is ignored. The safety
+    # net: lines are put together into boards by layout (stacked on one background, in one ink, nothing else
+    # between them), and a board is read as one, with one reading (an honour plate's issuer line, 中共XX县委员会,
+    # never becomes a party plaque of its own). Only a group in which two lines name two different official
+    # plaques is two boards that the layout could not tell apart (two frameless strips side by side).
     free = [ln for i, ln in enumerate(lines) if i not in used]
     pieces: list[list[TextLine]] = []
-    for group in line_groups(free):
-        # A line that names an official plaque on its own is its own board (strips hang side by side);
-        # the rest of the group is read together.
-        whole = [ln for ln in group if (m := type_from_text(ln.text, rules, village=village, side=side,
-                                                        gazetteer=gazetteer)).kind
-                 == "official" and m.score >= 85]
-        pieces += [[ln] for ln in whole]
-        rest = [ln for ln in group if ln not in whole]
-        if rest:
-            pieces.append(rest)
+    for group in board_groups(free, image):
+        named = [(ln, type_from_text(ln.text, rules, village=village, side=side, gazetteer=gazetteer)) for ln in group]
+        officials = {m.type for _, m in named if m.kind == "official" and m.score >= 85}
+        whole = _best_match(group_texts(group), rules, village, side, gazetteer)
+        if len(officials) >= 2 and not (whole is not None and whole.kind == "honour") \
+                and not any(m.kind == "honour" for _, m in named):
+            alone = [ln for ln, m in named if m.kind == "official" and m.score >= 85]
+            pieces += [[ln] for ln in alone]
+            rest = [ln for ln in group if ln not in alone]
+            if rest:
+                pieces.append(rest)
+        else:
+            pieces.append(group)
     for piece in pieces:
         match = _best_match(group_texts(piece), rules, village, side, gazetteer)
         score = max(ln.score for ln in piece)
@@ -440,6 +494,29 @@ class PhotoInput:
     side: Side = "external"
 
 
+def result_of_input(item: PhotoInput, engine: Engine, *, village_name: str | None = None,
+                    village_point: tuple[float, float] | None = None, inspected_at: dt.datetime | None = None,
+                    gazetteer: Gazetteer | None = None) -> PhotoResult | PhotoErrorResult:
+    """One photo's result, or the reason it was refused (:func:`audit_signage` per photo; batch workers call it)."""
+    from audit.signs.intake import PhotoError
+
+    try:
+        photo = photo_from_bytes(item.data, item.name, rules=engine.rules)
+    except PhotoError as exc:
+        return PhotoErrorResult(photo=item.name, error=str(exc))
+    return plaques_from_photo(photo, engine, side=item.side, village=village_name, village_point=village_point,
+                              inspected_at=inspected_at, gazetteer=gazetteer)
+
+
+def report_from_results(results: list[PhotoResult | PhotoErrorResult], rules: Rules, *,
+                        village_code: str | None = None, village_name: str | None = None) -> SignageReport:
+    """A village's report from its photos' results in order: refused photos in ``errors``, then the inventory."""
+    photos = [r for r in results if isinstance(r, PhotoResult)]
+    errors = [r for r in results if isinstance(r, PhotoErrorResult)]
+    return SignageReport(village={"code": village_code, "name": village_name}, rules_version=rules.version,
+                         photos=photos, errors=errors, summary=inventory_from_photos(photos, rules))
+
+
 def audit_signage(inputs: list[PhotoInput], engine: Engine, *, village_code: str | None = None,
                   village_name: str | None = None, village_point: tuple[float, float] | None = None,
                   inspected_at: dt.datetime | None = None, progress=None,
@@ -449,19 +526,10 @@ def audit_signage(inputs: list[PhotoInput], engine: Engine, *, village_code: str
 
     ``progress``, when given, is called as ``progress(done, total, name)`` after each photo.
     """
-    from audit.signs.intake import PhotoError
-
-    results, errors = [], []
+    results: list[PhotoResult | PhotoErrorResult] = []
     for i, item in enumerate(inputs):
-        try:
-            photo = photo_from_bytes(item.data, item.name, rules=engine.rules)
-        except PhotoError as exc:
-            errors.append(PhotoErrorResult(photo=item.name, error=str(exc)))
-        else:
-            results.append(plaques_from_photo(photo, engine, side=item.side, village=village_name,
-                                              village_point=village_point, inspected_at=inspected_at,
-                                              gazetteer=gazetteer))
+        results.append(result_of_input(item, engine, village_name=village_name, village_point=village_point,
+                                       inspected_at=inspected_at, gazetteer=gazetteer))
         if progress is not None:
             progress(i + 1, len(inputs), item.name)
-    return SignageReport(village={"code": village_code, "name": village_name}, rules_version=engine.rules.version,
-                         photos=results, errors=errors, summary=inventory_from_photos(results, engine.rules))
+    return report_from_results(results, engine.rules, village_code=village_code, village_name=village_name)

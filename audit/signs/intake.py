@@ -77,6 +77,10 @@ _ORIENTATION_TAG = 0x0112
 _GPS_COMPONENT_MAX = (180.0, 60.0, 60.0)
 _OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")  # EXIF OffsetTimeOriginal, e.g. +08:00
 _DATETIME_TEXT_MAX = 32
+# A JPEG is decoded at the smallest draft scale whose long side is at least this share of the working size (the
+# models need no more: boards read the same on a 12-MP photo decoded at 2000 px as resampled to 2048, and the
+# decode takes a fraction of the time; bench/speed.py).
+DRAFT_SLACK = 0.9
 
 
 def register_heif() -> None:
@@ -258,7 +262,9 @@ def _decode(data: bytes, name: str, limits: PhotoRules) -> tuple[Image.Image, tu
         raw_exif = img.info.get("exif")
         if isinstance(raw_exif, bytes) and len(raw_exif) > limits.max_exif_bytes:
             raise PhotoError(f"{name}：EXIF 元数据过大（{len(raw_exif):,} 字节，上限 {limits.max_exif_bytes:,} 字节）")
-        target = limits.work_long_side_px
+        # The JPEG decoder's draft scale (1/2, 1/4, 1/8) may land a little under the working size: a 4000-px
+        # phone photo decodes at 2000 px (a quarter of the work of decoding 12 MP and resampling it to 2048).
+        target = int(limits.work_long_side_px * DRAFT_SLACK)
         w0, h0 = declared
         if fmt in ("JPEG", "MPO") and max(w0, h0) > 2 * target:
             # Both sides stay >= 1: the aspect ratio and the short side were checked above.

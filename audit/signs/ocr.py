@@ -33,6 +33,7 @@ class Reader:
     def __init__(self, *, det_long_side: int = 1280, threads: int | None = None) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
+        self.det_long_side = det_long_side
         n = threads or settings.threads()
         options = {"det_limit_side_len": det_long_side, "det_limit_type": "max", "intra_op_num_threads": n,
                    "inter_op_num_threads": 1, "print_verbose": False}
@@ -40,6 +41,35 @@ class Reader:
         # The second look at small crops runs in its own sessions: feeding the photo's sessions crops of many
         # sizes made their next whole-photo pass about 25 % slower (0.72 -> 0.87 s on the 12-MP bench photo).
         self._board_engine = RapidOCR(**options)
+
+    def recognise_many(self, crops: list[np.ndarray], *, batched: bool = False) -> list[tuple[str, float]]:
+        """Recognition only, on many one-line crops: one recogniser call each, or with ``batched`` RapidOCR's
+        batches (sorted by width, six at a time, each padded to its widest crop). The engine reads one crop at a
+        time: batching changes readings (a crop padded to its neighbour's width reads differently: 14 of 34 board
+        views on four 12-MP photos), which the engine's thresholds were not measured with, and was not
+        consistently faster on two loaded cores (bench/speed_options.py)."""
+        if not batched:
+            return [self.recognise(c) for c in crops]
+        out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+        ok = [i for i, c in enumerate(crops) if c.size and min(c.shape[:2]) >= 4]
+        if ok:
+            result, _ = self._engine.text_rec([np.ascontiguousarray(crops[i]) for i in ok])
+            for i, (text, score) in zip(ok, result, strict=True):
+                out[i] = (str(text), float(score))
+        return out
+
+    def read_plaques(self, crops: list[np.ndarray]) -> list[list[tuple[str, float]]]:
+        """:meth:`read_plaque` of many crops (their views through :meth:`recognise_many`)."""
+        views, owner = [], []
+        for k, crop in enumerate(crops):
+            for view in _plaque_views(crop):
+                views.append(view)
+                owner.append(k)
+        readings: list[list[tuple[str, float]]] = [[] for _ in crops]
+        for k, reading in zip(owner, self.recognise_many(views), strict=True):
+            if reading[0]:
+                readings[k].append(reading)
+        return [sorted(r, key=lambda r: -r[1]) for r in readings]
 
     def recognise(self, crop: np.ndarray) -> tuple[str, float]:
         """Recognition only, on a crop holding one line of text (horizontal)."""
@@ -54,11 +84,7 @@ class Reader:
     def read_plaque(self, crop: np.ndarray) -> list[tuple[str, float]]:
         """Candidate readings of a plaque crop: as it is, and — for a tall crop — rotated 90° counter-
         clockwise (top-to-bottom text then reads left to right). Best recogniser score first."""
-        h, w = crop.shape[:2]
-        views = [np.rot90(crop, 1)] if h > 1.6 * w else [crop]
-        if 0.6 * w <= h <= 1.6 * w:  # squarish: a 60 × 40 plaque may hold two lines; try the rotation too
-            views.append(np.rot90(crop, 1))
-        readings = [self.recognise(v) for v in views]
+        readings = [self.recognise(v) for v in _plaque_views(crop)]
         return sorted((r for r in readings if r[0]), key=lambda r: -r[1])
 
     def read_board(self, crop: np.ndarray, *, short_side: int = 160) -> list[TextLine]:
@@ -92,6 +118,42 @@ class Reader:
                 out.append(TextLine(line.text, line.score, (w - y2, x1, w - y1, x2), True))
         return out
 
+    def lines_at(self, image: np.ndarray, *, long_side: int, skip: list[tuple[float, float, float, float]] = (),
+                 min_score: float = 0.5) -> list[TextLine]:
+        """Every text line of a photo, found at ``long_side`` pixels (text detection's cost follows the pixels
+        it looks at; at most the reader's ``det_long_side``) and read on the photo itself. Lines whose centre lies
+        in a box of ``skip`` (boards already read) are not read again. Boxes are in pixels of ``image``."""
+        engine = self._engine
+        image = np.ascontiguousarray(image)
+        det = engine.text_det
+        det.limit_side_len = min(long_side, self.det_long_side)
+        try:
+            quads, _ = det(image)
+        finally:
+            det.limit_side_len = self.det_long_side
+        if quads is None or len(quads) == 0:
+            return []
+        quads = [np.asarray(q, dtype=np.float32) for q in engine.sorted_boxes(np.asarray(quads))]
+
+        def skipped(q: np.ndarray) -> bool:
+            cx, cy = float(q[:, 0].mean()), float(q[:, 1].mean())
+            return any(x1 <= cx <= x2 and y1 <= cy <= y2 for x1, y1, x2, y2 in skip)
+
+        quads = [q for q in quads if not skipped(q)]
+        if not quads:
+            return []
+        crops = engine.get_crop_img_list(image, quads)
+        crops, _, _ = engine.text_cls(crops)
+        result, _ = engine.text_rec(crops)
+        lines = []
+        for quad, (text, score) in zip(quads, result, strict=True):
+            if float(score) < min_score or not str(text).strip():
+                continue
+            box = (float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max()))
+            tall = (box[3] - box[1]) > 1.5 * (box[2] - box[0])
+            lines.append(TextLine(str(text), float(score), box, tall))
+        return lines
+
     def _lines(self, image: np.ndarray, *, vertical: bool, min_score: float, engine=None) -> list[TextLine]:
         result, _ = (engine or self._engine)(np.ascontiguousarray(image))
         lines = []
@@ -105,14 +167,65 @@ class Reader:
         return lines
 
 
-def line_groups(lines: list[TextLine]) -> list[list[TextLine]]:
-    """Lines that belong to one board: same orientation, boxes touching once grown by about one character
-    (the two columns of a long name on a strip, the two lines of a 60 × 40 plaque)."""
-    def grown(ln: TextLine) -> tuple[float, float, float, float]:
-        x1, y1, x2, y2 = ln.box
-        g = 0.7 * min(x2 - x1, y2 - y1)
-        return x1 - g, y1 - g, x2 + g, y2 + g
+def _plaque_views(crop: np.ndarray) -> list[np.ndarray]:
+    """The views of a plaque crop to recognise: as it is, or turned 90° counter-clockwise when tall (top-to-
+    bottom text then reads left to right); both when squarish (a 60 × 40 plaque may hold two lines)."""
+    h, w = crop.shape[:2]
+    views = [np.rot90(crop, 1)] if h > 1.6 * w else [crop]
+    if 0.6 * w <= h <= 1.6 * w:
+        views.append(np.rot90(crop, 1))
+    return views
 
+
+# Layout of one board (the safety net for boards the detector misses): lines of one board lie on one background,
+# in one text colour, with nothing but that background between them. Colour distances are Euclidean in RGB.
+SAME_BACKGROUND = 40.0   # two lines' backgrounds this close are one surface (JPEG, light falling off)
+SAME_INK = 90.0          # and their text colours this close are one lettering (gold on red vs black on white)
+GAP_SHARE = 0.9          # share of the gap between two lines that must be that background (a frame or wall breaks it)
+MAX_LINE_GAP = 3.0       # lines of one board are at most this many line heights apart
+
+
+def _colours(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(background, ink) colour of a text line: the median of its box (text covers less than half of it) and
+    the mean of its pixels at least half as far from that median as the farthest one (the strokes' cores, not
+    their anti-aliased edges)."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = (int(round(v)) for v in box)
+    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return None
+    px = image[y1:y2, x1:x2].reshape(-1, 3).astype(np.float32)
+    bg = np.median(px, axis=0)
+    d = np.linalg.norm(px - bg, axis=1)
+    far = px[d >= 0.5 * d.max()] if d.max() > 0 else px
+    return bg, far.mean(axis=0)
+
+
+def _gap_region(a: TextLine, b: TextLine) -> tuple[int, int, int, int] | None:
+    """The stretch of board between two stacked lines (rows for horizontal lines, columns for vertical ones),
+    over the span the two share; None when they are not stacked (no shared span, or too far apart)."""
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = a.box, b.box
+    if a.vertical:   # columns side by side: they share rows, the gap runs across
+        lo, hi = max(ay1, by1), min(ay2, by2)
+        thick = max(ax2 - ax1, bx2 - bx1)
+        g1, g2 = min(ax2, bx2), max(ax1, bx1)
+        if hi - lo < 0.3 * min(ay2 - ay1, by2 - by1) or g2 - g1 > MAX_LINE_GAP * thick:
+            return None
+        return (int(g1), int(lo), int(g2), int(hi)) if g2 > g1 else (0, 0, 0, 0)
+    lo, hi = max(ax1, bx1), min(ax2, bx2)
+    thick = max(ay2 - ay1, by2 - by1)
+    g1, g2 = min(ay2, by2), max(ay1, by1)
+    if hi - lo < 0.3 * min(ax2 - ax1, bx2 - bx1) or g2 - g1 > MAX_LINE_GAP * thick:
+        return None
+    return (int(lo), int(g1), int(hi), int(g2)) if g2 > g1 else (0, 0, 0, 0)
+
+
+def board_groups(lines: list[TextLine], image: np.ndarray) -> list[list[TextLine]]:
+    """Lines that belong to one board, by layout: same orientation, stacked (rows of a plate, columns of a
+    strip) at most :data:`MAX_LINE_GAP` line heights apart, on the same background in the same ink, with only
+    that background between them (a frame, an edge or a strip of wall between two lines makes two boards).
+    ``image`` is the photo the line boxes are in."""
+    colours = [_colours(image, ln.box) for ln in lines]
     parent = list(range(len(lines)))
 
     def find(i: int) -> int:
@@ -121,12 +234,24 @@ def line_groups(lines: list[TextLine]) -> list[list[TextLine]]:
             i = parent[i]
         return i
 
-    boxes = [grown(ln) for ln in lines]
     for i in range(len(lines)):
         for j in range(i + 1, len(lines)):
-            a, b = boxes[i], boxes[j]
-            if lines[i].vertical == lines[j].vertical and a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                parent[find(i)] = find(j)
+            a, b = lines[i], lines[j]
+            if a.vertical != b.vertical or colours[i] is None or colours[j] is None:
+                continue
+            (bg_a, ink_a), (bg_b, ink_b) = colours[i], colours[j]
+            if np.linalg.norm(bg_a - bg_b) > SAME_BACKGROUND or np.linalg.norm(ink_a - ink_b) > SAME_INK:
+                continue
+            gap = _gap_region(a, b)
+            if gap is None:
+                continue
+            x1, y1, x2, y2 = gap
+            region = image[max(0, y1):max(0, y2), max(0, x1):max(0, x2)].reshape(-1, 3).astype(np.float32)
+            if region.size:
+                bg = (bg_a + bg_b) / 2
+                if np.mean(np.linalg.norm(region - bg, axis=1) <= SAME_BACKGROUND) < GAP_SHARE:
+                    continue
+            parent[find(i)] = find(j)
     groups: dict[int, list[TextLine]] = {}
     for i, ln in enumerate(lines):
         groups.setdefault(find(i), []).append(ln)
