@@ -175,11 +175,26 @@ def shot(page, name: str) -> None:
 
 
 def drawn_villages(page) -> int:
-    """Villages drawn by Leaflet inside the map component (circle markers live on a canvas, not in the DOM)."""
+    """Villages the map holds once Leaflet.markercluster has taken them all (clustered at low zoom, each a circle
+    marker on a canvas from zoom 13 on: not DOM elements to count)."""
     frame = page.frame_locator(MAP_FRAME)
-    frame.locator(".leaflet-overlay-pane canvas").wait_for()
-    return frame.locator("body").evaluate(
-        "() => Object.values(window.map._layers).filter(l => l.feature && l.feature.geometry.type === 'Point').length")
+    frame.locator(".leaflet-overlay-pane canvas").first.wait_for()
+    body = frame.locator("body")
+    body.evaluate("() => new Promise(r => { const t = () => (window.vaVillages && window.vaVillages.vaReady)"
+                  " ? r() : setTimeout(t, 50); t(); })")
+    return body.evaluate("() => window.vaVillages.getLayers().length")
+
+
+def short_village_on_screen(page) -> dict:
+    """Zoom the map onto a village that falls short (single villages show from zoom 13) and return its position
+    in the map's frame and its name."""
+    return page.frame_locator(MAP_FRAME).locator("body").evaluate("""() => {
+        const g = window.vaVillages, d = g.vaData;
+        const l = g.getLayers().find(l => d.s[l.options.va] === d.short);
+        window.map.setView(l.getLatLng(), 16, {animate: false});
+        const p = window.map.latLngToContainerPoint(l.getLatLng());
+        return {x: p.x, y: p.y, name: d.n[l.options.va]};
+    }""")
 
 
 def test_pages_map_area_and_export(page, server, tmp_path):
@@ -200,17 +215,14 @@ def test_pages_map_area_and_export(page, server, tmp_path):
     go_to(page, "设施地图", "设施地图")
     frame = page.frame_locator(MAP_FRAME)
     expect(frame.locator(".leaflet-control-layers")).to_be_visible()
-    expect(frame.locator(".va-legend")).to_contain_text("村庄面积核查")
-    expect(frame.locator(".va-legend")).to_contain_text("近似范围")
+    expect(page.locator(".va-legend")).to_contain_text("村庄")  # the legend is the page's, beside the map
+    expect(page.locator(".va-legend")).to_contain_text("近似范围")
+    expect(frame.locator(".va-legend")).to_have_count(0)
     assert drawn_villages(page) == TOWN_VILLAGES
-    # Click a short village: its details appear below the map.
-    target = frame.locator("body").evaluate("""() => {
-        const l = Object.values(window.map._layers).find(l => l.feature && l.feature.geometry.type === 'Point'
-                                                            && l.getTooltip().getContent().endsWith(' · 不达标'));
-        const p = window.map.latLngToContainerPoint(l.getLatLng());
-        return {x: p.x, y: p.y, name: l.feature.properties.n};
-    }""")
+    # Click a short village: its popup in Chinese with units, and its details below the map.
+    target = short_village_on_screen(page)
     frame.locator("#map_div").click(position={"x": target["x"], "y": target["y"]})
+    expect(frame.locator(".leaflet-popup-content")).to_contain_text("面积缺口（㎡）")
     detail = page.get_by_role("heading", name=target["name"])
     detail.wait_for()
     wait_for_app(page)

@@ -26,10 +26,12 @@ from audit.area.mapping import (
     STATUS_COLOURS,
     AssetError,
     audit_map,
+    legend_html,
     localise_assets,
     marker_radius,
     rate_colour,
     village_at,
+    village_columns,
     village_features,
 )
 from audit.area.registry import registry_from_file
@@ -71,21 +73,21 @@ def demo() -> gpd.GeoDataFrame:
 
 
 def layer_data(html: str) -> list[dict]:
-    """The FeatureCollections of the map's GeoJSON layers as the browser gets them, with the popup values that
-    were sent as indexes into the layer's tables looked up again."""
-    layers = re.findall(r"tables = (\[.*?\]), colour = .*?\n.*?suffix = (\".*?\");\n\s*return L\.geoJSON\((\{.*?\}), \{\n",
-                        html)
-    out = []
-    for tables, suffix, data in layers:
-        tables, suffix, fc = json.loads(tables), json.loads(suffix), json.loads(data)
-        for f in fc["features"]:
-            p = f["properties"]
-            if "v" in p:
-                p["v"] = [t[v] if t is not None else v for t, v in zip(tables or [None] * len(p["v"]), p["v"],
-                                                                          strict=True)]
-                p.setdefault("t", p["n"] + suffix)
-        out.append(fc)
-    return out
+    """The map's GeoJSON layers (the township areas) as the browser gets them."""
+    return [json.loads(d) for d in re.findall(r"return L\.geoJSON\((\{.*?\}), \{\n", html)]
+
+
+def village_data(html: str) -> dict:
+    """The villages' columns as the browser gets them."""
+    [raw] = re.findall(r"var d = (\{.*?\}), n = d\.lat\.length", html)
+    return json.loads(raw)
+
+
+def popup_values(d: dict, k: int) -> list:
+    """The popup of village ``k`` as the page builds it (numbers still numbers)."""
+    t = d["tables"]
+    return [d["code"][k], t["t"][d["t"][k]], t["y"][d["y"][k]], d["h"][k], d["a"][k], d["q"][k], d["g"][k],
+            t["s"][d["s"][k]], t["e"][d["e"][k]]]
 
 
 def render(m: folium.Map) -> str:
@@ -100,14 +102,13 @@ def unescaped(html: str) -> str:
 def test_popups_and_tooltips_escape_user_data(small):
     html = render(audit_map(small, townships=townships_from_villages(small)))
     assert XSS not in html and "<script>alert" not in html and "<b>东镇</b>" not in html
-    features = [f for layer in layer_data(html) for f in layer["features"]]
-    names = {f["properties"].get("n") for f in features}
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in names
-    xss = next(f for f in features if f["properties"].get("n", "").startswith("&lt;script"))
-    assert "&lt;b&gt;东镇&lt;/b&gt;" in xss["properties"]["v"]
-    assert xss["properties"]["t"].startswith("&lt;script&gt;")
-    township_tips = [f["properties"]["t"] for f in features if f["geometry"]["type"] != "Point"]
+    d = village_data(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in d["n"]
+    k = d["n"].index("&lt;script&gt;alert(1)&lt;/script&gt;")
+    assert popup_values(d, k)[1] == "&lt;b&gt;东镇&lt;/b&gt;"
+    township_tips = [f["properties"]["t"] for fc in layer_data(html) for f in fc["features"]]
     assert any("西镇 &amp; 北" in t for t in township_tips) and not any("<b>东镇" in t for t in township_tips)
+    assert "&lt;b&gt;东镇&lt;/b&gt;</b> 达标率" in unescaped(html)  # the township summary labels
 
 
 def test_popup_shows_the_villages_figures(small, rules):
@@ -124,6 +125,11 @@ def test_popup_shows_the_villages_figures(small, rules):
     assert li["v"][4:] == ["90", "150", "60", "不达标", "不达标：面积低于按户数核定（每百户 30 ㎡）的要求"]
     unknown = next(f["properties"] for f in fc["features"] if f["properties"]["n"] == "赵庄村")
     assert unknown["v"][3:] == ["—", "120", "—", "—", "无法判定", "无法判定：面积、户数或村庄类型缺失"]
+    # the same figures as the map's columns (numbers stay numbers; the page writes them with 千分位 and "—")
+    d = village_columns(small, type_names=types)
+    assert popup_values(d, d["n"].index("王庄村")) == ["371599000002", "西镇 &amp; 北", "中心村", 1200, 300.0, 500.0,
+                                                     200.0, "不达标", "不达标：面积低于中心村最低 500 ㎡的要求"]
+    assert popup_values(d, d["n"].index("赵庄村"))[3:7] == [None, 120.0, None, None]
 
 
 def test_map_references_no_external_script_or_stylesheet(demo):
@@ -162,33 +168,52 @@ def test_assets_url_is_configurable(demo, monkeypatch):
 
 def test_a_plugin_that_is_not_vendored_is_refused():
     m = folium.Map(tiles=None)
-    folium.plugins.MarkerCluster().add_to(m)
-    with pytest.raises(AssetError, match="markercluster"):
+    folium.plugins.Fullscreen().add_to(m)
+    with pytest.raises(AssetError, match="[Ff]ullscreen"):
         localise_assets(m)
     assert folium.Map.default_js[0][1].startswith("https://")  # folium's own defaults untouched
 
 
-def test_one_layer_per_status_and_villages_without_coordinates_left_out(small):
+def test_folium_marker_cluster_is_served_from_the_vendored_copy():
+    m = folium.Map(tiles=None)
+    folium.plugins.MarkerCluster().add_to(m)
+    html = render(localise_assets(m))
+    assert "/app/static/vendor/leaflet.markercluster/leaflet.markercluster.js" in html
+    assert "cdnjs" not in html and (REPO / "static/vendor/leaflet.markercluster/MarkerCluster.Default.css").is_file()
+
+
+def test_villages_are_one_clustered_layer_and_villages_without_coordinates_left_out(small):
     html = render(audit_map(small))
-    layers = layer_data(html)
-    assert [len(fc["features"]) for fc in layers] == [1, 2, 1]
-    for name in ("村庄：达标（1）", "村庄：不达标（2）", "村庄：无法判定（1）"):
-        assert name in unescaped(html)
-    positions = sorted(f["properties"]["i"] for fc in layers for f in fc["features"])
-    assert positions == [0, 1, 2, 3]  # the village without coordinates (4) is not drawn
-    assert "L.control.layers" in html and "va-legend" in html
+    d = village_data(html)
+    assert d["i"] == [0, 1, 2, 3]  # the village without coordinates (4) is not drawn
+    assert [d["tables"]["s"][s] for s in d["s"]] == ["达标", "不达标", "不达标", "无法判定"]
+    assert "L.markerClusterGroup" in html and "disableClusteringAtZoom: 13" in html
+    assert "村庄（4 个，放大后显示单个村）" in unescaped(html) and "L.control.layers" in html
+    assert "va-legend" not in html.split("<body>")[-1]  # the legend is the page's, outside the map
 
 
-def test_repeated_popup_values_are_sent_once_per_layer(demo):
+def test_repeated_popup_values_are_sent_once(demo):
     html = render(audit_map(demo))
-    raw = re.findall(r"tables = (\[.*?\]), colour", html)
-    tables = [json.loads(t) for t in raw if t != "[]"]
-    assert len(tables) == 3  # one per status layer
-    townships = {name for layer in tables for name in layer[1]}
-    assert townships == set(demo["township"].dropna())
+    d = village_data(html)
+    assert set(d["tables"]["t"]) == set(demo["township"].dropna()) and len(d["n"]) == len(demo)
     assert html.count("城关街道") <= 10  # not once per village
-    decoded = [f for fc in layer_data(html) for f in fc["features"]]
-    assert len(decoded) == len(demo) and {f["properties"]["v"][1] for f in decoded} == townships
+    assert {d["tables"]["t"][t] for t in d["t"]} == set(demo["township"].dropna())
+
+
+def test_legend_is_html_for_the_page():
+    text = legend_html(townships=True, approximate=True, ranking=True)
+    assert "村庄" in text and "乡镇达标率" in text and "近似范围" in text and "建设优先" in text
+    assert "近似" not in legend_html(townships=True)
+
+
+def test_ranking_is_a_layer_of_numbered_villages(small, rules):
+    from audit.area.ranking import build_ranking
+
+    ranking = build_ranking(small, rules=rules)
+    html = unescaped(render(audit_map(small, ranking=ranking, show_ranking=True)))
+    assert "建设优先（前 2 名）" in html
+    assert "建设优先第 1 名：王庄村" in html and "面积缺口（㎡）</th><td>200" in html
+    assert "建设优先第 2 名：李庄村" in html
 
 
 def test_the_library_does_not_import_streamlit():
@@ -211,13 +236,12 @@ def test_township_colour_by_compliance_rate(rate, colour):
 
 
 def test_gaode_basemap_shifts_points_for_display_only(small):
-    plain = [f for fc in layer_data(render(audit_map(small, basemap="osm"))) for f in fc["features"]]
-    shifted = [f for fc in layer_data(render(audit_map(small, basemap="gaode"))) for f in fc["features"]]
-    for a, b in zip(plain, shifted, strict=True):
-        lon, lat = a["geometry"]["coordinates"]
-        glon, glat = coords.wgs84_to_gcj02(np.array([lon]), np.array([lat]))
-        assert b["geometry"]["coordinates"] == pytest.approx([glon[0], glat[0]], abs=1e-5)
-        assert b["geometry"]["coordinates"] != a["geometry"]["coordinates"]
+    plain = village_data(render(audit_map(small, basemap="osm")))
+    shifted = village_data(render(audit_map(small, basemap="gaode")))
+    for k in range(len(plain["lat"])):
+        glon, glat = coords.wgs84_to_gcj02(np.array([plain["lng"][k]]), np.array([plain["lat"][k]]))
+        assert [shifted["lng"][k], shifted["lat"][k]] == pytest.approx([glon[0], glat[0]], abs=1e-5)
+        assert shifted["lng"][k] != plain["lng"][k]
     assert small.geometry.iloc[0].x == 116.00  # the data stay WGS84
     assert "autonavi" in render(audit_map(small, basemap="gaode"))
 

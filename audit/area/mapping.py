@@ -1,8 +1,15 @@
 """The facility map: villages coloured by area status and sized by shortfall, townships coloured by compliance
-rate, as one ``folium.Map`` that works without internet.
+rate, as one ``folium.Map`` that works without internet, readable from a county of 400 villages to a province of
+70,000.
 
-- Villages and townships are GeoJSON layers drawn on a canvas (one layer per status, not one marker object per
-  village), so 6,000+ villages stay fast.
+- At low zoom the townships carry their summaries (compliance rate, shortfall: a label on each, a popup on a
+  click) and the villages are clustered (Leaflet.markercluster, the plugin folium ships, vendored): a cluster
+  shows how many villages it holds and is coloured by the share of them that fall short. From ``SINGLE_ZOOM`` on
+  every village is its own circle (canvas), and the township areas are drawn almost clear.
+- The villages reach the page as columns (one array per field, repeated texts as indexes into small tables), not
+  one GeoJSON feature each; markers are made in the browser and their popups only when opened.
+- The legend is HTML for the page around the map (``legend_html``), so it never covers a village.
+- The ranking of where to build first (``audit.area.ranking``) is a layer of numbered markers.
 - Every value shown in a popup or tooltip is HTML-escaped here, in Python, before it reaches the page: village
   and township names are user data.
 - Leaflet, jQuery and Bootstrap are served from ``static/vendor`` (see ``audit.settings.assets_url``), never
@@ -16,6 +23,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Iterable
 
 import folium
@@ -23,7 +31,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import CssLink, Element, JavascriptLink, MacroElement
+from folium.elements import ElementAddToElement, JSCSSMixin
 from jinja2 import Template
 
 from audit import settings
@@ -38,10 +47,23 @@ RATE_CLASSES = ((0.95, "#1a9850", "≥ 95%"), (0.80, "#a6d96a", "80% – 95%"), 
 NO_RATE_COLOUR = "#bdbdbd"
 # Village marker radius in pixels: compliant/unknown villages get the base, short ones grow with the shortfall.
 RADIUS_BASE, RADIUS_MAX = 4.0, 14.0
+# From this zoom level on every village is drawn on its own (below it they are clustered); at 13 a pixel is about
+# 19 m, so villages a kilometre apart are some 50 px apart.
+SINGLE_ZOOM = 13
+# Clusters gather villages within this many pixels of each other.
+CLUSTER_RADIUS_PX = 60
+# Township outlines are drawn simplified to this tolerance (degrees, about 10 m): a surveyed boundary layer can
+# hold far more vertices than a screen shows.
+DISPLAY_TOLERANCE_DEG = 1e-4
+# The ranking layer shows this many villages (the first of the ranking).
+RANKING_TOP = 50
 
 # folium's default assets (by folium's own name) → files under static/vendor (copied from the npm packages
-# leaflet@1.9.3, jquery@3.7.1, bootstrap@5.2.2; see static/vendor/README.md).
+# leaflet@1.9.3, jquery@3.7.1, bootstrap@5.2.2, leaflet.markercluster@1.5.3; see static/vendor/README.md).
 VENDORED = {
+    "markerclusterjs": "leaflet.markercluster/leaflet.markercluster.js",
+    "markerclustercss": "leaflet.markercluster/MarkerCluster.css",
+    "markerclusterdefaultcss": "leaflet.markercluster/MarkerCluster.Default.css",
     "leaflet": "leaflet/leaflet.js",
     "jquery": "jquery/jquery.min.js",
     "bootstrap": "bootstrap/bootstrap.bundle.min.js",
@@ -65,6 +87,13 @@ _POPUP_CSS = """<style>
 line-height:18px}
 .va-legend i{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;border:1px solid #666}
 .va-legend i.dot{border-radius:6px}
+.va-cluster{border-radius:50%;border:3px solid;background:rgba(255,255,255,.9);display:flex;flex-direction:column;
+align-items:center;justify-content:center;font:bold 12px/1.1 sans-serif;color:#222;box-shadow:0 1px 3px rgba(0,0,0,.4)}
+.va-cluster small{font-weight:normal;font-size:10px;color:#444}
+.va-town{background:rgba(255,255,255,.88);border:1px solid #777;border-radius:3px;padding:1px 4px;
+font:11px/1.3 sans-serif;white-space:nowrap;color:#222;pointer-events:none}
+.va-rank{background:#7b1fa2;color:#fff;border:2px solid #fff;border-radius:4px;font:bold 11px/16px sans-serif;
+text-align:center;box-shadow:0 1px 3px rgba(0,0,0,.5)}
 </style>"""
 
 
@@ -72,7 +101,38 @@ class AssetError(RuntimeError):
     """A map element asks for a web asset that is not vendored (it would load from a CDN)."""
 
 
-class _GeoJsonLayer(folium.map.Layer):
+class _Raw(Element):
+    """Text put in the page as it is: branca's ``Element(text)`` compiles its text as a Jinja template, which takes
+    seconds for the megabytes of a city's villages."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: object) -> str:
+        return self.text
+
+
+class _DataLayer(folium.map.Layer):
+    """A layer whose script carries its data: rendered as folium's ``Layer`` and ``JSCSSMixin`` do, except that the
+    script goes into the page as it is (``_Raw``), never through the template compiler."""
+
+    def render(self, **kwargs: object) -> None:
+        figure = self.get_root()
+        for name, url in getattr(self, "default_js", []):
+            figure.header.add_child(JavascriptLink(url), name=name)
+        for name, url in getattr(self, "default_css", []):
+            figure.header.add_child(CssLink(url), name=name)
+        if self.show:
+            self.add_child(ElementAddToElement(element_name=self.get_name(),
+                                               element_parent_name=self._parent.get_name()),
+                           name=self.get_name() + "_add")
+        figure.script.add_child(_Raw(self._template.module.script(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class _GeoJsonLayer(_DataLayer):
     """A GeoJSON layer whose popups and tooltips are pre-escaped strings in the features' properties.
 
     Points become canvas circle markers (``r``: radius, ``c`` or the layer's ``colour``: fill); polygons are
@@ -125,32 +185,6 @@ var {{ this.get_name() }} = (function () {
         self.colour = colour
         self.suffix = html.escape(suffix)
         self.dash = dash
-
-
-class _Legend(MacroElement):
-    """A fixed legend (Leaflet control, bottom right) built from escaped (colour, label, dot) rows."""
-
-    _template = Template("""
-{% macro script(this, kwargs) %}
-var {{ this.get_name() }} = L.control({position: "bottomright"});
-{{ this.get_name() }}.onAdd = function () {
-    var div = L.DomUtil.create("div", "va-legend");
-    div.innerHTML = {{ this.html|tojson }};
-    return div;
-};
-{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-{% endmacro %}
-""")
-
-    def __init__(self, sections: list[tuple[str, list[tuple[str, str, bool]]]]) -> None:
-        super().__init__()
-        self._name = "Legend"
-        parts = []
-        for title, rows in sections:
-            parts.append(f"<b>{html.escape(title)}</b><br>")
-            parts += [f'<i class="{"dot" if dot else ""}" style="background:{html.escape(colour)}"></i>'
-                      f"{html.escape(label)}<br>" for colour, label, dot in rows]
-        self.html = "".join(parts)
 
 
 def script_json(data: object) -> str:
@@ -236,29 +270,17 @@ def village_features(audited: gpd.GeoDataFrame, *, gcj02: bool = False, type_nam
     return {"type": "FeatureCollection", "features": features}
 
 
-# Popup fields whose few distinct values are sent once per layer (``compact_features``).
-TABLE_FIELDS = ("township", "village_type", "area_status", "reason")
-
-
-def compact_features(fc: dict) -> tuple[dict, list[list[str] | None]]:
-    """The wire form of ``village_features`` for a map layer: repeated popup values (township, type, status,
-    reason) replaced by indexes into per-field tables, and no per-village colour or tooltip (the layer has
-    one colour; the tooltip is built from the name). About 40 % fewer bytes for a county."""
-    fields = [f for f, _ in POPUP_FIELDS]
-    tables: list[list[str] | None] = [[] if f in TABLE_FIELDS else None for f in fields]
-    index: list[dict[str, int]] = [{} for _ in fields]
-    features = []
-    for feature in fc["features"]:
-        props = feature["properties"]
-        values = list(props["v"])
-        for k, table in enumerate(tables):
-            if table is not None:
-                values[k] = index[k].setdefault(values[k], len(table))
-                if values[k] == len(table):
-                    table.append(props["v"][k])
-        features.append({"type": "Feature", "geometry": feature["geometry"],
-                         "properties": {"i": props["i"], "n": props["n"], "v": values, "r": props["r"]}})
-    return {"type": "FeatureCollection", "features": features}, tables
+def _display_outline(geom: object) -> object:
+    """A township's outline as the map draws it: parts under 2 % of its largest left out (the approximate areas
+    hold many slivers where villages of two townships interleave) and simplified to a three-hundredth of its
+    size (at least ``DISPLAY_TOLERANCE_DEG``)."""
+    parts = shapely.get_parts(geom)
+    if len(parts) > 1:
+        area = shapely.area(parts)
+        parts = parts[area >= 0.02 * area.max()]
+        geom = shapely.multipolygons(parts) if len(parts) > 1 else parts[0]
+    size = math.sqrt(max(float(shapely.area(geom)), 0.0))
+    return shapely.simplify(geom, max(DISPLAY_TOLERANCE_DEG, size / 300), preserve_topology=True)
 
 
 def township_features(areas: gpd.GeoDataFrame, audited: pd.DataFrame, *, gcj02: bool = False) -> dict:
@@ -272,6 +294,7 @@ def township_features(areas: gpd.GeoDataFrame, audited: pd.DataFrame, *, gcj02: 
         geom = rec.geometry
         if geom is None or geom.is_empty:
             continue
+        geom = _display_outline(geom)
         if gcj02:
             geom = shapely.transform(geom, lambda xy: np.column_stack(coords.wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
         name = rec.township if isinstance(rec.township, str) and rec.township else UNTYPED
@@ -288,7 +311,7 @@ def township_features(areas: gpd.GeoDataFrame, audited: pd.DataFrame, *, gcj02: 
         label = html.escape(name) + ("（近似）" if approximate else "")
         features.append({
             "type": "Feature",
-            "geometry": shapely.geometry.mapping(shapely.set_precision(geom, 1e-6)),
+            "geometry": json.loads(shapely.to_geojson(shapely.transform(geom, lambda xy: np.round(xy, 6)))),
             "properties": {"t": f"<b>{label}</b><br>{html.escape(rate_text)}<br>{html.escape(figures)}",
                            "c": rate_colour(rate)},
         })
@@ -326,9 +349,277 @@ def _walk(element: object) -> Iterable[object]:
         yield from _walk(child)
 
 
+
+class _VillageClusters(JSCSSMixin, _DataLayer):
+    """The villages as columns, drawn as canvas circle markers clustered by Leaflet.markercluster below
+    ``SINGLE_ZOOM``. Popups and tooltips are made when first needed from pre-escaped texts."""
+
+    default_js = [("markerclusterjs", "https://unpkg.com/leaflet.markercluster@1.5.3/dist/leaflet.markercluster.js")]
+    default_css = [("markerclustercss", "https://unpkg.com/leaflet.markercluster@1.5.3/dist/MarkerCluster.css"),
+                   ("markerclusterdefaultcss",
+                    "https://unpkg.com/leaflet.markercluster@1.5.3/dist/MarkerCluster.Default.css")]
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+    var d = {{ this.json }}, n = d.lat.length, labels = {{ this.labels|tojson }}, colours = d.colours;
+    var fmt = function (v, digits) {
+        return v === null ? "\u2014" : v.toLocaleString("zh-CN", {maximumFractionDigits: digits});
+    };
+    var popup = function (i) {
+        var values = [d.code[i], d.tables.t[d.t[i]], d.tables.y[d.y[i]], fmt(d.h[i], 0), fmt(d.a[i], 2),
+                      fmt(d.q[i], 2), fmt(d.g[i], 2), d.tables.s[d.s[i]], d.tables.e[d.e[i]]];
+        var rows = "";
+        for (var k = 0; k < labels.length; k++) { rows += "<tr><th>" + labels[k] + "</th><td>" + values[k] + "</td></tr>"; }
+        return "<b>" + d.n[i] + "</b><table class=\\"va-popup\\">" + rows + "</table>";
+    };
+    var group = L.markerClusterGroup({
+        chunkedLoading: true, chunkInterval: 150, disableClusteringAtZoom: {{ this.single_zoom }},
+        maxClusterRadius: {{ this.radius }}, showCoverageOnHover: false, spiderfyOnMaxZoom: false, animate: false,
+        removeOutsideVisibleBounds: true,
+        iconCreateFunction: function (cluster) {
+            var all = cluster.getAllChildMarkers(), short = 0;
+            for (var k = 0; k < all.length; k++) { if (d.s[all[k].options.va] === d.short) { short++; } }
+            var count = all.length, share = short / count, size = Math.round(34 + 8 * Math.log10(count));
+            var colour = share >= 0.4 ? "{{ this.high }}" : share >= 0.2 ? "{{ this.mid }}" : "{{ this.low }}";
+            return L.divIcon({
+                html: "<div class=\\"va-cluster\\" style=\\"width:" + size + "px;height:" + size + "px;border-color:" +
+                      colour + "\\">" + count.toLocaleString("zh-CN") + "<small>" + Math.round(share * 100) + "%</small></div>",
+                className: "", iconSize: L.point(size, size)});
+        }
+    });
+    // A click (or a finger) within 6 px of a village's circle is a click on it.
+    var renderer = {{ this._parent.get_name() }}.getRenderer(L.circleMarker([0, 0]));
+    renderer.options.tolerance = Math.max(renderer.options.tolerance || 0, 6);
+    var markers = new Array(n);
+    for (var i = 0; i < n; i++) {
+        markers[i] = L.circleMarker([d.lat[i], d.lng[i]], {radius: d.r[i], color: "#333333", weight: 0.8,
+                                    fillColor: colours[d.s[i]], fillOpacity: 0.85, va: i});
+    }
+    group.on("click", function (e) {
+        var i = e.layer.options.va;
+        if (i === undefined) { return; }
+        if (!e.layer.getPopup()) { e.layer.bindPopup(popup(i), {maxWidth: 380}); }
+        e.layer.openPopup();
+    });
+    group.on("mouseover", function (e) {
+        var i = e.layer.options.va;
+        if (i === undefined || e.layer.getTooltip()) { return; }
+        e.layer.bindTooltip(d.n[i] + " \u00b7 " + d.tables.s[d.s[i]], {sticky: true}).openTooltip(e.latlng);
+    });
+    group.vaCount = n;
+    group.vaReady = n === 0;
+    group.vaData = d;
+    group.addLayers(markers);
+    group.vaReady = true;
+    window.vaVillages = group;
+    return group;
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, columns: dict, *, name: str, show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "VillageClusters"
+        self.json = script_json(columns)
+        self.labels = [html.escape(label) for _, label in POPUP_FIELDS]
+        self.single_zoom = SINGLE_ZOOM
+        self.radius = CLUSTER_RADIUS_PX
+        self.low, self.mid, self.high = RATE_CLASSES[0][1], RATE_CLASSES[2][1], RATE_CLASSES[3][1]
+
+
+class _MarkersLayer(_DataLayer):
+    """Labels or numbered markers (``L.divIcon``) from pre-escaped HTML: ``[[lat, lng, html, popup|null, w, h]]``;
+    ``min_zoom``/``max_zoom`` (``null``: none) bound the zooms at which the layer shows while it is switched on."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = (function () {
+    var items = {{ this.json }}, layer = L.layerGroup();
+    items.forEach(function (it) {
+        var m = L.marker([it[0], it[1]], {icon: L.divIcon({className: "", html: it[2], iconSize: null,
+                                                            iconAnchor: [it[4] / 2, it[5] / 2]}),
+                                          interactive: it[3] !== null, keyboard: false});
+        if (it[3] !== null) { m.bindPopup(it[3], {maxWidth: 380}); }
+        layer.addLayer(m);
+    });
+    var map = {{ this._parent.get_name() }}, lo = {{ this.min_zoom|tojson }}, hi = {{ this.max_zoom|tojson }};
+    var wanted = {{ this.show|tojson }};
+    map.on("overlayadd", function (e) { if (e.layer === layer) { wanted = true; } });
+    map.on("overlayremove", function (e) { if (e.layer === layer) { wanted = false; } });
+    map.on("zoomend", function () {
+        var z = map.getZoom(), fits = (lo === null || z >= lo) && (hi === null || z < hi);
+        if (wanted && fits && !map.hasLayer(layer)) { layer.addTo(map); }
+        if (!fits && map.hasLayer(layer)) { map.removeLayer(layer); }
+    });
+    return layer;
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, items: list, *, name: str, show: bool = True, min_zoom: int | None = None,
+                 max_zoom: int | None = None) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "MarkersLayer"
+        self.json = script_json(items)
+        self.min_zoom, self.max_zoom = min_zoom, max_zoom
+
+
+class _ClearAtZoom(MacroElement):
+    """Draws the township areas almost clear from ``SINGLE_ZOOM`` on, so that a township seen close up is not one
+    shaded block over its villages."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function () {
+    var map = {{ this._parent.get_name() }}, layer = {{ this.layer.get_name() }};
+    var restyle = function () {
+        var close = map.getZoom() >= {{ this.zoom }};
+        layer.setStyle({fillOpacity: close ? 0.04 : 0.35, weight: close ? 2 : 1.2});
+        // up close a click is for a village, never for the township around it
+        layer.eachLayer(function (l) { l.options.interactive = !close; });
+    };
+    map.on("zoomend", restyle);
+    map.whenReady(restyle);
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, layer: MacroElement, zoom: int) -> None:
+        super().__init__()
+        self._name = "ClearAtZoom"
+        self.layer, self.zoom = layer, zoom  # the element, not its name: streamlit_folium renames elements
+
+
+_NEEDS_ESCAPE = re.compile(r"[<>&\"'\u2028\u2029]")
+
+
+def _texts(values: object) -> list[str]:
+    """Escaped display texts of many values at once (each distinct value formatted once; plain text that needs
+    no escaping, such as village codes, is kept as it is)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    table = np.array([u if type(u) is str and not _NEEDS_ESCAPE.search(u) else _fmt(u) for u in uniques] + ["—"],
+                     dtype=object)
+    return table[codes].tolist()
+
+
+def _numbers(values: pd.Series, digits: int) -> list:
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    arr = np.round(arr, digits)
+    return [None if math.isnan(v) else (int(v) if digits == 0 else float(v)) for v in arr.tolist()]
+
+
+def _indexed(values: np.ndarray) -> tuple[list[int], list[str]]:
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    return codes.tolist(), [str(u) for u in uniques]
+
+
+def village_columns(audited: gpd.GeoDataFrame, *, gcj02: bool = False, type_names: dict[str, str] | None = None,
+                    radius: np.ndarray | None = None) -> dict:
+    """Audited villages with coordinates as the map's columns: ``i`` (position in ``audited``), ``lat``/``lng``
+    (WGS84, or GCJ-02 when ``gcj02``; 5 decimals, ~1 m), ``r`` radius, ``s`` status index, ``n`` name and
+    ``code`` (escaped), ``t``/``y``/``e`` indexes into ``tables`` (township, type name, reason), ``h``
+    households, ``a`` floor area, ``q`` required and ``g`` shortfall (m²; null when missing). Vectorised."""
+    geom = audited.geometry
+    keep = (~(geom.isna() | geom.is_empty)).to_numpy()
+    rows = audited.loc[keep]
+    x, y = _display_xy(rows.geometry, gcj02=gcj02)
+    radius = marker_radius(rows["gap_m2"]) if radius is None else np.asarray(radius)[keep]
+    statuses = list(STATUS_ZH)
+    status = pd.Categorical(rows["area_status"].astype(object), categories=statuses).codes
+    township = rows["township"].astype(object).where(rows["township"].notna(), UNTYPED).to_numpy() \
+        if "township" in rows else np.full(len(rows), UNTYPED, dtype=object)
+    kinds = rows["village_type"].astype(object).to_numpy() if "village_type" in rows else np.full(len(rows), None)
+    kinds = _texts(pd.Series(kinds, dtype=object).map(lambda v: (type_names or {}).get(v, v)))
+    t, towns = _indexed(np.array(_texts(township), dtype=object))
+    yk, types = _indexed(np.array(kinds, dtype=object))
+    e, reasons = _indexed(np.array(_texts(rows["reason"].astype(object).to_numpy()), dtype=object))
+    codes = rows["village_code"].astype(object).to_numpy() if "village_code" in rows else np.full(len(rows), None)
+    return {
+        "i": np.flatnonzero(keep).tolist(), "lat": np.round(y, 5).tolist(), "lng": np.round(x, 5).tolist(),
+        "r": np.round(radius, 1).tolist(), "s": status.tolist(),
+        "n": _texts(rows["village_name"].astype(object).to_numpy()), "code": _texts(codes), "t": t, "y": yk, "e": e,
+        "h": _numbers(rows["households"], 0), "a": _numbers(rows["floor_area_m2"], 2),
+        "q": _numbers(rows["required_m2"], 2), "g": _numbers(rows["gap_m2"], 2),
+        "tables": {"t": towns, "y": types, "e": reasons, "s": [STATUS_ZH[c] for c in statuses]},
+        "colours": [STATUS_COLOURS[c] for c in statuses], "short": statuses.index("non_compliant"),
+    }
+
+
+def township_labels(areas: gpd.GeoDataFrame, audited: pd.DataFrame, *, gcj02: bool = False) -> list:
+    """A summary label per township (name, compliance rate, shortfall) at a point inside its area, with the
+    full figures as its popup: ``[[lat, lng, html, popup, width, height]]`` (escaped)."""
+    summary = township_summary(audited).groupby("township", sort=False).agg(
+        villages=("villages", "sum"), compliant=("compliant", "sum"), non_compliant=("non_compliant", "sum"),
+        unknown=("unknown", "sum"), shortfall_m2=("shortfall_m2", "sum"))
+    items = []
+    for rec in areas.itertuples(index=False):
+        geom = rec.geometry
+        if geom is None or geom.is_empty:
+            continue
+        name = rec.township if isinstance(rec.township, str) and rec.township else UNTYPED
+        if name not in summary.index:
+            continue
+        s = summary.loc[name]
+        judged = int(s["compliant"] + s["non_compliant"])
+        rate = f"{float(s['compliant']) / judged:.0%}" if judged else "—"
+        point = shapely.point_on_surface(geom)
+        x, y = (coords.wgs84_to_gcj02(np.array([point.x]), np.array([point.y])) if gcj02
+                else (np.array([point.x]), np.array([point.y])))
+        label = (f'<div class="va-town"><b>{html.escape(name)}</b> 达标率 {rate} · 缺口 {float(s["shortfall_m2"]):,.0f} ㎡'
+                 "</div>")
+        items.append([round(float(y[0]), 5), round(float(x[0]), 5), label, None, 150, 18])
+    return items
+
+
+def ranking_markers(audited: gpd.GeoDataFrame, ranking: object, *, top: int = RANKING_TOP,
+                    gcj02: bool = False) -> list:
+    """The first ``top`` villages of a ``BuildRanking`` of ``audited`` as numbered markers with a popup."""
+    rows = ranking.villages.head(top)
+    positions = list(ranking.positions)[:len(rows)]
+    geom = audited.geometry.iloc[positions] if positions else audited.geometry.iloc[0:0]
+    items = []
+    for rec, g in zip(rows.itertuples(index=False), geom, strict=True):
+        if g is None or g.is_empty:
+            continue
+        x, y = (coords.wgs84_to_gcj02(np.array([g.x]), np.array([g.y])) if gcj02 else (np.array([g.x]), np.array([g.y])))
+        per = "—" if pd.isna(rec.gap_per_household_m2) else f"{rec.gap_per_household_m2:.3f}"
+        cost = "" if pd.isna(rec.cost_yuan) else f"<tr><th>投资估算（元）</th><td>{rec.cost_yuan:,.0f}</td></tr>"
+        popup = (f"<b>建设优先第 {rec.rank} 名：{_fmt(rec.village_name)}</b><table class=\"va-popup\">"
+                 f"<tr><th>乡镇（街道）</th><td>{_fmt(rec.township)}（乡镇内第 {rec.township_rank} 名）</td></tr>"
+                 f"<tr><th>面积缺口（㎡）</th><td>{_fmt(rec.gap_m2, 2)}</td></tr>"
+                 f"<tr><th>户均缺口（㎡/户）</th><td>{per}</td></tr>{cost}</table>")
+        width = 20 if rec.rank < 100 else 28
+        items.append([round(float(y[0]), 5), round(float(x[0]), 5),
+                      f'<div class="va-rank" style="width:{width}px">{rec.rank}</div>', popup, width + 4, 20])
+    return items
+
+
+def legend_html(*, townships: bool = False, approximate: bool = False, ranking: bool = False) -> str:
+    """The map's legend as HTML for the page around the map (it is not drawn on the map)."""
+    parts = ['<div class="va-legend" style="display:flex;flex-wrap:wrap;gap:4px 18px;box-shadow:none;padding:2px 0">']
+    dots = "".join(f'<span><i class="dot" style="background:{STATUS_COLOURS[c]}"></i>{html.escape(zh)}</span> '
+                   for c, zh in STATUS_ZH.items())
+    parts.append(f"<span><b>村庄</b>（圆越大缺口越大）：{dots}</span>")
+    rings = "".join(f'<span><i class="dot" style="background:#fff;border:3px solid {colour}"></i>{label}</span> '
+                    for label, colour in (("不达标占 40% 以上", RATE_CLASSES[3][1]), ("20%–40%", RATE_CLASSES[2][1]),
+                                          ("20% 以下", RATE_CLASSES[0][1])))
+    parts.append(f"<span><b>村庄聚合</b>（数字为村数，放大到 {SINGLE_ZOOM} 级显示单个村）：{rings}</span>")
+    if townships:
+        rows = "".join(f'<span><i style="background:{colour}"></i>{html.escape(label)}</span> '
+                       for _, colour, label in RATE_CLASSES)
+        rows += f'<span><i style="background:{NO_RATE_COLOUR}"></i>无可判定村庄</span>'
+        title = "乡镇达标率" + (f"（{APPROXIMATE_NOTE}）" if approximate else "")
+        parts.append(f"<span><b>{html.escape(title)}</b>：{rows}</span>")
+    if ranking:
+        parts.append('<span><b>建设优先</b>：<i style="background:#7b1fa2"></i>序号为全县排序</span>')
+    parts.append("</div>")
+    return _POPUP_CSS + "".join(parts)
+
+
 def audit_map(audited: gpd.GeoDataFrame, *, townships: gpd.GeoDataFrame | None = None, basemap: str = "osm",
               type_names: dict[str, str] | None = None, assets_url: str | None = None,
-              height: int | str = "100%") -> folium.Map:
+              height: int | str = "100%", ranking: object | None = None, ranking_top: int = RANKING_TOP,
+              show_ranking: bool = False) -> folium.Map:
     """The facility map of an audited registry.
 
     Parameters
@@ -344,6 +635,9 @@ def audit_map(audited: gpd.GeoDataFrame, *, townships: gpd.GeoDataFrame | None =
         Village type id → Chinese name for the popups (from the rules).
     assets_url
         Where ``static/vendor`` is served (default ``settings.assets_url()``).
+    ranking
+        A ``BuildRanking`` of ``audited`` (``audit.area.ranking.build_ranking``): its first ``ranking_top``
+        villages as a layer of numbered markers, switched on when ``show_ranking``.
     """
     maps = settings.basemaps()
     if basemap not in maps:
@@ -363,33 +657,24 @@ def audit_map(audited: gpd.GeoDataFrame, *, townships: gpd.GeoDataFrame | None =
                          subdomains=bm.subdomains, max_zoom=18, control=False).add_to(m)
     m.get_root().header.add_child(Element(_POPUP_CSS), name="va_css")
 
-    legend: list[tuple[str, list[tuple[str, str, bool]]]] = []
     if townships is not None and len(townships):
         approximate = bool(townships["approximate"].any()) if "approximate" in townships else False
         name = "乡镇（近似范围）" if approximate else "乡镇边界"
-        _GeoJsonLayer(township_features(townships, audited, gcj02=bm.gcj02), name=name,
-                      dash="4 3" if approximate else None).add_to(m)
-        rows = [(colour, label, False) for _, colour, label in RATE_CLASSES] + [(NO_RATE_COLOUR, "无可判定村庄", False)]
-        legend.append(("乡镇达标率" + ("（近似范围）" if approximate else ""), rows))
-        if approximate:
-            legend.append((APPROXIMATE_NOTE, []))
+        areas = _GeoJsonLayer(township_features(townships, audited, gcj02=bm.gcj02), name=name,
+                              dash="4 3" if approximate else None)
+        areas.add_to(m)
+        _ClearAtZoom(areas, SINGLE_ZOOM).add_to(m)
+        _MarkersLayer(township_labels(townships, audited, gcj02=bm.gcj02), name="乡镇汇总（达标率、缺口）",
+                      max_zoom=SINGLE_ZOOM).add_to(m)
 
-    radius = marker_radius(audited["gap_m2"])  # one scale for all three layers
-    labels = [label for _, label in POPUP_FIELDS]
-    status = audited["area_status"].astype(object).to_numpy()
-    for code, zh in STATUS_ZH.items():
-        subset = (status == code)
-        layer = village_features(audited.loc[subset], gcj02=bm.gcj02, type_names=type_names, radius=radius[subset])
-        positions = np.flatnonzero(subset)
-        for f in layer["features"]:  # positions in the whole frame, for village_at / the detail panel
-            f["properties"]["i"] = int(positions[f["properties"]["i"]])
-        data, tables = compact_features(layer)
-        _GeoJsonLayer(data, name=f"村庄：{zh}（{len(layer['features'])}）", labels=labels, tables=tables,
-                      colour=STATUS_COLOURS[code], suffix=f" · {zh}").add_to(m)
-    legend.insert(0, ("村庄面积核查（圆越大缺口越大）",
-                      [(STATUS_COLOURS[c], zh, True) for c, zh in STATUS_ZH.items()]))
-    _Legend(legend).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    radius = marker_radius(audited["gap_m2"])
+    columns = village_columns(audited, gcj02=bm.gcj02, type_names=type_names, radius=radius)
+    _VillageClusters(columns, name=f"村庄（{len(columns['i']):,} 个，放大后显示单个村）").add_to(m)
+    if ranking is not None and len(ranking.villages):
+        top = min(ranking_top, len(ranking.villages))
+        _MarkersLayer(ranking_markers(audited, ranking, top=top, gcj02=bm.gcj02), name=f"建设优先（前 {top} 名）",
+                      show=show_ranking).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
     if bounds is not None:
         m.fit_bounds(bounds, padding=(10, 10))
     return localise_assets(m, base_url=assets_url)

@@ -1,0 +1,107 @@
+"""A city-scale registry in a real browser (Debian's chromium through Playwright, against `streamlit run`):
+6,000 villages uploaded → previewed → confirmed; at county zoom the map shows township summaries and clusters,
+not 6,000 overlapping circles; a village's popup in Chinese with units; back to the demo and the 6,000-village
+version restored from the history (each asks first); the ranking downloaded with the scope and date in its name."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from tests.test_browser import (  # noqa: F401 - fixtures
+    MAP_FRAME,
+    browser,
+    drawn_villages,
+    go_to,
+    open_page,
+    page,
+    server,
+    wait_for_app,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+N = 6000
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> tuple:
+    from audit.area.demo import write_demo
+    from audit.area.registry import registry_from_file
+
+    path = write_demo(tmp_path_factory.mktemp("city"), n_villages=N)["xlsx"]
+    villages = registry_from_file(path, crs="gcj02").villages
+    return path, len(villages), int((~(villages.geometry.isna() | villages.geometry.is_empty)).sum())
+
+
+def test_a_city_registry_previewed_confirmed_mapped_restored_and_ranked(page, server, city, tmp_path):  # noqa: F811
+    from playwright.sync_api import expect
+
+    path, n, located = city
+    open_page(page, server + "/data", "数据与规则", username="admin1")
+    page.get_by_label("名册坐标系").click()
+    page.get_by_role("option", name="GCJ-02（高德、腾讯）").click()
+    wait_for_app(page)
+    page.locator('.st-key-registry_upload input[type="file"]').set_input_files(path)
+    expect(page.get_by_text(f"预览：「{path.name}」")).to_be_visible(timeout=300_000)
+    expect(page.get_by_text("按村代码匹配")).to_be_visible()
+    assert page.get_by_test_id("stSidebar").inner_text().count(f"{n} 个村") == 0  # nothing saved by a preview
+    page.get_by_role("button", name="确认使用此名册").click()
+    expect(page.get_by_text(f"已保存县名册「{path.name}」：{n} 个村")).to_be_visible(timeout=300_000)
+    wait_for_app(page)
+
+    # The map at county zoom: clusters and township summaries, not thousands of circles.
+    go_to(page, "设施地图", "设施地图")
+    assert drawn_villages(page) == located
+    frame = page.frame_locator(MAP_FRAME)
+    clusters = frame.locator(".va-cluster").count()
+    assert 0 < clusters < 300
+    assert frame.locator(".va-town").count() > 0
+    expect(frame.locator(".va-town").first).to_contain_text("达标率")
+    expect(page.locator(".va-legend")).to_contain_text("村庄聚合")
+    height = page.locator(MAP_FRAME).bounding_box()["height"]
+    assert 420 <= height <= 1000 - 200  # fits the 1,000-px window below the filters
+    # One village up close: its popup in Chinese, with units.
+    target = frame.locator("body").evaluate("""() => {
+        const g = window.vaVillages, l = g.getLayers()[0];
+        window.map.setView(l.getLatLng(), 16, {animate: false});
+        const p = window.map.latLngToContainerPoint(l.getLatLng());
+        return {x: p.x, y: p.y, name: g.vaData.n[l.options.va]};
+    }""")
+    frame.locator("#map_div").click(position={"x": target["x"], "y": target["y"]})
+    popup = frame.locator(".leaflet-popup-content")
+    expect(popup).to_contain_text(target["name"])
+    for words in ("村代码", "户数", "服务中心面积（㎡）", "核定面积（㎡）", "面积缺口（㎡）", "面积核查结果"):
+        expect(popup).to_contain_text(words)
+    expect(page.get_by_role("heading", name=target["name"])).to_be_visible()  # the details below the map
+
+    # Back to the demo (asks first), then the city's version restored from the history (asks first).
+    go_to(page, "数据与规则", "数据与规则")
+    page.get_by_role("button", name="恢复演示数据").click()
+    expect(page.get_by_text("恢复演示数据后，全县用户不再使用名册")).to_be_visible()
+    page.get_by_role("button", name="确认").click()
+    expect(page.get_by_text("已恢复演示数据。")).to_be_visible()
+    wait_for_app(page)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("400 个村")
+    page.get_by_text("村庄名册的版本记录（2 条）").click()
+    page.get_by_role("button", name="恢复此版本").click()
+    page.get_by_role("button", name="确认").click()
+    expect(page.get_by_text(f"已恢复村庄名册「{path.name}」")).to_be_visible(timeout=300_000)
+    wait_for_app(page)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(f"{n} 个村")
+
+    # The ranking, downloaded: the county's name and today's date in the file name.
+    go_to(page, "面积核查", "面积核查")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载建设优先排序（XLSX）").click()
+    name = download.value.suggested_filename
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")
+    assert name.endswith(f"_建设优先排序_{today}.xlsx"), name
+    saved = tmp_path / name
+    download.value.save_as(saved)
+    wb = openpyxl.load_workbook(saved, read_only=True)
+    rows = list(wb["建设优先排序"].values)
+    assert rows[0][0] == "全县排序" and len(rows) > 100 and rows[1][0] == 1
+    assert page.external_assets == []
