@@ -1,20 +1,24 @@
-"""Style checks on crafted plaques: red vs black text, white background, shape, identity signs exempt."""
+"""Style checks on crafted plaques: red vs black text in any light, abstention, the typeface, white background,
+shape, identity signs exempt."""
 
+import io
+
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from audit.signs.fonts import faces_for, font
-from audit.signs.style import colours_of_crop, illuminant_of, shape_of_box, style_checks
+from audit.signs.fonts import available_faces, faces_for, font
+from audit.signs.style import colours_of_crop, illuminant_of, shape_of_box, style_checks, text_colour_of_crop
 
 WHITE, RED, BLACK, GOLD = (246, 246, 244), (196, 24, 28), (24, 24, 24), (212, 175, 55)
 
 
-def strip(text="王庄村村民委员会", bg=WHITE, fg=BLACK, w=90, h=600) -> np.ndarray:
-    """A vertical strip with its characters drawn top to bottom in a Song face."""
+def strip(text="王庄村村民委员会", bg=WHITE, fg=BLACK, w=90, h=600, face=None) -> np.ndarray:
+    """A vertical strip with its characters drawn top to bottom in a Song face (or ``face``)."""
     img = Image.new("RGB", (w, h), bg)
     draw = ImageDraw.Draw(img)
-    f = font(faces_for("song", False)[0], int(w * 0.68))
+    f = font(face or faces_for("song", False)[0], int(w * 0.68))
     step = (h - 30) / len(text)
     for i, ch in enumerate(text):
         draw.text((w * 0.16, 15 + i * step), ch, fill=fg, font=f)
@@ -87,12 +91,71 @@ def test_identity_signs_are_exempt(rules):
 
 def test_what_a_photo_cannot_show_is_not_checked(rules):
     result = checks(rules, "militia", strip("王庄村民兵连"), (90, 600), traditional=False)
-    for key in ("typeface", "size", "material"):
+    for key in ("size", "material"):
         assert result[key]["status"] == "not_checked"
-    # only those: what a photo does show is judged, and a good black-on-white militia strip passes it
-    assert {k for k, c in result.items() if c["status"] == "not_checked"} == {"typeface", "size", "material"}
-    assert {k: c["status"] for k, c in result.items() if k in ("background", "text_colour", "shape")} == {
-        "background": "pass", "text_colour": "pass", "shape": "pass"}
+    # only those: what a photo does show is judged, and a good black-on-white Song militia strip passes it
+    assert {k for k, c in result.items() if c["status"] == "not_checked"} == {"size", "material"}
+    assert {k: c["status"] for k, c in result.items() if k in ("background", "text_colour", "shape", "typeface")} == {
+        "background": "pass", "text_colour": "pass", "shape": "pass", "typeface": "pass"}
+
+
+def test_a_hei_plaque_is_an_advisory_typeface_finding_with_its_confidence(rules):
+    hei = strip("中共王庄村支部委员会", fg=RED, face=available_faces()["simhei"])
+    result = checks(rules, "party_org", hei, (90, 600), traditional=False)
+    assert result["typeface"]["status"] == "fail" and result["typeface"]["severity"] == "advisory"
+    assert result["typeface"]["detail"].startswith("疑似黑体，应为宋体（模型判断，宋体可能性仅 0.")
+    assert result["text_colour"]["status"] == "pass"  # the colour is right; only the typeface is not
+
+
+def test_small_text_leaves_the_typeface_unchecked(rules):
+    result = checks(rules, "militia", strip("王庄村民兵连", w=20, h=140), (20, 140), traditional=False)
+    assert result["typeface"]["status"] == "not_checked" and "无法判断字体" in result["typeface"]["detail"]
+
+
+def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=quality)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def glare(crop: np.ndarray, strength: float) -> np.ndarray:
+    """A specular patch: white light added on top of the upper half of the board."""
+    h, w = crop.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w]
+    blob = np.exp(-(((xx - w / 2) / w) ** 2 + ((yy - h / 3) / (h / 4)) ** 2))
+    return np.clip(crop + strength * blob[..., None], 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("fg", "expected"), [(RED, "red"), (BLACK, "black")])
+@pytest.mark.parametrize("photo", ["small_jpeg", "dusk_noise", "glare", "shade_blur"])
+def test_text_colour_survives_blur_jpeg_glare_and_dim_noisy_light(fg, expected, photo):
+    rng = np.random.default_rng(3)
+    board = strip("中共王庄村支部委员会", fg=fg, w=60, h=420)  # strokes of 1–3 px
+    if photo == "small_jpeg":
+        board = jpeg(board, 40)  # colour at half resolution: thin red strokes turn greyish
+    elif photo == "dusk_noise":
+        dim = board * np.array([0.55, 0.33, 0.18]) + rng.normal(0, 4, board.shape)
+        board = jpeg(np.clip(dim, 0, 255).astype(np.uint8), 70)
+    elif photo == "glare":
+        board = glare(board, 110)
+    else:
+        board = cv2.GaussianBlur((board * np.array([0.45, 0.5, 0.6])).astype(np.uint8), (0, 0), 1.5)
+    assert text_colour_of_crop(board).colour == expected
+
+
+def test_too_dark_or_washed_out_boards_are_not_judged(rules):
+    dark = (strip(fg=RED) * 0.12).astype(np.uint8)  # a white of about 30: night
+    assert text_colour_of_crop(dark).colour == "dark"
+    faded = strip(fg=(205, 200, 200))  # ink barely darker than the board
+    assert text_colour_of_crop(faded).colour == "washed_out"
+    result = style_checks(dark, (90, 600), rules.plaque("party_org"), rules, traditional=False)
+    assert result["text_colour"] == {"status": "not_checked", "severity": "must_fix",
+                                     "detail": "牌子太暗，无法判断文字颜色（请在光线充足时重拍）"}
+
+
+def test_ink_between_red_and_black_is_not_guessed():
+    assert text_colour_of_crop(strip(fg=(110, 40, 40))).colour == "unsure"  # a dark brownish red
+    assert text_colour_of_crop(strip(fg=(30, 60, 200))).colour == "other"  # blue is clearly neither
 
 
 def test_traditional_characters_advisory(rules):

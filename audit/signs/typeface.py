@@ -1,0 +1,269 @@
+"""The typeface of a board's characters: 宋体 (Song/Ming), 黑体 (Hei), 楷体 (Kai), or cannot tell.
+
+Run time is onnxruntime only (``models/typeface.onnx``, trained by ``audit.model.typeface``; its card is
+``models/TYPEFACE_CARD.md``). The characters are found in the board's crop itself, without the OCR's boxes:
+each pixel's ink is its absorption against the board's own local white (the darkest channel after dividing by
+the white, so red, black and blue ink look alike), the text lines are the runs of the ink's profile across the
+writing direction (columns of a vertical strip, rows of a 60 × 40 plaque), and square windows about one
+character wide slide along each line. The small CNN scores every window; the board's reading is the mean of
+their probabilities. It is advisory: a board gets ``unknown`` (cannot tell) when its characters are smaller
+than :data:`MIN_CHAR_PX`, blurred (:data:`MIN_SHARPNESS`) or too few; :func:`matches` says whether the board is
+in a required typeface, is not, or cannot be told (between :data:`MISMATCH_AT` and :data:`MATCH_AT`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from audit import settings
+
+Typeface = Literal["song", "hei", "kai", "unknown"]
+CLASSES: tuple[str, ...] = ("song", "hei", "kai")
+INPUT_PX = 48  # the classifier's window side (pixels)
+WINDOW_EM = 1.2  # window side in line widths (a line's ink is about 0.9 em wide)
+# Gates, measured on the validation fonts (models/TYPEFACE_CARD.md): below these a board is "cannot tell".
+MIN_CHAR_PX = 28.0  # line width in pixels (about 34 px characters): smaller Song loses its serifs
+MIN_SHARPNESS = 0.22  # edge steepness of the normalised windows (ink contrast per window pixel)
+# The check asks "is it the required typeface?" from that typeface's mean probability P over the windows:
+MATCH_AT = 0.30  # P at least this: it is (the held-out Song fonts' P ranges from 0.16 up; Hei/Kai stay under 0.2)
+MISMATCH_AT = 0.15  # P at most this: it is not; in between: cannot tell
+MIN_WINDOWS = 2
+MAX_WINDOWS = 48  # windows scored per board (evenly chosen): bounds the time of a large board
+
+
+@dataclass(frozen=True)
+class TypefaceReading:
+    """What the classifier says about one board.
+
+    Attributes
+    ----------
+    typeface : str
+        The most probable of ``song``, ``hei``, ``kai``, or ``unknown`` when the board could not be scored.
+    confidence : float
+        Mean probability of ``typeface`` over the windows (0 when ``unknown``).
+    char_px : float
+        Width of the text lines in pixels (about the characters' size).
+    windows : int
+        Windows scored.
+    reason : str
+        Why ``unknown``: ``no_text``, ``small``, ``blurred``; empty otherwise.
+    probabilities : dict
+        Mean probability of each typeface.
+    """
+
+    typeface: Typeface
+    confidence: float
+    char_px: float = 0.0
+    windows: int = 0
+    reason: str = ""
+    probabilities: dict[str, float] = field(default_factory=dict)
+
+
+def model_path() -> Path:
+    """``models/typeface.onnx`` in the repository."""
+    return settings.REPO_DIR / "models" / "typeface.onnx"
+
+
+def local_white(image: np.ndarray, size: int) -> np.ndarray:
+    """Each channel's local maximum over a ``size`` square, smoothed: the board's own white around each pixel
+    (strokes narrower than ``size`` vanish from it). ``image`` is ``H × W × 3`` float."""
+    k = max(3, int(size) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    white = cv2.dilate(np.ascontiguousarray(image, dtype=np.float32), kernel)
+    return cv2.blur(white, (k, k))
+
+
+def absorption_of(crop: np.ndarray) -> np.ndarray:
+    """Ink of each pixel in [0, 1]: one minus the darkest channel after dividing by the local white."""
+    img = np.asarray(crop, dtype=np.float32)
+    h, w = img.shape[:2]
+    white = local_white(img, max(5, min(h, w) // 4))
+    balanced = img / np.maximum(white, 1.0)
+    return np.clip(1.0 - balanced.min(axis=2), 0.0, 1.0)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open runs of True in a 1-D mask."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
+
+
+def text_mask(a: np.ndarray) -> np.ndarray:
+    """Ink pixels of an absorption map (:func:`absorption_of`), less the components that touch the crop's edge
+    (a frame, the wall, a neighbour's edge) and specks."""
+    hi = float(np.quantile(a, 0.995))
+    if hi < 0.12:
+        return np.zeros(a.shape, bool)
+    ink = (a > max(0.1, 0.45 * hi)).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    h, w = a.shape
+    x, y, cw, ch, area = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3], stats[:, 4]
+    edge = (x == 0) | (y == 0) | (x + cw >= w) | (y + ch >= h)
+    keep = ~edge & (area >= 3)
+    keep[0] = False
+    return keep[labels]
+
+
+def _line_windows(a: np.ndarray, ink: np.ndarray) -> tuple[list[np.ndarray], float]:
+    """Windows along the text columns of ``a`` (characters stacked top to bottom) and the column width."""
+    profile = ink.sum(axis=0).astype(np.float32)
+    if profile.max() <= 0:
+        return [], 0.0
+    profile = np.convolve(profile, np.ones(3, np.float32) / 3, mode="same")
+    runs = _runs(profile > 0.2 * profile.max())
+    if not runs:
+        return [], 0.0
+    widest = max(b - a_ for a_, b in runs)
+    # merge runs split by a narrow gap (a character with a gap down its middle, like 川 or 非)
+    merged: list[list[int]] = []
+    for x0, x1 in runs:
+        if merged and x0 - merged[-1][1] < 0.25 * widest:
+            merged[-1][1] = x1
+        else:
+            merged.append([x0, x1])
+    widest = max(b - a_ for a_, b in merged)
+    lines = [(x0, x1) for x0, x1 in merged if x1 - x0 >= 0.5 * widest]
+    h, w = a.shape
+    out: list[np.ndarray] = []
+    widths = []
+    for x0, x1 in lines:
+        width = x1 - x0
+        widths.append(width)
+        rows = np.flatnonzero(ink[:, x0:x1].any(axis=1))
+        if rows.size == 0:
+            continue
+        y0, y1 = int(rows[0]), int(rows[-1]) + 1
+        side = max(4, int(round(WINDOW_EM * width)))
+        span = y1 - y0
+        n = 1 if span <= side else int(math.ceil((span - side) / (side / 2))) + 1
+        centres = [(y0 + y1) / 2] if n == 1 else np.linspace(y0 + side / 2, y1 - side / 2, n).tolist()
+        cx = (x0 + x1) / 2
+        padded = np.pad(a, side, mode="constant")
+        pink = np.pad(ink, side, mode="constant")
+        for cy in centres:
+            top, left = int(round(cy - side / 2)) + side, int(round(cx - side / 2)) + side
+            win_ink = pink[top:top + side, left:left + side]
+            if win_ink.mean() < 0.04:
+                continue
+            out.append(padded[top:top + side, left:left + side])
+    return out, float(np.median(widths)) if widths else 0.0
+
+
+def windows_of_crop(crop: np.ndarray) -> tuple[np.ndarray, float]:
+    """The classifier's inputs for a board's crop: ``N × 1 × 48 × 48`` float32 ink windows (0 paper, 1 ink)
+    and the text lines' width in pixels. Vertical text when the crop is taller than wide."""
+    crop = np.asarray(crop)
+    if crop.ndim != 3 or crop.shape[0] < 8 or crop.shape[1] < 8:
+        return np.zeros((0, 1, INPUT_PX, INPUT_PX), np.float32), 0.0
+    h, w = crop.shape[:2]
+    dy, dx = int(h * 0.03), int(w * 0.03)
+    a = absorption_of(crop[dy:h - dy or h, dx:w - dx or w])
+    ink = text_mask(a)
+    vertical = a.shape[0] > 1.3 * a.shape[1]
+    if vertical:
+        wins, width = _line_windows(a, ink)
+    else:
+        wins, width = _line_windows(a.T, ink.T)
+        wins = [wnd.T for wnd in wins]
+    if not wins:
+        return np.zeros((0, 1, INPUT_PX, INPUT_PX), np.float32), width
+    inked = a[ink]
+    lo, hi = float(np.median(a[~ink])) if (~ink).any() else 0.0, float(np.quantile(inked, 0.95))
+    scale = max(hi - lo, 1e-3)
+    if len(wins) > MAX_WINDOWS:
+        wins = [wins[i] for i in np.linspace(0, len(wins) - 1, MAX_WINDOWS).round().astype(int)]
+    batch = np.empty((len(wins), 1, INPUT_PX, INPUT_PX), np.float32)
+    for i, wnd in enumerate(wins):
+        interp = cv2.INTER_AREA if wnd.shape[0] >= INPUT_PX else cv2.INTER_LINEAR
+        small = cv2.resize(np.ascontiguousarray(wnd), (INPUT_PX, INPUT_PX), interpolation=interp)
+        batch[i, 0] = np.clip((small - lo) / scale, 0.0, 1.0)
+    return batch, width
+
+
+def sharpness_of(batch: np.ndarray) -> float:
+    """Edge steepness of normalised windows: the 98th percentile of the gradient magnitude, in ink contrast
+    per window pixel, median over windows (a sharp glyph's edges rise over one or two pixels)."""
+    if len(batch) == 0:
+        return 0.0
+    vals = []
+    for wnd in batch[:, 0]:
+        gx = cv2.Sobel(wnd, cv2.CV_32F, 1, 0, ksize=3) / 8
+        gy = cv2.Sobel(wnd, cv2.CV_32F, 0, 1, ksize=3) / 8
+        vals.append(float(np.quantile(np.hypot(gx, gy), 0.98)))
+    return float(np.median(vals))
+
+
+class TypefaceClassifier:
+    """The ONNX typeface model (one session, one thread: a board is a few dozen 48-px windows)."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path) if path is not None else model_path()
+        if not self.path.is_file():
+            raise FileNotFoundError(f"typeface model not found: {self.path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Softmax probabilities ``N × 3`` (order of :data:`CLASSES`) of ``N × 1 × 48 × 48`` windows."""
+        if len(batch) == 0:
+            return np.zeros((0, len(CLASSES)), np.float32)
+        logits = self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0]
+        z = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def reading(self, crop: np.ndarray) -> TypefaceReading:
+        """The typeface of a board's crop, or ``unknown`` with the reason."""
+        batch, width = windows_of_crop(crop)
+        if len(batch) == 0:
+            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), reason="no_text")
+        if width < MIN_CHAR_PX:
+            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="small")
+        if len(batch) < MIN_WINDOWS:
+            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="no_text")
+        if sharpness_of(batch) < MIN_SHARPNESS:
+            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="blurred")
+        probs = self.probabilities(batch).mean(axis=0)
+        best = int(np.argmax(probs))
+        named = {c: round(float(p), 3) for c, p in zip(CLASSES, probs, strict=True)}
+        return TypefaceReading(CLASSES[best], round(float(probs[best]), 3), round(width, 1), len(batch), "",  # type: ignore[arg-type]
+                               named)
+
+
+def matches(reading: TypefaceReading, typeface: str) -> bool | None:
+    """Whether a scored board is in ``typeface`` (True), is not (False), or cannot be told (None)."""
+    if reading.typeface == "unknown" or typeface not in reading.probabilities:
+        return None
+    p = reading.probabilities[typeface]
+    if p >= MATCH_AT:
+        return True
+    if p <= MISMATCH_AT:
+        return False
+    return None
+
+
+@lru_cache(maxsize=2)
+def classifier(path: str | None = None) -> TypefaceClassifier | None:
+    """The shipped classifier, loaded once; None when ``models/typeface.onnx`` is missing."""
+    try:
+        return TypefaceClassifier(path)
+    except FileNotFoundError:
+        return None
+
+
+def typeface_of_crop(crop: np.ndarray) -> TypefaceReading | None:
+    """The typeface of a board's crop with the shipped model; None when the model is not installed."""
+    model = classifier()
+    return None if model is None else model.reading(crop)

@@ -1,0 +1,236 @@
+"""Style checks on generated board photos: text colour in each light, typeface, false alarms and abstention.
+
+Each board is an official plaque painted by the scene generator's board renderer (``audit.model.synth.objects``)
+with the generator's own plaque names and held-out village names, in a font the typeface classifier never saw
+(Song: AR PL UMing CN, AR PL SungtiL GB; the violations: SimHei, WenQuanYi Micro Hei, LXGW WenKai — see
+``audit.model.typeface.CATALOGUE``), hung on a wall, seen at an angle, lit by one of the lights below (a light
+model of its own, applied in linear light with the phone's partial white balance, not the classifier's training
+degradations), blurred, noised and saved as JPEG; then cut out with a detector-like box (a few per cent off on
+each side) and checked by :func:`audit.signs.style.style_checks`, as the engine does.
+
+A board is *in order* (white, right colour, Song), a *colour violation* (black on the party plaque, red or blue
+on the others) or a *typeface violation* (Hei or Kai). Figures are given for boards whose characters are at
+least 40 px high (the issue's "readable" boards) and apart for 20–40 px.
+
+    .venv/bin/python bench/style_eval.py --n 700
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+LIGHTS = ("daylight", "overcast", "dusk", "shade", "tungsten", "fluorescent", "glare")
+SONG = ("uming_cn", "gbsn")
+WRONG = {"hei": ("simhei", "wqy_microhei"), "kai": ("lxgw_wenkai",)}
+WALLS = ((168, 82, 60), (190, 188, 180), (120, 120, 124), (214, 200, 170), (90, 70, 60), (235, 235, 230))
+
+
+def _u(rng: np.random.Generator, a: float, b: float) -> float:
+    return float(rng.uniform(a, b))
+
+
+def _em_m(w: float, h: float, n: int, vertical: bool, lines: int) -> float:
+    """Character size in metres as ``objects.render_board`` sets plain boards (frame neglected)."""
+    if vertical:
+        return min(w * 0.76 / lines * 0.78, h * 0.88 / n * 0.92)
+    return min(h * 0.72 / lines * 0.8, w * 0.84 / n * 0.95)
+
+
+def light(img: np.ndarray, kind: str, rng: np.random.Generator, board_box: tuple[int, int, int, int]) -> np.ndarray:
+    """Light a gamma-encoded photo (float 0–255) in linear light, then the phone's partial white balance."""
+    lin = (np.clip(img, 0, 255) / 255.0) ** 2.2
+    h, w = lin.shape[:2]
+    tint = {"daylight": (1.0, 1.0, 0.97), "overcast": (0.92, 0.97, 1.0), "dusk": (1.0, 0.62, 0.34),
+            "shade": (0.72, 0.86, 1.0), "tungsten": (1.0, 0.7, 0.42), "fluorescent": (0.86, 1.0, 0.84),
+            "glare": (1.0, 0.99, 0.96)}[kind]
+    gain = {"daylight": (0.8, 1.0), "overcast": (0.45, 0.7), "dusk": (0.06, 0.22), "shade": (0.2, 0.4),
+            "tungsten": (0.2, 0.5), "fluorescent": (0.35, 0.6), "glare": (0.7, 0.9)}[kind]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    grad = 1 + _u(rng, -0.35, 0.35) * (xx / w - 0.5) + _u(rng, -0.25, 0.25) * (yy / h - 0.5)
+    lin = lin * np.asarray(tint, np.float32) * _u(rng, *gain) * grad[..., None]
+    if kind == "overcast":  # flat sky light: lifted shadows
+        lin = lin * 0.85 + 0.03
+    if kind == "glare":  # a specular patch on the board: the light's own colour added on top
+        x0, y0, x1, y1 = board_box
+        cx, cy = _u(rng, x0, x1), _u(rng, y0, y1)
+        r = _u(rng, 0.25, 0.7) * max(x1 - x0, (y1 - y0) / 3)
+        blob = np.exp(-(((xx - cx) / r) ** 2 + ((yy - cy) / (r * _u(rng, 0.6, 2.0))) ** 2))
+        lin = lin + _u(rng, 0.25, 0.8) * blob[..., None] * np.asarray(tint, np.float32)
+    # the phone's auto exposure and partial white balance (grey world, only part of the way)
+    grey = lin.reshape(-1, 3).mean(axis=0)
+    lin = lin / (grey / grey.mean()) ** _u(rng, 0.2, 0.7)
+    lin = lin * min(_u(rng, 0.8, 1.6), 0.45 / max(float(grey.mean()), 1e-4))
+    return np.clip(lin, 0, 1) ** (1 / 2.2) * 255
+
+
+def board_photo(spec, text: str, colour: str, face, rng: np.random.Generator, char_px: float, kind: str):
+    """(photo, detector box, light-independent truth) for one board."""
+    from audit.model.synth.objects import Board, render_board
+
+    vertical = rng.random() < 0.65
+    if vertical:
+        w, h, lines = _u(rng, 0.30, 0.40), _u(rng, 1.8, 2.5), [text]
+    else:
+        w, h = 0.6, 0.4
+        lines = [text] if len(text) <= 7 else [text[: math.ceil(len(text) / 2)], text[math.ceil(len(text) / 2):]]
+    em = _em_m(w, h, max(len(t) for t in lines), vertical, len(lines))
+    ppm = char_px / em
+    frame = str(rng.choice(["none", "wood", "stainless", "gold"]))
+    img = np.asarray(render_board(Board(w, h, "white", lines, colour, face, vertical, frame), ppm, rng), np.float32)
+    bh, bw = img.shape[:2]
+    mx, my = int(bw * 0.6) + 20, int(bh * 0.25) + 20
+    wall = np.asarray(WALLS[int(rng.integers(len(WALLS)))], np.float32)
+    canvas = np.empty((bh + 2 * my, bw + 2 * mx, 3), np.float32)
+    canvas[:] = wall
+    canvas += rng.normal(0, 10, canvas.shape[:2])[..., None]
+    canvas[my:my + bh, mx:mx + bw] = img
+    # perspective: the board's corners moved by a yaw-like and pitch-like warp
+    src = np.float32([[mx, my], [mx + bw, my], [mx + bw, my + bh], [mx, my + bh]])
+    yaw, pitch = _u(rng, -0.12, 0.12), _u(rng, -0.05, 0.05)
+    dst = src.copy()
+    dst[[1, 2], 1] += np.float32([yaw * bh, -yaw * bh]) * 0.5
+    dst[[0, 3], 0] += pitch * bw
+    dst[:, 0] += rng.normal(0, 0.01 * bw, 4).astype(np.float32)
+    hm = cv2.getPerspectiveTransform(src, dst)
+    ch, cw = canvas.shape[:2]
+    photo = cv2.warpPerspective(canvas, hm, (cw, ch), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+    x0, y0 = dst.min(axis=0)
+    x1, y1 = dst.max(axis=0)
+    photo = light(photo, kind, rng, (int(x0), int(y0), int(x1), int(y1)))
+    if rng.random() < 0.4:
+        photo = cv2.GaussianBlur(photo, (0, 0), _u(rng, 0.4, 1.2))
+    dim = {"dusk": 3.0, "shade": 1.6, "tungsten": 1.6}.get(kind, 1.0)
+    photo = photo + rng.normal(0, _u(rng, 1.0, 4.0) * dim, photo.shape)
+    photo = np.clip(photo, 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(photo).save(buf, "JPEG", quality=int(rng.integers(60, 93)))
+    photo = np.asarray(Image.open(buf).convert("RGB"))
+    # a detector's box: each side a few per cent off, mostly outwards
+    bwp, bhp = x1 - x0, y1 - y0
+    box = (x0 - _u(rng, -0.03, 0.06) * bwp, y0 - _u(rng, -0.02, 0.04) * bhp,
+           x1 + _u(rng, -0.03, 0.06) * bwp, y1 + _u(rng, -0.02, 0.04) * bhp)
+    box = tuple(int(round(v)) for v in box)
+    return photo, box
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=700, help="boards")
+    parser.add_argument("--seed", type=int, default=31_000_000)
+    parser.add_argument("--fonts", default="held_out", choices=("held_out", "generator"),
+                        help="held_out: fonts the classifier never saw; generator: the scene generator's held-out "
+                             "faces (Source Han Serif = Noto Serif's design, and SimHei)")
+    parser.add_argument("--verbose", action="store_true", help="print every false alarm and missed violation")
+    args = parser.parse_args()
+
+    from audit.model.synth import catalogue as cat
+    from audit.model.typeface import installed_fonts
+    from audit.rules import load_rules
+    from audit.signs.fonts import faces_for
+    from audit.signs.style import illuminant_of, style_checks, text_colour_of_crop
+
+    rules = load_rules()
+    fonts = installed_fonts()
+    if args.fonts == "held_out":
+        missing = [k for k in (*SONG, *WRONG["hei"], *WRONG["kai"]) if k not in fonts]
+        if missing:
+            print(f"fonts not installed: {missing} (Debian: fonts-arphic-uming fonts-arphic-gbsn00lp "
+                  "fonts-wqy-microhei fonts-lxgw-wenkai)", file=sys.stderr)
+            return 2
+        song = [fonts[k][1] for k in SONG]
+        wrong = {t: [fonts[k][1] for k in keys] for t, keys in WRONG.items()}
+    else:
+        song, wrong = faces_for("song", True), {"hei": faces_for("hei", True)}
+    specs, _ = cat.load_catalogue()
+    specs = [s for s in specs if not s.identity_sign]
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    t_style = 0.0
+    for i in range(args.n):
+        spec = specs[int(rng.integers(len(specs)))]
+        want = spec.text_colour or "black"
+        village = str(rng.choice(cat.HELD_OUT_VILLAGES))
+        text = cat.fill(str(rng.choice(spec.patterns)), village)
+        case = ("in_order", "colour", "in_order", "typeface", "in_order")[(i // len(LIGHTS)) % 5]  # 60/20/20
+        colour, face, wrong_face = want, song[int(rng.integers(len(song)))], ""
+        if case == "colour":
+            colour = "black" if want == "red" else str(rng.choice(["red", "red", "blue"]))
+        elif case == "typeface":
+            wrong_face = str(rng.choice(sorted(wrong)))
+            face = wrong[wrong_face][int(rng.integers(len(wrong[wrong_face])))]
+        kind = LIGHTS[i % len(LIGHTS)]
+        char_px = math.exp(_u(rng, math.log(20), math.log(130)))
+        photo, (x1, y1, x2, y2) = board_photo(spec, text, colour, face, rng, char_px, kind)
+        crop = photo[max(0, y1):y2, max(0, x1):x2]
+        t0 = time.perf_counter()
+        checks = style_checks(crop, (x2 - x1, y2 - y1), rules.plaque(spec.id), rules, traditional=False,
+                              illuminant=illuminant_of(photo))
+        t_style += time.perf_counter() - t0
+        missed = case != "in_order" and checks["text_colour" if case == "colour" else "typeface"]["status"] != "fail"
+        if args.verbose and (missed or (case == "in_order" and any(
+                v["status"] == "fail" for v in checks.values()))):
+            print(f"board {i}: {case} {kind} {char_px:.0f}px {face.name} want {want} painted {colour}: "
+                  f"{ {k: v['detail'] for k, v in checks.items() if k in ('text_colour', 'typeface')} } "
+                  f"{text_colour_of_crop(crop)}")
+        rows.append({"case": case, "light": kind, "px": char_px, "wrong": wrong_face, "font": face.name,
+                     "checks": {k: v["status"] for k, v in checks.items()},
+                     "details": {k: v["detail"] for k, v in checks.items()}})
+
+    def report(sel: list[dict], title: str) -> None:
+        print(f"\n== {title}: {len(sel)} boards")
+        print("colour violations caught (text_colour fail), by light:")
+        for kind in LIGHTS:
+            v = [r for r in sel if r["case"] == "colour" and r["light"] == kind]
+            caught = sum(r["checks"]["text_colour"] == "fail" for r in v)
+            print(f"  {kind:12s} {caught:3d}/{len(v):3d}" + (f"  ({caught / len(v):.3f})" if v else ""))
+        for t in sorted(WRONG):
+            v = [r for r in sel if r["case"] == "typeface" and r["wrong"] == t]
+            if v:
+                caught = sum(r["checks"]["typeface"] == "fail" for r in v)
+                print(f"typeface violations caught ({t}): {caught}/{len(v)} ({caught / len(v):.3f})")
+        v = [r for r in sel if r["case"] == "typeface"]
+        caught = sum(r["checks"]["typeface"] == "fail" for r in v)
+        print(f"typeface violations caught (all): {caught}/{max(len(v), 1)} ({caught / max(len(v), 1):.3f})")
+        ok = [r for r in sel if r["case"] == "in_order"]
+        flagged = [r for r in ok if "fail" in r["checks"].values()]
+        print(f"in order, flagged by any check: {len(flagged)}/{len(ok)} ({len(flagged) / max(len(ok), 1):.3f})")
+        for key in ("background", "text_colour", "typeface", "shape"):
+            n = sum(r["checks"][key] == "fail" for r in ok)
+            print(f"  {key:12s} false alarms {n}/{len(ok)}")
+        by_light = defaultdict(lambda: [0, 0])
+        for r in ok:
+            by_light[r["light"]][0] += "fail" in r["checks"].values()
+            by_light[r["light"]][1] += 1
+        print("  by light: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in by_light.items()))
+        for key in ("text_colour", "typeface"):
+            n = sum(r["checks"][key] == "not_checked" for r in sel)
+            print(f"abstained on {key}: {n}/{len(sel)} ({n / max(len(sel), 1):.3f}); decided "
+                  f"{1 - n / max(len(sel), 1):.3f}")
+            why = defaultdict(int)
+            for r in sel:
+                if r["checks"][key] == "not_checked":
+                    why[r["details"][key].split("（")[0]] += 1
+            if why:
+                print("    " + "; ".join(f"{k} ×{v}" for k, v in sorted(why.items(), key=lambda kv: -kv[1])))
+
+    print(f"style_eval: {args.n} boards, fonts={args.fonts}, seed={args.seed}, "
+          f"{1000 * t_style / max(args.n, 1):.1f} ms a board for style_checks")
+    report([r for r in rows if r["px"] >= 40], "characters >= 40 px")
+    report([r for r in rows if r["px"] < 40], "characters 20-40 px")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The typeface classifier: text found in the crop itself, the shipped ONNX model on small real boards, its gates,
+and no torch at run time."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from audit.signs import typeface as tf
+from audit.signs.fonts import available_faces
+
+UKAI = Path("/usr/share/fonts/truetype/arphic/ukai.ttc")  # Debian fonts-arphic-ukai (Makefile DEB_PACKAGES)
+SUNGTI = Path("/usr/share/fonts/truetype/arphic-gbsn00lp/gbsn00lp.ttf")  # fonts-arphic-gbsn00lp: held out
+
+
+def column(path: str, text: str = "王庄村村民委员会", em: int = 56, *, index: int = 0, frame: bool = False,
+           vertical: bool = True, ink=(20, 20, 22)) -> np.ndarray:
+    """A white board with ``text`` one character per ``1.15 em``, in one column (or one line)."""
+    f = ImageFont.truetype(path, em, index=index)
+    pitch = int(em * 1.15)
+    long_side, short = pitch * len(text) + em, int(em * 1.6)
+    size = (short, long_side) if vertical else (long_side, short)
+    img = Image.new("RGB", size, (247, 247, 244))
+    draw = ImageDraw.Draw(img)
+    for i, ch in enumerate(text):
+        c = em // 2 + pitch * i + pitch // 2
+        draw.text((short / 2, c) if vertical else (c, short / 2), ch, font=f, fill=ink, anchor="mm")
+    if frame:
+        draw.rectangle((0, 0, size[0] - 1, size[1] - 1), outline=(120, 90, 60), width=max(3, em // 8))
+    return np.asarray(img)
+
+
+def face(key: str):
+    return available_faces()[key]
+
+
+def test_lines_are_found_in_the_crop_with_the_characters_width():
+    f = face("serif")
+    crop = column(f.path, "王庄村民兵连", 60, index=f.index)
+    batch, width = tf.windows_of_crop(crop)
+    pil = ImageFont.truetype(f.path, 60, index=f.index)
+    ink_widths = [(lambda b: b[2] - b[0])(pil.getmask(ch).getbbox()) for ch in "王庄村民兵连"]
+    assert np.median(ink_widths) * 0.8 <= width <= max(ink_widths) * 1.05
+    # six characters 69 px apart, windows 1.2 widths high every half window: about a window a character
+    assert 6 <= len(batch) <= 14
+    assert batch.shape[1:] == (1, tf.INPUT_PX, tf.INPUT_PX) and batch.dtype == np.float32
+    assert 0.0 <= batch.min() and batch.max() <= 1.0 and batch.mean() < 0.5  # ink is 1 on paper 0
+
+
+def test_a_frame_is_not_a_line_and_horizontal_text_is_read_across():
+    f = face("serif")
+    plain = tf.windows_of_crop(column(f.path, "村民委员会", 50, index=f.index))[1]
+    framed = tf.windows_of_crop(column(f.path, "村民委员会", 50, index=f.index, frame=True))[1]
+    assert framed == pytest.approx(plain, abs=2)
+    across, height = tf.windows_of_crop(column(f.path, "村民委员会", 50, index=f.index, vertical=False))
+    assert height == pytest.approx(plain, rel=0.25)  # the line's height is about the column's width
+    assert len(across) >= 5
+
+
+def test_a_blank_board_has_no_text():
+    assert len(tf.windows_of_crop(np.full((300, 60, 3), 240, np.uint8))[0]) == 0
+    model = tf.classifier()
+    assert model is not None, "models/typeface.onnx is part of the repository"
+    reading = model.reading(np.full((300, 60, 3), 240, np.uint8))
+    assert (reading.typeface, reading.reason) == ("unknown", "no_text")
+
+
+def test_the_shipped_model_reads_song_and_hei():
+    model = tf.classifier()
+    song = model.reading(column(face("serif").path, index=face("serif").index))
+    assert song.typeface == "song" and tf.matches(song, "song") is True
+    # SimHei is held out: never seen in training
+    hei = model.reading(column(face("simhei").path, ink=(200, 22, 28)))
+    assert hei.typeface == "hei" and tf.matches(hei, "song") is False
+    assert set(hei.probabilities) == {"song", "hei", "kai"}
+    assert sum(hei.probabilities.values()) == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.skipif(not UKAI.is_file(), reason="Debian fonts-arphic-ukai is not installed (make system-packages)")
+def test_the_shipped_model_reads_kai():
+    reading = tf.classifier().reading(column(str(UKAI), "李家村民兵连", 64))
+    assert reading.typeface == "kai" and tf.matches(reading, "song") is False
+
+
+@pytest.mark.skipif(not SUNGTI.is_file(), reason="Debian fonts-arphic-gbsn00lp is not installed (make system-packages)")
+def test_a_held_out_song_design_is_not_called_another_typeface():
+    reading = tf.classifier().reading(column(str(SUNGTI), "中共龙泉村支部委员会", 64, ink=(200, 22, 28)))
+    assert tf.matches(reading, "song") is not False
+
+
+def test_small_or_blurred_characters_cannot_be_told():
+    f = face("simhei")
+    model = tf.classifier()
+    small = model.reading(column(f.path, em=12))
+    assert (small.typeface, small.reason) == ("unknown", "small")
+    blurred = cv2.GaussianBlur(column(f.path, em=56), (0, 0), 7)
+    reading = model.reading(blurred)
+    assert (reading.typeface, reading.reason) == ("unknown", "blurred")
+    assert tf.matches(reading, "song") is None
+
+
+def test_the_model_takes_windows_of_any_count():
+    model = tf.classifier()
+    probs = model.probabilities(np.zeros((5, 1, tf.INPUT_PX, tf.INPUT_PX), np.float32))
+    assert probs.shape == (5, 3)
+    assert model.probabilities(np.zeros((0, 1, tf.INPUT_PX, tf.INPUT_PX), np.float32)).shape == (0, 3)
+
+
+def test_run_time_never_imports_torch():
+    code = ("import sys, numpy as np; from audit.signs.style import style_checks; from audit.rules import load_rules;"
+            "r = load_rules(); c = np.full((400, 80, 3), 250, np.uint8); c[50:350, 30:50] = 20;"
+            "style_checks(c, (80, 400), r.plaque('militia'), r, traditional=False);"
+            "print('torch' in sys.modules, 'onnxruntime' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
