@@ -191,17 +191,16 @@ def _history(kind: str) -> None:
     table = rv.versions_table(history, current_sha256=current)
     with st.expander(f"{county_data.KIND_ZH[kind]}的版本记录（{len(history)} 条）"):
         st.dataframe(table.drop(columns="id"), hide_index=True, width="stretch", placeholder=EMPTY)
-        restorable = {}
-        for v, label in zip(history, table.itertuples(index=False), strict=True):
-            if v.file is not None and v.sha256 != current and v.sha256 not in restorable:
-                restorable[v.sha256] = (v.id, f"{label[1]} · {label[3]} · {label[5]}")
-        if restorable:
-            options = {vid: text for vid, text in restorable.values()}
-            chosen = st.selectbox("选择要恢复的版本", list(options), format_func=options.get, key=f"{kind}_version")
-            _ask(f"{kind}_restore", "恢复此版本",
-                 f"恢复「{options[chosen]}」后，全县所有用户立即改用该版本。确定吗？",
-                 lambda base: _restore(chosen, base),
-                 kind=kind)
+    restorable = {}
+    for v, label in zip(history, table.itertuples(index=False), strict=True):
+        if v.file is not None and v.sha256 != current and v.sha256 not in restorable:
+            restorable[v.sha256] = (v.id, f"{label[1]} · {label[3]} · {label[5]}")
+    if restorable:  # outside the expander: its question and buttons stay in view whatever the expander does
+        options = {vid: text for vid, text in restorable.values()}
+        chosen = st.selectbox(f"恢复以前的{county_data.KIND_ZH[kind]}版本", list(options), format_func=options.get,
+                              key=f"{kind}_version")
+        _ask(f"{kind}_restore", "恢复此版本", f"恢复「{options[chosen]}」后，全县所有用户立即改用该版本。确定吗？",
+             lambda base: _restore(chosen, base), kind=kind)
 
 
 def _recrs(new_crs: str) -> str:
