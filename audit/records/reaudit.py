@@ -7,8 +7,11 @@ Idempotent per (inspection, model SHA-256, rules SHA-256): :func:`inspections_to
 inspections without a result for the engine's hashes, and the table's unique key refuses a second row, so a rerun
 adds nothing, and a task whose worker died before its commit (nothing of it stored) is simply run again.
 
-Distributed on Dask (the ``scale`` extra: ``pip install '.[scale]'``), chosen over Ray by measurement on a 2-core
-machine (``bench/reaudit.py``): a local cluster of worker processes by default — one machine, no cluster to set
+Distributed on Dask (the ``scale`` extra: ``pip install '.[scale]'``), chosen over Ray for its footprint on a 2-core
+machine (install +33 MB vs +241 MB; an idle local cluster of 2 workers 202 vs 724 MiB RSS, 4 vs 10 processes;
+start 4–10 s vs 15–46 s), although Ray's tasks ran 2–3× faster in the same small-photo test on a heavily loaded
+machine, a difference not yet explained (worth measuring on an idle node before a province's run; only
+:func:`run_reaudit`'s dispatch would change). A local cluster of worker processes by default — one machine, no cluster to set
 up — or the scheduler of a cluster given by address. Each task is one inspection; each worker process loads the
 engine once. A worker that dies is restarted by its nanny and the scheduler hands its tasks to a live worker.
 ``workers=0`` runs in this process, without Dask. On a cluster, every worker needs the store's database (a
