@@ -125,6 +125,62 @@ def board_photo(spec, text: str, colour: str, face, rng: np.random.Generator, ch
     return photo, box
 
 
+def _scene_em_px(w: float, h: float, n: int) -> float:
+    """Character size of a plain board in pixels from its box, as ``objects.render_board`` lays it out."""
+    if h > 1.3 * w:
+        return _em_m(w, h, n, True, 1)
+    lines = math.ceil(n / 7)
+    return _em_m(w, h, min(n, 7), False, lines)
+
+
+def scenes_eval(n: int, seed: int) -> int:
+    """Style checks on the official plaques of held-out generator scenes (true boxes stand in for the
+    detector): caught/total per light and the false-alarm and abstention rates."""
+    from audit.model.synth.scene import generate_scene
+    from audit.rules import load_rules
+    from audit.signs.style import illuminant_of, style_checks
+
+    rules = load_rules()
+    rows = []
+    for i in range(n):
+        sc = generate_scene(seed + i, long_side=2000, held_out=True, side="internal" if i % 5 == 4 else "external")
+        photo = np.asarray(Image.open(io.BytesIO(sc.jpeg_bytes())).convert("RGB"))
+        illuminant = illuminant_of(photo)
+        for p in sc.truth["plaques"]:
+            rule = next((r for r in rules.plaques if r.id == p["type"]), None)
+            if rule is None or rule.identity_sign or not p["labelled"] or p["visible"] < 0.8:
+                continue
+            x1, y1, x2, y2 = (int(round(v)) for v in p["box"])
+            crop = photo[max(0, y1):y2, max(0, x1):x2]
+            if crop.size == 0:
+                continue
+            checks = style_checks(crop, (x2 - x1, y2 - y1), rule, rules, traditional=False, illuminant=illuminant)
+            rows.append({"light": sc.truth["lighting"], "violations": set(p["violations"]) - {"misplaced"},
+                         "px": _scene_em_px(x2 - x1, y2 - y1, len(p["text"])),
+                         "checks": {k: v["status"] for k, v in checks.items()}})
+    lights = sorted({r["light"] for r in rows})
+    print(f"style_eval --scenes {n}: {len(rows)} official plaques (>= 80 % visible) in held-out generator scenes, "
+          f"seed {seed}")
+    for title, sel in (("characters >= 40 px", [r for r in rows if r["px"] >= 40]),
+                       ("characters < 40 px", [r for r in rows if r["px"] < 40])):
+        print(f"\n== {title}: {len(sel)} plaques")
+        for light_ in lights:
+            v = [r for r in sel if "text_colour" in r["violations"] and r["light"] == light_]
+            c = sum(r["checks"]["text_colour"] == "fail" for r in v)
+            print(f"  colour violations caught, {light_:9s} {c:3d}/{len(v):3d}")
+        v = [r for r in sel if "typeface" in r["violations"]]
+        print(f"  typeface violations caught: {sum(r['checks']['typeface'] == 'fail' for r in v)}/{len(v)}")
+        ok = [r for r in sel if not r["violations"]]
+        flagged = sum("fail" in r["checks"].values() for r in ok)
+        print(f"  in order, flagged by any check: {flagged}/{len(ok)}"
+              + "".join(f"; {k} {sum(r['checks'][k] == 'fail' for r in ok)}"
+                        for k in ("background", "text_colour", "typeface", "shape")))
+        for key in ("text_colour", "typeface"):
+            a = sum(r["checks"][key] == "not_checked" for r in sel)
+            print(f"  abstained on {key}: {a}/{len(sel)}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=700, help="boards")
@@ -133,7 +189,12 @@ def main() -> int:
                         help="held_out: fonts the classifier never saw; generator: the scene generator's held-out "
                              "faces (Source Han Serif = Noto Serif's design, and SimHei)")
     parser.add_argument("--verbose", action="store_true", help="print every false alarm and missed violation")
+    parser.add_argument("--scenes", type=int, default=0,
+                        help="instead: the official plaques of N held-out generator scenes (2000 px photos, the "
+                             "generator's own lights and fonts), cut out with their true boxes")
     args = parser.parse_args()
+    if args.scenes:
+        return scenes_eval(args.scenes, args.seed)
 
     from audit.model.synth import catalogue as cat
     from audit.model.typeface import installed_fonts

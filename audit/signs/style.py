@@ -49,7 +49,9 @@ def illuminant_of(image: np.ndarray) -> np.ndarray:
 # Text colour, measured on generated boards (bench/style_eval.py): the board's own white must be bright enough
 # to judge against, the ink must stand out from it, and its hue must be clearly red, grey or another colour.
 DARK_WHITE = 40.0  # the board's white (brightest channel, 0–255) below this: too dark to judge
-MIN_INK_CONTRAST = 0.22  # the strongest ink's absorption against the local white below this: washed out
+MIN_INK_CONTRAST = 0.12  # the ink's absorption against the local white below this: washed out (thin, blurred
+# strokes of small characters reach 0.15–0.2 and still show their colour)
+FAINT_INK = 0.05  # the strongest absorption in the crop below this: no text at all
 BLACK_MIN_SHARE = 0.72  # every channel absorbs at least this share of the strongest: black (grey)
 RED_MAX_SHARE = 0.6  # red passes: its absorption at most this share of the strongest …
 RED_MIN_SHARE = 0.8  # … while green and blue both absorb at least this share
@@ -137,6 +139,9 @@ def text_colour_of_crop(crop: np.ndarray) -> TextColour:
     # the white from a median-filtered copy: the maximum of noise is not the board's white
     white = np.maximum(local_white(cv2.medianBlur(np.ascontiguousarray(rgb), 5).astype(np.float32), size), 1.0)
     first = np.clip(1.0 - img / white, 0.0, 1.0).max(axis=2)
+    peak = float(np.quantile(first, 0.995))
+    if FAINT_INK <= peak < MIN_INK_CONTRAST:
+        return TextColour("washed_out", contrast=round(peak, 3))
     ink = text_mask(first)
     faint = 1.0 - img.sum(axis=2) / white.sum(axis=2) > PAPER_MAX_INK  # channels averaged: less noise
     if ink.sum() < max(20, 0.002 * ink.size):
