@@ -33,7 +33,7 @@ KIND_ZH = {"official": "清单内牌子", "unauthorised_sign": "未列入清单�
 OTHER_TYPE_ZH = "清单外的牌子"  # the type of every board that is not one of the rules' plaques (``other_sign``)
 CHECK_ZH = {"background": "底色", "text_colour": "字色", "shape": "形制", "size": "尺寸", "typeface": "字体",
             "material": "材质", "traditional_characters": "繁体字"}
-SEVERITY_ZH = {"must_fix": "必须整改", "advisory": "建议整改"}
+SEVERITY_ZH = {"must_fix": "必须整改", "needs_review": "需复核", "advisory": "建议整改"}
 CHECK_STATUS_ZH = {"pass": "符合", "fail": "不符合", "not_checked": "未检查", "exempt": "不适用"}
 SIDE_ZH = {"external": "外部", "internal": "内部"}
 SOURCE_ZH = {"detector": "识别模型", "ocr": "文字识别", "detector+ocr": "识别模型与文字识别", "inspector": "人工补录"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from audit.labels import SEVERITY_ZH
 from audit.rules import Rules
 from audit.signs.report import VERDICT_ZH, PhotoResult, StyleViolation, Summary, UnauthorisedItem
 
@@ -76,8 +77,7 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
         reasons.append("荣誉类牌子应集中展陈：" + "、".join(honours))
         levels.append(sev["honour"])
     for v in styles:
-        level = {"must_fix": "必须整改", "needs_review": "需复核"}.get(v.severity, "建议整改")
-        reasons.append(f"式样（{level}）：{names.get(v.type, v.text)} {v.detail}")
+        reasons.append(f"式样（{SEVERITY_ZH[v.severity]}）：{names.get(v.type, v.text)} {v.detail}")
         levels.append(v.severity)
     if photos:
         for side in ("external", "internal"):
