@@ -31,7 +31,7 @@ from audit.area.registry import registry_from_file, townships_from_file
 from audit.area.townships import townships_from_villages
 from audit.errors import AuditError
 from audit.records import county_data, demo_accounts
-from audit.records.access import User
+from audit.records.access import User, villages_in_scope
 from audit.records.inspections import AuditedWith, VillageRegistry, audited_with, village_registry
 from audit.rules import Rules, load_rules
 from audit.signs.names import Gazetteer, gazetteer_from_registry
@@ -402,10 +402,13 @@ def current() -> Current:
         except AuditError as exc:
             show_error("乡镇边界无法使用", exc)
             bu = None
-    county, scope = audited, None
-    if not who.county_wide:  # a township-scoped role sees only its townships, everywhere
-        scope = who.townships
-        audited = county[county["township"].astype(object).isin(scope).to_numpy()]
+    county, scope = audited, None if who.county_wide else who.townships
+    if not who.city_wide:  # an account limited to counties or townships sees only those, everywhere
+        try:
+            audited = villages_in_scope(who, county)
+        except AuditError as exc:
+            show_error("名册与账号的负责范围不符，请联系管理员", exc)
+            st.stop()
     return Current(ds, rules, ru, audited, problems, dropped, boundary, bu, county, scope)
 
 

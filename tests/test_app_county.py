@@ -149,3 +149,29 @@ def test_discarding_a_preview_saves_nothing():
     at.button(key="registry_discard").click().run()
     assert not at.exception and county_data.county_files() == {}
     assert not any(b.key == "registry_confirm" for b in at.button)
+
+
+TWO_COUNTIES = ("村名,乡镇,县,户数,党群服务中心面积,经度,纬度\n王庄村,城关镇,甲县,300,150,116.0,36.4\n"
+                "李庄村,城关镇,甲县,500,90,116.02,36.41\n赵庄村,城关镇,乙县,1200,300,115.9,36.42\n")
+
+
+def test_a_county_administrator_of_a_city_registry_sees_only_its_county(users):
+    """Two counties each with a 城关镇: the county's administrator sees its 2 villages, everywhere in the app."""
+    from audit.records.access import SYSTEM
+    from audit.records.accounts import add_user
+    from audit.records.db import open_store
+    from tests.test_app import PASSWORD
+
+    admin_uploads("全市名册.csv", TWO_COUNTIES.encode())
+    assert county_data.county_files()["registry"].name == "全市名册.csv"
+    store = open_store(data_dir=users.data_dir)
+    try:
+        add_user(store, "jia_admin", PASSWORD, role="admin", counties=["甲县"], display_name="甲县管理员", by=SYSTEM)
+    finally:
+        store.close()
+    assert villages(open_page(user="admin1")) == "3"   # the city's administrator
+    jia = open_page(user="jia_admin")
+    assert not jia.exception and villages(jia) == "2"
+    jia.switch_page("app/pages/area.py").run()
+    assert not jia.exception
+    assert sorted(jia.dataframe[0].value["村名"]) == ["李庄村", "王庄村"]
