@@ -91,9 +91,11 @@ def test_expiry_absolute_and_idle(store, zhang, minutes, message, reason):
     (lambda s: disable_user(s, "zhangsan", by=SYSTEM, now=T0), "已停用或不存在", "disabled"),
     (lambda s: set_password(s, "zhangsan", "a-new-password-2", by=SYSTEM, now=T0 + dt.timedelta(minutes=5)),
      "密码已修改", "password"),
-    (lambda s: set_role(s, "zhangsan", "planner", by=SYSTEM), "角色或负责乡镇已变更", "role"),
+    (lambda s: set_role(s, "zhangsan", "planner", by=SYSTEM), "角色或负责范围（乡镇、县）已变更", "role"),
     (lambda s: set_role(s, "zhangsan", "inspector", townships=["城关镇", "河口镇"], by=SYSTEM),
-     "角色或负责乡镇已变更", "role"),
+     "角色或负责范围（乡镇、县）已变更", "role"),
+    (lambda s: set_role(s, "zhangsan", "inspector", townships=["城关镇"], counties=["甲县"], by=SYSTEM),
+     "角色或负责范围（乡镇、县）已变更", "role"),
 ])
 def test_a_changed_account_ends_its_sessions(store, zhang, change, message, reason):
     session = start_session(store, zhang, now=T0)

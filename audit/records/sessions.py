@@ -50,9 +50,24 @@ def start_session(store: Store, user: User, *, now: dt.datetime | None = None) -
                                                     sessions.c.revoked_at < when - settings.session_ttl())))
         conn.execute(sessions.insert().values(
             token_sha256=_digest(token), username=user.username, role=user.role,
-            townships=json.dumps(list(user.townships), ensure_ascii=False), issued_at=when, last_seen_at=when,
+            townships=_scope(user.townships, user.counties), issued_at=when, last_seen_at=when,
             expires_at=when + settings.session_ttl()))
     return session
+
+
+def _scope(townships, counties) -> str:
+    """The account's scope as the session row keeps it (column ``townships``): its townships, and its counties
+    when it is limited to some (a change of either ends the session)."""
+    scope = {"townships": sorted(townships), "counties": sorted(counties)} if counties else sorted(townships)
+    return json.dumps(scope, ensure_ascii=False)
+
+
+def _scope_of_row(text: str) -> str:
+    """A session row's scope in :func:`_scope`'s form (rows written before counties were kept hold the list)."""
+    value = json.loads(text)
+    if isinstance(value, dict):
+        return _scope(value.get("townships", []), value.get("counties", []))
+    return _scope(value, [])
 
 
 def _revoke(conn: sa.Connection, digest: str, when: dt.datetime, reason: str) -> None:
@@ -67,7 +82,7 @@ def resume_session(store: Store, token: str, *, now: dt.datetime | None = None) 
     ------
     AccessError
         No such session, or it ended: signed out, expired, unused for too long, the account disabled or removed,
-        its password changed after the sign-in, or its role or townships changed since (the session is revoked
+        its password changed after the sign-in, or its role, townships or counties changed since (the session is revoked
         with the reason, and the message says it).
     """
     digest = _digest(token)
@@ -90,8 +105,9 @@ def resume_session(store: Store, token: str, *, now: dt.datetime | None = None) 
             refusal = ("disabled", f"账户「{name}」已停用或不存在，请联系县级管理员")
         elif row.issued_at < account.password_changed_at:
             refusal = ("password", f"用户「{name}」的密码已修改，请重新登录 (password changed)")
-        elif (account.role, sorted(json.loads(account.townships))) != (row.role, sorted(json.loads(row.townships))):
-            refusal = ("role", f"用户「{name}」的角色或负责乡镇已变更，请重新登录 (role changed)")
+        elif (account.role, _scope(json.loads(account.townships), json.loads(account.counties))) \
+                != (row.role, _scope_of_row(row.townships)):
+            refusal = ("role", f"用户「{name}」的角色或负责范围（乡镇、县）已变更，请重新登录 (role changed)")
         if refusal is not None:
             _revoke(conn, digest, when, refusal[0])
         elif when - row.last_seen_at >= TOUCH_EVERY:
