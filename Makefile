@@ -8,8 +8,9 @@ PY := $(VENV)/bin/python
 # `make test` and the benches.
 STAMP := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.installed-dev-stamp
-# Debian packages for the browser test (chromium driven by playwright) and CJK glyphs in its screenshots.
-DEB_PACKAGES := chromium chromium-driver fonts-wqy-microhei
+# Debian packages for the browser test (chromium driven by playwright), CJK glyphs in its screenshots, and the
+# fonts of another design (Kai, a Song of another foundry) that the typeface tests render.
+DEB_PACKAGES := chromium chromium-driver fonts-wqy-microhei fonts-arphic-ukai fonts-arphic-gbsn00lp
 # Debian's PostgreSQL server for the store tests against PostgreSQL (`make postgres`; .ci/run starts it).
 PG_DEB_PACKAGES := postgresql
 PG_TEST_URL := postgresql+psycopg://village_audit:village_audit@127.0.0.1:5432/village_audit_test
@@ -35,13 +36,14 @@ install: $(STAMP)
 
 install-dev: $(DEV_STAMP)
 
-# Installs chromium with apt-get when it is missing and we are root (as here and in CI). Elsewhere the
+# Installs the Debian packages above that are missing, with apt-get when we are root (as here and in CI). Elsewhere the
 # browser tests report themselves as skipped, loudly; CI sets CI_REQUIRE_BROWSER=1 so they can never skip.
 system-packages:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list | grep -qi "wqy"; then \
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PACKAGES) >/dev/null; \
-	  else echo "NOTE: not root or no apt-get: $(DEB_PACKAGES) not installed; browser tests will be skipped" >&2; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "NOTE: not root or no apt-get: $$missing not installed; browser and typeface tests will be skipped" >&2; fi; \
 	fi
 
 # PostgreSQL for the tests: installs Debian's postgresql when missing (as root), creates and starts its cluster, and
