@@ -31,8 +31,8 @@ class _Reader:
         # a crop is known by its width (each stub box has its own)
         return [list(self.readings.get(c.shape[1], [])) for c in crops]
 
-    def lines_at(self, image, *, long_side, skip=(), min_score=0.5):
-        self.full_passes.append({"long_side": long_side, "skip": list(skip)})
+    def lines_at(self, image, *, long_side, skip=(), keep=(), min_score=0.5):
+        self.full_passes.append({"long_side": long_side, "skip": list(skip), "keep": list(keep)})
         return list(self.lines)
 
     def read_board(self, crop):
@@ -91,6 +91,7 @@ def test_whole_photo_pass_where_the_boxes_leave_doubt(rules, case):
     assert len(reader.full_passes) == 1 and reader.full_passes[0]["long_side"] == 640
     read = [b for b in boxes if case != "unread_box" or b != boxes[6]]
     assert reader.full_passes[0]["skip"] == read                     # lines on boxes already read are not read again
+    assert reader.full_passes[0]["keep"] == [b for b in boxes if b not in read]   # unless on a box still in doubt
     assert "王庄村老年人协会" in [p.text for p in result.plaques if p.source == "ocr"]
 
 

@@ -109,7 +109,7 @@ class _Reader:
     def __init__(self, lines: list[TextLine]) -> None:
         self._lines = lines
 
-    def lines_at(self, image, *, long_side, skip=(), min_score=0.5):
+    def lines_at(self, image, *, long_side, skip=(), keep=(), min_score=0.5):
         return list(self._lines)
 
     def read_plaques(self, crops):

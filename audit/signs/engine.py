@@ -45,8 +45,9 @@ _IDENTITY_CLASSES = {"identity"}
 _BOARD_CLASSES = {"strip", "plaque"}
 _HONOUR_CLASSES = {"honour"}
 # Long side at which the whole-photo text pass looks for lines when the detector's boxes leave doubt (the lines
-# are read on the working image itself). Measured with bench/signage_eval.py, see FULL_PASS_NOTE in the README.
-FULL_PASS_LONG_SIDE = 960
+# are read on the working image itself). 640 and 960 gave the same inventories, boards and unlisted signs as the
+# engine before (960, every photo) on the 40 held-out scenes of bench/signage_eval.py --n 40; 640 costs a third.
+FULL_PASS_LONG_SIDE = 640
 # Name score (names.py) at which a crop's reading of an official plaque settles its box without the whole-photo
 # lines (a misread neighbour strip or 村民议事会 read as 村民委员会 score lower).
 SETTLED_OFFICIAL = 95
@@ -79,9 +80,9 @@ class Engine:
         """Load the reader and the detector (``models/plaques.onnx``, or ``model``); ``use_detector=False`` is the
         explicit OCR-only mode. A missing detector is an error, never a silent fallback.
 
-        ``det_long_side`` is the size of the full-photo text detection: 960 px when the detector finds the
-        boards (the full-photo pass is then a safety net: 960 and 1280 gave the same inventories on 20
-        held-out scenes, at less cost), 1280 px when OCR alone must find them.
+        ``det_long_side`` is the size of the full-photo text detection: :data:`FULL_PASS_LONG_SIDE` when the
+        detector finds the boards (the full-photo pass is then a safety net where the boxes leave doubt), 1280 px
+        when OCR alone must find them.
         """
         import cv2
 
@@ -275,7 +276,8 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     lines: list[TextLine] = []
     if engine.ocr_full_photo and doubt:
         lines = engine.reader.lines_at(image, long_side=engine.full_photo_long_side,
-                                       skip=[det.box for det, ok in zip(dets, settled, strict=True) if ok])
+                                       skip=[det.box for det, ok in zip(dets, settled, strict=True) if ok],
+                                       keep=[det.box for det, ok in zip(dets, settled, strict=True) if not ok])
     timings["ocr_photo"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

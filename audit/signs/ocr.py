@@ -119,10 +119,12 @@ class Reader:
         return out
 
     def lines_at(self, image: np.ndarray, *, long_side: int, skip: list[tuple[float, float, float, float]] = (),
-                 min_score: float = 0.5) -> list[TextLine]:
+                 keep: list[tuple[float, float, float, float]] = (), min_score: float = 0.5) -> list[TextLine]:
         """Every text line of a photo, found at ``long_side`` pixels (text detection's cost follows the pixels
         it looks at; at most the reader's ``det_long_side``) and read on the photo itself. Lines whose centre lies
-        in a box of ``skip`` (boards already read) are not read again. Boxes are in pixels of ``image``."""
+        in a box of ``skip`` (boards already read) are not read again, unless it also lies in a box of ``keep``
+        (grown by 15 % on each side: a box still in doubt, which may hold the neighbour's line). Boxes are in
+        pixels of ``image``."""
         engine = self._engine
         image = np.ascontiguousarray(image)
         det = engine.text_det
@@ -135,9 +137,14 @@ class Reader:
             return []
         quads = [np.asarray(q, dtype=np.float32) for q in engine.sorted_boxes(np.asarray(quads))]
 
+        def within(cx: float, cy: float, box: tuple[float, float, float, float], margin: float) -> bool:
+            x1, y1, x2, y2 = box
+            mx, my = (x2 - x1) * margin, (y2 - y1) * margin
+            return x1 - mx <= cx <= x2 + mx and y1 - my <= cy <= y2 + my
+
         def skipped(q: np.ndarray) -> bool:
             cx, cy = float(q[:, 0].mean()), float(q[:, 1].mean())
-            return any(x1 <= cx <= x2 and y1 <= cy <= y2 for x1, y1, x2, y2 in skip)
+            return any(within(cx, cy, b, 0.0) for b in skip) and not any(within(cx, cy, b, 0.15) for b in keep)
 
         quads = [q for q in quads if not skipped(q)]
         if not quads:
