@@ -92,7 +92,7 @@ bench-signs: install-dev
 
 # The engine against the plain OCR baseline, model load, batch photos/s with 1 and 2 workers, runtime env size.
 bench-speed: install-dev
-	$(PY) bench/speed.py
+	$(PY) bench/speed.py --env
 
 bench-map: install-dev system-packages
 	$(PY) bench/map_bench.py
