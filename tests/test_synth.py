@@ -137,14 +137,8 @@ def test_village_lists_disjoint_and_held_out_fonts() -> None:
     assert all(f.typeface == "song" for f in faces_for("song", False))
 
 
-def test_long_side_and_speed() -> None:
-    import time
-
-    t0 = time.perf_counter()
-    for seed in range(10):
-        generate_scene(100 + seed)
-    per_scene = (time.perf_counter() - t0) / 10
-    assert per_scene < 0.5  # target < 0.3 s on a laptop core; loose for a busy CI
+def test_long_side() -> None:
+    # The generator's speed is a bench figure (bench/signage_bench.py), not a timed test.
     big = generate_scene(3, long_side=1280)
     assert max(big.image.shape[:2]) == 1280
 
