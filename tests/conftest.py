@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -139,3 +140,14 @@ def backend_url(backend: str, request: pytest.FixtureRequest, monkeypatch: pytes
     url = request.getfixturevalue("pg_url")
     monkeypatch.setenv("VILLAGE_AUDIT_DB_URL", url)
     return url
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored():
+    """Streamlit's AppTest runs the app as ``__main__`` and leaves it there; a later test that starts worker
+    processes with the spawn method would make every worker run the app instead (BrokenProcessPool, a Dask
+    nanny that never starts). Each test gets back the ``__main__`` it started with."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+

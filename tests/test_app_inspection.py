@@ -121,6 +121,15 @@ def verdicts(at) -> list[str]:
             if a.value.startswith("核查结论：")]
 
 
+# The check photographs the front only: with every outside finding put right the village is 待复核, and the only
+# reason left is the inside not photographed.
+INSIDE_ONLY = "- 未拍摄内部照片，未核查：综治中心、退役军人服务站"
+
+
+def reasons(at) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("- ")]
+
+
 def test_a_correction_changes_the_verdict_on_screen_before_and_after_saving(users, fake_engine):
     at = checked([("门口.jpg", jpeg_bytes(1))])
     assert verdicts(at) == ["核查结论：需要整改"]
@@ -132,7 +141,7 @@ def test_a_correction_changes_the_verdict_on_screen_before_and_after_saving(user
                                          "deleted_rows": []}
     at.run()
     assert not at.exception and not errors(at), errors(at)
-    assert verdicts(at) == ["核查结论：符合规范"]
+    assert verdicts(at) == ["核查结论：待复核"] and reasons(at) == [INSIDE_ONLY]
     assert any("识别结果原为「需要整改」" in c.value for c in at.caption)
     assert {m.label: m.value for m in at.metric}["不应悬挂"] == "0"
     # Half undone: the sign kept, re-typed as one to decide later -> 待复核.
@@ -140,22 +149,22 @@ def test_a_correction_changes_the_verdict_on_screen_before_and_after_saving(user
                                                           6: {"choice": "其他：待人工确认"}},
                                           "added_rows": [], "deleted_rows": []}
     at.run()
-    assert verdicts(at) == ["核查结论：待复核"]
+    assert verdicts(at) == ["核查结论：待复核"] and len(reasons(at)) == 2 and INSIDE_ONLY in reasons(at)
     at.session_state["inspect_review"] = {"edited_rows": {5: {"choice": "村集体经济组织"}, 6: {"delete": True}},
                                           "added_rows": [], "deleted_rows": []}
     at.run()
     save_button(at)[0].click().run()
     assert not errors(at), errors(at)
-    assert verdicts(at) == ["核查结论：符合规范"]                  # the stored record's, read back
+    assert verdicts(at) == ["核查结论：待复核"] and reasons(at) == [INSIDE_ONLY]  # the stored record's, read back
     table, logs = stored(users)
     [iid] = table["inspection_id"]
-    assert table["verdict"].tolist() == ["compliant"]
+    assert table["verdict"].tolist() == ["needs_review"]
 
     # The record page: its verdict, its corrections by name, the photos drawn with the corrected boxes.
     at.switch_page("app/pages/records.py").run()
     at.selectbox(key="records_open").select(iid).run()
     assert not at.exception and not errors(at), errors(at)
-    assert "核查结论：符合规范" in verdicts(at)
+    assert "核查结论：待复核" in verdicts(at)
     corrections = next(d.value for d in at.dataframe if "修改" in d.value.columns)
     assert set(corrections["复核人"]) == {"城关检查员（insp）"}
     assert set(corrections["修改"]) >= {"改牌子类型", "删除误检", "补录漏检"}
@@ -199,7 +208,7 @@ def test_a_check_and_its_corrections_come_back_after_a_reload_and_save_once(user
     at.session_state["inspect_added"] = {"edited_rows": {}, "added_rows": [{"choice": "民兵连", "text": "石楼村民兵连"}],
                                          "deleted_rows": []}
     at.run()
-    assert verdicts(at) == ["核查结论：符合规范"]
+    assert verdicts(at) == ["核查结论：待复核"] and reasons(at) == [INSIDE_ONLY]
     token = at.session_state["inspect_result"].token
 
     # The page is reloaded (a phone's screen lock, a bad signal): a new tab, nothing in its state.
@@ -210,13 +219,13 @@ def test_a_check_and_its_corrections_come_back_after_a_reload_and_save_once(user
     resume.click().run()
     assert not again.exception and not errors(again), errors(again)
     assert again.text_input(key="inspect_search").value == VILLAGE[0]
-    assert verdicts(again) == ["核查结论：符合规范"]                      # the corrections came back with it
+    assert verdicts(again) == ["核查结论：待复核"] and reasons(again) == [INSIDE_ONLY]  # the corrections came back
     assert again.session_state["inspect_result"].token == token
     save_button(again)[0].click().run()
-    assert verdicts(again) == ["核查结论：符合规范"]
+    assert verdicts(again) == ["核查结论：待复核"]
     table, logs = stored(users)
     [iid] = table["inspection_id"]
-    assert table["verdict"].tolist() == ["compliant"] and (logs[iid]["field"] == "added").sum() == 1
+    assert table["verdict"].tolist() == ["needs_review"] and (logs[iid]["field"] == "added").sum() == 1
 
     # The first tab, still open, saves too: the same record, and the draft is gone.
     save_button(at)[0].click().run()

@@ -296,15 +296,16 @@ def test_a_bad_upload_in_the_browser_keeps_the_app_running(page, server, tmp_pat
 
 # ------------------------------------------------------------------------------- the inspector's day in the field
 # A facade the synthetic generator makes from its seed (an inside wall with both internal plaques, in order), on
-# which the shipped engine finds both plaques and nothing to fix: 符合规范 before any correction.
-COMPLIANT_INSIDE_SEED = 9051
+# which the shipped engine finds both plaques and nothing to fix: 待复核 before any correction (the outside is not
+# photographed).
+INSIDE_IN_ORDER_SEED = 9051
 
 
 def check_photo(tmp_path: Path) -> Path:
     from audit.model.synth.scene import generate_scene
 
     path = tmp_path / "大厅.jpg"
-    path.write_bytes(generate_scene(COMPLIANT_INSIDE_SEED, long_side=1600, side="internal").jpeg_bytes())
+    path.write_bytes(generate_scene(INSIDE_IN_ORDER_SEED, long_side=1600, side="internal").jpeg_bytes())
     return path
 
 
@@ -352,7 +353,7 @@ def test_reload_double_save_and_a_correction_in_the_browser(page, server, tmp_pa
     page.get_by_text("内部（室内）").first.click()
     wait_for_app(page)
     page.get_by_role("button", name="开始核查").click()
-    assert verdict(page) == "符合规范"
+    assert verdict(page) == "待复核"
     wait_for_app(page)
 
     # A reload (pull-to-refresh, a phone's screen lock): still signed in, the unsaved check offered back.
@@ -363,7 +364,7 @@ def test_reload_double_save_and_a_correction_in_the_browser(page, server, tmp_pa
     expect(page.get_by_text("未保存的核查：石楼村（371599101201）· 1 张照片")).to_be_visible()
     page.get_by_role("button", name="继续核查").click()
     wait_for_app(page)
-    assert verdict(page) == "符合规范"
+    assert verdict(page) == "待复核"
     shot(page, "inspection")
 
     # A correction: an official plaque the engine found is called a false detection -> that plaque is missing,
@@ -378,7 +379,7 @@ def test_reload_double_save_and_a_correction_in_the_browser(page, server, tmp_pa
     page.keyboard.press("Space")
     expect(page.locator('[data-testid^="stAlertContent"]').filter(has_text="核查结论：需要整改")).to_be_visible()
     wait_for_app(page)
-    expect(page.get_by_text("识别结果原为「符合规范」")).to_be_visible()
+    expect(page.get_by_text("识别结果原为「待复核」")).to_be_visible()
     expect(page.get_by_text(f"缺少：{name}")).to_be_visible()
 
     # A double click on 保存: one record, and the button gives way to a link to it.

@@ -128,7 +128,7 @@ def test_reset_keeps_the_file_so_the_version_before_can_be_restored(fresh_store,
 
 def test_a_file_saved_before_versions_were_kept_enters_the_history(fresh_store, admin):
     legacy = county_data.save_county_file("registry", CSV1.encode(), "旧名册.csv", user=admin, crs="gcj02", now=T0)
-    upload(fresh_store, admin, CSV2, "二版.csv")
+    upload(fresh_store, admin, CSV2, "二版.csv", when=T0 + dt.timedelta(hours=1))  # later: equal times would order by id
     history = versions(fresh_store, "registry", user=admin)
     assert [(v.action, v.name, v.crs) for v in history] == [("upload", "二版.csv", "wgs84"), ("earlier", "旧名册.csv", "gcj02")]
     restore_version(fresh_store, history[1].id, user=admin)
