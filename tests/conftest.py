@@ -143,11 +143,13 @@ def backend_url(backend: str, request: pytest.FixtureRequest, monkeypatch: pytes
 
 
 @pytest.fixture(autouse=True)
-def _main_module_restored():
-    """Streamlit's AppTest runs the app as ``__main__`` and leaves it there; a later test that starts worker
-    processes with the spawn method would make every worker run the app instead (BrokenProcessPool, a Dask
-    nanny that never starts). Each test gets back the ``__main__`` it started with."""
-    main = sys.modules["__main__"]
+def _process_globals_restored():
+    """Libraries that change the whole process are undone after each test: Streamlit's AppTest runs the app as
+    ``__main__`` and leaves it there (a later test's spawned workers — signs-batch, Dask nannies — would run the app
+    and die), and importing Ultralytics replaces ``PIL.Image.open`` (the intake's errors would change)."""
+    from PIL import Image
+
+    main, pil_open = sys.modules["__main__"], Image.open
     yield
-    sys.modules["__main__"] = main
+    sys.modules["__main__"], Image.open = main, pil_open
 

@@ -185,3 +185,15 @@ def test_average_weights(tmp_path: Path) -> None:
     assert got["averaged"]["alpha"] == 0.5 and got["averaged"]["a_sha256"] == got["averaged"]["b_sha256"]
     with pytest.raises(ValueError, match="alpha should be between 0 and 1"):
         average_weights(pt, pt, tmp_path / "x.pt", alpha=1.5)
+
+
+def test_loading_ultralytics_leaves_pillow_alone():
+    """Ultralytics replaces PIL.Image.open when imported; the engine's intake in the same process (eval-model, the
+    CLI) must keep Pillow's own. A fresh interpreter: the import happens once per process."""
+    import subprocess
+    import sys
+
+    code = ("from PIL import Image; pillow = Image.open; from audit.model.training import _ultralytics; "
+            "_ultralytics(); import ultralytics.utils.patches; assert Image.open is pillow, Image.open")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]

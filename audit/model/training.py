@@ -30,8 +30,14 @@ VAL_SEED_OFFSET = 5_000_000
 
 def _ultralytics() -> Any:
     settings.configure_ultralytics()
+    from PIL import Image
+
+    pil_open = Image.open
     import ultralytics
 
+    # Ultralytics replaces PIL.Image.open for the whole process (to install pi-heif on an unidentified file, which
+    # offline fails as ModuleNotFoundError): the engine's intake in the same process must keep Pillow's own.
+    Image.open = pil_open
     return ultralytics
 
 
