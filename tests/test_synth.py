@@ -27,6 +27,22 @@ def _labels(path: Path) -> list[list[float]]:
     return [[float(v) for v in line.split()] for line in path.read_text().splitlines() if line.strip()]
 
 
+def _boxes_match_masks(scene, seed: int) -> list[dict]:
+    """Asserts that the box of every fully visible labelled board is the extent of its projected pixels (within
+    2 px); returns those boards."""
+    assert scene.masks is not None
+    boards = []
+    for k, p in enumerate(scene.truth["plaques"]):
+        if not p["labelled"] or p["visible"] < 0.99:
+            continue
+        ys, xs = np.nonzero(scene.masks == k + 1)
+        assert len(xs), (seed, k)
+        mask_box = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+        assert max(abs(a - b) for a, b in zip(mask_box, p["box"], strict=True)) <= 2.0, (seed, k)
+        boards.append(p)
+    return boards
+
+
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
     a = write_scene(generate_scene(5), tmp_path / "a", "s")
     b = write_scene(generate_scene(5), tmp_path / "b", "s")
@@ -67,18 +83,7 @@ def test_labels_inside_image_and_match_truth(tmp_path: Path, held_out: bool) -> 
 
 def test_boxes_match_rendered_boards() -> None:
     """The box of every fully visible board is the bounding box of its projected pixels."""
-    checked = 0
-    for seed in range(40):
-        scene = generate_scene(seed, with_masks=True)
-        assert scene.masks is not None
-        for k, p in enumerate(scene.truth["plaques"]):
-            if not p["labelled"] or p["visible"] < 0.99:
-                continue
-            ys, xs = np.nonzero(scene.masks == k + 1)
-            assert len(xs), (seed, k)
-            mask_box = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-            assert max(abs(a - b) for a, b in zip(mask_box, p["box"], strict=True)) <= 2.0, (seed, k)
-            checked += 1
+    checked = sum(len(_boxes_match_masks(generate_scene(seed, with_masks=True), seed)) for seed in range(40))
     assert checked > 50
 
 
@@ -199,19 +204,9 @@ def test_labelling_policy_box_is_the_whole_board() -> None:
 def test_randomised_boxes_match_rendered_boards() -> None:
     """In randomised scenes too, the box of every fully visible board is the extent of its projected pixels
     (masks from the boards' own opaque pixels, rounded corners and emblem discs included)."""
-    checked = styled = 0
-    for seed in range(24):
-        scene = generate_scene(seed, with_masks=True, randomise=True)
-        assert scene.masks is not None
-        for k, p in enumerate(scene.truth["plaques"]):
-            if not p["labelled"] or p["visible"] < 0.99:
-                continue
-            ys, xs = np.nonzero(scene.masks == k + 1)
-            assert len(xs), (seed, k)
-            mask_box = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-            assert max(abs(a - b) for a, b in zip(mask_box, p["box"], strict=True)) <= 2.0, (seed, k)
-            checked += 1
-            styled += "design" in p
+    boards = [p for seed in range(24)
+              for p in _boxes_match_masks(generate_scene(seed, with_masks=True, randomise=True), seed)]
+    checked, styled = len(boards), sum("design" in p for p in boards)
     assert checked > 50 and styled > 40
 
 

@@ -283,12 +283,17 @@ def _display_outline(geom: object) -> object:
     return shapely.simplify(geom, max(DISPLAY_TOLERANCE_DEG, size / 300), preserve_topology=True)
 
 
+def _township_totals(audited: pd.DataFrame) -> pd.DataFrame:
+    """Villages, compliant, non-compliant, unknown and shortfall per township (one row per township name)."""
+    return township_summary(audited).groupby("township", sort=False).agg(
+        villages=("villages", "sum"), compliant=("compliant", "sum"), non_compliant=("non_compliant", "sum"),
+        unknown=("unknown", "sum"), shortfall_m2=("shortfall_m2", "sum"))
+
+
 def township_features(areas: gpd.GeoDataFrame, audited: pd.DataFrame, *, gcj02: bool = False) -> dict:
     """Township polygons as a GeoJSON FeatureCollection coloured by compliance rate (``c``) with an escaped
     tooltip ``t`` (name, rate, counts; 近似 when the area is approximate)."""
-    summary = township_summary(audited).groupby("township", sort=False).agg(
-        villages=("villages", "sum"), compliant=("compliant", "sum"), non_compliant=("non_compliant", "sum"),
-        unknown=("unknown", "sum"), shortfall_m2=("shortfall_m2", "sum"))
+    summary = _township_totals(audited)
     features = []
     for rec in areas.itertuples(index=False):
         geom = rec.geometry
@@ -548,9 +553,7 @@ def village_columns(audited: gpd.GeoDataFrame, *, gcj02: bool = False, type_name
 def township_labels(areas: gpd.GeoDataFrame, audited: pd.DataFrame, *, gcj02: bool = False) -> list:
     """A summary label per township (name, compliance rate, shortfall) at a point inside its area, with the
     full figures as its popup: ``[[lat, lng, html, popup, width, height]]`` (escaped)."""
-    summary = township_summary(audited).groupby("township", sort=False).agg(
-        villages=("villages", "sum"), compliant=("compliant", "sum"), non_compliant=("non_compliant", "sum"),
-        unknown=("unknown", "sum"), shortfall_m2=("shortfall_m2", "sum"))
+    summary = _township_totals(audited)
     items = []
     for rec in areas.itertuples(index=False):
         geom = rec.geometry
