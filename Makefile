@@ -15,7 +15,7 @@ DEB_PACKAGES := chromium chromium-driver fonts-wqy-microhei fonts-arphic-ukai fo
 PG_DEB_PACKAGES := postgresql
 PG_TEST_URL := postgresql+psycopg://village_audit:village_audit@127.0.0.1:5432/village_audit_test
 
-.PHONY: install install-dev system-packages postgres run test test-fast bench bench-signs bench-speed bench-map lint demo screenshots fuzz mutation
+.PHONY: install install-dev runtime-fonts system-packages postgres run test test-fast bench bench-signs bench-speed bench-map lint demo screenshots fuzz mutation
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,9 +32,22 @@ $(DEV_STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[train,dev,scale]'
 	touch $(DEV_STAMP) $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) runtime-fonts
 
 install-dev: $(DEV_STAMP)
+
+# The annotated photos' labels need a CJK font: the runtime has no mplfonts (the train extra), so audit.signs.fonts
+# looks in the system's font folders for the files it knows (Noto CJK, Source Han, SimHei, WenQuanYi Micro Hei).
+# When none is there, Debian's fonts-wqy-microhei (5 MB) is installed with apt-get when we are root.
+RUNTIME_FONT_PACKAGE := fonts-wqy-microhei
+runtime-fonts:
+	@found=$$(find /usr/share/fonts /usr/local/share/fonts \( -iname '*notosanscjk*' -o -iname '*notoserifcjk*' \
+	  -o -iname '*sourcehanserif*' -o -iname '*simhei*' -o -iname '*wqy-microhei*' \) 2>/dev/null | head -1); \
+	if [ -z "$$found" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(RUNTIME_FONT_PACKAGE) >/dev/null; \
+	  else echo "NOTE: no CJK font found and not root or no apt-get: install $(RUNTIME_FONT_PACKAGE) (or fonts-noto-cjk) for the annotated photos' labels" >&2; fi; \
+	fi
 
 # Installs the Debian packages above that are missing, with apt-get when we are root (as here and in CI). Elsewhere the
 # browser tests report themselves as skipped, loudly; CI sets CI_REQUIRE_BROWSER=1 so they can never skip.

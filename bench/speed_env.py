@@ -2,8 +2,8 @@
 
 Clones the repository's committed HEAD into a temporary folder, makes a virtual environment there, runs
 ``pip install .`` (the runtime: app, CLI, inference; no extras) and reports the environment's size (``du``), the
-largest packages, whether any training package got in, and that importing the engine and the CLI and loading
-the engine's models imports no torch.
+largest packages, whether any training package got in, that importing the engine and the CLI and loading
+the engine's models imports no torch, and which CJK font the annotated photos' labels take.
 
     .venv/bin/python bench/speed_env.py [--keep]
 """
@@ -20,13 +20,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT_BYTES = 1.2 * 2**30  # du -sh's units (the issue's 7.2 GB was measured so)
-TRAINING = ("torch", "torchvision", "ultralytics", "onnx", "onnxslim", "skimage", "triton", "nvidia")
+# The train extra's packages (mplfonts and its matplotlib included: the runtime's labels take a system CJK font).
+TRAINING = ("torch", "torchvision", "ultralytics", "onnx", "onnxslim", "skimage", "triton", "nvidia", "mplfonts",
+            "matplotlib")
 CHECK = (
     "import sys, time\n"
     "t = time.perf_counter()\n"
     "import audit.cli.main, audit.signs.batch\n"
     "from audit.signs.engine import Engine\n"
     "Engine.load()\n"
+    "from audit.signs.annotate import label_font\n"
+    "print('annotation label font:', label_font(20).getname()[0], label_font(20).path)\n"
     f"bad = sorted(m for m in {TRAINING!r} if m in sys.modules)\n"
     "print('imported training packages:', bad or 'none', f'(import + load {time.perf_counter() - t:.1f} s)')\n"
     "sys.exit(1 if bad else 0)\n"

@@ -1,4 +1,10 @@
-"""CJK fonts shipped by the ``mplfonts`` package (found on disk, nothing is downloaded).
+"""CJK fonts found on disk (nothing is downloaded): the ``mplfonts`` wheel's, else the system's.
+
+The ``mplfonts`` wheel (107 MB of fonts, with matplotlib) is in the ``train`` extra: the synthetic scenes, the
+typeface model and the tests use its files, and where it is installed only its files are used. A runtime install
+(``pip install .``) has no mplfonts; there the annotated photos' labels, the only use at run time, take a CJK font
+of the system (Debian's ``fonts-noto-cjk``, or ``fonts-wqy-microhei`` that ``make install`` puts in when neither is
+there).
 
 Typefaces: ``song`` (the required 宋体) and ``hei`` (the 'wrong' typefaces of style violations; no Kai face
 is shipped). Training scenes use Noto Serif CJK SC (song) and Noto Sans CJK SC / Noto Sans Mono CJK SC (hei);
@@ -37,11 +43,17 @@ class FontFace:
     typeface: str
 
 
-def _font_dir() -> Path:
+# Where a runtime install without mplfonts looks for CJK fonts (Debian's font packages install under the first).
+SYSTEM_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts")
+
+
+def _font_dirs() -> list[Path]:
+    """mplfonts' folder when the package is installed (only it: the training scenes' files must not change with
+    the machine's fonts), else the system's font folders."""
     spec = importlib.util.find_spec("mplfonts")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the mplfonts package is required for synthetic scenes (pip install mplfonts)")
-    return Path(spec.origin).parent
+    if spec is not None and spec.origin is not None:
+        return [Path(spec.origin).parent]
+    return [Path(d) for d in SYSTEM_FONT_DIRS if Path(d).is_dir()]
 
 
 def _sc_index(path: Path) -> tuple[int, str]:
@@ -63,27 +75,36 @@ def _sc_index(path: Path) -> tuple[int, str]:
     return first
 
 
-# key -> (file-name fragment, typeface)
+# key -> (file-name fragment, typeface). The last is never in mplfonts: WenQuanYi Micro Hei, a system's small CJK
+# sans (fonts-wqy-microhei), enough for the labels of annotated photos.
 _FILES: dict[str, tuple[str, str]] = {
     "serif": ("notoserifcjk", "song"),
     "sourcehan_serif": ("sourcehanserif", "song"),
     "sans": ("notosanscjk", "hei"),
     "sans_mono": ("notosansmonocjk", "hei"),
     "simhei": ("simhei", "hei"),
+    "wqy_microhei": ("wqy-microhei", "hei"),
 }
 
 
 @lru_cache(maxsize=1)
 def available_faces() -> dict[str, FontFace]:
-    """Faces found in mplfonts, keyed as in ``_FILES`` (missing files are absent).
+    """Faces found in mplfonts (else in the system's fonts), keyed as in ``_FILES`` (missing files are absent).
 
     Returns
     -------
     dict
         Key to :class:`FontFace`.
+
+    Raises
+    ------
+    RuntimeError
+        When no CJK face is found at all.
     """
-    root = _font_dir()
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in {".ttf", ".otf", ".ttc"})
+    roots = _font_dirs()
+    # A family's Regular weight first (the system holds Black, Bold, Light … of Noto CJK side by side).
+    files = sorted((p for root in roots for p in root.rglob("*") if p.suffix.lower() in {".ttf", ".otf", ".ttc"}),
+                   key=lambda p: ("regular" not in p.name.lower(), p.name.lower(), str(p)))
     faces: dict[str, FontFace] = {}
     for p in files:
         low = p.name.lower()
@@ -93,8 +114,10 @@ def available_faces() -> dict[str, FontFace]:
         key, typeface = match[0]
         idx, family = _sc_index(p)
         faces[key] = FontFace(name=family, path=str(p), index=idx, typeface=typeface)
-    if "serif" not in faces:
-        raise RuntimeError(f"Noto Serif CJK (Song) not found under {root}")
+    if not faces:
+        where = ", ".join(str(r) for r in roots) or "nowhere (no mplfonts, no system font folder)"
+        raise RuntimeError(f"no CJK font found in {where}: install the train extra (mplfonts) or Debian's "
+                           "fonts-noto-cjk or fonts-wqy-microhei")
     return faces
 
 
@@ -114,6 +137,8 @@ def faces_for(typeface: str, held_out: bool) -> list[FontFace]:
     else:
         keys = ("simhei",) if held_out else ("sans", "sans_mono")
     out = [f[k] for k in keys if k in f]
+    if not out and "serif" not in f:
+        raise RuntimeError("Noto Serif CJK (Song) not found: the synthetic scenes need the train extra (mplfonts)")
     return out or [f["serif"]]
 
 
