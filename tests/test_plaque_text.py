@@ -141,3 +141,44 @@ def test_a_party_marker_misread_in_one_character_still_marks_the_party(rules):
 def test_the_gazetteer_skips_values_that_are_no_names(rules):
     g = gazetteer_from_names(villages=[float("nan"), "王", "李庄村"], rules=rules)
     assert g.names == {"李庄村": "village", "李庄": "village"} and g.villages == frozenset({"李庄"})
+
+
+# ------------------------------------------------- look-alike bodies and a half-cut last character (issue 11)
+@pytest.mark.parametrize(("text", "closest", "other"), [
+    ("团结村党英服务中心", "service_centre_sign", "党员服务中心"),       # 群 or 员 misread: two bodies fit as well
+    ("党服务中心", "service_centre_sign", "党员服务中心"),               # the one distinguishing character dropped
+    ("中共侯营镇纪律查委员会", "party_org", "纪律检查委员会"),          # 检 dropped: the discipline committee
+])
+def test_a_misread_that_fits_another_body_as_well_is_for_the_inspector(rules, text, closest, other):
+    m = type_from_text(text, rules)
+    assert (m.type, m.kind, m.closest) == ("other_sign", "undecided", closest)
+    assert other in m.reason
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("团结村党群服务中心", ("service_centre_sign", "official")),        # read exactly: no doubt
+    ("王庄村团支部", ("other_sign", "unauthorised_sign")),              # the other body read exactly
+    ("全国模范人民调督委员会", ("other_sign", "honour")),                # an honour stays an honour
+])
+def test_look_alike_bodies_leave_exact_readings_alone(rules, text, expected):
+    m = type_from_text(text, rules)
+    assert (m.type, m.kind) == expected
+
+
+def test_a_half_cut_last_character_makes_a_cut_name_likely_not_sure(rules):
+    # 王庄村村民术: 委 half hidden and misread; the hidden part could also have been 村民议事会
+    m = type_from_text("王庄村村民术", rules, village="王庄村")
+    assert (m.type, m.kind, m.closest) == ("other_sign", "undecided", "villagers_committee")
+    assert "可能是「村民委员会」" in m.reason
+    assert type_from_text("王庄村村民委", rules, village="王庄村").kind == "official"   # read up to the cut: sure
+
+
+@pytest.mark.parametrize("text", ["王庄村新时代文明实践点", "王庄村党群服务站"])
+def test_a_last_character_that_ends_another_body_is_not_a_cut(rules, text):
+    assert type_from_text(text, rules, village="王庄村").kind == "unauthorised_sign"
+
+
+def test_a_cut_name_after_the_inspected_villages_name_without_its_ending(rules):
+    # 小河沿 is the inspected 小河沿村 written without 村 (the ending joins the body): the cut name is read
+    assert type_from_text("小河沿村民委", rules, village="小河沿村").type == "villagers_committee"
+    assert type_from_text("小河沿村民委", rules).kind != "official"

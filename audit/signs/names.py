@@ -466,6 +466,10 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
     for cand in (c for c in candidates if c.sure):
         if cand.fit.cost and len(other_body) >= len(cand.body):
             continue  # 团支部 read exactly is not 党支部 misread
+        lookalike = _lookalike(rest, cand, rules) if cand.fit.cost and not _honour(honour_text, rules) else None
+        if lookalike:  # 党英服务中心: 党群服务中心 or 党员服务中心 misread? strict on meaning: the inspector decides
+            return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，像「{cand.body}」也像「{lookalike}」，不能确认",
+                         cand.plaque)
         rival = next((c for c in candidates if c.plaque != cand.plaque and (
             c.fit.cost < cand.fit.cost or len(c.body) >= len(cand.body) and c.fit.cost <= cand.fit.cost + 1)), None)
         if cand.fit.cost and rival is not None:  # 村R委会: 村委会 misread, or 村监委会? the inspector decides
@@ -513,9 +517,12 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
         return match(OTHER, "honour", SURE, "荣誉或创建称号，应集中展陈")
     if other_body and not any(len(c.body) > len(other_body) for c in doubtful):
         return match(OTHER, "unauthorised_sign", SURE, f"「{other_body}」不是清单内的牌子", _closest_official(rest, rules))
-    cut = _cut_name(rest, marked, rules, gazetteer)
+    cut = _cut_name(rest, marked, rules, gazetteer, own_core)
     if cut is not None:
-        return match(cut[0], "official", FRAGMENT, cut[1])
+        plaque_id, reason, sure = cut
+        if sure:
+            return match(plaque_id, "official", FRAGMENT, reason)
+        return match(OTHER, "undecided", CLOSE, reason, plaque_id)
     head = [p.id for p in rules.plaques for b in p.bodies if len(rest) >= 3 and b.startswith(rest)]
     if doubtful or head:
         closest = doubtful[0].plaque if doubtful else head[0]
@@ -561,26 +568,37 @@ def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, village
     return body[0] in "村居社" or len(body) >= 5
 
 
-def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None) -> tuple[str, str] | None:
+def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None,
+              own_core: str = "") -> tuple[str, str, bool] | None:
     """A name cut by the board's edge, an occluding object or the photo: its start hidden (…监督委员会: the end
     of a body only one plaque has) or its end hidden (中共王庄村支部委…, 王庄村村民委: a village, then the start of a
-    body only one plaque has). Returns (plaque id, reason)."""
+    body only one plaque has). Returns (plaque id, reason, sure). The last visible character may itself be half
+    cut and misread (王庄村村民术): the name is then only likely (``sure`` False: the inspector decides), since the
+    hidden character might have made another body (村民议事会)."""
     for k in (0, 1):  # the first visible character is often half cut: try without it
         frag = rest[k:]
         if len(frag) >= 4:
             owners = {p.id for p in rules.plaques for b in p.bodies if len(b) > len(frag) and b.endswith(frag)}
             if len(owners) == 1:
-                return owners.pop(), f"只读出名称的后半部分「{frag}」"
-    for plaque in rules.plaques:
-        for body in plaque.bodies:
-            for k in range(len(body) - 1, 1, -1):
-                head = body[:k]
-                if not rest.endswith(head):
-                    continue
-                owners = {p.id for p in rules.plaques for b in p.bodies if b.startswith(head)}
-                place = parse_place(rest[: len(rest) - k], rules, gazetteer)
-                if len(owners) == 1 and place.chain and (place.level == "village" or marked and place.clean):
-                    return plaque.id, f"名称末尾被遮挡：读作「{rest}」"
+                return owners.pop(), f"只读出名称的后半部分「{frag}」", True
+    # the last character read may be half cut, unless it ends the text as a body does (…实践点, …服务站 are other
+    # bodies, not 新时代文明实践站 or 党群服务中心 cut)
+    for cut in (0, 1) if not rest.endswith(tuple(rules.unauthorised_signs.endings)) else (0,):
+        seen = rest[: len(rest) - cut]
+        for plaque in rules.plaques:
+            for body in plaque.bodies:
+                for k in range(len(body) - 1, 1, -1):
+                    head = body[:k]
+                    if not seen.endswith(head) or cut and body[k] == rest[-1]:
+                        continue
+                    owners = {p.id for p in rules.plaques for b in p.bodies if b.startswith(head)}
+                    before = seen[: len(seen) - k]
+                    place = parse_place(before, rules, gazetteer)
+                    village_like = place.level == "village" or (own_core and before.endswith(own_core))
+                    if len(owners) == 1 and place.chain and (village_like or marked and place.clean):
+                        if cut:
+                            return plaque.id, f"名称末尾被遮挡，末字未读清：读作「{rest}」，可能是「{plaque.name_zh}」", False
+                        return plaque.id, f"名称末尾被遮挡：读作「{rest}」", True
     if marked:  # 中共卧牛坡村 / 中共卧牛坡村支: the party marker and a village, the body cut off
         party = [p for p in rules.plaques if p.marked_bodies]
         for k in (0, 1):
@@ -588,7 +606,19 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
             tail = rest[len(rest) - k:]
             if party and place.chain and place.level == "village" and all(
                     any(b.startswith(tail) for b in p.bodies) for p in party[:1]):
-                return party[0].id, f"党组织名称末尾被遮挡：读作「{rest}」"
+                return party[0].id, f"党组织名称末尾被遮挡：读作「{rest}」", True
+    return None
+
+
+def _lookalike(rest: str, cand: _Candidate, rules: Rules) -> str | None:
+    """Another body (rules ``names.other_bodies``), at least as long as the candidate's, that the misread text fits
+    as well as the candidate's body (党员服务中心 for 党英服务中心, 纪律检查委员会 for 纪律查委员会)."""
+    for other in rules.names.other_bodies:
+        if len(other) < len(cand.body) or other == cand.body:
+            continue
+        fit = _suffix_fit(rest, other)
+        if fit.other + fit.gaps <= 1 and fit.cost <= cand.fit.cost:
+            return other
     return None
 
 
