@@ -77,9 +77,84 @@ def test_other_plaques_need_black_text(rules):
     assert bad["text_colour"]["status"] == "fail" and "应为黑字，实为红字" in bad["text_colour"]["detail"]
 
 
-def test_wrong_shape_is_advisory(rules):
-    result = checks(rules, "militia", strip("王庄村民兵连", w=300, h=300), (300, 300), traditional=False)
-    assert result["shape"]["status"] == "fail" and result["shape"]["severity"] == "advisory"
+def board(lines=("王庄村", "民兵连"), w=600, h=400, bg=WHITE, fg=BLACK, em=110) -> np.ndarray:
+    """A board with its lines written left to right in a Song face, centred."""
+    img = Image.new("RGB", (w, h), bg)
+    draw = ImageDraw.Draw(img)
+    f = font(faces_for("song", False)[0], em)
+    top = (h - len(lines) * em * 1.3) / 2
+    for k, line in enumerate(lines):
+        left = (w - len(line) * em * 1.1) / 2
+        for i, ch in enumerate(line):
+            draw.text((left + i * em * 1.1, top + k * em * 1.3), ch, fill=fg, font=f)
+    return np.asarray(img)
+
+
+def on_wall(img: np.ndarray, *, narrow=1.0, keystone=0.0, lean_deg=0.0, frame=0, wall=(150, 140, 130)):
+    """``img`` hung on a wall and photographed: framed by ``frame`` px of wood, narrowed to ``narrow`` of its
+    width with its far edge ``keystone`` shorter (a wall seen at an angle), leaning ``lean_deg``; returns the
+    crop in its box (the box a detector draws around the warped board) and the box's (width, height)."""
+    if frame:
+        img = cv2.copyMakeBorder(img, frame, frame, frame, frame, cv2.BORDER_CONSTANT, value=(140, 90, 50))
+    h, w = img.shape[:2]
+    pad = max(h, w)
+    canvas = np.empty((h + 2 * pad, w + 2 * pad, 3), np.uint8)
+    canvas[:] = wall
+    canvas[pad:pad + h, pad:pad + w] = img
+    src = np.float32([[pad, pad], [pad + w, pad], [pad + w, pad + h], [pad, pad + h]])
+    cx, cy = pad + w / 2, pad + h / 2
+    nw, dk = w * narrow, h * keystone / 2
+    dst = np.float32([[cx - nw / 2, pad], [cx + nw / 2, pad + dk], [cx + nw / 2, pad + h - dk], [cx - nw / 2, pad + h]])
+    t = np.deg2rad(lean_deg)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]], np.float32)
+    dst = ((dst - [cx, cy]) @ rot.T + [cx, cy]).astype(np.float32)
+    photo = cv2.warpPerspective(canvas, cv2.getPerspectiveTransform(src, dst), canvas.shape[1::-1],
+                                flags=cv2.INTER_AREA, borderValue=wall)
+    x0, y0 = np.floor(dst.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(dst.max(axis=0)).astype(int)
+    return photo[y0:y1, x0:x1], (int(x1 - x0), int(y1 - y0))
+
+
+def test_a_square_board_facing_the_camera_is_the_wrong_shape(rules):
+    crop, box = on_wall(board(("王庄村", "民兵连"), w=420, h=420, em=100))
+    result = checks(rules, "militia", crop, box, traditional=False)
+    assert result["shape"] == {"status": "fail", "severity": "advisory",
+                               "detail": "比例不符合竖牌（30–40×180–250 cm）或匾牌（60×40 cm）"}
+    assert result["background"]["status"] == "pass" and result["text_colour"]["status"] == "pass"
+
+
+def test_a_board_wider_than_a_plaque_is_the_wrong_shape_from_any_angle(rules):
+    crop, box = on_wall(board(("王庄村民兵连",), w=1000, h=220, em=110), narrow=0.8)  # a banner, seen at an angle
+    assert checks(rules, "militia", crop, box, traditional=False)["shape"]["status"] == "fail"
+
+
+@pytest.mark.parametrize("narrow", [0.55, 0.7])
+def test_a_plaque_seen_at_an_angle_is_not_flagged(rules, narrow):
+    """A 60 × 40 plaque whose box is about square because the wall is seen at 45–57°: its narrowed characters
+    say so, and its shape passes (the box alone, 0.67 / 0.55, would be 'other')."""
+    crop, box = on_wall(board(), narrow=narrow, keystone=0.08, frame=12)
+    assert box[1] / box[0] > 1 / 1.1  # outside the plaque's box proportions
+    result = checks(rules, "militia", crop, box, traditional=False)
+    assert result["shape"]["status"] == "pass" and result["shape"]["detail"] == "匾牌"
+    assert result["background"]["status"] == "pass" and result["text_colour"]["status"] == "pass"
+
+
+def test_a_plaque_seen_at_an_angle_with_unreadable_characters_is_not_judged(rules):
+    crop, box = on_wall(board(), narrow=0.6, keystone=0.08)
+    small = cv2.resize(crop, (crop.shape[1] // 6, crop.shape[0] // 6), interpolation=cv2.INTER_AREA)
+    result = checks(rules, "militia", small, (small.shape[1], small.shape[0]), traditional=False)
+    assert result["shape"]["status"] == "not_checked" and "斜对镜头" in result["shape"]["detail"]
+
+
+@pytest.mark.parametrize("lean", [-10.0, 12.0])
+def test_a_leaning_strip_with_a_frame_is_not_flagged(rules, lean):
+    """A strip leaning 10–12° (a phone tilted, or the wall's verticals converging at the photo's edge) in a wooden
+    frame: its box is about 3 × as tall as wide, below a strip's proportions; the text's lean explains it."""
+    crop, box = on_wall(strip("王庄村村民委员会"), lean_deg=lean, frame=8)
+    assert box[1] / box[0] < 3.2
+    result = checks(rules, "villagers_committee", crop, box, traditional=False)
+    assert result["shape"]["status"] == "pass" and result["shape"]["detail"] == "长条形竖牌"
+    assert result["background"]["status"] == "pass" and result["text_colour"]["status"] == "pass"
 
 
 def test_identity_signs_are_exempt(rules):
@@ -166,3 +241,35 @@ def test_traditional_characters_advisory(rules):
 def test_text_only_location_does_not_judge_background_or_shape(rules):
     result = checks(rules, "militia", strip("王庄村民兵连"), (90, 600), traditional=False, board=False)
     assert result["background"]["status"] == "not_checked" and result["shape"]["status"] == "not_checked"
+
+
+def sunlit_with_sky(crop: np.ndarray) -> np.ndarray:
+    """A photo mostly of blue sky, with a brick wall, a white window frame and the board in neutral sunlight."""
+    h, w = crop.shape[:2]
+    photo = np.empty((h * 8, w * 12, 3), np.uint8)
+    photo[:] = (142, 182, 241)  # sky: far brighter in blue than anything else
+    photo[h * 7:, :] = (170, 80, 55)
+    photo[h * 7:, w * 5:w * 7] = (244, 244, 241)
+    photo[h * 7 + 20:, w * 5 + 20:w * 7 - 20] = (40, 50, 60)
+    photo[h * 7:, w * 3:w * 4] = crop  # the white surfaces: under 2 % of the photo
+    return photo
+
+
+@pytest.mark.parametrize(("bg", "expected"), [(WHITE, "pass"), ((250, 238, 180), "fail"), ((200, 220, 250), "fail")])
+def test_the_background_under_a_blue_sky(rules, bg, expected):
+    """The light's colour comes from the photo's whitest surface, not each channel's maximum: a blue sky does not
+    turn a sunlit white board orange, and pale yellow and pale blue boards are still not white. (A photo whose
+    only white-ish surface is the board itself cannot show its tint: it is then its own white.)"""
+    crop = strip(bg=bg, w=60, h=400)
+    result = style_checks(crop, (60, 400), rules.plaque("militia"), rules, traditional=False,
+                          illuminant=illuminant_of(sunlit_with_sky(crop)))
+    assert result["background"]["status"] == expected
+
+
+def test_a_faint_tint_is_not_judged_white_or_not(rules):
+    tinted = strip(bg=(246, 236, 206))  # saturation 0.16: a cream board, or a white one in a cast
+    _, photo = in_scene(strip())
+    result = style_checks(tinted, (90, 600), rules.plaque("militia"), rules, traditional=False,
+                          illuminant=illuminant_of(photo))
+    assert result["background"] == {"status": "not_checked", "severity": "must_fix",
+                                     "detail": "底色略带颜色，照片无法确定是否为白底（可能是光线偏色），请人工确认"}

@@ -89,7 +89,7 @@ def absorption_of(crop: np.ndarray) -> np.ndarray:
     return np.clip(1.0 - balanced.min(axis=2), 0.0, 1.0)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
     """Half-open runs of True in a 1-D mask."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
@@ -117,7 +117,7 @@ def _line_windows(a: np.ndarray, ink: np.ndarray) -> tuple[list[np.ndarray], flo
     if profile.max() <= 0:
         return [], 0.0
     profile = np.convolve(profile, np.ones(3, np.float32) / 3, mode="same")
-    runs = _runs(profile > 0.2 * profile.max())
+    runs = runs_of(profile > 0.2 * profile.max())
     if not runs:
         return [], 0.0
     widest = max(b - a_ for a_, b in runs)
