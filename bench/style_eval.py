@@ -13,6 +13,8 @@ on the others) or a *typeface violation* (Hei or Kai). Figures are given for boa
 least 40 px high (the issue's "readable" boards) and apart for 20–40 px.
 
     .venv/bin/python bench/style_eval.py --n 700
+    .venv/bin/python bench/style_eval.py --scenes 60      # whole held-out scenes, true boxes; --verbose: each alarm
+    .venv/bin/python bench/style_eval.py --speed 60       # ms a board: typeface reading (line finding, model), all checks
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 LIGHTS = ("daylight", "overcast", "dusk", "shade", "tungsten", "fluorescent", "glare")
 SONG = ("uming_cn", "gbsn")
 WRONG = {"hei": ("simhei", "wqy_microhei"), "kai": ("lxgw_wenkai",)}
+IN_ORDER_TARGET = 0.02  # issue 18: plaques in order flagged by any check, at most this share
+CHECKS = ("background", "text_colour", "typeface", "shape", "size")
 WALLS = ((168, 82, 60), (190, 188, 180), (120, 120, 124), (214, 200, 170), (90, 70, 60), (235, 235, 230))
 
 
@@ -133,7 +137,7 @@ def _scene_em_px(w: float, h: float, n: int) -> float:
     return _em_m(w, h, min(n, 7), False, lines)
 
 
-def scenes_eval(n: int, seed: int) -> int:
+def scenes_eval(n: int, seed: int, *, verbose: bool = False) -> int:
     """Style checks on the official plaques of held-out generator scenes (true boxes stand in for the
     detector): caught/total per light and the false-alarm and abstention rates."""
     from audit.model.synth.scene import generate_scene
@@ -146,7 +150,7 @@ def scenes_eval(n: int, seed: int) -> int:
         sc = generate_scene(seed + i, long_side=2000, held_out=True, side="internal" if i % 5 == 4 else "external")
         photo = np.asarray(Image.open(io.BytesIO(sc.jpeg_bytes())).convert("RGB"))
         illuminant = illuminant_of(photo)
-        for p in sc.truth["plaques"]:
+        for k, p in enumerate(sc.truth["plaques"]):
             rule = next((r for r in rules.plaques if r.id == p["type"]), None)
             if rule is None or rule.identity_sign or not p["labelled"] or p["visible"] < 0.8:
                 continue
@@ -156,28 +160,106 @@ def scenes_eval(n: int, seed: int) -> int:
                 continue
             checks = style_checks(crop, (x2 - x1, y2 - y1), rule, rules, traditional=False, illuminant=illuminant)
             rows.append({"light": sc.truth["lighting"], "violations": set(p["violations"]) - {"misplaced"},
-                         "px": _scene_em_px(x2 - x1, y2 - y1, len(p["text"])),
-                         "checks": {k: v["status"] for k, v in checks.items()}})
+                         "shape": p["shape"], "px": _scene_em_px(x2 - x1, y2 - y1, len(p["text"])),
+                         "where": f"scene {seed + i} plaque {k} {p['type']} {p['size_cm']} box {[x1, y1, x2, y2]}",
+                         "checks": {k_: v["status"] for k_, v in checks.items()},
+                         "details": {k_: v["detail"] for k_, v in checks.items()}})
     lights = sorted({r["light"] for r in rows})
     print(f"style_eval --scenes {n}: {len(rows)} official plaques (>= 80 % visible) in held-out generator scenes, "
           f"seed {seed}")
-    for title, sel in (("characters >= 40 px", [r for r in rows if r["px"] >= 40]),
+    for title, sel in (("all plaques (the issue's in-order target: flagged <= 0.02)", rows),
+                       ("characters >= 40 px", [r for r in rows if r["px"] >= 40]),
                        ("characters < 40 px", [r for r in rows if r["px"] < 40])):
         print(f"\n== {title}: {len(sel)} plaques")
         for light_ in lights:
             v = [r for r in sel if "text_colour" in r["violations"] and r["light"] == light_]
             c = sum(r["checks"]["text_colour"] == "fail" for r in v)
             print(f"  colour violations caught, {light_:9s} {c:3d}/{len(v):3d}")
-        v = [r for r in sel if "typeface" in r["violations"]]
-        print(f"  typeface violations caught: {sum(r['checks']['typeface'] == 'fail' for r in v)}/{len(v)}")
+        print("  violations caught per check (fail / violations; not_checked in brackets):")
+        for key in CHECKS:
+            v = [r for r in sel if _violates(r, key)]
+            print(f"    {key:12s} {sum(r['checks'][key] == 'fail' for r in v):3d}/{len(v):3d}"
+                  f"  ({sum(r['checks'][key] == 'not_checked' for r in v)} not checked)")
+        kept = [r for r in sel if "shape" in r["violations"] and r["shape"] != "other"]
+        if kept:
+            print(f"    (and {len(kept)} generator 'shape' violations drawn as a standard {kept[0]['shape']}: "
+                  f"not a violation of the attachment's shapes, counted in order for shape; "
+                  f"failed {sum(r['checks']['shape'] == 'fail' for r in kept)})")
         ok = [r for r in sel if not r["violations"]]
-        flagged = sum("fail" in r["checks"].values() for r in ok)
-        print(f"  in order, flagged by any check: {flagged}/{len(ok)}"
-              + "".join(f"; {k} {sum(r['checks'][k] == 'fail' for r in ok)}"
-                        for k in ("background", "text_colour", "typeface", "shape")))
-        for key in ("text_colour", "typeface"):
-            a = sum(r["checks"][key] == "not_checked" for r in sel)
-            print(f"  abstained on {key}: {a}/{len(sel)}")
+        flagged = [r for r in ok if "fail" in r["checks"].values()]
+        rate = len(flagged) / max(len(ok), 1)
+        target = f" -> target <= {IN_ORDER_TARGET}: {'met' if rate <= IN_ORDER_TARGET else 'NOT met'}" \
+            if sel is rows else ""
+        print(f"  in order, flagged by any check: {len(flagged)}/{len(ok)} ({rate:.3f}){target}")
+        print("  in-order false alarms per check: " + "; ".join(
+            f"{k} {sum(r['checks'][k] == 'fail' for r in ok)}" for k in CHECKS))
+        print("  abstained (not_checked) per check, all plaques: " + "; ".join(
+            f"{k} {sum(r['checks'][k] == 'not_checked' for r in sel)}/{len(sel)}" for k in CHECKS))
+        if verbose:
+            for r in flagged:
+                print(f"    flagged: {r['where']} {r['light']}: "
+                      + "; ".join(f"{k} {r['details'][k]}" for k in CHECKS if r["checks"][k] == "fail"))
+    return 0
+
+
+def _violates(row: dict, key: str) -> bool:
+    """Whether a scene plaque breaks the check ``key`` (a generator 'shape' violation drawn as a standard strip
+    does not: the attachment allows either shape)."""
+    if key == "shape":
+        return row["shape"] == "other"
+    return key in row["violations"]
+
+
+def speed_eval(n: int, seed: int) -> int:
+    """Milliseconds a board for the typeface reading, split into line finding (ink, lines, windows), sharpness
+    and the classifier, and for all of style_checks, on the machine as it is (its load average printed)."""
+    import os
+
+    from audit.model.synth import catalogue as cat
+    from audit.rules import load_rules
+    from audit.signs.fonts import faces_for
+    from audit.signs.style import illuminant_of, style_checks
+    from audit.signs.typeface import classifier, sharpness_of, windows_of_crop
+
+    rules = load_rules()
+    model = classifier()
+    if model is None:
+        print("typeface model not installed (models/typeface.onnx)", file=sys.stderr)
+        return 2
+    specs = [s for s in cat.load_catalogue()[0] if not s.identity_sign]
+    song = faces_for("song", True)
+    rng = np.random.default_rng(seed)
+    boards = []
+    for i in range(n):
+        spec = specs[int(rng.integers(len(specs)))]
+        text = cat.fill(str(rng.choice(spec.patterns)), str(rng.choice(cat.HELD_OUT_VILLAGES)))
+        char_px = math.exp(_u(rng, math.log(40), math.log(130)))
+        photo, (x1, y1, x2, y2) = board_photo(spec, text, spec.text_colour or "black", song[i % len(song)], rng,
+                                              char_px, LIGHTS[i % len(LIGHTS)])
+        boards.append((photo[max(0, y1):y2, max(0, x1):x2], (x2 - x1, y2 - y1), rules.plaque(spec.id),
+                       illuminant_of(photo)))
+    model.probabilities(windows_of_crop(boards[0][0])[0])  # warm up
+    t = defaultdict(float)
+    load0 = os.getloadavg()
+    for crop, wh, rule, ill in boards:
+        t0 = time.perf_counter()
+        batch, _ = windows_of_crop(crop)
+        t1 = time.perf_counter()
+        sharpness_of(batch)
+        t2 = time.perf_counter()
+        model.probabilities(batch)
+        t3 = time.perf_counter()
+        style_checks(crop, wh, rule, rules, traditional=False, illuminant=ill)
+        t4 = time.perf_counter()
+        t["line finding and windows"] += t1 - t0
+        t["sharpness"] += t2 - t1
+        t["classifier (onnxruntime)"] += t3 - t2
+        t["style_checks, all checks"] += t4 - t3
+    load1 = os.getloadavg()
+    print(f"style_eval --speed {n}: boards with characters 40-130 px, load average "
+          f"{load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} before, {load1[0]:.2f} after, {os.cpu_count()} cores")
+    for k, v in t.items():
+        print(f"  {k:28s} {1000 * v / n:7.1f} ms a board")
     return 0
 
 
@@ -192,9 +274,14 @@ def main() -> int:
     parser.add_argument("--scenes", type=int, default=0,
                         help="instead: the official plaques of N held-out generator scenes (2000 px photos, the "
                              "generator's own lights and fonts), cut out with their true boxes")
+    parser.add_argument("--speed", type=int, default=0,
+                        help="instead: time the typeface reading and all style checks on N boards (ms a board, "
+                             "with the load average)")
     args = parser.parse_args()
+    if args.speed:
+        return speed_eval(args.speed, args.seed)
     if args.scenes:
-        return scenes_eval(args.scenes, args.seed)
+        return scenes_eval(args.scenes, args.seed, verbose=args.verbose)
 
     from audit.model.synth import catalogue as cat
     from audit.model.typeface import installed_fonts
@@ -267,7 +354,7 @@ def main() -> int:
         ok = [r for r in sel if r["case"] == "in_order"]
         flagged = [r for r in ok if "fail" in r["checks"].values()]
         print(f"in order, flagged by any check: {len(flagged)}/{len(ok)} ({len(flagged) / max(len(ok), 1):.3f})")
-        for key in ("background", "text_colour", "typeface", "shape"):
+        for key in CHECKS:
             n = sum(r["checks"][key] == "fail" for r in ok)
             print(f"  {key:12s} false alarms {n}/{len(ok)}")
         by_light = defaultdict(lambda: [0, 0])
@@ -275,7 +362,7 @@ def main() -> int:
             by_light[r["light"]][0] += "fail" in r["checks"].values()
             by_light[r["light"]][1] += 1
         print("  by light: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in by_light.items()))
-        for key in ("text_colour", "typeface"):
+        for key in ("background", "text_colour", "typeface", "shape"):
             n = sum(r["checks"][key] == "not_checked" for r in sel)
             print(f"abstained on {key}: {n}/{len(sel)} ({n / max(len(sel), 1):.3f}); decided "
                   f"{1 - n / max(len(sel), 1):.3f}")
