@@ -4,9 +4,9 @@
    written as CSV): villages, megabytes, median seconds to build and render it.
 2. In a real browser — Debian's /usr/bin/chromium driven by Playwright (headless, no GPU) against
    `streamlit run` in demo mode — for 6,000 and 70,000 villages, five times each (median and all five):
-   - **navigation → first clusters**: from clicking 设施地图 in the sidebar until Leaflet.markercluster has
-     taken every village and drawn its first cluster icons (`window.vaVillages.vaReady` and a `.va-cluster`
-     in the map's frame);
+   - **navigation → first clusters**: from clicking 设施地图 in the sidebar until supercluster has indexed
+     every village and the first cluster icons are drawn (`window.vaVillages.vaReady` and a `.va-cluster` in
+     the map's frame);
    - **click → popup**: the map is zoomed onto a village (single villages from zoom 13), then a real mouse click
      on it until its popup is in the page.
    The registries are generated here (``city_villages``: 124 townships, like the real 5,973-village city of

@@ -1,11 +1,13 @@
 """A city-scale registry in a real browser (Debian's chromium through Playwright, against `streamlit run`):
 6,000 villages uploaded → previewed → confirmed; at county zoom the map shows township summaries and clusters,
-not 6,000 overlapping circles; a village's popup in Chinese with units; back to the demo and the 6,000-village
-version restored from the history (each asks first); the ranking downloaded with the scope and date in its name."""
+not 6,000 overlapping circles (clustered by supercluster; a cluster's click zooms in); a village's popup in
+Chinese with units; back to the demo and the 6,000-village version restored from the history (each asks first);
+the ranking downloaded with the scope and date in its name."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -57,6 +59,23 @@ def test_a_city_registry_previewed_confirmed_mapped_restored_and_ranked(page, se
     frame = page.frame_locator(MAP_FRAME)
     clusters = frame.locator(".va-cluster").count()
     assert 0 < clusters < 300
+    # each cluster says how many villages it holds and the share falling short, and is ringed by that share
+    first = frame.locator(".va-cluster").first
+    assert re.fullmatch(r"[\d,]+\d+%", first.inner_text().replace("\n", ""))
+    assert first.evaluate("e => e.style.borderColor") in {"rgb(26, 152, 80)", "rgb(253, 174, 97)", "rgb(215, 48, 39)"}
+    # A click on a cluster zooms into it (clustered up to zoom 12, single villages from 13) and is not a village
+    # click for the page (st_folium counts the clicks of the layers it listens to).
+    spot = frame.locator("body").evaluate("""() => {
+        for (const e of document.querySelectorAll('.va-cluster')) {
+            const r = e.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+            if (e.contains(document.elementFromPoint(x, y))) {
+                return {x: x, y: y, zoom: window.map.getZoom(), clicks: window.__GLOBAL_DATA__.last_object_clicked_count};
+            }
+        }
+    }""")
+    frame.locator("#map_div").click(position={"x": spot["x"], "y": spot["y"]})
+    after = frame.locator("body").evaluate("() => [window.map.getZoom(), window.__GLOBAL_DATA__.last_object_clicked_count]")
+    assert spot["zoom"] < after[0] <= 13 and after[1] == spot["clicks"]
     assert frame.locator(".va-town").count() > 0
     expect(frame.locator(".va-town").first).to_contain_text("达标率")
     expect(page.locator(".va-legend")).to_contain_text("村庄聚合")

@@ -72,15 +72,21 @@ def demo() -> gpd.GeoDataFrame:
     return area_audit(registry_from_file(DEMO, crs="gcj02").villages)
 
 
+def parsed(literal: str) -> object:
+    """The value of a ``JSON.parse('…')`` in the page, as the browser gets it."""
+    assert "'" not in literal and "<" not in literal  # nothing that ends the string or the <script> element
+    return json.loads(literal.replace("\\\\", "\\"))
+
+
 def layer_data(html: str) -> list[dict]:
     """The map's GeoJSON layers (the township areas) as the browser gets them."""
-    return [json.loads(d) for d in re.findall(r"return L\.geoJSON\((\{.*?\}), \{\n", html)]
+    return [parsed(d) for d in re.findall(r"return L\.geoJSON\(JSON\.parse\('([^']*)'\), \{\n", html)]
 
 
 def village_data(html: str) -> dict:
     """The villages' columns as the browser gets them."""
-    [raw] = re.findall(r"var d = (\{.*?\}), n = d\.lat\.length", html)
-    return json.loads(raw)
+    [raw] = re.findall(r"var d = JSON\.parse\('([^']*)'\), n = d\.lat\.length", html)
+    return parsed(raw)
 
 
 def popup_values(d: dict, k: int) -> list:
@@ -174,12 +180,19 @@ def test_a_plugin_that_is_not_vendored_is_refused():
     assert folium.Map.default_js[0][1].startswith("https://")  # folium's own defaults untouched
 
 
-def test_folium_marker_cluster_is_served_from_the_vendored_copy():
+def test_supercluster_is_served_from_the_vendored_copy_with_its_licences(small):
+    html = render(audit_map(small))
+    assert '<script src="/app/static/vendor/supercluster/supercluster.min.js"></script>' in html
+    vendored = REPO / "static/vendor/supercluster"
+    assert (vendored / "supercluster.min.js").read_text().startswith("!function(t,e)")  # the UMD build
+    for licence in ("LICENSE", "LICENSE.kdbush"):  # supercluster's build bundles kdbush
+        assert "ISC License" in (vendored / licence).read_text()
+    # Leaflet.markercluster (10–15 s of chromium for 70,000 markers) is gone, and a plugin that needs it is refused
+    assert "markercluster" not in html.lower()
     m = folium.Map(tiles=None)
     folium.plugins.MarkerCluster().add_to(m)
-    html = render(localise_assets(m))
-    assert "/app/static/vendor/leaflet.markercluster/leaflet.markercluster.js" in html
-    assert "cdnjs" not in html and (REPO / "static/vendor/leaflet.markercluster/MarkerCluster.Default.css").is_file()
+    with pytest.raises(AssetError, match="MarkerCluster needs 'markerclusterjs'"):
+        localise_assets(m)
 
 
 def test_villages_are_one_clustered_layer_and_villages_without_coordinates_left_out(small):
@@ -187,7 +200,9 @@ def test_villages_are_one_clustered_layer_and_villages_without_coordinates_left_
     d = village_data(html)
     assert d["i"] == [0, 1, 2, 3]  # the village without coordinates (4) is not drawn
     assert [d["tables"]["s"][s] for s in d["s"]] == ["达标", "不达标", "不达标", "无法判定"]
-    assert "L.markerClusterGroup" in html and "disableClusteringAtZoom: 13" in html
+    # clustered in the browser up to zoom 12 (single villages from 13), 60 px apart on Leaflet's 256-px tiles
+    assert "new Supercluster({radius: 60, extent: 256, maxZoom: single - 1" in html and "single = 13" in html
+    assert "map.on(\"moveend\"" in html and "index.getClusters(" in html  # only the view's clusters are drawn
     assert "村庄（4 个，放大后显示单个村）" in unescaped(html) and "L.control.layers" in html
     assert "va-legend" not in html.split("<body>")[-1]  # the legend is the page's, outside the map
 
@@ -307,3 +322,24 @@ def test_approximate_townships_are_labelled_on_the_map(small):
     tips = [f["properties"]["t"] for fc in layer_data(html) for f in fc["features"] if "t" in f["properties"]
             and f["geometry"]["type"] != "Point"]
     assert tips == ["<b>西镇 &amp; 北</b><br>达标率 50.0%<br>村庄 3 · 达标 1 · 不达标 1 · 无法判定 1"]
+
+
+def test_village_data_survive_quotes_and_backslashes_in_the_page(rules):
+    """The columns reach the page as JSON.parse('…'): a quote or a backslash in a name cannot end the string."""
+    gdf = villages([("O'Brien\\村\"", "东'镇\\", "ordinary", 300, 150.0, 116.0, 36.4),
+                    ("李庄村", "东'镇\\", "ordinary", 500, 90.0, 116.02, 36.41)], rules)
+    html = render(audit_map(gdf, townships=townships_from_villages(gdf)))
+    d = village_data(html)
+    assert d["n"][0] == "O&#x27;Brien\\村&quot;" and d["tables"]["t"] == ["东&#x27;镇\\"]
+    assert d["i"] is None  # every village has coordinates: the positions are 0, 1, …
+    assert "东&#x27;镇\\" in layer_data(html)[0]["features"][0]["properties"]["t"]
+
+
+def test_outlines_drop_slivers_and_fill_small_holes():
+    from audit.area.mapping import _display_outline
+
+    big = box(0, 0, 1, 1).difference(box(0.5, 0.5, 0.51, 0.51)).difference(box(0.1, 0.1, 0.4, 0.4))
+    shape = shapely.MultiPolygon([big, box(2, 2, 2.001, 2.001)])
+    shown = _display_outline(shape)
+    assert shown.geom_type == "Polygon"  # the sliver part is left out
+    assert len(shown.interiors) == 1 and shown.interiors[0].envelope.equals(box(0.1, 0.1, 0.4, 0.4).exterior.envelope)

@@ -3,11 +3,13 @@ rate, as one ``folium.Map`` that works without internet, readable from a county 
 70,000.
 
 - At low zoom the townships carry their summaries (compliance rate, shortfall: a label on each, a popup on a
-  click) and the villages are clustered (Leaflet.markercluster, the plugin folium ships, vendored): a cluster
-  shows how many villages it holds and is coloured by the share of them that fall short. From ``SINGLE_ZOOM`` on
-  every village is its own circle (canvas), and the township areas are drawn almost clear.
+  click) and the villages are clustered (supercluster, vendored: one index built in the browser, and only the
+  clusters and villages of the current view drawn, at each move): a cluster shows how many villages it holds and
+  is ringed by the share of them that fall short. From ``SINGLE_ZOOM`` on every village is its own circle
+  (canvas), and the township areas are drawn almost clear.
 - The villages reach the page as columns (one array per field, repeated texts as indexes into small tables), not
-  one GeoJSON feature each; markers are made in the browser and their popups only when opened.
+  one GeoJSON feature each; markers are made in the browser for the villages in view, and their popups only when
+  opened. (Leaflet.markercluster, used before, took 10–15 s of chromium to take 70,000 markers.)
 - The legend is HTML for the page around the map (``legend_html``), so it never covers a village.
 - The ranking of where to build first (``audit.area.ranking``) is a layer of numbered markers.
 - Every value shown in a popup or tooltip is HTML-escaped here, in Python, before it reaches the page: village
@@ -59,11 +61,9 @@ DISPLAY_TOLERANCE_DEG = 1e-4
 RANKING_TOP = 50
 
 # folium's default assets (by folium's own name) → files under static/vendor (copied from the npm packages
-# leaflet@1.9.3, jquery@3.7.1, bootstrap@5.2.2, leaflet.markercluster@1.5.3; see static/vendor/README.md).
+# leaflet@1.9.3, jquery@3.7.1, bootstrap@5.2.2, supercluster@9.1.0; see static/vendor/README.md).
 VENDORED = {
-    "markerclusterjs": "leaflet.markercluster/leaflet.markercluster.js",
-    "markerclustercss": "leaflet.markercluster/MarkerCluster.css",
-    "markerclusterdefaultcss": "leaflet.markercluster/MarkerCluster.Default.css",
+    "supercluster": "supercluster/supercluster.min.js",
     "leaflet": "leaflet/leaflet.js",
     "jquery": "jquery/jquery.min.js",
     "bootstrap": "bootstrap/bootstrap.bundle.min.js",
@@ -179,7 +179,7 @@ var {{ this.get_name() }} = (function () {
                  colour: str | None = None, suffix: str = "", dash: str | None = None, show: bool = True) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "GeoJsonLayer"
-        self.json = script_json(data)
+        self.json = script_data(data)
         self.labels = [html.escape(str(label)) for label in labels]
         self.tables_json = script_json(tables or [])
         self.colour = colour
@@ -195,6 +195,13 @@ def script_json(data: object) -> str:
                     ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
     return text
+
+
+def script_data(data: object) -> str:
+    """A JavaScript expression for a large value: ``JSON.parse('…')`` around ``script_json`` (backslashes doubled
+    for the string literal; ``'`` is already a ``\\u`` escape). Chromium parses JSON text much faster than the same
+    data as an object literal, which matters for the megabytes of a province's villages."""
+    return "JSON.parse('" + script_json(data).replace("\\", "\\\\") + "')"
 
 
 def _fmt(value: object, digits: int = 1) -> str:
@@ -271,14 +278,18 @@ def village_features(audited: gpd.GeoDataFrame, *, gcj02: bool = False, type_nam
 
 
 def _display_outline(geom: object) -> object:
-    """A township's outline as the map draws it: parts under 2 % of its largest left out (the approximate areas
-    hold many slivers where villages of two townships interleave) and simplified to a three-hundredth of its
+    """A township's outline as the map draws it: parts under 2 % of its largest left out and holes under 2 % of
+    their part filled (the approximate areas hold many slivers where villages of two townships interleave; at
+    70,000 villages the holes alone were a fifth of the outlines' vertices) and simplified to a three-hundredth of its
     size (at least ``DISPLAY_TOLERANCE_DEG``)."""
     parts = shapely.get_parts(geom)
     if len(parts) > 1:
         area = shapely.area(parts)
         parts = parts[area >= 0.02 * area.max()]
-        geom = shapely.multipolygons(parts) if len(parts) > 1 else parts[0]
+    # holes under 2 % of their part (another township's slivers, whose parts are left out too) are filled
+    parts = [p if not len(p.interiors) else shapely.Polygon(
+        p.exterior, [r for r in p.interiors if shapely.area(shapely.Polygon(r)) >= 0.02 * p.area]) for p in parts]
+    geom = shapely.multipolygons(parts) if len(parts) > 1 else parts[0]
     size = math.sqrt(max(float(shapely.area(geom)), 0.0))
     return shapely.simplify(geom, max(DISPLAY_TOLERANCE_DEG, size / 300), preserve_topology=True)
 
@@ -316,7 +327,7 @@ def township_features(areas: gpd.GeoDataFrame, audited: pd.DataFrame, *, gcj02: 
         label = html.escape(name) + ("（近似）" if approximate else "")
         features.append({
             "type": "Feature",
-            "geometry": json.loads(shapely.to_geojson(shapely.transform(geom, lambda xy: np.round(xy, 6)))),
+            "geometry": json.loads(shapely.to_geojson(shapely.transform(geom, lambda xy: np.round(xy, 5)))),
             "properties": {"t": f"<b>{label}</b><br>{html.escape(rate_text)}<br>{html.escape(figures)}",
                            "c": rate_colour(rate)},
         })
@@ -356,17 +367,21 @@ def _walk(element: object) -> Iterable[object]:
 
 
 class _VillageClusters(JSCSSMixin, _DataLayer):
-    """The villages as columns, drawn as canvas circle markers clustered by Leaflet.markercluster below
-    ``SINGLE_ZOOM``. Popups and tooltips are made when first needed from pre-escaped texts."""
+    """The villages as columns, clustered in the browser by supercluster (vendored) below ``SINGLE_ZOOM``.
 
-    default_js = [("markerclusterjs", "https://unpkg.com/leaflet.markercluster@1.5.3/dist/leaflet.markercluster.js")]
-    default_css = [("markerclustercss", "https://unpkg.com/leaflet.markercluster@1.5.3/dist/MarkerCluster.css"),
-                   ("markerclusterdefaultcss",
-                    "https://unpkg.com/leaflet.markercluster@1.5.3/dist/MarkerCluster.Default.css")]
+    The index is built once from the columns; at each ``moveend`` only what the view holds is drawn: cluster icons
+    (DOM, in a group whose clicks zoom in) and single villages (canvas circle markers, in the feature group whose
+    clicks reach the page as a village click). Markers still in view are kept, so an open popup survives the pan
+    that opens it. Popups and tooltips are made when first needed from pre-escaped texts. ``window.vaVillages`` is
+    the handle the tests and the bench use: ``vaReady``, ``vaCount``, ``vaData``, ``getLayers()`` (every village as
+    ``{options: {va}, getLatLng()}``)."""
+
+    default_js = [("supercluster", "https://unpkg.com/supercluster@9.1.0/dist/supercluster.min.js")]
     _template = Template("""
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = (function () {
     var d = {{ this.json }}, n = d.lat.length, labels = {{ this.labels|tojson }}, colours = d.colours;
+    var map = {{ this._parent.get_name() }}, single = {{ this.single_zoom }};
     var fmt = function (v, digits) {
         return v === null ? "\u2014" : v.toLocaleString("zh-CN", {maximumFractionDigits: digits});
     };
@@ -377,47 +392,91 @@ var {{ this.get_name() }} = (function () {
         for (var k = 0; k < labels.length; k++) { rows += "<tr><th>" + labels[k] + "</th><td>" + values[k] + "</td></tr>"; }
         return "<b>" + d.n[i] + "</b><table class=\\"va-popup\\">" + rows + "</table>";
     };
-    var group = L.markerClusterGroup({
-        chunkedLoading: true, chunkInterval: 150, disableClusteringAtZoom: {{ this.single_zoom }},
-        maxClusterRadius: {{ this.radius }}, showCoverageOnHover: false, spiderfyOnMaxZoom: false, animate: false,
-        removeOutsideVisibleBounds: true,
-        iconCreateFunction: function (cluster) {
-            var all = cluster.getAllChildMarkers(), short = 0;
-            for (var k = 0; k < all.length; k++) { if (d.s[all[k].options.va] === d.short) { short++; } }
-            var count = all.length, share = short / count, size = Math.round(34 + 8 * Math.log10(count));
-            var colour = share >= 0.4 ? "{{ this.high }}" : share >= 0.2 ? "{{ this.mid }}" : "{{ this.low }}";
-            return L.divIcon({
-                html: "<div class=\\"va-cluster\\" style=\\"width:" + size + "px;height:" + size + "px;border-color:" +
-                      colour + "\\">" + count.toLocaleString("zh-CN") + "<small>" + Math.round(share * 100) + "%</small></div>",
-                className: "", iconSize: L.point(size, size)});
-        }
-    });
-    // A click (or a finger) within 6 px of a village's circle is a click on it.
-    var renderer = {{ this._parent.get_name() }}.getRenderer(L.circleMarker([0, 0]));
-    renderer.options.tolerance = Math.max(renderer.options.tolerance || 0, 6);
-    var markers = new Array(n);
+    // Clusters are made at zooms below `single`; from it on every village is its own circle. The tile extent is
+    // Leaflet's 256 px, so the radius is in screen pixels.
+    var points = new Array(n);
     for (var i = 0; i < n; i++) {
-        markers[i] = L.circleMarker([d.lat[i], d.lng[i]], {radius: d.r[i], color: "#333333", weight: 0.8,
-                                    fillColor: colours[d.s[i]], fillOpacity: 0.85, va: i});
+        points[i] = {type: "Feature", properties: {i: i}, geometry: {type: "Point", coordinates: [d.lng[i], d.lat[i]]}};
     }
-    group.on("click", function (e) {
+    var index = new Supercluster({radius: {{ this.radius }}, extent: 256, maxZoom: single - 1, minPoints: 2,
+        map: function (p) { return {short: d.s[p.i] === d.short ? 1 : 0}; },
+        reduce: function (acc, p) { acc.short += p.short; }}).load(points);
+    points = null;
+    var layer = L.featureGroup(), clusters = L.layerGroup().addTo(layer), circles = {}, shown = {};
+    // A click (or a finger) within 6 px of a village's circle is a click on it.
+    var renderer = map.getRenderer(L.circleMarker([0, 0]));
+    renderer.options.tolerance = Math.max(renderer.options.tolerance || 0, 6);
+    var circle = function (i) {
+        return circles[i] || (circles[i] = L.circleMarker([d.lat[i], d.lng[i]], {
+            radius: d.r[i], color: "#333333", weight: 0.8, fillColor: colours[d.s[i]], fillOpacity: 0.85, va: i}));
+    };
+    var cluster = function (f) {
+        var p = f.properties, count = p.point_count, share = p.short / count;
+        var size = Math.round(34 + 8 * Math.log10(count));
+        var colour = share >= 0.4 ? "{{ this.high }}" : share >= 0.2 ? "{{ this.mid }}" : "{{ this.low }}";
+        var latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
+        var icon = L.divIcon({
+            html: "<div class=\\"va-cluster\\" style=\\"width:" + size + "px;height:" + size + "px;border-color:" +
+                  colour + "\\">" + count.toLocaleString("zh-CN") + "<small>" + Math.round(share * 100) + "%</small></div>",
+            className: "", iconSize: L.point(size, size)});
+        var marker = L.marker(latlng, {icon: icon, keyboard: false});
+        marker.vaZoom = function () {  // into the cluster, to the zoom at which it splits
+            map.setView(latlng, Math.min(index.getClusterExpansionZoom(p.cluster_id), single), {animate: false});
+        };
+        return marker.on("click", marker.vaZoom);
+    };
+    var draw = function () {
+        if (!map.hasLayer(layer)) { return; }
+        var b = map.getBounds().pad(0.25), next = {}, key, f;
+        var found = index.getClusters([Math.max(b.getWest(), -180), Math.max(b.getSouth(), -85),
+                                       Math.min(b.getEast(), 180), Math.min(b.getNorth(), 85)], map.getZoom());
+        for (var k = 0; k < found.length; k++) {
+            f = found[k];
+            key = f.properties.cluster ? "c" + f.properties.cluster_id : "p" + f.properties.i;
+            next[key] = shown[key] || (f.properties.cluster ? cluster(f) : circle(f.properties.i));
+        }
+        for (key in shown) {
+            if (!(key in next)) { (key[0] === "c" ? clusters : layer).removeLayer(shown[key]); }
+        }
+        for (key in next) {
+            if (!(key in shown)) { (key[0] === "c" ? clusters : layer).addLayer(next[key]); }
+        }
+        shown = next;
+    };
+    layer.on("click", function (e) {
         var i = e.layer.options.va;
         if (i === undefined) { return; }
         if (!e.layer.getPopup()) { e.layer.bindPopup(popup(i), {maxWidth: 380}); }
         e.layer.openPopup();
     });
-    group.on("mouseover", function (e) {
+    layer.on("mouseover", function (e) {
         var i = e.layer.options.va;
         if (i === undefined || e.layer.getTooltip()) { return; }
         e.layer.bindTooltip(d.n[i] + " \u00b7 " + d.tables.s[d.s[i]], {sticky: true}).openTooltip(e.latlng);
     });
-    group.vaCount = n;
-    group.vaReady = n === 0;
-    group.vaData = d;
-    group.addLayers(markers);
-    group.vaReady = true;
-    window.vaVillages = group;
-    return group;
+    map.on("moveend", draw);
+    layer.on("add", draw);
+    // st_folium, once the page's script has run, listens to the clicks of every layer the map then holds: the
+    // first clusters and circles, drawn when the script fits the map to the villages, are given back their own
+    // listeners only (a cluster is not a village; a circle's click reaches the page through the group).
+    setTimeout(function () {
+        for (var key in shown) {
+            shown[key].off("click");
+            if (shown[key].vaZoom) { shown[key].on("click", shown[key].vaZoom); }
+        }
+    }, 0);
+    window.vaVillages = {
+        vaCount: n, vaReady: true, vaData: d, index: index, layer: layer,
+        getLayers: function () {
+            var all = new Array(n);
+            for (var i = 0; i < n; i++) {
+                all[i] = {options: {va: i}, getLatLng: (function (i) { return function () {
+                    return L.latLng(d.lat[i], d.lng[i]); }; })(i)};
+            }
+            return all;
+        }
+    };
+    return layer;
 })();
 {% endmacro %}
 """)
@@ -425,7 +484,7 @@ var {{ this.get_name() }} = (function () {
     def __init__(self, columns: dict, *, name: str, show: bool = True) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "VillageClusters"
-        self.json = script_json(columns)
+        self.json = script_data(columns)
         self.labels = [html.escape(label) for _, label in POPUP_FIELDS]
         self.single_zoom = SINGLE_ZOOM
         self.radius = CLUSTER_RADIUS_PX
@@ -520,7 +579,8 @@ def _indexed(values: np.ndarray) -> tuple[list[int], list[str]]:
 
 def village_columns(audited: gpd.GeoDataFrame, *, gcj02: bool = False, type_names: dict[str, str] | None = None,
                     radius: np.ndarray | None = None) -> dict:
-    """Audited villages with coordinates as the map's columns: ``i`` (position in ``audited``), ``lat``/``lng``
+    """Audited villages with coordinates as the map's columns: ``i`` (position in ``audited``; null when every
+    village has coordinates, the positions then being 0, 1, 2, …), ``lat``/``lng``
     (WGS84, or GCJ-02 when ``gcj02``; 5 decimals, ~1 m), ``r`` radius, ``s`` status index, ``n`` name and
     ``code`` (escaped), ``t``/``y``/``e`` indexes into ``tables`` (township, type name, reason), ``h``
     households, ``a`` floor area, ``q`` required and ``g`` shortfall (m²; null when missing). Vectorised."""
@@ -540,7 +600,8 @@ def village_columns(audited: gpd.GeoDataFrame, *, gcj02: bool = False, type_name
     e, reasons = _indexed(np.array(_texts(rows["reason"].astype(object).to_numpy()), dtype=object))
     codes = rows["village_code"].astype(object).to_numpy() if "village_code" in rows else np.full(len(rows), None)
     return {
-        "i": np.flatnonzero(keep).tolist(), "lat": np.round(y, 5).tolist(), "lng": np.round(x, 5).tolist(),
+        "i": None if keep.all() else np.flatnonzero(keep).tolist(),
+        "lat": np.round(y, 5).tolist(), "lng": np.round(x, 5).tolist(),
         "r": np.round(radius, 1).tolist(), "s": status.tolist(),
         "n": _texts(rows["village_name"].astype(object).to_numpy()), "code": _texts(codes), "t": t, "y": yk, "e": e,
         "h": _numbers(rows["households"], 0), "a": _numbers(rows["floor_area_m2"], 2),
@@ -672,7 +733,7 @@ def audit_map(audited: gpd.GeoDataFrame, *, townships: gpd.GeoDataFrame | None =
 
     radius = marker_radius(audited["gap_m2"])
     columns = village_columns(audited, gcj02=bm.gcj02, type_names=type_names, radius=radius)
-    _VillageClusters(columns, name=f"村庄（{len(columns['i']):,} 个，放大后显示单个村）").add_to(m)
+    _VillageClusters(columns, name=f"村庄（{len(columns['lat']):,} 个，放大后显示单个村）").add_to(m)
     if ranking is not None and len(ranking.villages):
         top = min(ranking_top, len(ranking.villages))
         _MarkersLayer(ranking_markers(audited, ranking, top=top, gcj02=bm.gcj02), name=f"建设优先（前 {top} 名）",
