@@ -321,6 +321,7 @@ def _register_commands() -> None:
     """``audit train`` / ``audit eval-model`` (audit.cli.model: ultralytics is imported lazily there) and
     ``audit users add|disable|enable|set-role|password|list`` (audit.cli.users)."""
     from audit.cli import model as model_cli
+    from audit.cli import ranking as ranking_cli
     from audit.cli import store as store_cli
     from audit.cli import users as users_cli
 
@@ -330,6 +331,7 @@ def _register_commands() -> None:
     users_cli.register(users_app)
     app.add_typer(users_app, name="users")
     store_cli.register(app)  # audit store check, audit backup, audit restore
+    ranking_cli.register(app)  # audit ranking (where to build first)
 
 
 _register_commands()
