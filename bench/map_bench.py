@@ -18,6 +18,7 @@ The machine's load average is printed with the figures: the map is CPU-bound in 
 
 from __future__ import annotations
 
+import html
 import os
 import socket
 import statistics
@@ -165,19 +166,22 @@ def click_to_popup(page) -> float:
     frame = page.frame_locator(MAP_FRAME)
     body = frame.locator("body")
     spot = body.evaluate("""() => {
-        const g = window.vaVillages, l = g.getLayers()[Math.floor(g.getLayers().length / 2)];
+        const g = window.vaVillages, l = g.getLayers()[Math.floor(g.vaCount / 2)];
         window.map.closePopup();
         window.map.setView(l.getLatLng(), 16, {animate: false});
         const p = window.map.latLngToContainerPoint(l.getLatLng());
-        return {x: p.x, y: p.y};
+        return {x: p.x, y: p.y, name: g.vaData.n[l.options.va]};
     }""")
     page.wait_for_timeout(300)  # the zoom's markers are added on moveend
     t0 = time.perf_counter()
-    frame.locator("#map_div").click(position=spot)  # a real mouse click at the village, through Playwright
+    frame.locator("#map_div").click(position={"x": spot["x"], "y": spot["y"]})  # a real mouse click, through Playwright
     frame.locator(".leaflet-popup-content").wait_for()
     elapsed = time.perf_counter() - t0
     text = frame.locator(".leaflet-popup-content").inner_text()
     assert "面积缺口（㎡）" in text, text
+    # The click also reruns the page (st_folium sends it a quarter of a second later) to show the village below
+    # the map: wait for that, or a navigation started meanwhile is lost to the rerun.
+    page.get_by_role("heading", name=html.unescape(spot["name"])).wait_for()
     return elapsed
 
 

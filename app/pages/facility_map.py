@@ -40,7 +40,8 @@ keep = villages["area_status"].isin(statuses).to_numpy().copy()
 if central != "all":
     is_central = villages["is_central"].fillna(False).astype(bool).to_numpy()
     keep = keep & (is_central if central == "central" else ~is_central)
-villages = villages[keep]
+if not keep.all():  # a province's frame is copied only when a filter leaves villages out
+    villages = villages[keep]
 areas = state.township_areas(cur)
 if scope != state.ALL:
     areas = areas[areas["township"] == scope]
