@@ -273,3 +273,14 @@ def test_a_faint_tint_is_not_judged_white_or_not(rules):
                           illuminant=illuminant_of(photo))
     assert result["background"] == {"status": "not_checked", "severity": "must_fix",
                                      "detail": "底色略带颜色，照片无法确定是否为白底（可能是光线偏色），请人工确认"}
+
+
+@pytest.mark.parametrize(("w", "h", "status"), [(90, 600, "fail"), (24, 160, "fail"), (16, 110, "not_checked")])
+def test_another_colour_is_believed_only_on_characters_large_enough(rules, w, h, status):
+    """Blue ink is another colour (a must-fix on a black-text plaque); on lines under 12 px, where a JPEG's colour
+    is coarser than the strokes and red or black ink reads as "other", the check abstains instead."""
+    board_ = strip("王庄村民兵连", fg=(30, 60, 200), w=w, h=h)
+    result = checks(rules, "militia", board_, (w, h), traditional=False)
+    assert result["text_colour"]["status"] == status
+    assert result["text_colour"]["detail"] == {"fail": "应为黑字，实为其他颜色",
+                                               "not_checked": "字太小，无法可靠判断是否为其他颜色"}[status]

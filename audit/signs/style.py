@@ -24,6 +24,7 @@ from audit.rules import PlaqueRule, Rules
 from audit.signs.typeface import (
     TypefaceReading,
     absorption_of,
+    channel_max,
     local_white,
     matches,
     runs_of,
@@ -86,6 +87,12 @@ COLOUR_PIXELS = 40_000  # larger crops are reduced to about this many pixels fir
 SATURATED = 253.0
 SATURATED_BLACK_MIN_SHARE = 0.65
 SATURATED_OTHER_MAX_SHARE = 0.5
+# "Another colour" (neither red nor black) is believed only on text lines at least this wide (pixels,
+# TextGeometry.line_px): on the official plaques of bench/style_eval.py --scenes 60 at seeds 31000000 and
+# 32000000, 6 of the 7 "other" readings on narrower lines (5–11 px, or no line found: strokes of a pixel, whose
+# colour a JPEG keeps at half resolution) were red or black ink, 3 of them on plaques in order, and 1 was blue;
+# from 12 px up 7 of 8 were blue (the eighth black ink on a pale-coloured board).
+MIN_OTHER_COLOUR_CHAR_PX = 12.0
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ def text_colour_of_crop(crop: np.ndarray) -> TextColour:
         h, w = max(1, int(h * f)), max(1, int(w * f))
         rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
     img = rgb.astype(np.float32)
-    value = img.max(axis=2)
+    value = channel_max(img)
     board_white = np.median(img[value >= np.quantile(value, 0.55)], axis=0)
     if board_white.max() < DARK_WHITE:
         return TextColour("dark")
@@ -161,7 +168,7 @@ def text_colour_of_crop(crop: np.ndarray) -> TextColour:
     size = max(5, int(0.6 * min(h, w)))
     # the white from a median-filtered copy: the maximum of noise is not the board's white
     white = np.maximum(local_white(cv2.medianBlur(np.ascontiguousarray(rgb), 5).astype(np.float32), size), 1.0)
-    first = np.clip(1.0 - img / white, 0.0, 1.0).max(axis=2)
+    first = channel_max(np.clip(1.0 - img / white, 0.0, 1.0))
     peak = float(np.quantile(first, 0.995))
     if FAINT_INK <= peak < MIN_INK_CONTRAST:
         return TextColour("washed_out", contrast=round(peak, 3))
@@ -172,7 +179,7 @@ def text_colour_of_crop(crop: np.ndarray) -> TextColour:
     val = img / 255.0
     paper = np.maximum(_paper(val, ink, faint, size, white / 255.0), 1e-4)
     absorbed = 1.0 - val / paper  # not clipped: noise and spread colour must cancel in the sum
-    strongest = np.clip(absorbed.max(axis=2), 0.0, 1.0)
+    strongest = np.clip(channel_max(absorbed), 0.0, 1.0)
     contrast = float(np.quantile(strongest[ink], 0.9))
     near = cv2.dilate(ink.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
     around = near & ~cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -284,12 +291,15 @@ class TextGeometry:
         angle); None when the characters are too small or too few to measure.
     char_aspect_quartiles : tuple of float or None
         The lower and upper quartiles of the same (characters split or merged by blur spread them apart).
+    line_px : float
+        Width of the widest text line across its writing direction, in pixels (about the characters' size).
     """
 
     vertical: bool
     lean_deg: float | None = None
     char_aspect: float | None = None
     char_aspect_quartiles: tuple[float, float] | None = None
+    line_px: float = 0.0
 
     def facing(self) -> bool:
         """Whether the characters show the board facing the camera: square within :data:`FRONTAL_CHAR_ASPECT`
@@ -342,7 +352,7 @@ def text_geometry_of_crop(crop: np.ndarray) -> TextGeometry | None:
     along = ink if vertical else ink.T  # rows run along the text
     profile = along.sum(axis=0)
     if profile.max() <= 0:
-        return TextGeometry(vertical, lean)
+        return TextGeometry(vertical, None if lean is None else round(lean, 2))
     # a line is where the profile is strong, widened to all of its ink (the thin ends of strokes included)
     inked = runs_of(profile > 0)
     lines = sorted({next(r for r in inked if r[0] <= a < r[1]) for a, _ in runs_of(profile > 0.2 * profile.max())})
@@ -354,10 +364,11 @@ def text_geometry_of_crop(crop: np.ndarray) -> TextGeometry | None:
             continue
         for length in _segments(along[:, a:b].any(axis=1), CHAR_GAP * width, 0.3 * width):
             aspects.append(width / length if vertical else length / width)
+    lean = None if lean is None else round(lean, 2)
     if len(aspects) < MIN_ASPECT_CHARS:
-        return TextGeometry(vertical, None if lean is None else round(lean, 2))
+        return TextGeometry(vertical, lean, line_px=float(widest))
     q1, median, q3 = (round(float(v), 3) for v in np.quantile(aspects, [0.25, 0.5, 0.75]))
-    return TextGeometry(vertical, None if lean is None else round(lean, 2), median, (q1, q3))
+    return TextGeometry(vertical, lean, median, (q1, q3), float(widest))
 
 
 def board_proportions(box_wh: tuple[float, float], geometry: TextGeometry | None) -> tuple[float, float]:
@@ -414,6 +425,7 @@ _COLOUR_ABSTAIN = {
     "dark": "牌子太暗，无法判断文字颜色（请在光线充足时重拍）",
     "washed_out": "文字与底色反差太小（反光或褪色），无法判断文字颜色",
     "unsure": "文字颜色介于红、黑之间，无法可靠判断",
+    "small": "字太小，无法可靠判断是否为其他颜色",
 }
 _SHAPE_AT_AN_ANGLE = "牌子斜对镜头，无法从照片判断比例（请正对牌子重拍）"
 _BACKGROUND_ABSTAIN = {
@@ -468,6 +480,9 @@ def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRu
             checks[key] = Check("exempt", sev.get(key, "advisory"), "标识牌有专门式样，不适用此项")
     else:
         background, colour, bg = colours_of_crop(crop, illuminant)
+        geometry = text_geometry_of_crop(crop)
+        if colour == "other" and (geometry is None or geometry.line_px < MIN_OTHER_COLOUR_CHAR_PX):
+            colour = "small"  # a JPEG's colour is coarser than such strokes: "another colour" is not to be trusted
         if not board:
             checks["background"] = Check("not_checked", sev["background"], "只定位到文字行，未定位到牌子边框")
         else:
@@ -489,7 +504,7 @@ def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRu
         if not board:
             checks["shape"] = Check("not_checked", sev["shape"], "只定位到文字行，无法判断牌子形状")
         else:
-            verdict, shape = shape_verdict(box_wh, text_geometry_of_crop(crop))
+            verdict, shape = shape_verdict(box_wh, geometry)
             if verdict == "cannot_tell":
                 checks["shape"] = Check("not_checked", sev["shape"], _SHAPE_AT_AN_ANGLE)
             else:

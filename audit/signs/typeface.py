@@ -86,7 +86,18 @@ def absorption_of(crop: np.ndarray) -> np.ndarray:
     h, w = img.shape[:2]
     white = local_white(img, max(5, min(h, w) // 4))
     balanced = img / np.maximum(white, 1.0)
-    return np.clip(1.0 - balanced.min(axis=2), 0.0, 1.0)
+    return np.clip(1.0 - channel_min(balanced), 0.0, 1.0)
+
+
+def channel_min(image: np.ndarray) -> np.ndarray:
+    """The darkest channel of an ``H × W × 3`` array: ``image.min(axis=2)``, the same values about 20 × faster
+    (numpy reduces a last axis of three slowly; it was most of a board's typeface time)."""
+    return np.minimum(np.minimum(image[..., 0], image[..., 1]), image[..., 2])
+
+
+def channel_max(image: np.ndarray) -> np.ndarray:
+    """The brightest channel of an ``H × W × 3`` array: ``image.max(axis=2)``, faster (see :func:`channel_min`)."""
+    return np.maximum(np.maximum(image[..., 0], image[..., 1]), image[..., 2])
 
 
 def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -192,12 +203,12 @@ def sharpness_of(batch: np.ndarray) -> float:
     per window pixel, median over windows (a sharp glyph's edges rise over one or two pixels)."""
     if len(batch) == 0:
         return 0.0
-    vals = []
-    for wnd in batch[:, 0]:
+    mags = np.empty((len(batch), INPUT_PX * INPUT_PX), np.float32)
+    for i, wnd in enumerate(batch[:, 0]):
         gx = cv2.Sobel(wnd, cv2.CV_32F, 1, 0, ksize=3) / 8
         gy = cv2.Sobel(wnd, cv2.CV_32F, 0, 1, ksize=3) / 8
-        vals.append(float(np.quantile(np.hypot(gx, gy), 0.98)))
-    return float(np.median(vals))
+        mags[i] = np.hypot(gx, gy).ravel()
+    return float(np.median(np.quantile(mags, 0.98, axis=1).astype(np.float64)))  # one call for all windows
 
 
 class TypefaceClassifier:
