@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import state
+from audit.area.export import download_name, scope_name
 from audit.errors import AuditError
 
 LEDGER = "export_ledger"
@@ -22,10 +23,13 @@ scope = st.selectbox("导出范围", options, index=options.index(state.township
                      key="export_scope", help="默认与左侧的乡镇筛选一致", format_func=lambda t: state.scope_label(cur, t))
 n = len(state.filtered(cur, scope))
 st.caption(f"{state.scope_label(cur, scope)} · {n} 个村 · 规则 {cur.rules.version} · 坐标输出为 WGS84")
-stem = f"面积核查_{scope if scope != state.ALL else '全县' if cur.scope is None else '、'.join(cur.scope)}"
+# Download names carry the scope (the township, the county, or a scoped user's townships) and the date.
+everything = scope_name(cur.audited) if cur.scope is None else "、".join(cur.scope)
+place = scope if scope != state.ALL else everything
 cols = st.columns(len(state.EXPORT_FORMATS))
 for col, (fmt, (label, mime)) in zip(cols, state.EXPORT_FORMATS.items(), strict=True):
-    col.download_button(f"下载 {label}", data=state.export_bytes(cur.key, scope, fmt, cur), file_name=f"{stem}.{fmt}",
+    col.download_button(f"下载 {label}", data=state.export_bytes(cur.key, scope, fmt, cur),
+                        file_name=download_name(place, "面积核查", fmt),
                         mime=mime, key=f"download_{fmt}", on_click="ignore", width="stretch")
 st.caption("XLSX 含村级明细、乡镇汇总、县级汇总和说明四张表；CSV 为 UTF-8 带 BOM，可直接用 Excel 打开；"
            "GeoPackage 为 WGS84 点图层，可在 GIS 软件中打开。")
@@ -46,5 +50,6 @@ if user.can("export"):
         except AuditError as exc:
             state.show_error("挂牌台账无法生成", exc)
     if st.session_state.get(LEDGER):
-        st.download_button("下载挂牌台账（XLSX）", st.session_state[LEDGER], file_name="挂牌台账.xlsx",
+        st.download_button("下载挂牌台账（XLSX）", st.session_state[LEDGER],
+                           file_name=download_name(everything, "挂牌台账", "xlsx"),
                            mime=state.EXPORT_FORMATS["xlsx"][1], key="download_ledger", on_click="ignore")
