@@ -35,13 +35,14 @@ def city(tmp_path_factory) -> tuple:
 
     path = write_demo(tmp_path_factory.mktemp("city"), n_villages=N)["xlsx"]
     villages = registry_from_file(path, crs="gcj02").villages
-    return path, len(villages), int((~(villages.geometry.isna() | villages.geometry.is_empty)).sum())
+    located = villages[~(villages.geometry.isna() | villages.geometry.is_empty).to_numpy()]
+    return path, len(villages), len(located), str(located["village_code"].iloc[0])
 
 
 def test_a_city_registry_previewed_confirmed_mapped_restored_and_ranked(page, server, city, tmp_path):  # noqa: F811
     from playwright.sync_api import expect
 
-    path, n, located = city
+    path, n, located, first_code = city
     open_page(page, server + "/data", "数据与规则", username="admin1")
     # the coordinate system offered is the current registry's: the demo's GCJ-02, which the city file also uses
     assert page.get_by_role("combobox", name="名册坐标系").input_value() == "GCJ-02（高德、腾讯）"
@@ -86,11 +87,13 @@ def test_a_city_registry_previewed_confirmed_mapped_restored_and_ranked(page, se
         const g = window.vaVillages, l = g.getLayers()[0];
         window.map.setView(l.getLatLng(), 16, {animate: false});
         const p = window.map.latLngToContainerPoint(l.getLatLng());
-        return {x: p.x, y: p.y, name: g.vaData.n[l.options.va]};
+        return {x: p.x, y: p.y, name: g.vaData.n[l.options.va], code: g.vaData.code[l.options.va]};
     }""")
+    assert target["code"] == first_code  # the codes reach the page as differences, added up again there
     frame.locator("#map_div").click(position={"x": target["x"], "y": target["y"]})
     popup = frame.locator(".leaflet-popup-content")
     expect(popup).to_contain_text(target["name"])
+    expect(popup).to_contain_text(first_code)
     for words in ("村代码", "户数", "服务中心面积（㎡）", "核定面积（㎡）", "面积缺口（㎡）", "面积核查结果"):
         expect(popup).to_contain_text(words)
     expect(page.get_by_role("heading", name=target["name"])).to_be_visible()  # the details below the map

@@ -29,6 +29,7 @@ from audit.area.mapping import (
     legend_html,
     localise_assets,
     marker_radius,
+    packed_columns,
     rate_colour,
     village_at,
     village_columns,
@@ -85,8 +86,19 @@ def layer_data(html: str) -> list[dict]:
 
 def village_data(html: str) -> dict:
     """The villages' columns as the browser gets them."""
-    [raw] = re.findall(r"var d = JSON\.parse\('([^']*)'\), n = d\.lat\.length", html)
-    return parsed(raw)
+    [raw] = re.findall(r"var d = JSON\.parse\('([^']*)'\), n = d\.dlat\.length", html)
+    return unpacked(parsed(raw))
+
+
+def unpacked(d: dict) -> dict:
+    """``packed_columns`` with the differences added up again, as the page does."""
+    d = dict(d)
+    for key in ("lat", "lng"):
+        d[key] = [round(v / 1e5, 5) for v in np.cumsum(d.pop("d" + key)).tolist()]
+    if "dcode" in d:
+        packed = d.pop("dcode")
+        d["code"] = [str(v).zfill(packed["w"]) for v in np.cumsum(packed["d"]).tolist()]
+    return d
 
 
 def popup_values(d: dict, k: int) -> list:
@@ -343,3 +355,17 @@ def test_outlines_drop_slivers_and_fill_small_holes():
     shown = _display_outline(shape)
     assert shown.geom_type == "Polygon"  # the sliver part is left out
     assert len(shown.interiors) == 1 and shown.interiors[0].envelope.equals(box(0.1, 0.1, 0.4, 0.4).exterior.envelope)
+
+
+@pytest.mark.parametrize(("codes", "digits"), [
+    (["371599000012", "371599000013", "371599000011"], True),  # one width of ASCII digits: differences
+    (["012", "013", "009"], True),                               # leading zeros kept
+    (["371", "37a", "372"], False), (["1", "22", "3"], False),    # a letter, two widths: as texts
+    (["１２", "13", "14"], False), (["—", "13", "14"], False),     # full-width digits, a missing code
+    (["1234567890123456", "1234567890123457", "1"], False),       # wider than a JavaScript number holds exactly
+])
+def test_packed_columns_come_back_the_same(codes, digits):
+    columns = {"lat": [36.12345, 36.2, 35.99999], "lng": [116.0, 115.5, 116.00001], "code": codes, "n": ["a", "b", "c"]}
+    packed = packed_columns(columns)
+    assert ("dcode" in packed) == digits and "lat" not in packed and packed["dlat"][1] == 7655
+    assert unpacked(packed) == columns
