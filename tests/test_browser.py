@@ -24,7 +24,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import openpyxl
+import pandas as pd
 import pytest
+
+from audit.area.export import download_name
+from audit.labels import TIMEZONE
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,6 +41,10 @@ TIMEOUT_MS = 90_000
 PASSWORD = "browser-pass-1"
 TOWN = "城关街道"
 TOWN_VILLAGES = 27  # of the demo county's 400
+
+
+def beijing_today():
+    return pd.Timestamp.now(tz=TIMEZONE).date()
 OTHER_VILLAGE = ("371599103201", "韩园村")  # 柳林镇
 
 pytestmark = pytest.mark.browser
@@ -237,11 +245,14 @@ def test_pages_map_area_and_export(page, server, tmp_path):
     shot(page, "area")
 
     go_to(page, "导出", "导出面积核查结果")
+    days = {beijing_today()}
     with page.expect_download() as download:
         page.get_by_role("button", name="下载 Excel 工作簿（XLSX）").click()
     path = tmp_path / "export.xlsx"
     download.value.save_as(path)
-    assert download.value.suggested_filename == f"面积核查_{TOWN}.xlsx"
+    days.add(beijing_today())
+    # scope and date in the name; the date is Beijing's, taken on either side of the click (midnight may pass)
+    assert download.value.suggested_filename in {download_name(TOWN, "面积核查", "xlsx", today=d) for d in days}
     wb = openpyxl.load_workbook(path, read_only=True)
     assert wb.sheetnames == ["村级明细", "乡镇汇总", "县级汇总", "说明"]
     rows = list(wb["村级明细"].values)
