@@ -110,6 +110,12 @@ bench-speed: install-dev
 bench-map: install-dev system-packages
 	$(PY) bench/map_bench.py
 
+# The shipped detector (models/plaques.onnx, as the engine runs it) on boards of designs it never saw (issue 13):
+# recall per kind and family, merged precision, identity boards' median IoU; then the held-out generator scenes.
+bench-detector: install-dev
+	$(PY) bench/detector_plain.py --n 200
+	$(VENV)/bin/audit eval-model --n 200 --seed 10000000
+
 lint: install-dev
 	$(VENV)/bin/ruff check audit app tests bench streamlit_app.py
 	$(VENV)/bin/lint-imports
