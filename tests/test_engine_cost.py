@@ -1,6 +1,8 @@
-"""Cost that follows the work (issue 17): the whole-photo text pass runs only where the detector's boxes leave
-doubt, over the rest of the photo (boxes already read are painted over), and the boxes' crops are read in one
-batched recognition. Stub models: what is checked is which work the engine asks for."""
+"""Cost that follows the work (issue 17): the text pass runs only where the detector's boxes leave doubt, and only
+there: over the regions of the boxes its crops did not settle and of the weak boxes outside the read ones (the
+whole photo only when there is no box at all), not because a photo shows fewer plaques than the side usually holds;
+lines on boxes already read are not read again, and the boxes' crops are read in one batched recognition. Stub
+models: what is checked is which work the engine asks for."""
 
 from __future__ import annotations
 
@@ -32,8 +34,14 @@ class _Reader:
         return [list(self.readings.get(c.shape[1], [])) for c in crops]
 
     def lines_at(self, image, *, long_side, skip=(), keep=(), min_score=0.5):
-        self.full_passes.append({"long_side": long_side, "skip": list(skip), "keep": list(keep)})
-        return list(self.lines)
+        # The test photo codes each pixel's position (see _photo): the region's offset is its first pixel's.
+        r, g, b = (int(v) for v in image[0, 0])
+        ox, oy = r + 256 * (b // 16), g + 256 * (b % 16)
+        h, w = image.shape[:2]
+        self.full_passes.append({"long_side": long_side, "skip": list(skip), "keep": list(keep),
+                                 "region": (ox, oy, ox + w, oy + h)})
+        return [TextLine(ln.text, ln.score, (ln.box[0] - ox, ln.box[1] - oy, ln.box[2] - ox, ln.box[3] - oy), ln.vertical)
+                for ln in self.lines if ox <= ln.box[0] and ln.box[2] <= ox + w and oy <= ln.box[1] and ln.box[3] <= oy + h]
 
     def read_board(self, crop):
         return []
@@ -42,16 +50,22 @@ class _Reader:
 class _Detector:
     path = None
 
-    def __init__(self, boxes):
-        self.boxes = boxes
+    def __init__(self, boxes, weak=()):
+        self.boxes, self.weak = boxes, list(weak)
+        self.confs: list[float] = []
 
-    def detect(self, image):
-        return [Detection(b, "strip", 0.9) for b in self.boxes]
+    def detect(self, image, *, conf=0.25, iou=0.5):
+        self.confs.append(conf)
+        found = [Detection(b, "strip", 0.9) for b in self.boxes] + [Detection(b, "plaque", 0.1) for b in self.weak]
+        return [d for d in found if d.conf >= conf]
 
 
 def _photo(rules):
+    # Each pixel codes its position (R, G: x and y mod 256; B: their 256s), so the stub reader knows where a region lies.
+    y, x = np.mgrid[0:600, 0:800]
+    coded = np.stack([x % 256, y % 256, 16 * (x // 256) + y // 256], axis=-1).astype(np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(np.full((600, 800, 3), 200, np.uint8)).save(buf, "PNG")
+    Image.fromarray(coded).save(buf, "PNG")
     return photo_from_bytes(buf.getvalue(), "wall.png", rules=rules)
 
 
@@ -78,21 +92,70 @@ def test_no_whole_photo_pass_when_every_box_is_read_and_none_is_missing(rules):
     assert sorted(p.type for p in result.plaques) == sorted(p.id for p in rules.plaques_at("external"))
 
 
-@pytest.mark.parametrize("case", ["unread_box", "fewer_boards"])
-def test_whole_photo_pass_where_the_boxes_leave_doubt(rules, case):
-    boxes = _boxes(7 if case == "unread_box" else 3)
+def test_no_whole_photo_pass_for_fewer_boards_all_read(rules):
+    # A photo with fewer plaques than the side holds, each read: the missing ones are the audit's finding, not a
+    # doubt about the boxes (the pass used to run on nearly every photo for it).
+    boxes = _boxes(3)
+    reader = _Reader({20 + i: [(NAMES[i], 0.99)] for i in range(3)})
+    detector = _Detector(boxes)
+    engine = Engine(rules=rules, reader=reader, detector=detector)
+    result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
+    assert reader.full_passes == [] and detector.confs == [0.05]     # one detector pass, down to the weak boxes
+    assert sorted(p.type for p in result.plaques) == ["collective_economy", "party_org", "villagers_committee"]
+
+
+@pytest.mark.parametrize("case", ["unread_box", "weak_box", "no_box"])
+def test_text_pass_over_the_regions_in_doubt(rules, case):
+    from audit.signs.engine import REGION_MARGIN
+
+    boxes = {"unread_box": _boxes(7), "weak_box": _boxes(3), "no_box": []}[case]
     readings = {20 + i: [(NAMES[i], 0.99)] for i in range(len(boxes))}
     if case == "unread_box":
         readings[20 + 6] = [("口口", 0.2)]
-    missed = TextLine("王庄村老年人协会", 0.97, (700.0, 450.0, 790.0, 480.0), False)   # outside every box
-    reader = _Reader(readings, [missed])
-    engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes), full_photo_long_side=640)
+    # A missed board's line: right of the unread strip, within its region; under the weak box; anywhere.
+    at = {"unread_box": (578.0, 200.0, 588.0, 300.0), "weak_box": (700.0, 450.0, 790.0, 480.0),
+          "no_box": (700.0, 450.0, 790.0, 480.0)}[case]
+    missed = TextLine("王庄村老年人协会", 0.97, at, at[3] - at[1] > at[2] - at[0])
+    elsewhere = TextLine("王庄村红白理事会", 0.97, (300.0, 500.0, 400.0, 530.0), False)   # in no region
+    weak = [(690.0, 440.0, 795.0, 490.0)] if case == "weak_box" else []
+    reader = _Reader(readings, [missed, elsewhere])
+    engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes, weak), full_photo_long_side=640)
     result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
     assert len(reader.full_passes) == 1 and reader.full_passes[0]["long_side"] == 640
+    ox, oy, ox2, oy2 = reader.full_passes[0]["region"]
+    doubt = {"unread_box": boxes[6:], "weak_box": weak, "no_box": []}[case]
+    if doubt:   # the region of the box in doubt, grown by REGION_MARGIN on each side
+        x1, y1, x2, y2 = doubt[0]
+        mx, my = REGION_MARGIN * (x2 - x1), REGION_MARGIN * (y2 - y1)
+        assert (ox, oy, ox2, oy2) == (max(0, int(x1 - mx)), max(0, int(y1 - my)), min(800, int(x2 + mx) + 1),
+                                      min(600, int(y2 + my) + 1))   # clipped to the photo
+    else:       # no box at all: the whole photo
+        assert (ox, oy, ox2, oy2) == (0, 0, 800, 600)
     read = [b for b in boxes if case != "unread_box" or b != boxes[6]]
-    assert reader.full_passes[0]["skip"] == read                     # lines on boxes already read are not read again
-    assert reader.full_passes[0]["keep"] == [b for b in boxes if b not in read]   # unless on a box still in doubt
-    assert "王庄村老年人协会" in [p.text for p in result.plaques if p.source == "ocr"]
+    shifted = [(b[0] - ox, b[1] - oy, b[2] - ox, b[3] - oy) for b in read]
+    assert reader.full_passes[0]["skip"] == shifted                  # lines on boxes already read are not read again
+    assert reader.full_passes[0]["keep"] == [(b[0] - ox, b[1] - oy, b[2] - ox, b[3] - oy)
+                                             for b in boxes if b not in read]   # unless on a box still in doubt
+    found = {p.text: p.bbox for p in result.plaques if p.source == "ocr"}
+    assert found.get("王庄村老年人协会") == [float(v) for v in at]       # back in the photo's pixels
+    assert ("王庄村红白理事会" in found) == (case == "no_box")
+    assert all(p.detector_class != "plaque" for p in result.plaques)   # a weak box is a doubt, never a board
+
+
+def test_regions_merge_where_they_meet():
+    from audit.signs.engine import _regions
+
+    assert _regions([(100, 100, 120, 300), (125, 100, 145, 300), (600, 100, 620, 300)], (600, 800)) == [
+        (90, 0, 156, 401), (590, 0, 631, 401)]
+
+
+def test_a_weak_box_on_a_read_box_is_no_doubt(rules):
+    boxes = _boxes(3)
+    reader = _Reader({20 + i: [(NAMES[i], 0.99)] for i in range(3)})
+    inside = (boxes[0][0] + 2, boxes[0][1] + 10, boxes[0][2] - 2, boxes[0][3] - 10)
+    engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes, [inside]))
+    plaques_from_photo(_photo(rules), engine, village=VILLAGE)
+    assert reader.full_passes == []
 
 
 def test_a_tall_box_over_two_strips_is_not_settled_by_one_reading(rules):

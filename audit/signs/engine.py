@@ -2,9 +2,10 @@
 inventory — present, missing, duplicated, misplaced, unauthorised, style violations and a verdict.
 
 The report's models are :mod:`audit.signs.report`, the inventory and verdict :mod:`audit.signs.inventory`.
-Per photo: intake (``audit.signs.intake``) → YOLO boxes (``audit.signs.detect``) → OCR on each box's crop plus full-photo
-OCR as a second source of plaques (``audit.signs.ocr``) → the plaque's type from its text (``audit.signs.names``),
-fused with the YOLO class → style checks (``audit.signs.style``). Then the inventory over all photos.
+Per photo: intake (``audit.signs.intake``) → YOLO boxes (``audit.signs.detect``) → OCR on each box's crop plus text
+lines found over the regions in doubt as a second source of plaques (``audit.signs.ocr``) → the plaque's type from
+its text (``audit.signs.names``), fused with the YOLO class → style checks (``audit.signs.style``). Then the
+inventory over all photos.
 """
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ from audit.signs.style import illuminant_of, style_checks
 _IDENTITY_CLASSES = {"identity"}
 _BOARD_CLASSES = {"strip", "plaque"}
 _HONOUR_CLASSES = {"honour"}
-# Long side at which the whole-photo text pass looks for lines when the detector's boxes leave doubt (the lines
-# are read on the working image itself). 640 and 960 gave the same inventories, boards and unlisted signs as the
-# engine before (960, every photo) on the 40 held-out scenes of bench/signage_eval.py --n 40; 640 costs a third.
+# Long side asked of the text pass's line detection (the lines are read on the working image itself). RapidOCR 1.4
+# does not honour it: with limit_type "max" its detector picks 960, 1500 or 2000 px from the image's own size, so
+# the pass has looked at the working image at full size all along (640 and 960 "gave the same inventories" for
+# that reason). Detection really at 640 px (ocr.lines_at resizing the photo itself) lost what the pass finds:
+# readable plaques 92 -> 81 of 120 on bench/signage_eval.py --n 40 (issue 17's notes). Cost is cut by looking at
+# fewer pixels instead (the regions in doubt, REGION_MARGIN).
 FULL_PASS_LONG_SIDE = 640
 # Name score (names.py) at which a crop's reading of an official plaque settles its box without the whole-photo
 # lines (a misread neighbour strip or 村民议事会 read as 村民委员会 score lower).
@@ -54,6 +58,16 @@ SETTLED_OFFICIAL = 95
 # On a tall box (a strip), a reading's characters fill at least this share of the box's width: a strip's column
 # fills 0.6-0.8 of it; a box over two strips side by side, half that.
 COLUMN_FILL = 0.45
+# Detector confidence of the boxes the engine reads as boards (the detector's own default), and of the weaker
+# boxes that only say "a board may be here": one of these outside the read boxes sends its region to the text pass
+# (the safety net for boards the detector misses), as does a box its crop did not settle. A board with no box at all,
+# even a weak one, far from every box in doubt, is no longer looked for (5 of 200 visible boards of the 40 held-out
+# scenes had none; the inventories there stayed the same or better, issue 17's notes).
+DETECT_CONF = 0.25
+WEAK_BOX_CONF = 0.05
+# The text pass looks only at the regions in doubt: each box not settled and each weak box, grown by this
+# share of its width and height on every side (neighbouring lines, a board the box cut short), merged where they meet.
+REGION_MARGIN = 0.5
 SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each costs tens of milliseconds)
 # Recogniser score below which a reading that names no official plaque is not reported as an unauthorised
 # sign but left for review (bench/signage_eval.py: on 40 held-out scenes 7 of 9 official plaques misread as signs
@@ -242,6 +256,29 @@ def _settled(match: TextMatch | None, read_score: float, box: tuple[float, float
         match.kind == "official" and match.score >= SETTLED_OFFICIAL)
 
 
+def _regions(boxes: list[tuple[float, float, float, float]], shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
+    """Boxes grown by :data:`REGION_MARGIN`, clipped to the image and merged where they overlap or touch."""
+    h, w = shape[:2]
+    out = []
+    for x1, y1, x2, y2 in boxes:
+        mx, my = (x2 - x1) * REGION_MARGIN, (y2 - y1) * REGION_MARGIN
+        out.append([max(0, int(x1 - mx)), max(0, int(y1 - my)), min(w, int(x2 + mx) + 1), min(h, int(y2 + my) + 1)])
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]:
+                    out[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return [tuple(r) for r in out if r[2] > r[0] and r[3] > r[1]]
+
+
 def usual_boards(rules: Rules, side: str) -> int:
     """How many official plaques a photo of this side usually holds: those the rules hang there."""
     return len(rules.plaques_at(side))
@@ -249,15 +286,19 @@ def usual_boards(rules: Rules, side: str) -> int:
 
 def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | None,
                 timings: dict[str, float], gazetteer: Gazetteer | None = None) -> list[_Candidate]:
-    """Boards of one photo. The detector's boxes are read first, all crops in one batched recognition; the
-    whole-photo text pass runs only where the boxes leave doubt (a box not settled by its crop, fewer boxes
-    than the side usually holds, or no detector), with text detection at ``engine.full_photo_long_side``; lines
-    on the settled boxes are not read again."""
+    """Boards of one photo. The detector's boxes are read first, all crops in one batched recognition; the text
+    pass then looks only where the boxes leave doubt: over the regions of the boxes their crops did not settle and
+    of the detector's weak boxes outside the read ones (:func:`_regions`), or over the whole photo when there is no
+    detector or no box; lines on the settled boxes are not read again."""
     import time
 
     rules = engine.rules
     t0 = time.perf_counter()
-    dets = sorted(engine.detector.detect(image), key=lambda d: -d.conf) if engine.detector is not None else []
+    # One detector pass down to the weak boxes (the kept boxes are the same as at DETECT_CONF: a weaker box never
+    # suppresses a stronger one); the weak ones only count where no kept box covers them.
+    found = engine.detector.detect(image, conf=WEAK_BOX_CONF) if engine.detector is not None else []
+    dets = sorted((d for d in found if d.conf >= DETECT_CONF), key=lambda d: -d.conf)
+    weak = [d for d in found if d.conf < DETECT_CONF and not any(_overlap(d.box, k.box) > 0.5 for k in dets)]
     timings["detect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -269,15 +310,24 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     timings["read_boxes"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    # Doubt: a box not settled by its crop, or fewer official plaques read than the side usually holds (a board
-    # the detector missed would be among them).
-    read = {m.type for m, ok in zip(first, settled, strict=True) if ok and m.kind == "official"}
-    doubt = not all(settled) or len(read) < usual_boards(rules, side)
+    # Doubt: no detector, no box at all, a box not settled by its crop, or a weak box outside the read ones (a board
+    # the detector may have missed). Not "fewer official plaques read than the side usually holds": most photos
+    # show fewer (a missing plaque is what the audit looks for), so that ran the pass on nearly every photo.
+    doubt = engine.detector is None or not dets or not all(settled) or bool(weak)
     lines: list[TextLine] = []
     if engine.ocr_full_photo and doubt:
-        lines = engine.reader.lines_at(image, long_side=engine.full_photo_long_side,
-                                       skip=[det.box for det, ok in zip(dets, settled, strict=True) if ok],
-                                       keep=[det.box for det, ok in zip(dets, settled, strict=True) if not ok])
+        skip = [det.box for det, ok in zip(dets, settled, strict=True) if ok]
+        keep = [det.box for det, ok in zip(dets, settled, strict=True) if not ok]
+        if engine.detector is None or not dets:
+            lines = engine.reader.lines_at(image, long_side=engine.full_photo_long_side, skip=skip, keep=keep)
+        else:
+            for x1, y1, x2, y2 in _regions(keep + [d.box for d in weak], image.shape):
+                def shift(b, dx=x1, dy=y1):
+                    return (b[0] - dx, b[1] - dy, b[2] - dx, b[3] - dy)
+                got = engine.reader.lines_at(image[y1:y2, x1:x2], long_side=engine.full_photo_long_side,
+                                             skip=[shift(b) for b in skip], keep=[shift(b) for b in keep])
+                lines += [TextLine(ln.text, ln.score, (ln.box[0] + x1, ln.box[1] + y1, ln.box[2] + x1, ln.box[3] + y1),
+                                   ln.vertical) for ln in got]
     timings["ocr_photo"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
