@@ -182,3 +182,57 @@ def test_a_cut_name_after_the_inspected_villages_name_without_its_ending(rules):
     # 小河沿 is the inspected 小河沿村 written without 村 (the ending joins the body): the cut name is read
     assert type_from_text("小河沿村民委", rules, village="小河沿村").type == "villagers_committee"
     assert type_from_text("小河沿村民委", rules).kind != "official"
+
+
+def test_a_misread_two_character_party_body_is_never_an_unauthorised_sign(rules):
+    # 中共 + a village + 交部 (支部 with 支 misread): not read with confidence, so the inspector decides
+    m = type_from_text("中共民主村交部", rules)
+    assert (m.type, m.kind, m.closest) == ("other_sign", "undecided", "party_org")
+    assert type_from_text("中共民主村支部", rules).kind == "official"
+    assert type_from_text("民主村交部", rules).kind != "official"      # without the marker, no party body at all
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("共贵团古楼社区支部委员会", "undecided"),       # 共青团 with its middle character misread: not the party's branch
+    ("共青团古楼社区支部委员会", "unauthorised_sign"),   # read as written
+    ("共青王庄村支部委员会", "unauthorised_sign"),   # 共青团 cut: its start still marks it
+])
+def test_another_organisations_marker_misread_inside_is_not_the_party(rules, text, kind):
+    assert type_from_text(text, rules).kind == kind
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("民建村村民委员会", "villagers_committee"), ("九三村股份经济合作社", "collective_economy"),
+    ("民进村民兵连", "militia"), ("工会村党群服务中心", "service_centre_sign"), ("农工村村民委员会", "villagers_committee"),
+    ("共青村支部委员会", "party_org"),
+])
+def test_a_village_named_like_another_organisations_marker_keeps_its_plaques(rules, text, expected):
+    # 民建村, 九三村, 共青村 … are villages: their own plaques are official, never another organisation's board
+    m = type_from_text(text, rules)
+    assert (m.type, m.kind) == (expected, "official")
+
+
+def test_a_longer_village_name_like_a_marker_needs_the_registry_or_the_inspected_village(rules):
+    assert type_from_text("民建新村村民委员会", rules).kind == "unauthorised_sign"     # 民建 + …: read as the marker
+    assert type_from_text("民建新村村民委员会", rules, village="民建新村").kind == "official"
+    known = gazetteer_from_names(villages=["民建新村"], rules=rules)
+    assert type_from_text("民建新村村民委员会", rules, gazetteer=known).kind == "official"
+
+
+def test_a_villages_name_without_its_ending_is_not_a_marker(rules):
+    # 民建股份经济联合社: the collective of 民建村 (Guangdong writes the name without 村)
+    assert type_from_text("民建股份经济联合社", rules, village="民建村").kind == "official"
+    known = gazetteer_from_names(villages=["共青村"], rules=rules)
+    # 共青 is a registry village's name without its ending, but 共青团 is the longer marker
+    assert type_from_text("共青团后村村支部委员会", rules, gazetteer=known).kind == "unauthorised_sign"
+
+
+def test_a_marker_cut_at_its_start_still_marks_another_organisation(rules):
+    assert type_from_text("青团东风村支部委员会", rules).kind == "unauthorised_sign"    # 共 cut by the edge
+
+
+def test_a_community_of_a_registry_village_core_is_a_community_not_a_district(rules):
+    # the registry knows 于家洼(村): 于家洼社区 is a community (社区 ends in 区 but names no district on its own)
+    known = gazetteer_from_names(villages=["于家洼村"], rules=rules)
+    m = type_from_text("于家洼社区股份合作社", rules, gazetteer=known, village="于家洼社区")
+    assert (m.type, m.kind) == ("collective_economy", "official")

@@ -294,6 +294,7 @@ def _parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> _Place
     n = len(text)
     if n == 0:
         return _Place((), None, True)
+    suffixes = set(_all_suffixes(rules))
     # best[i]: the cheapest cover of text[:i] with well-formed places
     best: list[tuple[float, tuple[str, ...]] | None] = [None] * (n + 1)
     best[0] = (0, ())
@@ -304,8 +305,8 @@ def _parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> _Place
             piece = text[i:j]
             known = gazetteer is not None and (piece in gazetteer.names or piece in gazetteer.villages)
             level = _level_of(piece, rules, gazetteer)
-            if level is None or (not known and len(_core(piece, _all_suffixes(rules))) > 5):
-                continue
+            if level is None or (not known and len(_core(piece, _all_suffixes(rules))) > 5) or piece in suffixes:
+                continue  # a suffix alone (社区 of 于家洼社区, which ends in 区) names no place
             # registry names first: 新村乡 · 花园区 rather than one unknown 新村乡花园区
             cost = 0.2 if known else 1.5 + 0.1 * len(piece)
             cand = (best[i][0] + cost, best[i][1] + (piece,))
@@ -357,11 +358,42 @@ def _honour(text: str, rules: Rules) -> bool:
 
 
 def _other_marker_starts(rules: Rules) -> tuple[str, ...]:
-    """How another organisation's board starts: its marker, or the marker's first two characters when the rest is
-    cut off (共青 of 共青团) and no party marker starts so."""
+    """How another organisation's board starts: its marker, the marker's first two characters when the rest is
+    cut off (共青 of 共青团), or a marker of three or more characters without its first one, cut by the board's
+    edge (青团 of 共青团) — when no party marker starts so."""
     starts = set(rules.names.other_markers)
     starts |= {m[:2] for m in rules.names.other_markers if len(m) >= 3}
+    starts |= {m[1:] for m in rules.names.other_markers if len(m) >= 3}
     return tuple(s for s in starts if not any(p.startswith(s) for p in rules.names.party_markers))
+
+
+def _village_named_first(text: str, own: str, rules: Rules, gazetteer: Gazetteer | None) -> bool:
+    """Whether the text starts with a village's name rather than another organisation's marker: the inspected
+    village's or a registry village's name, with or without its ending (民建股份经济联合社 of 民建村), or two
+    characters and a village ending (民建村, 九三村, 工会村 start as 民建, 九三学社, 工会 do, and are villages). A
+    longer marker wins over a name without its ending: 共青团 is not 共青 (of 共青村) + 团."""
+    def marker_longer(name: str) -> bool:
+        return any(text.startswith(m) and len(m) > len(name) for m in rules.names.other_markers)
+
+    names = []
+    if own:
+        names += [own, _village_core(own, rules)]
+    if gazetteer is not None:
+        names += [text[:k] for k in range(2, min(len(text), 12) + 1) if gazetteer.level(text[:k]) == "village"]
+    if any(len(n) >= 2 and text.startswith(n) and not marker_longer(n) for n in names):
+        return True
+    return len(text) > 3 and text[2:].startswith(tuple(rules.names.village_suffixes))
+
+
+def _misread_other_marker(text: str, rules: Rules) -> str | None:
+    """Another organisation's marker of three or more characters (共青团, 九三学社) read with one character inside
+    it wrong — its first and last characters as written, so that a village's name (农工村) is not taken for one."""
+    for marker in rules.names.other_markers:
+        n = len(marker)
+        if n >= 3 and len(text) > n and text[0] == marker[0] and text[n - 1] == marker[-1] \
+                and sum(a != b for a, b in zip(text[:n], marker, strict=True)) == 1:
+            return marker
+    return None
 
 
 def _strip_marker(text: str, rules: Rules) -> tuple[bool, str]:
@@ -400,7 +432,10 @@ def _body_candidates(rest: str, marked: bool, rules: Rules) -> list[_Candidate]:
                 continue
             fit = _suffix_fit(rest, body)
             sure = _sure(fit, body, rest, rules)
-            if sure or _close(fit, body, rest, rules):
+            # after the party marker, a two-character party body with its first character misread (中共王庄村交部)
+            # is still close: not a body read with confidence, so never an unauthorised sign
+            marked_short = marked and len(body) == 2 and fit.other == 1 and not fit.gaps and rest.endswith(body[-1])
+            if sure or marked_short or _close(fit, body, rest, rules):
                 out.append(_Candidate(plaque.id, body, fit, sure))
     # sure first, then the longest body (村务监督委员会 over 委员会), then the cheapest fit
     out.sort(key=lambda c: (not c.sure, -len(c.body) + c.fit.cost * 2, c.fit.cost))
@@ -453,10 +488,14 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
 
     if len(simple) < 2:
         return match(OTHER, "unreadable", 0.0, "没有可读的文字")
-    if simple.startswith(_other_marker_starts(rules)):
-        return match(OTHER, "unauthorised_sign", SURE, "其他组织（非村党组织）的牌子，不在挂牌清单内")
-    marked, rest = _strip_marker(simple, rules)
     own = simplified(normalise_text(village)) if village else ""
+    named_village = _village_named_first(simple, own, rules, gazetteer)
+    if simple.startswith(_other_marker_starts(rules)) and not named_village:
+        return match(OTHER, "unauthorised_sign", SURE, "其他组织（非村党组织）的牌子，不在挂牌清单内")
+    misread_marker = None if named_village else _misread_other_marker(simple, rules)
+    if misread_marker:  # 共贵团…支部委员会: 共青团 misread, whose branch is not the party's
+        return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，开头像「{misread_marker}」（其他组织），不能确认")
+    marked, rest = _strip_marker(simple, rules)
     own_core = _village_core(own, rules) if own else ""
     honour_text = simple.replace(own, "") if len(own) >= 2 else simple  # 文明村老年协会: 文明村 is the village
     names = {p.id: p.name_zh for p in rules.plaques}
