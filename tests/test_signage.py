@@ -347,3 +347,18 @@ def test_a_garbled_sign_reading_is_left_for_review(rules):
     assert doubtful.kind == "undecided" and doubtful.authorised is None and "中浦中树树农委院会" in doubtful.issues[0]
     assert "中浦中树树农委院会" in doubtful.reason
     assert kind(sign, 0.99).kind == "unauthorised_sign"
+
+
+def test_two_boxes_shifted_over_one_strip_are_one_board_but_touching_strips_are_two():
+    from audit.signs.engine import _Candidate, _one_per_board
+    from audit.signs.names import TextMatch
+
+    vc = TextMatch("villagers_committee", "official", 100.0, "燕子窝村村民委员会", False)
+    # the boxes of a 12-MP scene (working pixels): one shifted left over the wall, sharing 0.63 of the narrower width
+    shifted = [_Candidate((671, 935, 706, 1094), "detector+ocr", "strip", 0.7, vc, 0.9),
+               _Candidate((687, 923, 717, 1092), "detector+ocr", "strip", 0.8, vc, 0.95)]
+    assert len(_one_per_board(shifted)) == 1
+    # two strips of one body hung edge to edge, each box bleeding a fifth into the other: a real duplicate
+    touching = [_Candidate((100, 100, 148, 400), "detector+ocr", "strip", 0.8, vc, 0.9),
+                _Candidate((132, 100, 180, 400), "detector+ocr", "strip", 0.8, vc, 0.9)]
+    assert len(_one_per_board(touching)) == 2

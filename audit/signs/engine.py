@@ -68,6 +68,11 @@ WEAK_BOX_CONF = 0.05
 # The text pass looks only at the regions in doubt: each box not settled and each weak box, grown by this
 # share of its width and height on every side (neighbouring lines, a board the box cut short), merged where they meet.
 REGION_MARGIN = 0.5
+# Two detector boxes of one reading that share more than this part of the narrower one's width and of the lower
+# one's height are one board (a 12-MP scene of bench/signage_eval.py --long-side 4000 had two boxes shifted over
+# one strip, sharing 0.63 of the width: a false duplicate); two real boards of one body hang apart, their boxes
+# bleeding into each other by a tenth or two at most.
+BOARDS_NEVER_SHARE = 0.4
 SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each costs tens of milliseconds)
 # Recogniser score below which a reading that names no official plaque is not reported as an unauthorised
 # sign but left for review (bench/signage_eval.py: on 40 held-out scenes 7 of 9 official plaques misread as signs
@@ -203,6 +208,8 @@ def _same_board(a: _Candidate, b: _Candidate) -> bool:
     gap_y = max(0.0, max(ay1, by1) - min(ay2, by2))
     if "ocr" in (a.source, b.source):
         return gap_x <= 0.3 * w and gap_y <= 0.3 * h and max(x_share, y_share) > 0.5
+    if x_share > BOARDS_NEVER_SHARE and y_share > BOARDS_NEVER_SHARE:
+        return True  # two boxes shifted over one strip: boards hang side by side, they do not overlap
     tall = h > 1.5 * w
     return (x_share > 0.7 and gap_y <= 0.15 * h) if tall else (y_share > 0.7 and gap_x <= 0.1 * w and not tall)
 
