@@ -365,10 +365,12 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         texts = [r[0] for r in readings[k]] + line_texts
         match = _best_match(texts, rules, village, side, gazetteer) if line_texts else first[k]
         read_score = max([r[1] for r in readings[k]] + [ln.score for ln in inside_lines] + [0.0])
-        doubtful = match is None or (match.kind in ("background", "unauthorised_sign") and read_score < SURE_SIGN_READING)
+        doubtful = match is None or match.kind == "undecided" or (
+            match.kind in ("background", "unauthorised_sign") and read_score < SURE_SIGN_READING)
         if doubtful and second_looks > 0 and crops[k].size:
-            # Nothing read yet, or only a garbled reading that names no plaque: read the board's lines in an
-            # enhanced copy of the crop. (A clear reading of a shop's sign or a slogan needs no second look.)
+            # Nothing read yet, a reading close to a plaque but undecided, or only a garbled reading that names no
+            # plaque: read the board's lines in an enhanced copy of the crop. (A clear reading of a shop's sign or
+            # a slogan needs no second look.)
             second_looks -= 1
             board = engine.reader.read_board(crops[k])
             if board:
