@@ -236,3 +236,11 @@ def test_a_community_of_a_registry_village_core_is_a_community_not_a_district(ru
     known = gazetteer_from_names(villages=["于家洼村"], rules=rules)
     m = type_from_text("于家洼社区股份合作社", rules, gazetteer=known, village="于家洼社区")
     assert (m.type, m.kind) == ("collective_economy", "official")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("村民兵连", "militia"), ("社区民兵连", "militia"),
+                                                ("村股份经济合作社", "collective_economy")])
+def test_a_village_name_cut_before_its_ending_still_names_the_body(rules, text, expected):
+    # the top of the strip hidden: only the village's ending (村, 社区) is left of its name
+    m = type_from_text(text, rules, village="杏花岭村")
+    assert (m.type, m.kind) == (expected, "official")

@@ -598,6 +598,8 @@ def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, village
     village (王庄村土地…) or before a short body (…街道工作委员会) it is a qualifier naming another body."""
     if gazetteer is not None and leftover in gazetteer.villages:
         return True
+    if not head and leftover in rules.names.village_suffixes:
+        return True  # 村民兵连: the village's name cut off before its ending (the board's top hidden)
     if village and leftover == _village_core(simplified(normalise_text(village)), rules):
         return True
     if head and _level_of(head[-1], rules, gazetteer) == "village":
