@@ -185,3 +185,17 @@ def test_dark_coloured_text_is_other_not_black():
     board = np.full((200, 60, 3), 250, np.uint8)
     board[40:160, 15:45] = (20, 20, 120)  # dark blue: dark, but not grey
     assert colours_of_crop(board)[1] == "other"
+
+
+def test_several_unauthorised_signs_are_named_in_one_reason(rules):
+    signs = [plaque("", kind="unauthorised_sign", text="王庄村老年人协会", x=600),
+             plaque("", kind="unauthorised_sign", text="王庄村红白理事会", x=650)]
+    s = inventory_from_photos([photo(full_front() + signs), inside()], rules)
+    assert s.reasons == ["未列入清单的牌子，应摘除：王庄村老年人协会、王庄村红白理事会"]
+
+
+@pytest.mark.parametrize("text", ["红旗党支部"])
+def test_an_honour_title_before_a_party_body_is_an_honour(rules, text):
+    m = type_from_text(text, rules, village="王庄村")
+    assert (m.type, m.kind) == ("other_sign", "honour")
+    assert m.reason == f"「{text[:2]}」是荣誉称号，应集中展陈"
