@@ -301,24 +301,42 @@ def _township_totals(audited: pd.DataFrame) -> pd.DataFrame:
         unknown=("unknown", "sum"), shortfall_m2=("shortfall_m2", "sum"))
 
 
+def _compliance_rate(totals: pd.Series) -> float | None:
+    """达标 ÷ (达标 + 不达标) of a row of :func:`_township_totals`; None when no village could be judged."""
+    judged = int(totals["compliant"] + totals["non_compliant"])
+    return float(totals["compliant"]) / judged if judged else None
+
+
+def _township_areas(areas: gpd.GeoDataFrame):
+    """(row, township name, geometry) of each township area with a geometry (an unnamed one is 未分乡镇)."""
+    for rec in areas.itertuples(index=False):
+        geom = rec.geometry
+        if geom is None or geom.is_empty:
+            continue
+        yield rec, (rec.township if isinstance(rec.township, str) and rec.township else UNTYPED), geom
+
+
+def _lat_lng(x: float, y: float, *, gcj02: bool) -> tuple[float, float]:
+    """A WGS84 point as the map shows it (GCJ-02 tiles shift it), rounded to 5 decimals."""
+    if gcj02:
+        gx, gy = coords.wgs84_to_gcj02(np.array([x]), np.array([y]))
+        x, y = float(gx[0]), float(gy[0])
+    return round(float(y), 5), round(float(x), 5)
+
+
 def township_features(areas: gpd.GeoDataFrame, audited: pd.DataFrame, *, gcj02: bool = False) -> dict:
     """Township polygons as a GeoJSON FeatureCollection coloured by compliance rate (``c``) with an escaped
     tooltip ``t`` (name, rate, counts; 近似 when the area is approximate)."""
     summary = _township_totals(audited)
     features = []
-    for rec in areas.itertuples(index=False):
-        geom = rec.geometry
-        if geom is None or geom.is_empty:
-            continue
+    for rec, name, geom in _township_areas(areas):
         geom = _display_outline(geom)
         if gcj02:
             geom = shapely.transform(geom, lambda xy: np.column_stack(coords.wgs84_to_gcj02(xy[:, 0], xy[:, 1])))
-        name = rec.township if isinstance(rec.township, str) and rec.township else UNTYPED
         approximate = bool(getattr(rec, "approximate", False))
         if name in summary.index:
             s = summary.loc[name]
-            judged = int(s["compliant"] + s["non_compliant"])
-            rate = float(s["compliant"]) / judged if judged else None
+            rate = _compliance_rate(s)
             figures = (f"村庄 {int(s['villages'])} · 达标 {int(s['compliant'])} · 不达标 {int(s['non_compliant'])}"
                        f" · 无法判定 {int(s['unknown'])}")
         else:
@@ -645,22 +663,16 @@ def township_labels(areas: gpd.GeoDataFrame, audited: pd.DataFrame, *, gcj02: bo
     full figures as its popup: ``[[lat, lng, html, popup, width, height]]`` (escaped)."""
     summary = _township_totals(audited)
     items = []
-    for rec in areas.itertuples(index=False):
-        geom = rec.geometry
-        if geom is None or geom.is_empty:
-            continue
-        name = rec.township if isinstance(rec.township, str) and rec.township else UNTYPED
+    for _rec, name, geom in _township_areas(areas):
         if name not in summary.index:
             continue
         s = summary.loc[name]
-        judged = int(s["compliant"] + s["non_compliant"])
-        rate = f"{float(s['compliant']) / judged:.0%}" if judged else "—"
+        share = _compliance_rate(s)
+        rate = f"{share:.0%}" if share is not None else "—"
         point = shapely.point_on_surface(geom)
-        x, y = (coords.wgs84_to_gcj02(np.array([point.x]), np.array([point.y])) if gcj02
-                else (np.array([point.x]), np.array([point.y])))
         label = (f'<div class="va-town"><b>{html.escape(name)}</b> 达标率 {rate} · 缺口 {float(s["shortfall_m2"]):,.0f} ㎡'
                  "</div>")
-        items.append([round(float(y[0]), 5), round(float(x[0]), 5), label, None, 150, 18])
+        items.append([*_lat_lng(point.x, point.y, gcj02=gcj02), label, None, 150, 18])
     return items
 
 
@@ -674,7 +686,6 @@ def ranking_markers(audited: gpd.GeoDataFrame, ranking: object, *, top: int = RA
     for rec, g in zip(rows.itertuples(index=False), geom, strict=True):
         if g is None or g.is_empty:
             continue
-        x, y = (coords.wgs84_to_gcj02(np.array([g.x]), np.array([g.y])) if gcj02 else (np.array([g.x]), np.array([g.y])))
         per = "—" if pd.isna(rec.gap_per_household_m2) else f"{rec.gap_per_household_m2:.3f}"
         cost = "" if pd.isna(rec.cost_yuan) else f"<tr><th>投资估算（元）</th><td>{rec.cost_yuan:,.0f}</td></tr>"
         popup = (f"<b>建设优先第 {rec.rank} 名：{_fmt(rec.village_name)}</b><table class=\"va-popup\">"
@@ -682,7 +693,7 @@ def ranking_markers(audited: gpd.GeoDataFrame, ranking: object, *, top: int = RA
                  f"<tr><th>面积缺口（㎡）</th><td>{_fmt(rec.gap_m2, 2)}</td></tr>"
                  f"<tr><th>户均缺口（㎡/户）</th><td>{per}</td></tr>{cost}</table>")
         width = 20 if rec.rank < 100 else 28
-        items.append([round(float(y[0]), 5), round(float(x[0]), 5),
+        items.append([*_lat_lng(g.x, g.y, gcj02=gcj02),
                       f'<div class="va-rank" style="width:{width}px">{rec.rank}</div>', popup, width + 4, 20])
     return items
 

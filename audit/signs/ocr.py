@@ -211,20 +211,19 @@ def _colours(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple
 def _gap_region(a: TextLine, b: TextLine) -> tuple[int, int, int, int] | None:
     """The stretch of board between two stacked lines (rows for horizontal lines, columns for vertical ones),
     over the span the two share; None when they are not stacked (no shared span, or too far apart)."""
-    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = a.box, b.box
-    if a.vertical:   # columns side by side: they share rows, the gap runs across
-        lo, hi = max(ay1, by1), min(ay2, by2)
-        thick = max(ax2 - ax1, bx2 - bx1)
-        g1, g2 = min(ax2, bx2), max(ax1, bx1)
-        if hi - lo < 0.3 * min(ay2 - ay1, by2 - by1) or g2 - g1 > MAX_LINE_GAP * thick:
-            return None
-        return (int(g1), int(lo), int(g2), int(hi)) if g2 > g1 else (0, 0, 0, 0)
+    def along(box):  # vertical columns are measured as horizontal lines with x and y swapped
+        x1, y1, x2, y2 = box
+        return (y1, x1, y2, x2) if a.vertical else (x1, y1, x2, y2)
+
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = along(a.box), along(b.box)
     lo, hi = max(ax1, bx1), min(ax2, bx2)
     thick = max(ay2 - ay1, by2 - by1)
     g1, g2 = min(ay2, by2), max(ay1, by1)
     if hi - lo < 0.3 * min(ax2 - ax1, bx2 - bx1) or g2 - g1 > MAX_LINE_GAP * thick:
         return None
-    return (int(lo), int(g1), int(hi), int(g2)) if g2 > g1 else (0, 0, 0, 0)
+    if g2 <= g1:
+        return (0, 0, 0, 0)
+    return tuple(int(v) for v in along((lo, g1, hi, g2)))
 
 
 def board_groups(lines: list[TextLine], image: np.ndarray) -> list[list[TextLine]]:
