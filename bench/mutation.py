@@ -37,11 +37,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sample", type=int, default=0, help="mutants per module (0: all)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=2, help="mutants tested at once (mutmut --max-children)")
     ap.add_argument("--report-only", action="store_true", help="print the last results without running")
     args = ap.parse_args()
     if not args.report_only:
         if not (ROOT / "mutants").exists() or not results():
-            subprocess.run(MUTMUT + ["run", "--max-children", "2", "audit.signs.names.x_normalise_text__mutmut_1"],
+            subprocess.run(MUTMUT + ["run", "--max-children", str(args.jobs), "audit.signs.names.x_normalise_text__mutmut_1"],
                            cwd=ROOT, check=False)  # generates the mutants and the test stats
         names = sorted(results())
         if args.sample:
@@ -51,7 +52,7 @@ def main() -> int:
                 by_module[module_of(n)].append(n)
             names = sorted(n for group in by_module.values() for n in rng.sample(group, min(args.sample, len(group))))
         chosen = set(names)
-        subprocess.run(MUTMUT + ["run", "--max-children", "2", *names], cwd=ROOT, check=False,
+        subprocess.run(MUTMUT + ["run", "--max-children", str(args.jobs), *names], cwd=ROOT, check=False,
                        stdout=subprocess.DEVNULL)
     else:
         chosen = None

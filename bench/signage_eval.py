@@ -30,7 +30,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20_000_000)
     parser.add_argument("--long-side", type=int, default=2000)
     parser.add_argument("--modes", default="ocr,detector")
-    parser.add_argument("--det-long-side", type=int, default=None, help="full-photo OCR detection size")
+    parser.add_argument("--region-text-px", type=float, default=None,
+                        help="the engine's REGION_TEXT_PX (0: the text pass on the regions in doubt at full size)")
     parser.add_argument("--misses", action="store_true",
                         help="for each photo whose inventory is not exact: the truth (with each board's visible share) "
                              "and what the engine read on each board, to see why")
@@ -59,8 +60,9 @@ def main() -> int:
         if mode == "baseline":
             run_baseline(scenes)
             continue
-        kw = {"det_long_side": args.det_long_side} if args.det_long_side else {}
-        engine = Engine.load(use_detector=mode == "detector", **kw)
+        engine = Engine.load(use_detector=mode == "detector")
+        if args.region_text_px is not None:
+            engine.region_text_px = args.region_text_px
         if mode == "detector" and engine.detector is None:
             print("detector: no models/plaques.onnx, skipped")
             continue

@@ -114,8 +114,8 @@ def main() -> int:
     parser.add_argument("--batch-copies", type=int, default=2, help="villages in the batch run (each holds every photo)")
     parser.add_argument("--no-batch", action="store_true")
     parser.add_argument("--env", action="store_true", help="also measure the runtime environment in a fresh clone")
-    parser.add_argument("--long-sides", default="", help="also run the engine with these whole-photo pass sizes, "
-                        "interleaved (e.g. 960,640)")
+    parser.add_argument("--region-text-px", default="", help="also run the engine with these REGION_TEXT_PX values, "
+                        "interleaved (e.g. 0,48; 0: the regions in doubt at full size)")
     args = parser.parse_args()
 
     from audit import settings
@@ -128,10 +128,11 @@ def main() -> int:
     print(f"model load (fresh interpreter: import + detector + reader): {load_time():.2f} s")
 
     engine = Engine.load()
-    engines = {f"engine ({engine.full_photo_long_side} px)": engine}
-    for size in filter(None, args.long_sides.split(",")):
-        if int(size) != engine.full_photo_long_side:
-            engines[f"engine ({size} px)"] = Engine.load(det_long_side=int(size))
+    engines = {f"engine (regions at {engine.region_text_px:g} px)": engine}
+    for px in filter(None, args.region_text_px.split(",")):
+        if float(px) != engine.region_text_px:
+            engines[f"engine (regions at {float(px):g} px)"] = Engine.load()
+            engines[f"engine (regions at {float(px):g} px)"].region_text_px = float(px)
     ocr = baseline_reader()
     rules = engine.rules
     times: dict[str, list[float]] = {name: [] for name in [*engines, "baseline"]}

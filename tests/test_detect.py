@@ -62,7 +62,7 @@ def test_letterbox_keeps_the_aspect_and_pads_with_grey():
 
 def test_the_shipped_engine_has_its_detector():
     assert default_onnx_path().exists(), "models/plaques.onnx is shipped"
-    engine = Engine.load(det_long_side=960)
+    engine = Engine.load()
     assert isinstance(engine.detector, Detector) and engine.detector.names == NAMES
 
 

@@ -21,8 +21,6 @@ VILLAGE = "王庄村"
 
 
 class _Reader:
-    det_long_side = 960
-
     def __init__(self, readings: dict[int, list[tuple[str, float]]], lines: list[TextLine] = ()) -> None:
         self.readings, self.lines = readings, list(lines)
         self.batches: list[int] = []
@@ -33,12 +31,12 @@ class _Reader:
         # a crop is known by its width (each stub box has its own)
         return [list(self.readings.get(c.shape[1], [])) for c in crops]
 
-    def lines_at(self, image, *, long_side, skip=(), keep=(), min_score=0.5):
+    def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0):
         # The test photo codes each pixel's position (see _photo): the region's offset is its first pixel's.
         r, g, b = (int(v) for v in image[0, 0])
         ox, oy = r + 256 * (b // 16), g + 256 * (b % 16)
         h, w = image.shape[:2]
-        self.full_passes.append({"long_side": long_side, "skip": list(skip), "keep": list(keep),
+        self.full_passes.append({"scale": scale, "skip": list(skip), "keep": list(keep),
                                  "region": (ox, oy, ox + w, oy + h)})
         return [TextLine(ln.text, ln.score, (ln.box[0] - ox, ln.box[1] - oy, ln.box[2] - ox, ln.box[3] - oy), ln.vertical)
                 for ln in self.lines if ox <= ln.box[0] and ln.box[2] <= ox + w and oy <= ln.box[1] and ln.box[3] <= oy + h]
@@ -119,9 +117,9 @@ def test_text_pass_over_the_regions_in_doubt(rules, case):
     elsewhere = TextLine("王庄村红白理事会", 0.97, (300.0, 500.0, 400.0, 530.0), False)   # in no region
     weak = [(690.0, 440.0, 795.0, 490.0)] if case == "weak_box" else []
     reader = _Reader(readings, [missed, elsewhere])
-    engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes, weak), full_photo_long_side=640)
+    engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes, weak), region_text_px=8.0)
     result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
-    assert len(reader.full_passes) == 1 and reader.full_passes[0]["long_side"] == 640
+    assert len(reader.full_passes) == 1
     ox, oy, ox2, oy2 = reader.full_passes[0]["region"]
     doubt = {"unread_box": boxes[6:], "weak_box": weak, "no_box": []}[case]
     if doubt:   # the region of the box in doubt, grown by REGION_MARGIN on each side
@@ -131,6 +129,9 @@ def test_text_pass_over_the_regions_in_doubt(rules, case):
                                       min(600, int(y2 + my) + 1))   # clipped to the photo
     else:       # no box at all: the whole photo
         assert (ox, oy, ox2, oy2) == (0, 0, 800, 600)
+    # the region is reduced so that its box in doubt is 8 px across: the unread strip is 26 px wide, the weak box
+    # 50 px high; with no box, the photo is looked at whole
+    assert reader.full_passes[0]["scale"] == pytest.approx({"unread_box": 8 / 26, "weak_box": 8 / 50, "no_box": 1.0}[case])
     read = [b for b in boxes if case != "unread_box" or b != boxes[6]]
     shifted = [(b[0] - ox, b[1] - oy, b[2] - ox, b[3] - oy) for b in read]
     assert reader.full_passes[0]["skip"] == shifted                  # lines on boxes already read are not read again
@@ -166,3 +167,16 @@ def test_a_tall_box_over_two_strips_is_not_settled_by_one_reading(rules):
     assert party.kind == "official"
     assert _settled(party, 0.99, (0, 0, 40, 400))          # one strip: 10 characters of 40 px fill its width
     assert not _settled(party, 0.99, (0, 0, 100, 400))     # two strips and the gap: the reading fills half
+
+
+def test_region_scale_follows_the_smallest_box_centred_in_the_region():
+    from audit.signs.engine import region_scale
+
+    strip, plate, outside = (100.0, 100.0, 130.0, 400.0), (200.0, 100.0, 400.0, 220.0), (900.0, 0.0, 910.0, 50.0)
+    region = (50, 50, 450, 450)
+    # the 30-px strip, not the 10-px box outside
+    assert region_scale([strip, plate, outside], region, 15.0) == pytest.approx(0.5)
+    assert region_scale([plate], region, 60.0) == pytest.approx(0.5)                   # the plate's 120-px height
+    assert region_scale([plate], region, 200.0) == 1.0                                 # never enlarged
+    assert region_scale([outside], region, 15.0) == 1.0                                # no box in it
+    assert region_scale([strip], region, 0.0) == 1.0                                   # 0: off

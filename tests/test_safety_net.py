@@ -104,12 +104,10 @@ def test_stacked_lines_farther_than_three_line_heights_are_two_boards():
 class _Reader:
     """The whole-photo pass returns the crafted lines; no box was detected, so no crop is read."""
 
-    det_long_side = 960
-
     def __init__(self, lines: list[TextLine]) -> None:
         self._lines = lines
 
-    def lines_at(self, image, *, long_side, skip=(), keep=(), min_score=0.5):
+    def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0):
         return list(self._lines)
 
     def read_plaques(self, crops):

@@ -362,3 +362,20 @@ def test_two_boxes_shifted_over_one_strip_are_one_board_but_touching_strips_are_
     touching = [_Candidate((100, 100, 148, 400), "detector+ocr", "strip", 0.8, vc, 0.9),
                 _Candidate((132, 100, 180, 400), "detector+ocr", "strip", 0.8, vc, 0.9)]
     assert len(_one_per_board(touching)) == 2
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.4])
+def test_the_text_pass_finds_lines_on_a_reduced_copy_and_reports_them_on_the_image(engine, scale):
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from audit.signs.fonts import faces_for, font
+
+    page = Image.new("RGB", (1300, 360), (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    draw.text((100, 120), "王庄村村民委员会", fill=(0, 0, 0), font=font(faces_for("song", False)[0], 120))
+    x1, y1, x2, y2 = draw.textbbox((100, 120), "王庄村村民委员会", font=font(faces_for("song", False)[0], 120))
+    lines = engine.reader.lines_at(np.asarray(page), scale=scale)
+    assert [ln.text for ln in lines] == ["王庄村村民委员会"]
+    bx1, by1, bx2, by2 = lines[0].box   # in pixels of the page, whatever copy the lines were found on
+    assert abs(bx1 - x1) < 25 and abs(by1 - y1) < 25 and abs(bx2 - x2) < 25 and abs(by2 - y2) < 25

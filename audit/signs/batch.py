@@ -125,9 +125,10 @@ def _report(job: BatchJob, outcomes: list[_Outcome], rules: Rules) -> SignageRep
 _worker: dict[str, object] = {}
 
 
-def _start_worker(rules: Rules, model: str | None, use_detector: bool, det_long_side: int, threads: int) -> None:
+def _start_worker(rules: Rules, model: str | None, use_detector: bool, region_text_px: float, threads: int) -> None:
     os.environ["VILLAGE_AUDIT_THREADS"] = str(threads)
-    _worker["engine"] = Engine.load(rules=rules, model=model, use_detector=use_detector, det_long_side=det_long_side)
+    _worker["engine"] = Engine.load(rules=rules, model=model, use_detector=use_detector)
+    _worker["engine"].region_text_px = region_text_px
 
 
 def _worker_task(task: tuple[int, int, Path, str, BatchJob]) -> tuple[int, int, _Outcome]:
@@ -163,7 +164,7 @@ def _run_parallel(jobs: list[BatchJob], engine: Engine, progress: Callable[[str]
 
     detector = engine.detector
     init = (engine.rules, str(detector.path) if detector is not None else None, detector is not None,
-            engine.reader.det_long_side, max(1, settings.threads() // workers))
+            engine.region_text_px, max(1, settings.threads() // workers))
     outcomes: list[list[_Outcome | None]] = [[None] * len(job.photos) for job in jobs]
     left = [len(job.photos) for job in jobs]
     next_job = 0

@@ -45,13 +45,15 @@ from audit.signs.style import illuminant_of, style_checks
 _IDENTITY_CLASSES = {"identity"}
 _BOARD_CLASSES = {"strip", "plaque"}
 _HONOUR_CLASSES = {"honour"}
-# Long side asked of the text pass's line detection (the lines are read on the working image itself). RapidOCR 1.4
-# does not honour it: with limit_type "max" its detector picks 960, 1500 or 2000 px from the image's own size, so
-# the pass has looked at the working image at full size all along (640 and 960 "gave the same inventories" for
-# that reason). Detection really at 640 px (ocr.lines_at resizing the photo itself) lost what the pass finds:
-# readable plaques 92 -> 81 of 120 on bench/signage_eval.py --n 40 (issue 17's notes). Cost is cut by looking at
-# fewer pixels instead (the regions in doubt, REGION_MARGIN).
-FULL_PASS_LONG_SIDE = 640
+# The text pass detects lines on each region in doubt reduced so that its smallest box in doubt has this short side
+# (pixels; never enlarged): text detection's cost follows the pixels it looks at, and large characters are found as
+# well or better on the reduced copy (the lines are read on the working image itself). Measured with
+# bench/signage_eval.py --n 40 --modes detector, against the regions at full size: seed 20000000 exact 26 -> 27/40,
+# readable 93/120 both, unlisted 28/66 both, undecided 13 -> 12; seed 30000000 exact 18 -> 20/40, readable
+# 71 -> 72/107, unlisted 24/57 both; 48 px gave the same on the first set but lost an unlisted sign on the second,
+# 32 px lost boards. (RapidOCR 1.4 ignores its own det_limit_side_len with limit type "max": a size asked of it
+# changed nothing; and the whole photo reduced to 640 px lost boards, readable 92 -> 81 of 120.)
+REGION_TEXT_PX = 64.0
 # Name score (names.py) at which a crop's reading of an official plaque settles its box without the whole-photo
 # lines (a misread neighbour strip or 村民议事会 read as 村民委员会 score lower).
 SETTLED_OFFICIAL = 95
@@ -90,19 +92,14 @@ class Engine:
     reader: Reader
     detector: object | None = None
     ocr_full_photo: bool = True
-    full_photo_long_side: int = 960
+    region_text_px: float = REGION_TEXT_PX
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, *, rules: Rules | None = None, model: str | Path | None = None, use_detector: bool = True,
-             det_long_side: int | None = None) -> Engine:
+    def load(cls, *, rules: Rules | None = None, model: str | Path | None = None,
+             use_detector: bool = True) -> Engine:
         """Load the reader and the detector (``models/plaques.onnx``, or ``model``); ``use_detector=False`` is the
-        explicit OCR-only mode. A missing detector is an error, never a silent fallback.
-
-        ``det_long_side`` is the size of the full-photo text detection: :data:`FULL_PASS_LONG_SIDE` when the
-        detector finds the boards (the full-photo pass is then a safety net where the boxes leave doubt), 1280 px
-        when OCR alone must find them.
-        """
+        explicit OCR-only mode. A missing detector is an error, never a silent fallback."""
         import cv2
 
         from audit import settings
@@ -114,9 +111,7 @@ class Engine:
             # Without the detector the engine finds far fewer boards: never fall back to it silently.
             raise AuditError(f"找不到牌子检测模型：{path}（仅用文字识别核查须明确指定，如命令行 --no-detector）")
         detector = Detector(path) if use_detector else None
-        size = det_long_side or (FULL_PASS_LONG_SIDE if detector is not None else 1280)
-        return cls(rules=rules or load_rules(), reader=Reader(det_long_side=size), detector=detector,
-                   full_photo_long_side=size)
+        return cls(rules=rules or load_rules(), reader=Reader(), detector=detector)
 
 
 def _inside(line: TextLine, box: tuple[float, float, float, float], margin: float = 0.15) -> bool:
@@ -286,6 +281,18 @@ def _regions(boxes: list[tuple[float, float, float, float]], shape: tuple[int, .
     return [tuple(r) for r in out if r[2] > r[0] and r[3] > r[1]]
 
 
+def region_scale(boxes: list[tuple[float, float, float, float]], region: tuple[int, int, int, int],
+                 text_px: float) -> float:
+    """How much the text pass reduces a region: so that the smallest of ``boxes`` centred in it has a short side of
+    ``text_px`` pixels (:data:`REGION_TEXT_PX`), never enlarged; 1 with ``text_px`` 0 or no box in it."""
+    rx1, ry1, rx2, ry2 = region
+    sides = [min(b[2] - b[0], b[3] - b[1]) for b in boxes
+             if rx1 <= (b[0] + b[2]) / 2 <= rx2 and ry1 <= (b[1] + b[3]) / 2 <= ry2]
+    if not text_px or not sides:
+        return 1.0
+    return float(min(1.0, text_px / max(min(sides), 1.0)))
+
+
 def usual_boards(rules: Rules, side: str) -> int:
     """How many official plaques a photo of this side usually holds: those the rules hang there."""
     return len(rules.plaques_at(side))
@@ -326,13 +333,16 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         skip = [det.box for det, ok in zip(dets, settled, strict=True) if ok]
         keep = [det.box for det, ok in zip(dets, settled, strict=True) if not ok]
         if engine.detector is None or not dets:
-            lines = engine.reader.lines_at(image, long_side=engine.full_photo_long_side, skip=skip, keep=keep)
+            lines = engine.reader.lines_at(image, skip=skip, keep=keep)
         else:
-            for x1, y1, x2, y2 in _regions(keep + [d.box for d in weak], image.shape):
+            in_doubt = keep + [d.box for d in weak]
+            for region in _regions(in_doubt, image.shape):
+                x1, y1, x2, y2 = region
                 def shift(b, dx=x1, dy=y1):
                     return (b[0] - dx, b[1] - dy, b[2] - dx, b[3] - dy)
-                got = engine.reader.lines_at(image[y1:y2, x1:x2], long_side=engine.full_photo_long_side,
-                                             skip=[shift(b) for b in skip], keep=[shift(b) for b in keep])
+                got = engine.reader.lines_at(image[y1:y2, x1:x2], skip=[shift(b) for b in skip],
+                                             keep=[shift(b) for b in keep],
+                                             scale=region_scale(in_doubt, region, engine.region_text_px))
                 lines += [TextLine(ln.text, ln.score, (ln.box[0] + x1, ln.box[1] + y1, ln.box[2] + x1, ln.box[3] + y1),
                                    ln.vertical) for ln in got]
     timings["ocr_photo"] = time.perf_counter() - t0

@@ -30,13 +30,16 @@ class TextLine:
 class Reader:
     """A RapidOCR engine, created once and reused (model load ≈ 1 s)."""
 
-    def __init__(self, *, det_long_side: int = 1280, threads: int | None = None) -> None:
+    def __init__(self, *, threads: int | None = None) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
-        self.det_long_side = det_long_side
         n = threads or settings.threads()
-        options = {"det_limit_side_len": det_long_side, "det_limit_type": "max", "intra_op_num_threads": n,
-                   "inter_op_num_threads": 1, "print_verbose": False}
+        # "max": text detection looks at an image at its own size, up to 960, 1500 or 2000 px on its long side by
+        # RapidOCR 1.4's size tiers (its det_limit_side_len is not honoured with this type; the default "min"
+        # enlarges small images to a 736-px short side). The pixels it looks at are set by the caller:
+        # :meth:`lines_at`'s ``scale``.
+        options = {"det_limit_type": "max", "intra_op_num_threads": n, "inter_op_num_threads": 1,
+                   "print_verbose": False}
         self._engine = RapidOCR(**options)
         # The second look at small crops runs in its own sessions: feeding the photo's sessions crops of many
         # sizes made their next whole-photo pass about 25 % slower (0.72 -> 0.87 s on the 12-MP bench photo).
@@ -118,23 +121,28 @@ class Reader:
                 out.append(TextLine(line.text, line.score, (w - y2, x1, w - y1, x2), True))
         return out
 
-    def lines_at(self, image: np.ndarray, *, long_side: int, skip: list[tuple[float, float, float, float]] = (),
-                 keep: list[tuple[float, float, float, float]] = (), min_score: float = 0.5) -> list[TextLine]:
-        """Every text line of a photo, found at ``long_side`` pixels (text detection's cost follows the pixels
-        it looks at; at most the reader's ``det_long_side``) and read on the photo itself. Lines whose centre lies
-        in a box of ``skip`` (boards already read) are not read again, unless it also lies in a box of ``keep``
-        (grown by 15 % on each side: a box still in doubt, which may hold the neighbour's line). Boxes are in
-        pixels of ``image``."""
+    def lines_at(self, image: np.ndarray, *, skip: list[tuple[float, float, float, float]] = (),
+                 keep: list[tuple[float, float, float, float]] = (), min_score: float = 0.5,
+                 scale: float = 1.0) -> list[TextLine]:
+        """Every text line of a photo (or a region of it), found on a copy reduced by ``scale`` (text detection's
+        cost follows the pixels it looks at) and read on the image itself. Lines whose centre lies in a box of
+        ``skip`` (boards already read) are not read again, unless it also lies in a box of ``keep`` (grown by 15 %
+        on each side: a box still in doubt, which may hold the neighbour's line). Boxes are in pixels of
+        ``image``."""
+        import cv2
+
         engine = self._engine
         image = np.ascontiguousarray(image)
-        det = engine.text_det
-        det.limit_side_len = min(long_side, self.det_long_side)
-        try:
-            quads, _ = det(image)
-        finally:
-            det.limit_side_len = self.det_long_side
+        small = image
+        if scale < 1.0:
+            h, w = image.shape[:2]
+            small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        quads, _ = engine.text_det(small)
         if quads is None or len(quads) == 0:
             return []
+        if small is not image:
+            quads = np.asarray(quads, dtype=np.float32) * np.float32(
+                [image.shape[1] / small.shape[1], image.shape[0] / small.shape[0]])
         quads = [np.asarray(q, dtype=np.float32) for q in engine.sorted_boxes(np.asarray(quads))]
 
         def within(cx: float, cy: float, box: tuple[float, float, float, float], margin: float) -> bool:

@@ -140,9 +140,9 @@ def _preload_engine() -> None:
     loaded = {flag: Engine.load(rules=rules, use_detector=flag) for flag in (True, False)}
     original = Engine.load
 
-    def load(cls, *, rules=None, model=None, use_detector=True, det_long_side=None):  # noqa: ANN001, ANN202
-        if model is not None or det_long_side is not None:
-            return original(rules=rules, model=model, use_detector=use_detector, det_long_side=det_long_side)
+    def load(cls, *, rules=None, model=None, use_detector=True):  # noqa: ANN001, ANN202
+        if model is not None:
+            return original(rules=rules, model=model, use_detector=use_detector)
         engine = loaded[use_detector]
         return engine if rules is None or rules is engine.rules else dataclasses.replace(engine, rules=rules)
 
