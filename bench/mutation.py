@@ -3,6 +3,8 @@ verdict, style decisions, the floor-area rule).
 
     .venv/bin/python bench/mutation.py                 # every mutant (hours on 2 cores)
     .venv/bin/python bench/mutation.py --sample 60     # a seeded sample of 60 mutants per module
+    .venv/bin/python bench/mutation.py --only audit.signs.style --jobs 2   # one module's mutants
+    .venv/bin/python bench/mutation.py --rerun-survivors   # the last run's survivors again (after new tests)
 
 Runs ``mutmut run`` on the chosen mutants (mutmut selects, per mutant, the tests that cover the function it
 changed) and prints, per module, killed / survived / no tests / timeouts and the score killed ÷ (killed +
@@ -38,13 +40,19 @@ def main() -> int:
     ap.add_argument("--sample", type=int, default=0, help="mutants per module (0: all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2, help="mutants tested at once (mutmut --max-children)")
+    ap.add_argument("--only", default="", help="mutants of modules starting with this (e.g. audit.signs.style)")
+    ap.add_argument("--rerun-survivors", action="store_true",
+                    help="test again the mutants that survived or had no tests (the others keep their results)")
     ap.add_argument("--report-only", action="store_true", help="print the last results without running")
     args = ap.parse_args()
     if not args.report_only:
         if not (ROOT / "mutants").exists() or not results():
             subprocess.run(MUTMUT + ["run", "--max-children", str(args.jobs), "audit.signs.names.x_normalise_text__mutmut_1"],
                            cwd=ROOT, check=False)  # generates the mutants and the test stats
-        names = sorted(results())
+        status = results()
+        names = sorted(n for n in status if module_of(n).startswith(args.only))
+        if args.rerun_survivors:
+            names = [n for n in names if status[n] in ("survived", "no tests")]
         if args.sample:
             rng = random.Random(args.seed)
             by_module: dict[str, list[str]] = defaultdict(list)
@@ -54,9 +62,13 @@ def main() -> int:
         chosen = set(names)
         subprocess.run(MUTMUT + ["run", "--max-children", str(args.jobs), *names], cwd=ROOT, check=False,
                        stdout=subprocess.DEVNULL)
+        if args.rerun_survivors:
+            chosen = None  # report every mutant: the others keep their earlier results
     else:
         chosen = None
     status = results()
+    if args.only:
+        chosen = {n for n in (chosen if chosen is not None else status) if module_of(n).startswith(args.only)}
     counts: dict[str, Counter] = defaultdict(Counter)
     survivors = []
     for name, st in status.items():

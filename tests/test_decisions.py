@@ -199,3 +199,49 @@ def test_an_honour_title_before_a_party_body_is_an_honour(rules, text):
     m = type_from_text(text, rules, village="王庄村")
     assert (m.type, m.kind) == ("other_sign", "honour")
     assert m.reason == f"「{text[:2]}」是荣誉称号，应集中展陈"
+
+
+# ------------------------------------------------------- survivors of the full mutation run (bench/mutation.py)
+def test_two_misplaced_plaques_are_named_in_one_reason(rules):
+    plaques = full_front() + [plaque("governance_centre", x=500, side_ok=False),
+                              plaque("veterans_station", x=550, side_ok=False)]
+    s = inventory_from_photos([photo(plaques), inside()], rules)
+    assert "错挂（内外位置不符）：综治中心、退役军人服务站" in s.reasons
+
+
+def test_the_gazetteer_of_a_registry_has_its_three_levels(rules):
+    from audit.signs.names import gazetteer_from_registry
+
+    registry = pd.DataFrame({"village_name": ["王庄村", "李村", None], "township": ["城关镇", "城关镇", np.nan],
+                             "county": ["平原县", None, "平原县"], "households": [100, 200, 300]})
+    g = gazetteer_from_registry(registry, rules)
+    assert {n: g.level(n) for n in ("王庄村", "王庄", "李村", "城关镇", "城关", "平原县", "平原")} == {
+        "王庄村": "village", "王庄": "village", "李村": "village", "城关镇": "township", "城关": "township",
+        "平原县": "higher", "平原": "higher"}
+    assert g.villages == frozenset({"王庄"})   # 李 alone is too short to be a village's name
+    without = gazetteer_from_registry(registry[["village_name"]], rules)   # no township or county column
+    assert without.level("城关镇") is None and without.level("王庄村") == "village"
+
+
+def test_an_audit_is_of_the_external_side_unless_told(rules):
+    # 服务大厅 (a service hall's direction sign) is allowed inside the centre, not on its facade
+    assert type_from_text("服务大厅", rules, side="internal").kind == "allowed"
+    assert type_from_text("服务大厅", rules).kind == type_from_text("服务大厅", rules, side="external").kind != "allowed"
+
+
+def test_floor_area_reasons_of_villages_that_cannot_be_judged(rules):
+    df = pd.DataFrame({"village_type": ["ordinary", "ordinary", "ordinary"], "households": [np.nan, np.nan, 300],
+                       "floor_area_m2": [np.nan, 120.0, 300.0], "township": "甲镇",
+                       "problems": [["面积缺失", "户数缺失"], [], []]})
+    out = area_audit(df, rules=rules)
+    assert list(out["reason"][:2]) == ["无法判定：面积缺失；户数缺失", "无法判定：面积、户数或村庄类型缺失"]
+    assert list(area_audit(df.drop(columns="problems"), rules=rules)["reason"][:2]) == [
+        "无法判定：面积、户数或村庄类型缺失"] * 2
+
+
+def test_compliance_rates_are_kept_to_four_decimals(rules):
+    df = pd.DataFrame({"village_type": "ordinary", "households": [100, 100, 100], "floor_area_m2": [120.0, 90.0, 80.0],
+                       "township": "甲镇", "county": "乙县", "problems": [[], [], []]})
+    out = area_audit(df, rules=rules)
+    assert township_summary(out)["compliance_rate"].tolist() == [0.3333]
+    assert county_summary(out)["compliance_rate"].tolist() == [0.3333]

@@ -9,9 +9,24 @@ import pytest
 from PIL import Image, ImageDraw
 
 from audit.signs.fonts import available_faces, faces_for, font
-from audit.signs.style import colours_of_crop, illuminant_of, shape_of_box, style_checks, text_colour_of_crop
+from audit.signs.style import (
+    Check,
+    TextGeometry,
+    _ink_colour,
+    board_proportions,
+    colours_of_crop,
+    illuminant_of,
+    shape_of_box,
+    shape_verdict,
+    style_checks,
+    text_colour_of_crop,
+    text_geometry_of_crop,
+    typeface_check,
+)
+from audit.signs.typeface import TypefaceReading
 
 WHITE, RED, BLACK, GOLD = (246, 246, 244), (196, 24, 28), (24, 24, 24), (212, 175, 55)
+BLACK_LIMIT = 0.72   # audit.signs.style.BLACK_MIN_SHARE, written out
 
 
 def strip(text="王庄村村民委员会", bg=WHITE, fg=BLACK, w=90, h=600, face=None) -> np.ndarray:
@@ -284,3 +299,258 @@ def test_another_colour_is_believed_only_on_characters_large_enough(rules, w, h,
     assert result["text_colour"]["status"] == status
     assert result["text_colour"]["detail"] == {"fail": "应为黑字，实为其他颜色",
                                                "not_checked": "字太小，无法可靠判断是否为其他颜色"}[status]
+
+
+# ------------------------------------------------------------------ decisions, each with its expected value written out
+# (the survivors of bench/mutation.py on audit/signs/style.py: what no test above pinned down)
+
+
+@pytest.mark.parametrize(("share", "saturated", "expected"), [
+    ((1.0, 1.0, 1.0), False, "black"),
+    ((0.72, 0.72, 0.72), False, "black"),     # every channel at the black limit
+    ((0.71, 0.9, 0.9), False, "unsure"),      # red a little short: neither black, red nor another colour
+    ((1.0, 0.71, 1.0), False, "unsure"),      # green a little short
+    ((0.66, 0.66, 0.66), False, "unsure"),
+    ((0.66, 0.66, 0.66), True, "black"),      # burnt-out paper keeps a cast: black may look brown
+    ((0.65, 0.65, 0.65), True, "black"),
+    ((0.6, 0.8, 0.8), False, "red"),          # red at both of its limits
+    ((0.2, 0.8, 1.0), False, "red"),
+    ((0.61, 0.9, 0.9), False, "unsure"),
+    ((0.5, 0.79, 0.9), False, "other"),       # green absorbed too little for red: orange
+    ((1.0, 0.6, 1.0), False, "other"),        # green passes: magenta
+    ((0.6, 1.0, 0.7), False, "other"),
+    ((1.0, 0.55, 1.0), False, "other"),
+    ((1.0, 0.55, 1.0), True, "unsure"),       # with a cast only a clearly coloured ink is another colour
+    ((1.0, 0.5, 1.0), True, "other"),
+])
+def test_ink_colour_from_the_absorption_shares(share, saturated, expected):
+    assert _ink_colour(np.array(share), saturated=saturated) == expected
+
+
+def test_ink_colour_is_judged_without_a_cast_unless_told():
+    assert _ink_colour(np.array((0.66, 0.66, 0.66))) == "unsure"
+
+
+def test_a_burnt_out_board_keeps_its_black_text_black():
+    # Paper at 255 in sunlight: the black ink keeps a warm cast (absorbs blue more than red). Against the
+    # unsaturated limits it would be "unsure"; the saturated ones call it black.
+    crop = strip("王庄村民兵连", bg=(255, 255, 255), fg=(110, 80, 45))
+    colour = text_colour_of_crop(crop)
+    assert min(colour.ink) < BLACK_LIMIT and colour.colour == "black"
+
+
+@pytest.mark.parametrize(("box", "shape"), [((0, 100), "other"), ((100, 0), "other"), ((1, 5), "vertical_strip"),
+                                            ((0.25, 1), "vertical_strip"), ((60, 40), "plaque"), ((40, 40), "other")])
+def test_shape_of_box_at_its_edges(box, shape):
+    assert shape_of_box(*box) == shape
+
+
+FRONTAL = TextGeometry(True, 0.0, 1.0, (0.9, 1.1), 40.0)
+
+
+@pytest.mark.parametrize(("box", "geometry", "expected"), [
+    ((35, 215), None, ("pass", "vertical_strip")),
+    ((60, 40), None, ("pass", "plaque")),
+    ((0, 100), None, ("fail", "other")),
+    ((0.5, 0.5), None, ("cannot_tell", "other")),       # a square box could be a plaque seen at an angle
+    ((40, 40), None, ("cannot_tell", "other")),
+    ((40, 40), FRONTAL, ("fail", "other")),              # … unless the characters show it faces the camera
+    ((100, 40), None, ("fail", "other")),                # wider than a plaque: no angle widens a board
+    ((1, 44), None, ("cannot_tell", "other")),           # a strip seen at 75° from its normal is this thin
+    ((1, 45), None, ("fail", "other")),                  # thinner than any angle explains
+    # a strip seen at an angle: its characters narrowed to 0.4 say its box is 0.4 of its width
+    ((14, 215), TextGeometry(True, 0.0, 0.4, (0.35, 0.45), 10.0), ("pass", "vertical_strip")),
+    # characters at 0.8-0.9 are square enough: no narrowing to explain the box, and the board faces the camera
+    ((20, 230), TextGeometry(True, 0.0, 0.9, (0.85, 0.95), 18.0), ("fail", "other")),
+    ((20, 230), TextGeometry(True, 0.0, 0.8, (0.8, 0.85), 18.0), ("fail", "other")),
+    ((20, 230), TextGeometry(True, 0.0, 0.79, (0.7, 0.85), 18.0), ("pass", "vertical_strip")),
+])
+def test_shape_verdict(box, geometry, expected):
+    assert shape_verdict(box, geometry) == expected
+
+
+def _leaning_box(w0: float, h0: float, deg: float) -> tuple[float, float]:
+    t = np.deg2rad(abs(deg))
+    return w0 * np.cos(t) + h0 * np.sin(t), w0 * np.sin(t) + h0 * np.cos(t)
+
+
+@pytest.mark.parametrize(("w0", "h0", "deg"), [(35, 215, 10.0), (35, 215, -10.0), (60, 40, 25.0), (0.5, 215, 10.0),
+                                               (35, 0.5, 10.0)])
+def test_board_proportions_undo_the_lean(w0, h0, deg):
+    w, h = board_proportions(_leaning_box(w0, h0, deg), TextGeometry(True, deg))
+    assert (w, h) == (pytest.approx(w0, abs=1e-6), pytest.approx(h0, abs=1e-6))
+
+
+def test_board_proportions_keep_the_box_when_the_lean_cannot_explain_it():
+    assert board_proportions((10, 200), TextGeometry(True, 20.0)) == (10, 200)   # a thin box leaning 20°: impossible
+    assert board_proportions((10, 200), TextGeometry(True, None)) == (10, 200)
+    assert board_proportions((10, 200), None) == (10, 200)
+
+
+@pytest.mark.parametrize(("lean", "quartiles", "facing"), [
+    (0.0, (0.8, 1.35), True), (None, (0.8, 1.35), True), (3.0, (1.0, 1.0), True), (-3.0, (1.0, 1.0), True),
+    (3.1, (1.0, 1.0), False), (0.0, (0.79, 1.0), False), (0.0, (1.0, 1.36), False), (0.0, (0.5, 1.0), False),
+    (0.0, (1.0, 1.6), False), (0.0, None, False)])
+def test_facing_the_camera(lean, quartiles, facing):
+    assert TextGeometry(True, lean, 1.0, quartiles, 40.0).facing() is facing
+
+
+def _reading(song: float, hei: float, kai: float) -> TypefaceReading:
+    probabilities = {"song": song, "hei": hei, "kai": kai}
+    best = max(probabilities, key=probabilities.get)
+    return TypefaceReading(best, probabilities[best], 40.0, 12, "", probabilities)
+
+
+@pytest.mark.parametrize(("reading", "status", "detail"), [
+    (None, "not_checked", "未安装字体识别模型，未判断是否为宋体"),
+    (TypefaceReading("unknown", 0.0, 9.6, 0, "small"), "not_checked", "字太小（约 10 像素），无法判断字体"),
+    (TypefaceReading("unknown", 0.0, 40.0, 0, "blurred"), "not_checked", "文字模糊，无法判断字体"),
+    (TypefaceReading("unknown", 0.0, 40.0, 0, "no_text"), "not_checked", "未找到足够的文字，无法判断字体"),
+    (_reading(0.2, 0.5, 0.3), "not_checked", "无法确定是否为宋体（宋体可能性 0.20）"),
+    (_reading(0.5, 0.3, 0.2), "pass", "宋体（模型判断，宋体可能性 0.50）"),
+    (_reading(0.1, 0.7, 0.2), "fail", "疑似黑体，应为宋体（模型判断，宋体可能性仅 0.10，请人工确认）"),
+    (_reading(0.1, 0.2, 0.7), "fail", "疑似楷体，应为宋体（模型判断，宋体可能性仅 0.10，请人工确认）"),
+])
+def test_typeface_check(rules, reading, status, detail):
+    county = rules.model_copy(update={"severity": {**rules.severity, "typeface": "needs_review"}})
+    assert typeface_check(reading, county) == Check(status, "needs_review", detail)
+
+
+def test_typeface_check_names_a_typeface_the_classifier_does_not_know(rules):
+    style = rules.plaque_style.model_copy(update={"typeface": "lishu", "typeface_zh": "隶书"})
+    county = rules.model_copy(update={"plaque_style": style})
+    assert typeface_check(_reading(0.5, 0.3, 0.2), county) == Check(
+        "not_checked", "advisory", "字体识别只分辨宋体、黑体、楷体，无法判断是否为隶书")
+
+
+def _county(rules, **severity):
+    return rules.model_copy(update={"severity": {**rules.severity, **severity}})
+
+
+def test_checks_carry_the_countys_severities_and_their_reasons(rules):
+    county = _county(rules, shape="needs_review", background="advisory", text_colour="advisory")
+    sign = style_checks(strip("王庄村老年人协会"), (90, 600), None, county, traditional=False)
+    assert {k: (v["status"], v["severity"], v["detail"]) for k, v in sign.items() if k in ("background", "text_colour",
+                                                                                             "shape")} == {
+        "background": ("not_checked", "advisory", "非标准牌子，不检查式样"),
+        "text_colour": ("not_checked", "advisory", "非标准牌子，不检查式样"),
+        "shape": ("not_checked", "needs_review", "非标准牌子，不检查式样")}
+    identity = style_checks(board(("党群服务中心",)), (600, 400), county.plaque("service_centre_sign"), county,
+                            traditional=False)
+    assert {k: (v["status"], v["severity"], v["detail"]) for k, v in identity.items() if v["status"] == "exempt"} == {
+        "background": ("exempt", "advisory", "标识牌有专门式样，不适用此项"),
+        "text_colour": ("exempt", "advisory", "标识牌有专门式样，不适用此项"),
+        "shape": ("exempt", "needs_review", "标识牌有专门式样，不适用此项"),
+        "typeface": ("exempt", "advisory", "标识牌有专门式样，不适用此项")}
+    assert sign["traditional_characters"] == {"status": "pass", "severity": "advisory", "detail": "简化字"}
+    old = style_checks(strip("王莊村老年人協會"), (90, 600), None, county, traditional=True)
+    assert old["traditional_characters"] == {"status": "fail", "severity": "advisory", "detail": "含繁体字"}
+
+
+def test_a_white_board_and_a_tinted_one_are_named_in_the_background_check(rules):
+    ok = checks(rules, "militia", strip("王庄村民兵连"), (90, 600), traditional=False)
+    assert ok["background"] == {"status": "pass", "severity": "must_fix", "detail": "白底"}
+    # a pink board in a red light: divided by the light, its red channel exceeds 255 and is named as 255
+    crop = strip("王庄村民兵连", bg=(250, 200, 200))
+    result = style_checks(crop, (90, 600), rules.plaque("militia"), rules, traditional=False,
+                          illuminant=np.array([125.0, 250.0, 250.0]))
+    assert result["background"]["status"] == "fail"
+    assert result["background"]["detail"].startswith("底色不是白色（约 RGB(255, 200, 200)")
+
+
+def test_another_colour_on_a_text_line_alone_is_not_judged(rules):
+    blue = strip("王庄村民兵连", fg=(30, 60, 200))
+    on_board = style_checks(blue, (90, 600), rules.plaque("militia"), rules, traditional=False)
+    assert on_board["text_colour"] == {"status": "fail", "severity": "must_fix", "detail": "应为黑字，实为其他颜色"}
+    alone = style_checks(blue, (90, 600), rules.plaque("militia"), rules, traditional=False, board=False)
+    assert alone["text_colour"] == {"status": "not_checked", "severity": "must_fix", "detail": "未能可靠分辨文字颜色"}
+    assert alone["shape"] == {"status": "not_checked", "severity": "advisory", "detail": "只定位到文字行，无法判断牌子形状"}
+    black = style_checks(strip("王庄村民兵连"), (90, 600), rules.plaque("militia"), rules, traditional=False, board=False)
+    assert black["text_colour"]["status"] == "pass"   # black is judged on a text line alone
+
+
+def test_a_board_seen_at_an_angle_names_why_its_shape_is_not_judged(rules):
+    crop, box = on_wall(board((), w=600, h=400), narrow=0.55)   # no characters to tell the angle by
+    county = _county(rules, shape="needs_review")
+    result = style_checks(crop, box, county.plaque("militia"), county, traditional=False)
+    assert result["shape"] == {"status": "not_checked", "severity": "needs_review",
+                               "detail": "牌子斜对镜头，无法从照片判断比例（请正对牌子重拍）"}
+    narrowed, box = on_wall(board(("王庄村", "民兵连"), w=600, h=400, em=110), narrow=0.55)
+    assert style_checks(narrowed, box, county.plaque("militia"), county, traditional=False)["shape"] == {
+        "status": "pass", "severity": "needs_review", "detail": "匾牌"}   # its characters narrowed as much explain it
+
+
+# ------------------------------------------------------------------ measurements against what was drawn
+
+
+def test_the_geometry_of_a_strip_facing_the_camera():
+    g = text_geometry_of_crop(strip("王庄村村民委员会", w=90, h=600))
+    assert g.vertical and (g.lean_deg is None or abs(g.lean_deg) < 1.0)
+    assert 0.85 <= g.char_aspect <= 1.2 and g.facing()
+    assert 40 <= g.line_px <= 65        # characters drawn 61 px wide (0.68 of the strip)
+
+
+def test_the_geometry_of_a_one_line_plate():
+    g = text_geometry_of_crop(board(("王庄村民兵连",), w=900, h=300, em=110))
+    assert not g.vertical and (g.lean_deg is None or abs(g.lean_deg) < 1.0)
+    assert 0.85 <= g.char_aspect <= 1.2 and 85 <= g.line_px <= 115
+
+
+@pytest.mark.parametrize("lean", [-8.0, 8.0])
+def test_the_lean_of_a_leaning_strip_is_measured(lean):
+    crop, _ = on_wall(strip("王庄村村民委员会", w=90, h=600), lean_deg=lean)
+    g = text_geometry_of_crop(crop)
+    assert g.vertical and g.lean_deg == pytest.approx(lean, abs=1.5)   # both clockwise in the image (y down)
+    assert 0.8 <= g.char_aspect <= 1.25     # the characters measured once levelled
+
+
+@pytest.mark.parametrize("narrow", [0.6, 0.8])
+def test_narrowed_characters_say_how_much_a_board_is_narrowed(narrow):
+    crop, _ = on_wall(board(("王庄村民兵连",), w=900, h=300, em=110), narrow=narrow)
+    g = text_geometry_of_crop(crop)
+    assert g.char_aspect == pytest.approx(narrow, abs=0.1) and not g.facing()
+
+
+def test_no_geometry_without_characters():
+    assert text_geometry_of_crop(np.full((300, 90, 3), 246, np.uint8)) is None
+    assert text_geometry_of_crop(np.full((7, 90, 3), 246, np.uint8)) is None
+    assert text_geometry_of_crop(np.full((300, 90), 246, np.uint8)) is None    # not a colour crop
+
+
+@pytest.mark.parametrize(("fg", "share", "contrast"), [
+    # absorption of each channel against the board's white (246, 246, 244), as shares of the strongest
+    (RED, (1 - 196 / 246, 1 - 24 / 246, 1 - 28 / 244), 1 - 24 / 246),
+    (BLACK, (1 - 24 / 246, 1 - 24 / 246, 1 - 24 / 244), 1 - 24 / 246),
+    ((30, 60, 200), (1 - 30 / 246, 1 - 60 / 246, 1 - 200 / 244), 1 - 30 / 246),
+])
+def test_the_inks_absorption_is_measured_against_the_boards_white(fg, share, contrast):
+    colour = text_colour_of_crop(strip("王庄村村民委员会", fg=fg))
+    expected = np.array(share) / max(share)
+    assert colour.ink == pytest.approx(tuple(expected), abs=0.06)
+    assert colour.contrast == pytest.approx(contrast, abs=0.06)
+
+
+def test_why_a_text_colour_is_not_judged():
+    assert text_colour_of_crop(strip(bg=(30, 30, 30), fg=(10, 10, 10))).colour == "dark"
+    assert text_colour_of_crop(strip(w=40, h=7)).colour == "none"
+    assert text_colour_of_crop(np.full((600, 90, 3), 246, np.uint8)).colour == "none"   # no text at all
+    faded = text_colour_of_crop(strip(fg=(225, 225, 225)))
+    assert faded.colour == "washed_out" and faded.contrast == pytest.approx(1 - 225 / 246, abs=0.03)
+
+
+def test_the_light_is_read_from_the_whitest_surfaces():
+    crop = strip("王庄村民兵连")
+    _, photo = in_scene(crop, light=(1.0, 0.85, 0.65), gain=0.9)
+    photo = photo.copy()
+    photo[:40, -40:] = 255             # a burnt-out highlight carries no colour
+    light = illuminant_of(photo)
+    assert light / light[0] == pytest.approx([1.0, 0.85, 0.65 * 244 / 246], abs=0.02)
+    assert light[0] == pytest.approx(246 * 0.9, abs=4)
+
+
+def test_the_background_colour_is_the_boards_own():
+    background, _, rgb = colours_of_crop(strip("王庄村民兵连", bg=(240, 235, 180)))
+    assert background == "not_white" and rgb == pytest.approx([240, 235, 180], abs=3)
+    background, _, rgb = colours_of_crop(strip("王庄村民兵连"))
+    assert background == "white" and rgb == pytest.approx([246, 246, 244], abs=3)
+    assert colours_of_crop(strip("王庄村民兵连", bg=(50, 50, 50), fg=(20, 20, 20)))[0] == "dark"

@@ -474,10 +474,10 @@ def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRu
     identity = plaque is not None and plaque.identity_sign
     if plaque is None:
         for key in ("background", "text_colour", "shape"):
-            checks[key] = Check("not_checked", sev.get(key, "advisory"), "非标准牌子，不检查式样")
+            checks[key] = Check("not_checked", sev[key], "非标准牌子，不检查式样")
     elif identity:
         for key in ("background", "text_colour", "shape", "typeface"):
-            checks[key] = Check("exempt", sev.get(key, "advisory"), "标识牌有专门式样，不适用此项")
+            checks[key] = Check("exempt", sev[key], "标识牌有专门式样，不适用此项")
     else:
         background, colour, bg = colours_of_crop(crop, illuminant)
         geometry = text_geometry_of_crop(crop)
@@ -493,7 +493,7 @@ def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRu
                 detail = "白底" if background == "white" else f"底色不是白色（约 RGB{rgb}）"
                 checks["background"] = Check("pass" if background == "white" else "fail", sev["background"], detail)
         want = plaque.text_colour
-        names = {"red": "红字", "black": "黑字", "other": "其他颜色", "none": "未能分辨"}
+        names = {"red": "红字", "black": "黑字", "other": "其他颜色"}  # what is not one of these abstains
         if colour in _COLOUR_ABSTAIN or (colour == "other" and not board):
             checks["text_colour"] = Check("not_checked", sev["text_colour"], _COLOUR_ABSTAIN.get(colour, _NO_COLOUR))
         else:
