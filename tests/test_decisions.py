@@ -245,3 +245,15 @@ def test_compliance_rates_are_kept_to_four_decimals(rules):
     out = area_audit(df, rules=rules)
     assert township_summary(out)["compliance_rate"].tolist() == [0.3333]
     assert county_summary(out)["compliance_rate"].tolist() == [0.3333]
+
+
+@pytest.mark.parametrize(("text", "kind", "closest"), [
+    ("合作社区老年协会", "unauthorised_sign", None),          # the sign's body is after the community's name …
+    ("合作社区欢迎您", "unreadable", None),                   # … so 合作社 inside the name marks no body
+    ("王庄村村民议事会", "unauthorised_sign", "villagers_committee"),   # shown to the inspector beside the official
+    ("王庄村土地股份合作社", "unauthorised_sign", "collective_economy"),  # plaque it may be taken for
+    ("王庄村老年人协会", "unauthorised_sign", None),          # like no official plaque
+])
+def test_an_unauthorised_signs_body_follows_the_place_and_names_its_closest_official(rules, text, kind, closest):
+    m = type_from_text(text, rules)
+    assert (m.kind, m.closest) == (kind, closest)

@@ -364,6 +364,10 @@ FRONTAL = TextGeometry(True, 0.0, 1.0, (0.9, 1.1), 40.0)
     ((20, 230), TextGeometry(True, 0.0, 0.9, (0.85, 0.95), 18.0), ("fail", "other")),
     ((20, 230), TextGeometry(True, 0.0, 0.8, (0.8, 0.85), 18.0), ("fail", "other")),
     ((20, 230), TextGeometry(True, 0.0, 0.79, (0.7, 0.85), 18.0), ("pass", "vertical_strip")),
+    # narrowed so much that even its characters' width cannot make it a standard board: cannot tell
+    ((20, 230), TextGeometry(True, 0.0, 0.1, (0.05, 0.15), 18.0), ("cannot_tell", "other")),
+    # a 35 x 215 strip leaning 10°: its box is 71.8 x 217.8 (too wide for a strip); the lean explains it
+    ((71.8, 217.8), TextGeometry(True, 10.0), ("pass", "vertical_strip")),
 ])
 def test_shape_verdict(box, geometry, expected):
     assert shape_verdict(box, geometry) == expected
@@ -490,6 +494,14 @@ def test_the_geometry_of_a_strip_facing_the_camera():
     assert 40 <= g.line_px <= 65        # characters drawn 61 px wide (0.68 of the strip)
 
 
+def test_the_geometry_of_a_short_strip_and_of_a_small_leaning_one():
+    assert text_geometry_of_crop(strip("民兵", w=100, h=190)).vertical   # two characters: twice as tall as wide
+    crop, _ = on_wall(strip("王庄村村民委员会", w=30, h=200), lean_deg=8.0)
+    g = text_geometry_of_crop(crop)   # characters ~20 px: too small to measure, the lean and line width still are
+    assert g.vertical and g.char_aspect is None and g.char_aspect_quartiles is None
+    assert g.lean_deg == pytest.approx(8.0, abs=1.5) and 14 <= g.line_px <= 26
+
+
 def test_the_geometry_of_a_one_line_plate():
     g = text_geometry_of_crop(board(("王庄村民兵连",), w=900, h=300, em=110))
     assert not g.vertical and (g.lean_deg is None or abs(g.lean_deg) < 1.0)
@@ -504,11 +516,30 @@ def test_the_lean_of_a_leaning_strip_is_measured(lean):
     assert 0.8 <= g.char_aspect <= 1.25     # the characters measured once levelled
 
 
-@pytest.mark.parametrize("narrow", [0.6, 0.8])
-def test_narrowed_characters_say_how_much_a_board_is_narrowed(narrow):
-    crop, _ = on_wall(board(("王庄村民兵连",), w=900, h=300, em=110), narrow=narrow)
+@pytest.mark.parametrize("narrow", [0.5, 0.65])
+@pytest.mark.parametrize("vertical", [False, True])
+def test_narrowed_characters_say_how_much_a_board_is_narrowed(narrow, vertical):
+    drawn = strip("王庄村村民委员会", w=120, h=900) if vertical else board(("王庄村民兵连",), w=900, h=300, em=110)
+    crop, _ = on_wall(drawn, narrow=narrow)
     g = text_geometry_of_crop(crop)
-    assert g.char_aspect == pytest.approx(narrow, abs=0.1) and not g.facing()
+    assert g.vertical is vertical and g.char_aspect == pytest.approx(narrow, abs=0.1) and not g.facing()
+
+
+def test_character_segments_of_a_profile():
+    from audit.signs.style import _segments
+
+    profile = np.array([1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1])   # runs of 2, 3 and 1, gaps of 2 and 3
+    assert _segments(profile, 2, 2) == [2, 3]                # gaps of 2 are not closed; runs of 1 dropped
+    assert _segments(profile, 3, 1) == [7, 1]                # the gap of 2 closed, the gap of 3 not
+    assert _segments(profile, 4, 3) == [11]
+
+
+@pytest.mark.parametrize(("bg", "expected"), [((60, 60, 60), "dark"), ((61, 61, 61), "white"),
+                                              ((250, 250, 220), "white"),      # saturation 0.12: still white
+                                              ((250, 250, 215), "unsure"),
+                                              ((250, 250, 200), "not_white")])  # 0.2: not white
+def test_background_at_its_limits(bg, expected):
+    assert colours_of_crop(np.full((200, 60, 3), bg, np.uint8))[0] == expected
 
 
 def test_no_geometry_without_characters():
