@@ -244,3 +244,62 @@ def test_a_village_name_cut_before_its_ending_still_names_the_body(rules, text, 
     # the top of the strip hidden: only the village's ending (村, 社区) is left of its name
     m = type_from_text(text, rules, village="杏花岭村")
     assert (m.type, m.kind) == (expected, "official")
+
+
+# --------------------------------------------- every field of a reading, for one text of each outcome (mutation run)
+TABLE_GAZETTEER = {"villages": ["王庄村", "李庄村"], "townships": ["城关镇"], "counties": ["平原县"]}
+
+
+@pytest.mark.parametrize(("text", "village", "expected"), [
+    ("", None, ("other_sign", "unreadable", 0.0, "没有可读的文字", None, "")),
+    ("王庄村村民委员会", "王庄村", ("villagers_committee", "official", 100.0, "名称为「王庄村」+「村民委员会」", None, "王庄村")),
+    ("城关镇王庄村村民委员会", "王庄村",
+     ("villagers_committee", "official", 100.0, "名称为「城关镇王庄村」+「村民委员会」", None, "城关镇王庄村")),
+    ("村民委员会", None, ("villagers_committee", "official", 88.0, "名称为「村民委员会」（未读出村名）", None, "")),
+    ("党群服务中心", None, ("service_centre_sign", "official", 100.0, "名称为「党群服务中心」", None, "")),
+    ("王庄村股份经济合作", None,
+     ("collective_economy", "official", 90.0, "名称为「王庄村」+「股份经济合作社」", None, "王庄村")),
+    ("王庄村村务", None, ("supervision_committee", "official", 80.0, "名称末尾被遮挡：读作「王庄村村务」", None, "")),
+    ("李庄村村民委员会", "王庄村", ("other_sign", "undecided", 70.0, "牌子上是「李庄村」，不是本村：请确认照片是否为本村",
+                                "villagers_committee", "李庄村")),
+    ("村民委", None,
+     ("other_sign", "undecided", 70.0, "读作「村民委」，接近「村民委员会」但不能确认", "villagers_committee", "")),
+    ("共贵团王庄村支部", None,
+     ("other_sign", "undecided", 70.0, "读作「共贵团王庄村支部」，开头像「共青团」（其他组织），不能确认", None, "")),
+    ("城关镇村民委员会", None,
+     ("other_sign", "unauthorised_sign", 100.0, "「城关镇」不是村（社区），这是上级机构的牌子", None, "城关镇")),
+    ("共青团王庄村支部委员会", None,
+     ("other_sign", "unauthorised_sign", 100.0, "其他组织（非村党组织）的牌子，不在挂牌清单内", None, "")),
+    ("王庄村村民议事会", None, ("other_sign", "unauthorised_sign", 100.0, "机构名称不在挂牌清单内", "villagers_committee", "")),
+    ("全国文明村", None, ("other_sign", "honour", 100.0, "荣誉或创建称号，应集中展陈", None, "")),
+    ("王庄村先进党支部", None, ("other_sign", "honour", 100.0, "「先进」是荣誉或创建称号，应集中展陈", None, "")),
+    ("便民超市", None, ("other_sign", "background", 100.0, "商铺或单位自己的招牌，不计入核查", None, "")),
+    ("维护稳定", None, ("other_sign", "background", 100.0, "标语或提示，未指明任何机构", None, "")),
+    ("王庄村", "王庄村", ("other_sign", "unreadable", 0.0, "只读出村名，其余被遮挡或未读出", None, "")),
+    ("王庄村欢迎您", None, ("other_sign", "unreadable", 0.0, "读作「王庄村欢迎您」，看不出是什么机构的牌子", None, "")),
+])
+def test_every_field_of_a_reading(rules, text, village, expected):
+    m = type_from_text(text, rules, village=village, gazetteer=gazetteer_from_names(**TABLE_GAZETTEER, rules=rules))
+    assert (m.type, m.kind, m.score, m.reason, m.closest, m.place) == expected
+    assert m.text == text and m.traditional is False
+
+
+def test_readings_are_remembered_per_rules_gazetteer_and_village(rules):
+    """Readings are cached: a county's own body, a registry's village and the inspected village each change them."""
+    from audit.signs.names import parse_place
+
+    county = rules.model_copy(update={"plaques": [
+        p.model_copy(update={"bodies": [*p.bodies, "村民自治委员会"]}) if p.id == "villagers_committee" else p
+        for p in rules.plaques]})
+    assert type_from_text("王庄村村民自治委员会", county).kind == "official"
+    assert type_from_text("王庄村村民自治委员会", rules).kind != "official"
+    assert type_from_text("王庄村村民自治委员会", county).kind == "official"
+    known = gazetteer_from_names(villages=["民建新村"], rules=rules)
+    assert type_from_text("民建新村村民委员会", rules, gazetteer=known).kind == "official"
+    assert type_from_text("民建新村村民委员会", rules).kind == "unauthorised_sign"   # 民建 (a party) without the registry
+    both = gazetteer_from_names(villages=["王庄村", "李庄村"], rules=rules)
+    assert type_from_text("李庄村村民委员会", rules, village="李庄村", gazetteer=both).kind == "official"
+    assert type_from_text("李庄村村民委员会", rules, village="王庄村", gazetteer=both).kind == "undecided"
+    g = gazetteer_from_names(villages=["王庄村"], rules=rules)
+    assert parse_place("王庄", rules, g).level == "village"
+    assert parse_place("王庄", rules, None).level is None
