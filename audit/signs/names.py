@@ -294,7 +294,8 @@ def _parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> _Place
     n = len(text)
     if n == 0:
         return _Place((), None, True)
-    suffixes = set(_all_suffixes(rules))
+    all_suffixes = _all_suffixes(rules)
+    suffixes = set(all_suffixes)
     # best[i]: the cheapest cover of text[:i] with well-formed places
     best: list[tuple[float, tuple[str, ...]] | None] = [None] * (n + 1)
     best[0] = (0, ())
@@ -305,7 +306,7 @@ def _parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> _Place
             piece = text[i:j]
             known = gazetteer is not None and (piece in gazetteer.names or piece in gazetteer.villages)
             level = _level_of(piece, rules, gazetteer)
-            if level is None or (not known and len(_core(piece, _all_suffixes(rules))) > 5) or piece in suffixes:
+            if level is None or (not known and len(_core(piece, all_suffixes)) > 5) or piece in suffixes:
                 continue  # a suffix alone (社区 of 于家洼社区, which ends in 区) names no place
             # registry names first: 新村乡 · 花园区 rather than one unknown 新村乡花园区
             cost = 0.2 if known else 1.5 + 0.1 * len(piece)
