@@ -44,6 +44,9 @@ class _Reader:
     def read_board(self, crop):
         return []
 
+    def read_boards(self, crops):
+        return [self.read_board(c) for c in crops]
+
 
 class _Detector:
     path = None

@@ -379,3 +379,28 @@ def test_the_text_pass_finds_lines_on_a_reduced_copy_and_reports_them_on_the_ima
     assert [ln.text for ln in lines] == ["王庄村村民委员会"]
     bx1, by1, bx2, by2 = lines[0].box   # in pixels of the page, whatever copy the lines were found on
     assert abs(bx1 - x1) < 25 and abs(by1 - y1) < 25 and abs(bx2 - x2) < 25 and abs(by2 - y2) < 25
+
+
+def test_crops_read_in_parallel_streams_read_as_one_at_a_time_in_their_order():
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from audit.signs.fonts import faces_for, font
+    from audit.signs.ocr import Reader
+
+    names = ["王庄村村民委员会", "王庄村民兵连", "党群服务中心", "王庄村股份经济合作社", "新时代文明实践站"]
+    crops = []
+    for i, name in enumerate(names):  # boards of different sizes: the streams finish out of order
+        size = 28 + 10 * i
+        f = font(faces_for("song", False)[0], size)
+        board = Image.new("RGB", (size * len(name) + 24, size + 20), (250, 250, 250))
+        ImageDraw.Draw(board).text((12, 8), name, fill=(20, 20, 20), font=f)
+        crops.append(np.asarray(board))
+    two, one = Reader(threads=2), Reader(threads=1)
+    assert two._pool is not None and one._pool is None
+    readings = two.read_plaques(crops)
+    assert [r[0][0] for r in readings] == names
+    assert readings == one.read_plaques(crops)
+    boards = two.read_boards(crops[:3])
+    assert [[ln.text for ln in b] for b in boards] == [[ln.text for ln in one.read_board(c)] for c in crops[:3]]
+    assert [b[0].text for b in boards] == names[:3]

@@ -350,7 +350,8 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     t0 = time.perf_counter()
     out: list[_Candidate] = []
     used: set[int] = set()
-    second_looks = SECOND_LOOKS
+    boards: list[tuple[int, list[str], TextMatch | None, float]] = []  # box, its texts, reading, read score
+    split: dict[int, list[_Candidate]] = {}  # boxes over several boards: the boards
     for k, det in enumerate(dets):
         inside = [] if settled[k] else [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
         used.update(inside)
@@ -367,26 +368,32 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             # One box over several boards (a cluster of small plaques, two strips side by side): each line
             # that names a different plaque or sign is its own board. (An honour board's issuer line, 中共XX县
             # 委员会, is not a board of its own.)
-            for line, m in named.values():
-                out.append(_Candidate(line.box, "detector+ocr", det.cls, det.conf, m, line.score))
+            split[k] = [_Candidate(line.box, "detector+ocr", det.cls, det.conf, m, line.score)
+                        for line, m in named.values()]
             continue
         inside_lines = [lines[i] for i in inside]
         line_texts = group_texts(inside_lines) if inside_lines else []
         texts = [r[0] for r in readings[k]] + line_texts
         match = _best_match(texts, rules, village, side, gazetteer) if line_texts else first[k]
         read_score = max([r[1] for r in readings[k]] + [ln.score for ln in inside_lines] + [0.0])
-        doubtful = match is None or match.kind == "undecided" or (
-            match.kind in ("background", "unauthorised_sign") and read_score < SURE_SIGN_READING)
-        if doubtful and second_looks > 0 and crops[k].size:
-            # Nothing read yet, a reading close to a plaque but undecided, or only a garbled reading that names no
-            # plaque: read the board's lines in an enhanced copy of the crop. (A clear reading of a shop's sign or
-            # a slogan needs no second look.)
-            second_looks -= 1
-            board = engine.reader.read_board(crops[k])
-            if board:
-                texts = group_texts(board) + texts
-                read_score = max([read_score] + [ln.score for ln in board])
-                match = _best_match(texts, rules, village, side, gazetteer)
+        boards.append((k, texts, match, read_score))
+    boards += [(k, [], None, 0.0) for k in split]
+    # Nothing read yet, a reading close to a plaque but undecided, or only a garbled reading that names no plaque:
+    # the board's lines are read in an enhanced copy of the crop (a clear reading of a shop's sign or a slogan needs
+    # no second look), for the first SECOND_LOOKS such boards, all at once.
+    looks = [k for k, _, match, read_score in boards if k not in split and crops[k].size and (
+        match is None or match.kind == "undecided"
+        or (match.kind in ("background", "unauthorised_sign") and read_score < SURE_SIGN_READING))][:SECOND_LOOKS]
+    second = dict(zip(looks, engine.reader.read_boards([crops[k] for k in looks]) if looks else [], strict=True))
+    for k, texts, match, read_score in sorted(boards, key=lambda b: b[0]):
+        det = dets[k]
+        if k in split:
+            out += split[k]
+            continue
+        if second.get(k):
+            texts = group_texts(second[k]) + texts
+            read_score = max([read_score] + [ln.score for ln in second[k]])
+            match = _best_match(texts, rules, village, side, gazetteer)
         if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
             match = _identity_from_partial(texts, rules) or match
         out.append(_Candidate(det.box, "detector+ocr" if match else "detector", det.cls, det.conf, match, read_score))

@@ -10,6 +10,7 @@ generated facades we compared (seeds 7000, 7001, 7005, 7010) at twice the cost; 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,9 +42,19 @@ class Reader:
         options = {"det_limit_type": "max", "intra_op_num_threads": n, "inter_op_num_threads": 1,
                    "print_verbose": False}
         self._engine = RapidOCR(**options)
-        # The second look at small crops runs in its own sessions: feeding the photo's sessions crops of many
-        # sizes made their next whole-photo pass about 25 % slower (0.72 -> 0.87 s on the 12-MP bench photo).
-        self._board_engine = RapidOCR(**options)
+        # Crops (the boxes' recognition and the second look at small boards) run in their own sessions: feeding
+        # the photo's sessions crops of many sizes made their next whole-photo pass about 25 % slower (0.72 ->
+        # 0.87 s on the 12-MP bench photo). These sessions take one thread each and ``n`` crops are read at once:
+        # a crop is too small a job to share between threads (46 box crops of six 12-MP photos: 0.85-0.91 s in
+        # two streams of one thread against 1.06-1.49 s in one stream of two threads, same readings).
+        self._crop_engine = RapidOCR(**{**options, "intra_op_num_threads": 1})
+        self._pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="ocr-crops") if n > 1 else None
+
+    def _map(self, fn, items: list) -> list:
+        """``fn`` over ``items``, in the crop streams when there are several, results in order."""
+        if self._pool is None or len(items) < 2:
+            return [fn(x) for x in items]
+        return list(self._pool.map(fn, items))
 
     def recognise_many(self, crops: list[np.ndarray], *, batched: bool = False) -> list[tuple[str, float]]:
         """Recognition only, on many one-line crops: one recogniser call each, or with ``batched`` RapidOCR's
@@ -52,7 +63,7 @@ class Reader:
         views on four 12-MP photos), which the engine's thresholds were not measured with, and was not
         consistently faster on two loaded cores (bench/speed_options.py)."""
         if not batched:
-            return [self.recognise(c) for c in crops]
+            return self._map(self.recognise, crops)
         out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
         ok = [i for i, c in enumerate(crops) if c.size and min(c.shape[:2]) >= 4]
         if ok:
@@ -78,7 +89,7 @@ class Reader:
         """Recognition only, on a crop holding one line of text (horizontal)."""
         if crop.size == 0 or min(crop.shape[:2]) < 4:
             return "", 0.0
-        result, _ = self._engine(np.ascontiguousarray(crop), use_det=False, use_cls=False, use_rec=True)
+        result, _ = self._crop_engine(np.ascontiguousarray(crop), use_det=False, use_cls=False, use_rec=True)
         if not result:
             return "", 0.0
         text, score = result[0]
@@ -87,7 +98,7 @@ class Reader:
     def read_plaque(self, crop: np.ndarray) -> list[tuple[str, float]]:
         """Candidate readings of a plaque crop: as it is, and — for a tall crop — rotated 90° counter-
         clockwise (top-to-bottom text then reads left to right). Best recogniser score first."""
-        readings = [self.recognise(v) for v in _plaque_views(crop)]
+        readings = self._map(self.recognise, _plaque_views(crop))
         return sorted((r for r in readings if r[0]), key=lambda r: -r[1])
 
     def read_board(self, crop: np.ndarray, *, short_side: int = 160) -> list[TextLine]:
@@ -107,8 +118,12 @@ class Reader:
             return []
         grey = np.clip((grey.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
         lines = self._lines(cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), vertical=False, min_score=0.5,
-                            engine=self._board_engine)
+                            engine=self._crop_engine)
         return [TextLine(ln.text, ln.score, tuple(v / k for v in ln.box), ln.vertical) for ln in lines]
+
+    def read_boards(self, crops: list[np.ndarray]) -> list[list[TextLine]]:
+        """:meth:`read_board` of several crops, read at once in the crop streams."""
+        return self._map(self.read_board, crops)
 
     def lines(self, image: np.ndarray, *, rotated: bool = False, min_score: float = 0.5) -> list[TextLine]:
         """Detect and read every text line in a photo (and, with ``rotated``, in its 90° rotation)."""
