@@ -825,6 +825,29 @@ def test_export_dataset_writes_valid_yolo_labels(store: Store, rules: Rules, tmp
         assert img.size == (W, H)
 
 
+def test_reviewed_photos_exported_make_a_fine_tuning_set(store: Store, rules: Rules, tmp_path: Path) -> None:
+    """The store's own export feeds `audit train --real` (audit.model.training.dataset_from_reviewed)."""
+    from audit.model.training import dataset_from_reviewed
+
+    for seed in (21, 22, 23):
+        data = jpeg_bytes(seed)
+        iid = submit(store, model_report(data, rules), [data], user=staff(store, "张三"))
+        found = inspection_from_store(store, iid, user=SYSTEM).plaques
+        review_inspection(store, iid, [ConfirmPlaque(p.id) for p in found], user=staff(store, "王五"), rules=rules)
+    export_dataset(store, tmp_path / "ds", rules=rules, user=staff(store, "县管理员"))
+    data_yaml = dataset_from_reviewed([tmp_path / "ds"], tmp_path / "mix", synthetic_per_real=0)
+    linked = {split: sorted((tmp_path / "mix" / "real" / "images" / split).iterdir()) for split in ("train", "val")}
+    assert len(linked["train"]) + len(linked["val"]) == 3 and linked["train"] and linked["val"]
+    for split, photos in linked.items():
+        for photo in photos:  # each link is an exported photo, beside the labels the export wrote for it
+            exported = photo.resolve()
+            assert exported.parent == (tmp_path / "ds" / "images").resolve()
+            label = (tmp_path / "mix" / "real" / "labels" / split / f"{photo.stem}.txt").read_text(encoding="ascii")
+            assert label == (tmp_path / "ds" / "labels" / f"{exported.stem}.txt").read_text(encoding="ascii")
+            assert len(label.splitlines()) == 7  # every board the engine reported, confirmed
+    assert "val: real/images/val" in data_yaml.read_text(encoding="utf-8")
+
+
 
 # ------------------------------------------------------------------------------------------- PostgreSQL
 @pytest.mark.timeout(240)

@@ -28,9 +28,15 @@ def require_training(*modules: str) -> None:
 
 def train(
     out_dir: Annotated[Path, typer.Option(help="Run folder (weights in OUT_DIR/weights).")] = Path(".cache/train/plaques"),
-    data_dir: Annotated[Path, typer.Option(help="Synthetic dataset folder (generated when missing).")] = Path(
-        ".cache/synth_train"
-    ),
+    data_dir: Annotated[Path | None, typer.Option(help="Dataset folder: the synthetic one (generated when missing; "
+                                                       "default .cache/synth_train) or, with --real, the mixed one "
+                                                       "(rebuilt; default .cache/finetune_data).")] = None,
+    real: Annotated[list[Path] | None, typer.Option(help="A folder of `audit export-dataset` (a county's reviewed "
+                                                         "photos); repeat for several. The run then fine-tunes on "
+                                                         "them mixed with synthetic scenes and validates on them "
+                                                         "alone.")] = None,
+    synthetic_per_real: Annotated[float, typer.Option(help="With --real: synthetic scenes per real training photo "
+                                                           "(half with randomised board designs).")] = 1.0,
     n: Annotated[int, typer.Option(help="Scenes to generate (train + val).")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the scenes and of training.")] = 0,
     val_fraction: Annotated[float, typer.Option(help="Share of the scenes used for validation.")] = 0.1,
@@ -50,11 +56,27 @@ def train(
     lr0: Annotated[float | None, typer.Option(help="Initial learning rate (AdamW); default: Ultralytics' choice.")] = None,
     ship: Annotated[bool, typer.Option(help="Copy the stripped weights to models/plaques.pt and export ONNX.")] = False,
 ) -> None:
-    """Generate a synthetic dataset (when missing) and train the plaque detector on CPU."""
+    """Train the plaque detector on CPU: on synthetic scenes (generated when missing) or, with --real, on a
+    county's reviewed photos (audit export-dataset) mixed with synthetic scenes."""
     require_training("torch", "ultralytics", "onnx", "onnxslim", "skimage")
     from audit.model import training
 
-    data_yaml = data_dir / "data.yaml"
+    if real:
+        from audit.errors import AuditError
+
+        data_dir = data_dir or Path(".cache/finetune_data")
+        try:
+            data_yaml = training.dataset_from_reviewed(real, data_dir, synthetic_per_real=synthetic_per_real, seed=seed,
+                                                       long_side=long_side, jobs=jobs)
+        except AuditError as exc:
+            typer.echo(f"错误：{exc}", err=True)
+            raise typer.Exit(2) from None
+        meta = json.loads((data_dir / "dataset.json").read_text(encoding="utf-8"))
+        typer.echo(f"real photos: {meta['real_train']} to train on, {meta['real_val']} to validate on; "
+                   f"synthetic scenes: {meta['synthetic_train']} ({data_dir})")
+    else:
+        data_dir = data_dir or Path(".cache/synth_train")
+        data_yaml = data_dir / "data.yaml"
     if not data_yaml.exists():
         typer.echo(f"generating {n} scenes in {data_dir} ...")
         data_yaml = training.dataset_from_synth(data_dir, n=n, seed=seed, val_fraction=val_fraction, long_side=long_side,

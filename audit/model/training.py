@@ -134,6 +134,114 @@ def dataset_from_synth(
     return write_data_yaml(root, train=None if held_out else "images/train", val="images/val")
 
 
+REAL_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def _real_photos(folder: Path) -> list[tuple[Path, list[str]]]:
+    """The photos of an ``audit export-dataset`` folder with their label lines, checked: the folder's ``data.yaml``
+    names the detector's classes in its order, every photo has a label file (empty for a photo without boards) and
+    every line is ``class cx cy w h`` with a known class and coordinates in [0, 1]. Errors name the file and line."""
+    from audit.errors import AuditError
+
+    data_yaml = folder / "data.yaml"
+    if not data_yaml.is_file():
+        raise AuditError(f"{folder}：不是导出的数据集（缺少 data.yaml；请用 audit export-dataset 导出）")
+    names = [ln.split(":", 1)[1].strip() for ln in data_yaml.read_text(encoding="utf-8").splitlines()
+             if ln.startswith("  ") and ":" in ln and ln.split(":", 1)[0].strip().isdigit()]
+    if names != list(CLASS_NAMES):
+        raise AuditError(f"{data_yaml}：类别为 {names}，检测模型的类别是 {list(CLASS_NAMES)}（须同名同序）")
+    images = sorted(f for f in (folder / "images").glob("*") if f.suffix.lower() in REAL_IMAGE_SUFFIXES)
+    out = []
+    for image in images:
+        label = folder / "labels" / f"{image.stem}.txt"
+        if not label.is_file():
+            raise AuditError(f"{label}：照片 {image.name} 没有标注文件")
+        lines = [ln.strip() for ln in label.read_text(encoding="ascii", errors="replace").splitlines() if ln.strip()]
+        for i, ln in enumerate(lines, 1):
+            parts = ln.split()
+            try:
+                ok = (len(parts) == 5 and 0 <= int(parts[0]) < len(CLASS_NAMES)
+                      and all(0.0 <= float(v) <= 1.0 for v in parts[1:]))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise AuditError(f"{label} 第 {i} 行：「{ln}」不是「类别 cx cy w h」（类别 0–{len(CLASS_NAMES) - 1}，"
+                                 "坐标 0–1）")
+        out.append((image, lines))
+    return out
+
+
+def dataset_from_reviewed(
+    real_dirs: list[Path | str],
+    out_dir: Path | str,
+    *,
+    synthetic_per_real: float = 1.0,
+    seed: int = 0,
+    val_fraction: float = 0.2,
+    long_side: int = 640,
+    randomised_fraction: float = 0.5,
+    jobs: int = 1,
+) -> Path:
+    """A fine-tuning dataset from a county's reviewed photos (folders of ``audit export-dataset``) mixed with
+    synthetic scenes, so that the detector learns the boards the county really hangs without forgetting the rest.
+
+    Each real photo goes to ``val`` or ``train`` by a hash of its file's bytes (a photo exported twice, or by
+    two counties, lands on the same side; nothing the photo's order or name could change); photos are linked,
+    not copied, into ``out_dir/real/{split}`` with their labels. ``synthetic_per_real`` synthetic scenes per
+    real training photo (``randomised_fraction`` of them with randomised board designs) join the training part
+    only: the validation part is the real photos alone, so the run's figures are figures on the county's own
+    photos. Needs at least two real photos (one to train on, one to check). Returns ``out_dir/data.yaml``."""
+    from audit.errors import AuditError
+
+    root = Path(out_dir)
+    photos = [ph for d in real_dirs for ph in _real_photos(Path(d))]
+    if len(photos) < 2:
+        raise AuditError(f"复核照片只有 {len(photos)} 张：微调至少需要 2 张（训练、验证各一张）")
+    digest = {image: hashlib.sha256(image.read_bytes()).hexdigest() for image, _ in photos}
+    unique = {digest[image]: (image, lines) for image, lines in photos}  # a photo exported twice counts once
+    order = sorted(unique)  # by content: the split does not depend on names or folder order
+    val = {h for h in order if int(h[:8], 16) / 0x100000000 < val_fraction}
+    if not val:
+        val = {order[0]}
+    if len(val) == len(order):
+        val.discard(order[-1])
+    for split in ("train", "val"):
+        for sub in ("images", "labels"):
+            folder = root / "real" / sub / split
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+    for h in order:
+        image, lines = unique[h]
+        split = "val" if h in val else "train"
+        link = root / "real" / "images" / split / f"{h[:16]}{image.suffix.lower()}"
+        link.symlink_to(image.resolve())
+        (root / "real" / "labels" / split / f"{h[:16]}.txt").write_text("".join(f"{ln}\n" for ln in lines),
+                                                                           encoding="ascii")
+    n_train = len(order) - len(val)
+    n_synth = int(round(synthetic_per_real * n_train))
+    train = ["real/images/train"]
+    synth = root / "synthetic"
+    if (synth / "dataset.json").is_file():  # scenes of another mix would stay in the folders: start again
+        was = json.loads((synth / "dataset.json").read_text(encoding="utf-8"))
+        if [was.get(k) for k in ("seed", "long_side", "randomised_fraction")] != [seed, long_side, randomised_fraction] \
+                or was.get("n_train", 0) + was.get("n_val", 0) != n_synth:
+            shutil.rmtree(synth)
+    if n_synth > 0:  # every synthetic scene trains (the generator's own val split included)
+        dataset_from_synth(synth, n=n_synth, seed=seed, long_side=long_side,
+                           randomised_fraction=randomised_fraction, jobs=jobs)
+        train += [f"synthetic/images/{split}" for split in ("train", "val") if (synth / "images" / split).is_dir()]
+    elif synth.exists():
+        shutil.rmtree(synth)
+    meta = {"real_dirs": [str(Path(d).resolve()) for d in real_dirs], "real_train": n_train, "real_val": len(val),
+            "synthetic_train": n_synth, "seed": seed, "randomised_fraction": randomised_fraction}
+    (root / "dataset.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    lines = [f"path: {root.resolve()}", f"train: [{', '.join(train)}]", "val: real/images/val", "names:"]
+    lines += [f"  {i}: {n}" for i, n in enumerate(CLASS_NAMES)]
+    (root / "data.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root / "data.yaml"
+
+
 class _SceneJob:
     """Draw and write one scene (picklable, for a process pool)."""
 
