@@ -14,7 +14,8 @@ from audit.errors import AuditError
 from audit.model.synth import CLASS_NAMES, generate_scene, write_scene
 from audit.model.training import dataset_from_reviewed
 
-pytest.importorskip("ultralytics")
+# Ultralytics (and torch) are imported inside the tests that need them, never at collection: the fuzz slice forks
+# children from the pytest process under a 2 GiB data limit, which torch in the parent alone brought close.
 
 
 def _export(folder: Path, seeds: list[int]) -> Path:
@@ -57,7 +58,7 @@ def test_reviewed_photos_train_and_validate_and_synthetic_scenes_only_train(coun
                   if (tmp_path / "mix" / "synthetic" / "images" / s).is_dir())
     assert n_synth == meta["synthetic_train"]
 
-    from ultralytics.data.utils import check_det_dataset
+    check_det_dataset = pytest.importorskip("ultralytics.data.utils").check_det_dataset
 
     data = check_det_dataset(str(data_yaml))  # Ultralytics reads the mix: real + synthetic train, real val alone
     assert data["names"] == dict(enumerate(CLASS_NAMES))
@@ -104,6 +105,7 @@ def test_an_export_that_does_not_fit_the_detector_is_refused_naming_file_and_lin
 
 @pytest.mark.slow
 def test_audit_train_fine_tunes_on_the_county_photos(county, tmp_path):
+    pytest.importorskip("ultralytics")
     from typer.testing import CliRunner
 
     from audit.cli.main import app
