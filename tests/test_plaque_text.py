@@ -119,9 +119,10 @@ def test_a_county_level_place_is_a_higher_body_not_the_village(rules):
     assert (m.kind, m.reason) == ("unauthorised_sign", "「平原县」不是村（社区），这是上级机构的牌子")
 
 
-def test_another_organisations_body_is_named_in_the_reason(rules):
-    m = type_from_text("王庄村团支部", rules)
-    assert (m.kind, m.reason) == ("unauthorised_sign", "「团支部」不是清单内的牌子")
+@pytest.mark.parametrize(("text", "body"), [("王庄村团支部", "团支部"), ("王庄村妇联", "妇联")])
+def test_another_organisations_body_is_named_in_the_reason(rules, text, body):
+    m = type_from_text(text, rules)  # 妇联: the women's federation's short name (was "no body read", unreadable)
+    assert (m.kind, m.reason) == ("unauthorised_sign", f"「{body}」不是清单内的牌子")
 
 
 def test_a_cut_name_uses_the_registry_for_a_village_without_an_ending(rules):
