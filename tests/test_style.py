@@ -138,6 +138,51 @@ def test_a_square_board_facing_the_camera_is_the_wrong_shape(rules):
     assert result["background"]["status"] == "pass" and result["text_colour"]["status"] == "pass"
 
 
+def main_and_short_line(w=420, h=420, *, align="left", em=44, small=26) -> np.ndarray:
+    """A board with a main line and, below it, a line half as long in smaller characters, aligned with the main
+    line's left (or right) end: all its ink together has an axis 6–8° off level though the board is level."""
+    img = Image.new("RGB", (w, h), WHITE)
+    draw = ImageDraw.Draw(img)
+    main, short = "王庄村村民委员会", "王庄村监督"
+    left = (w - len(main) * em * 1.05) / 2
+    start = left if align == "left" else left + len(main) * em * 1.05 - len(short) * small * 1.05
+    for i, ch in enumerate(main):
+        draw.text((left + i * em * 1.05, h * 0.35), ch, fill=BLACK, font=font(faces_for("song", False)[0], em))
+    for i, ch in enumerate(short):
+        draw.text((start + i * small * 1.05, h * 0.35 + em * 1.5), ch, fill=BLACK,
+                  font=font(faces_for("song", False)[0], small))
+    return np.asarray(img)
+
+
+@pytest.mark.parametrize("align", ["left", "right"])
+def test_a_square_board_with_a_main_line_and_a_short_one_facing_the_camera_is_the_wrong_shape(rules, align):
+    """The lean is measured per line: the two lines' ink together would lean about 7° (the board would not be
+    taken to face the camera, and its shape would not be judged)."""
+    crop, box = on_wall(main_and_short_line(align=align))
+    g = text_geometry_of_crop(crop)
+    assert abs(g.lean_deg) < 1.0 and g.facing() and 40 <= g.line_px <= 50   # the main line, drawn at 44 px
+    assert checks(rules, "militia", crop, box, traditional=False)["shape"]["status"] == "fail"
+
+
+@pytest.mark.parametrize("lean", [-8.0, 8.0])
+def test_a_board_of_two_unequal_lines_leaning_is_measured_per_line(lean):
+    crop, _ = on_wall(main_and_short_line(w=600, h=400), lean_deg=lean)
+    assert text_geometry_of_crop(crop).lean_deg == pytest.approx(lean, abs=1.5)
+
+
+def test_a_frames_edge_beside_a_line_does_not_tilt_the_lean():
+    """Two level lines of six 'characters' (squares), and a frame's edge slanting up from the first line's
+    corner (about 9°, touching it): the run holding both has an axis 3.5° off level and is left out; the
+    lean is the second line's."""
+    from audit.signs.style import _lean_of
+    ink = np.zeros((160, 300), np.uint8)
+    for top in (40, 95):
+        for k in range(6):
+            ink[top:top + 25, 40 + 35 * k:65 + 35 * k] = 1
+    cv2.line(ink, (30, 39), (280, 0), 1, 8)
+    assert _lean_of(ink.astype(bool), False) == pytest.approx(0.0, abs=0.5)
+
+
 def test_a_board_wider_than_a_plaque_is_the_wrong_shape_from_any_angle(rules):
     crop, box = on_wall(board(("王庄村民兵连",), w=1000, h=220, em=110), narrow=0.8)  # a banner, seen at an angle
     assert checks(rules, "militia", crop, box, traditional=False)["shape"]["status"] == "fail"
