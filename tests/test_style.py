@@ -630,3 +630,24 @@ def test_the_background_colour_is_the_boards_own():
     background, _, rgb = colours_of_crop(strip("王庄村民兵连"))
     assert background == "white" and rgb == pytest.approx([246, 246, 244], abs=3)
     assert colours_of_crop(strip("王庄村民兵连", bg=(50, 50, 50), fg=(20, 20, 20)))[0] == "dark"
+
+
+@pytest.mark.parametrize(("box", "cut"), [
+    ((10, 10, 90, 190), False), ((2, 10, 90, 190), True), ((3, 3, 97, 197), False), ((10, 10, 98, 190), True),
+    ((10, 10, 90, 198.5), True), ((10, 2.0, 90, 190), True), ((0, 0, 100, 200), True),
+])
+def test_a_box_at_the_photos_edge_is_cut(box, cut):
+    from audit.signs.style import box_cut_by_photo
+    assert box_cut_by_photo(box, (200, 100, 3)) is cut
+
+
+def test_a_board_cut_by_the_photos_edge_has_no_shape_verdict(rules):
+    """The top third of a strip (the photo ends there) boxes about 1 × 2, a wrong shape if it were whole;
+    background, colour and typeface are still judged on what shows."""
+    crop = strip("王庄村村民委员会", w=90, h=600)[:200]
+    whole = checks(rules, "villagers_committee", crop, (90, 200), traditional=False)
+    assert whole["shape"]["status"] == "fail"
+    result = checks(rules, "villagers_committee", crop, (90, 200), traditional=False, cut=True)
+    assert result["shape"] == {"status": "not_checked", "severity": "advisory",
+                               "detail": "牌子被照片边缘截断，无法判断比例（请把整块牌子拍进照片）"}
+    assert result["background"]["status"] == "pass" and result["text_colour"]["status"] == "pass"

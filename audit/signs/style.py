@@ -262,6 +262,18 @@ MAX_LEAN_DEG = 30.0
 MAX_FRONTAL_LEAN_DEG = 3.0  # a board whose text leans more is not taken to face the camera
 
 
+CUT_MARGIN_PX = 2.0  # a box this close to the photo's edge may be cut by it
+
+
+def box_cut_by_photo(box: tuple[float, float, float, float], image_shape: tuple[int, ...]) -> bool:
+    """Whether a box ``(x1, y1, x2, y2)`` touches the edge of a photo of ``image_shape`` (``H × W …``), within
+    :data:`CUT_MARGIN_PX`: the board may go on beyond the photo (pass it to :func:`style_checks` as ``cut``)."""
+    h, w = image_shape[:2]
+    x1, y1, x2, y2 = box
+    m = CUT_MARGIN_PX
+    return x1 <= m or y1 <= m or x2 >= w - m or y2 >= h - m
+
+
 def shape_of_box(width: float, height: float) -> str:
     """``vertical_strip``, ``plaque`` (about 60 × 40) or ``other``, from the box's proportions with a
     tolerance for perspective (yaw shortens widths, pitch heights)."""
@@ -474,6 +486,7 @@ _COLOUR_ABSTAIN = {
     "small": "字太小，无法可靠判断是否为其他颜色",
 }
 _SHAPE_AT_AN_ANGLE = "牌子斜对镜头，无法从照片判断比例（请正对牌子重拍）"
+_SHAPE_CUT = "牌子被照片边缘截断，无法判断比例（请把整块牌子拍进照片）"
 _BACKGROUND_ABSTAIN = {
     "unsure": "底色略带颜色，照片无法确定是否为白底（可能是光线偏色），请人工确认",
     "dark": "牌子太暗，无法判断底色（请在光线充足时重拍）",
@@ -508,12 +521,13 @@ def typeface_check(reading: TypefaceReading | None, rules: Rules) -> Check:
 
 def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRule | None, rules: Rules, *,
                  traditional: bool | None, illuminant: np.ndarray | None = None,
-                 board: bool = True) -> dict[str, dict[str, str]]:
+                 board: bool = True, cut: bool = False) -> dict[str, dict[str, str]]:
     """The style checks of one plaque, each ``{"status", "severity", "detail"}``.
 
     ``plaque`` is the official plaque the text names (None for other signs: only the characters are checked).
     ``board`` is False when only the text line was located (OCR without a detector box): the crop then
-    shows no background margin and no outline, so background and shape are not checked.
+    shows no background margin and no outline, so background and shape are not checked. ``cut`` is True when
+    the box touches the photo's edge: the board may go on beyond it, so its proportions are not judged.
     """
     sev = rules.severity
     checks: dict[str, Check] = {}
@@ -549,6 +563,8 @@ def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRu
         names_shape = {k: v.name_zh for k, v in rules.plaque_style.shapes.items()}
         if not board:
             checks["shape"] = Check("not_checked", sev["shape"], "只定位到文字行，无法判断牌子形状")
+        elif cut:
+            checks["shape"] = Check("not_checked", sev["shape"], _SHAPE_CUT)
         else:
             verdict, shape = shape_verdict(box_wh, geometry)
             if verdict == "cannot_tell":
