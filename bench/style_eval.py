@@ -143,6 +143,7 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False) -> int:
     from audit.model.synth.scene import generate_scene
     from audit.rules import load_rules
     from audit.signs.style import illuminant_of, style_checks
+    from audit.signs.typeface import MIN_CHAR_PX, typeface_of_crop
 
     rules = load_rules()
     rows = []
@@ -161,6 +162,7 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False) -> int:
             checks = style_checks(crop, (x2 - x1, y2 - y1), rule, rules, traditional=False, illuminant=illuminant)
             rows.append({"light": sc.truth["lighting"], "violations": set(p["violations"]) - {"misplaced"},
                          "shape": p["shape"], "px": _scene_em_px(x2 - x1, y2 - y1, len(p["text"])),
+                         "line_px": getattr(typeface_of_crop(crop), "char_px", 0.0),
                          "where": f"scene {seed + i} plaque {k} {p['type']} {p['size_cm']} box {[x1, y1, x2, y2]}",
                          "checks": {k_: v["status"] for k_, v in checks.items()},
                          "details": {k_: v["detail"] for k_, v in checks.items()}})
@@ -180,6 +182,13 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False) -> int:
             v = [r for r in sel if _violates(r, key)]
             print(f"    {key:12s} {sum(r['checks'][key] == 'fail' for r in v):3d}/{len(v):3d}"
                   f"  ({sum(r['checks'][key] == 'not_checked' for r in v)} not checked)")
+        big = [r for r in sel if r["line_px"] >= MIN_CHAR_PX]
+        v = [r for r in big if _violates(r, "typeface")]
+        print(f"    typeface, text lines >= {MIN_CHAR_PX:.0f} px (the size the classifier judges): caught "
+              f"{sum(r['checks']['typeface'] == 'fail' for r in v)}/{len(v)} "
+              f"({sum(r['checks']['typeface'] == 'not_checked' for r in v)} not checked); decided on "
+              f"{sum(r['checks']['typeface'] != 'not_checked' for r in big)}/{len(big)} plaques; "
+              f"{sum(_violates(r, 'typeface') for r in sel) - len(v)} violations on smaller lines")
         kept = [r for r in sel if "shape" in r["violations"] and r["shape"] != "other"]
         if kept:
             print(f"    (and {len(kept)} generator 'shape' violations drawn as a standard {kept[0]['shape']}: "
@@ -199,6 +208,11 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False) -> int:
             for r in flagged:
                 print(f"    flagged: {r['where']} {r['light']}: "
                       + "; ".join(f"{k} {r['details'][k]}" for k in CHECKS if r["checks"][k] == "fail"))
+            for key in ("text_colour", "typeface"):
+                for r in sel:
+                    if _violates(r, key) and r["checks"][key] != "fail":
+                        print(f"    missed {key}: {r['where']} {r['light']}, characters ~{r['px']:.0f} px: "
+                              f"{r['details'][key]}")
     return 0
 
 

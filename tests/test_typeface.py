@@ -103,6 +103,60 @@ def test_small_or_blurred_characters_cannot_be_told():
     assert tf.matches(reading, "song") is None
 
 
+def two_lines(em: int, gap: int, blur: float) -> np.ndarray:
+    """A 60 × 40-style plate: two lines of five characters ``gap`` px apart, blurred (their profiles overlap)."""
+    f = ImageFont.truetype(str(SUNGTI), em)
+    img = Image.new("RGB", (int(em * 6.75), em * 3 + gap), (247, 247, 244))
+    draw = ImageDraw.Draw(img)
+    for k, line in enumerate(("十里铺村务", "监督委员会")):
+        for i, ch in enumerate(line):
+            draw.text((em * (1.05 + 1.15 * i), em + k * (em + gap)), ch, font=f, fill=(20, 20, 22), anchor="mm")
+    return cv2.GaussianBlur(np.asarray(img), (0, 0), blur)
+
+
+@pytest.mark.parametrize(("em", "gap", "blur", "lo", "hi"), [
+    (40, 4, 2.5, 30, 42),   # read as one 80-px line before: windows over both lines
+    (14, 2, 1.2, 11, 16),   # 30 px before
+])
+def test_two_close_blurred_lines_are_two_lines(em, gap, blur, lo, hi):
+    assert lo <= tf.windows_of_crop(two_lines(em, gap, blur))[1] <= hi
+
+
+def test_a_column_of_large_song_characters_is_one_line():
+    """The dips between one column's strokes (to 0.2–0.3 of its peaks) are not a gap between lines."""
+    crop = column(str(SUNGTI), "中共王庄村支部委员会", 110)
+    width = tf.windows_of_crop(crop)[1]
+    assert 85 <= width <= 115
+
+
+@pytest.mark.parametrize(("font_key", "em", "char_px", "song"), [
+    ("simhei", 26, 22.0, None),      # lines of 22 px: too small, not judged
+    ("simhei", 30, 25.0, False),     # 25 px: judged, and Hei is not Song
+    ("sungti", 30, 25.0, True),      # the held-out SungtiL GB at the same size is Song
+])
+def test_lines_from_24_px_are_judged(font_key, em, char_px, song):
+    path = str(SUNGTI) if font_key == "sungti" else face(font_key).path
+    reading = tf.classifier().reading(column(path, em=em))
+    assert reading.char_px == pytest.approx(char_px, abs=1.0)
+    assert tf.matches(reading, "song") is song
+
+
+@pytest.mark.parametrize(("char_px", "p_song", "song"), [
+    (26.0, 0.08, None),   # under 28 px "not Song" needs P(song) <= 0.05
+    (26.0, 0.05, False),
+    (27.9, 0.06, None),
+    (28.0, 0.12, False),  # from 28 px: P(song) <= 0.15
+    (28.0, 0.15, False),
+    (28.0, 0.16, None),
+    (24.0, 0.30, True),
+    (24.0, 0.29, None),
+])
+def test_small_lines_need_a_lower_song_probability_to_fail(char_px, p_song, song):
+    probs = {"song": p_song, "hei": 1.0 - p_song, "kai": 0.0}
+    reading = tf.TypefaceReading("hei" if p_song < 0.5 else "song", max(probs.values()), char_px, 10, "", probs)
+    assert tf.matches(reading, "song") is song
+
+
 def test_the_model_takes_windows_of_any_count():
     model = tf.classifier()
     probs = model.probabilities(np.zeros((5, 1, tf.INPUT_PX, tf.INPUT_PX), np.float32))
