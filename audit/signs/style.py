@@ -140,6 +140,28 @@ def _paper(img: np.ndarray, ink: np.ndarray, faint: np.ndarray, size: int, fallb
     return np.where(den > 0.05, num / np.maximum(den, 1e-6), whole)
 
 
+def _ink_of_text(first: np.ndarray) -> np.ndarray:
+    """The characters' pixels in an absorption map: :func:`~audit.signs.typeface.text_mask`, whose threshold is a
+    share of the crop's strongest ink; when that finds (almost) no text and the strongest ink was in what
+    touches the crop's edge (the wall, a frame, a neighbour), the threshold is taken again from the ink away
+    from the edge. A wall darker than a sunlit board otherwise sets the bar above small, blurred characters,
+    and the board is "no text" (bench/style_eval.py --scenes: sunlit 60 × 40 plaques about 60 px wide)."""
+    ink = text_mask(first)
+    if ink.sum() >= max(20, 0.002 * ink.size):
+        return ink
+    hi = float(np.quantile(first, 0.995))
+    strong = (first > max(0.1, 0.45 * hi)).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
+    h, w = first.shape
+    x, y, cw, ch = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
+    edge = (x == 0) | (y == 0) | (x + cw >= w) | (y + ch >= h)
+    edge[0] = False
+    rest = first[~edge[labels]]
+    if rest.size == 0 or float(np.quantile(rest, 0.995)) >= hi:
+        return ink
+    return text_mask(first, reference=float(np.quantile(rest, 0.995)))
+
+
 def text_colour_of_crop(crop: np.ndarray) -> TextColour:
     """The text colour of a board's crop, against the board's own white.
 
@@ -172,7 +194,7 @@ def text_colour_of_crop(crop: np.ndarray) -> TextColour:
     peak = float(np.quantile(first, 0.995))
     if FAINT_INK <= peak < MIN_INK_CONTRAST:
         return TextColour("washed_out", contrast=round(peak, 3))
-    ink = text_mask(first)
+    ink = _ink_of_text(first)
     faint = 1.0 - img.sum(axis=2) / white.sum(axis=2) > PAPER_MAX_INK  # channels averaged: less noise
     if ink.sum() < max(20, 0.002 * ink.size):
         return TextColour("none")

@@ -118,10 +118,11 @@ def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
 
 
-def text_mask(a: np.ndarray) -> np.ndarray:
+def text_mask(a: np.ndarray, *, reference: float | None = None) -> np.ndarray:
     """Ink pixels of an absorption map (:func:`absorption_of`), less the components that touch the crop's edge
-    (a frame, the wall, a neighbour's edge) and specks."""
-    hi = float(np.quantile(a, 0.995))
+    (a frame, the wall, a neighbour's edge) and specks. The threshold is a share of the strongest ink
+    (``reference``; by default the map's 99.5th percentile)."""
+    hi = float(np.quantile(a, 0.995)) if reference is None else float(reference)
     if hi < 0.12:
         return np.zeros(a.shape, bool)
     ink = (a > max(0.1, 0.45 * hi)).astype(np.uint8)
