@@ -183,3 +183,16 @@ def test_region_scale_follows_the_smallest_box_centred_in_the_region():
     assert region_scale([plate], region, 200.0) == 1.0                                 # never enlarged
     assert region_scale([outside], region, 15.0) == 1.0                                # no box in it
     assert region_scale([strip], region, 0.0) == 1.0                                   # 0: off
+
+
+def test_a_board_cut_by_the_photos_edge_gets_no_shape_verdict(rules):
+    # Two strips read as official plaques, 21 px wide and 350 px tall on the coded photo: one in the middle,
+    # one whose box starts at the photo's left edge (the board may go on beyond it).
+    boxes = [(0.0, 50.0, 20.0, 400.0), (300.0, 50.0, 321.0, 400.0)]
+    reader = _Reader({20: [(NAMES[0], 0.99)], 21: [(NAMES[1], 0.99)]})
+    result = plaques_from_photo(_photo(rules), Engine(rules=rules, reader=reader, detector=_Detector(boxes)),
+                                village=VILLAGE)
+    shape = {p.type: p.style["shape"] for p in result.plaques}
+    assert shape["party_org"] == {**shape["party_org"], "status": "not_checked",
+                                  "detail": "牌子被照片边缘截断，无法判断比例（请把整块牌子拍进照片）"}
+    assert "截断" not in shape["villagers_committee"]["detail"]

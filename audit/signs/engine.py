@@ -39,7 +39,7 @@ from audit.signs.report import (  # noqa: F401 - the report's models are the eng
     report_schema,
     report_to_json,
 )
-from audit.signs.style import illuminant_of, style_checks
+from audit.signs.style import box_cut_by_photo, illuminant_of, style_checks
 
 # Which detector classes a plaque type may come with (visual classes; type classes match themselves).
 _IDENTITY_CLASSES = {"identity"}
@@ -490,7 +490,7 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
     plaque_rule = rules.plaque(ptype) if kind == "official" else None
     style = style_checks(crop, (c.box[2] - c.box[0], c.box[3] - c.box[1]), plaque_rule, rules,
                          traditional=match.traditional if match else None, illuminant=illuminant,
-                         board=c.det_class is not None) if crop.size else {}
+                         board=c.det_class is not None, cut=box_cut_by_photo(c.box, image.shape)) if crop.size else {}
     for check in style.values():
         if check["status"] == "fail":
             issues.append(f"式样：{check['detail']}")
