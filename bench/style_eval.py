@@ -142,7 +142,7 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False) -> int:
     detector): caught/total per light and the false-alarm and abstention rates."""
     from audit.model.synth.scene import generate_scene
     from audit.rules import load_rules
-    from audit.signs.style import illuminant_of, style_checks
+    from audit.signs.style import box_cut_by_photo, illuminant_of, style_checks
     from audit.signs.typeface import MIN_CHAR_PX, typeface_of_crop
 
     rules = load_rules()
@@ -159,7 +159,8 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False) -> int:
             crop = photo[max(0, y1):y2, max(0, x1):x2]
             if crop.size == 0:
                 continue
-            checks = style_checks(crop, (x2 - x1, y2 - y1), rule, rules, traditional=False, illuminant=illuminant)
+            checks = style_checks(crop, (x2 - x1, y2 - y1), rule, rules, traditional=False, illuminant=illuminant,
+                                  cut=box_cut_by_photo((x1, y1, x2, y2), photo.shape))  # as the engine does
             rows.append({"light": sc.truth["lighting"], "violations": set(p["violations"]) - {"misplaced"},
                          "shape": p["shape"], "px": _scene_em_px(x2 - x1, y2 - y1, len(p["text"])),
                          "line_px": getattr(typeface_of_crop(crop), "char_px", 0.0),
