@@ -404,3 +404,22 @@ def test_crops_read_in_parallel_streams_read_as_one_at_a_time_in_their_order():
     boards = two.read_boards(crops[:3])
     assert [[ln.text for ln in b] for b in boards] == [[ln.text for ln in one.read_board(c)] for c in crops[:3]]
     assert [b[0].text for b in boards] == names[:3]
+
+
+def test_the_text_pass_reads_each_line_alone_and_keeps_it_with_its_box():
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from audit.signs.fonts import faces_for, font
+    from audit.signs.ocr import Reader
+
+    texts = ["王庄村村民委员会", "民兵连", "王庄村新时代文明实践站"]  # widths unlike: read alone, not padded together
+    page = Image.new("RGB", (1400, 600), (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    f = font(faces_for("song", False)[0], 80)
+    tops = [60, 240, 420]
+    for text, top in zip(texts, tops, strict=True):
+        draw.text((60, top), text, fill=(0, 0, 0), font=f)
+    lines = sorted(Reader(threads=2).lines_at(np.asarray(page)), key=lambda ln: ln.box[1])
+    assert [ln.text for ln in lines] == texts
+    assert all(abs(ln.box[1] - top) < 30 for ln, top in zip(lines, tops, strict=True))

@@ -174,7 +174,8 @@ class Reader:
             return []
         crops = engine.get_crop_img_list(image, quads)
         crops, _, _ = engine.text_cls(crops)
-        result, _ = engine.text_rec(crops)
+        # Each line read alone in the crop streams (a batch pads every line to its widest one's width).
+        result = self._map(lambda c: self._crop_engine.text_rec(c)[0][0], crops)
         lines = []
         for quad, (text, score) in zip(quads, result, strict=True):
             if float(score) < min_score or not str(text).strip():
