@@ -26,6 +26,9 @@ class _Reader:
         self.batches: list[int] = []
         self.full_passes: list[dict] = []
 
+    def map(self, fn, items):
+        return [fn(x) for x in items]
+
     def read_plaques(self, crops):
         self.batches.append(len(crops))
         # a crop is known by its width (each stub box has its own)

@@ -110,6 +110,9 @@ class _Reader:
     def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0):
         return list(self._lines)
 
+    def map(self, fn, items):
+        return [fn(x) for x in items]
+
     def read_plaques(self, crops):
         return [[] for _ in crops]
 

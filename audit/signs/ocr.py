@@ -50,8 +50,9 @@ class Reader:
         self._crop_engine = RapidOCR(**{**options, "intra_op_num_threads": 1})
         self._pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="ocr-crops") if n > 1 else None
 
-    def _map(self, fn, items: list) -> list:
-        """``fn`` over ``items``, in the crop streams when there are several, results in order."""
+    def map(self, fn, items: list) -> list:
+        """``fn`` over ``items``, in the crop streams when there are several, results in order (also lends the
+        streams to the engine's per-board work, the style checks)."""
         if self._pool is None or len(items) < 2:
             return [fn(x) for x in items]
         return list(self._pool.map(fn, items))
@@ -63,7 +64,7 @@ class Reader:
         views on four 12-MP photos), which the engine's thresholds were not measured with, and was not
         consistently faster on two loaded cores (bench/speed_options.py)."""
         if not batched:
-            return self._map(self.recognise, crops)
+            return self.map(self.recognise, crops)
         out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
         ok = [i for i, c in enumerate(crops) if c.size and min(c.shape[:2]) >= 4]
         if ok:
@@ -98,7 +99,7 @@ class Reader:
     def read_plaque(self, crop: np.ndarray) -> list[tuple[str, float]]:
         """Candidate readings of a plaque crop: as it is, and — for a tall crop — rotated 90° counter-
         clockwise (top-to-bottom text then reads left to right). Best recogniser score first."""
-        readings = self._map(self.recognise, _plaque_views(crop))
+        readings = self.map(self.recognise, _plaque_views(crop))
         return sorted((r for r in readings if r[0]), key=lambda r: -r[1])
 
     def read_board(self, crop: np.ndarray, *, short_side: int = 160) -> list[TextLine]:
@@ -123,7 +124,7 @@ class Reader:
 
     def read_boards(self, crops: list[np.ndarray]) -> list[list[TextLine]]:
         """:meth:`read_board` of several crops, read at once in the crop streams."""
-        return self._map(self.read_board, crops)
+        return self.map(self.read_board, crops)
 
     def lines(self, image: np.ndarray, *, rotated: bool = False, min_score: float = 0.5) -> list[TextLine]:
         """Detect and read every text line in a photo (and, with ``rotated``, in its 90° rotation)."""
@@ -175,7 +176,7 @@ class Reader:
         crops = engine.get_crop_img_list(image, quads)
         crops, _, _ = engine.text_cls(crops)
         # Each line read alone in the crop streams (a batch pads every line to its widest one's width).
-        result = self._map(lambda c: self._crop_engine.text_rec(c)[0][0], crops)
+        result = self.map(lambda c: self._crop_engine.text_rec(c)[0][0], crops)
         lines = []
         for quad, (text, score) in zip(quads, result, strict=True):
             if float(score) < min_score or not str(text).strip():
