@@ -423,3 +423,17 @@ def test_the_text_pass_reads_each_line_alone_and_keeps_it_with_its_box():
     lines = sorted(Reader(threads=2).lines_at(np.asarray(page)), key=lambda ln: ln.box[1])
     assert [ln.text for ln in lines] == texts
     assert all(abs(ln.box[1] - top) < 30 for ln, top in zip(lines, tops, strict=True))
+
+
+@pytest.mark.timeout(60)  # a deadlock fails instead of hanging the suite
+def test_work_lent_to_the_streams_may_use_them_again_without_waiting_for_ever():
+    import numpy as np
+
+    from audit.signs.ocr import Reader
+
+    reader = Reader(threads=2)
+    blank = np.full((40, 200, 3), 250, np.uint8)
+    # each outer task maps again (a style check that would read a crop): runs inline, does not deadlock
+    got = reader.map(lambda i: reader.map(lambda j: i * 10 + j, [1, 2, 3]), [1, 2, 3])
+    assert got == [[11, 12, 13], [21, 22, 23], [31, 32, 33]]
+    assert reader.map(lambda c: reader.read_plaque(c), [blank, blank]) == [[], []]

@@ -10,12 +10,15 @@ generated facades we compared (seeds 7000, 7001, 7005, 7010) at twice the cost; 
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from audit import settings
+
+_STREAM = "ocr-stream"  # name prefix of the reader's stream threads
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,13 @@ class Reader:
         # a crop is too small a job to share between threads (46 box crops of six 12-MP photos: 0.85-0.91 s in
         # two streams of one thread against 1.06-1.49 s in one stream of two threads, same readings).
         self._crop_engine = RapidOCR(**{**options, "intra_op_num_threads": 1})
-        self._pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="ocr-crops") if n > 1 else None
+        self._pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix=_STREAM) if n > 1 else None
 
     def map(self, fn, items: list) -> list:
         """``fn`` over ``items``, in the crop streams when there are several, results in order (also lends the
         streams to the engine's per-board work, the style checks)."""
-        if self._pool is None or len(items) < 2:
-            return [fn(x) for x in items]
+        if self._pool is None or len(items) < 2 or threading.current_thread().name.startswith(_STREAM):
+            return [fn(x) for x in items]  # (inside a stream: waiting on the same streams could wait for ever)
         return list(self._pool.map(fn, items))
 
     def recognise_many(self, crops: list[np.ndarray], *, batched: bool = False) -> list[tuple[str, float]]:
