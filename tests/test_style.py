@@ -664,7 +664,7 @@ def test_the_background_colour_is_the_boards_own():
 
 @pytest.mark.parametrize(("box", "cut"), [
     ((10, 10, 90, 190), False), ((2, 10, 90, 190), True), ((3, 3, 97, 197), False), ((10, 10, 98, 190), True),
-    ((10, 10, 90, 198.5), True), ((10, 2.0, 90, 190), True), ((0, 0, 100, 200), True),
+    ((10, 10, 90, 198.5), True), ((10, 2.0, 90, 190), True), ((0, 0, 100, 200), True), ((10, 10, 90, 198), True),
 ])
 def test_a_box_at_the_photos_edge_is_cut(box, cut):
     from audit.signs.style import box_cut_by_photo
@@ -681,3 +681,39 @@ def test_a_board_cut_by_the_photos_edge_has_no_shape_verdict(rules):
     assert result["shape"] == {"status": "not_checked", "severity": "advisory",
                                "detail": "牌子被照片边缘截断，无法判断比例（请把整块牌子拍进照片）"}
     assert result["background"]["status"] == "pass" and result["text_colour"]["status"] == "pass"
+
+
+# The characters' pixels when the strongest ink is the wall or a frame at the crop's edge (style._ink_of_text), on
+# absorption maps drawn here: faint text (0.3) in four 6 × 4 blobs, a band of strong ink (0.9) along one side.
+_TEXT_BLOBS = [(20, 30), (20, 45), (32, 30), (32, 45)]  # (row, column) of each blob's top-left pixel
+
+
+def _absorption(side: str) -> tuple[np.ndarray, np.ndarray]:
+    a = np.zeros((60, 100), np.float32)
+    text = np.zeros(a.shape, bool)
+    for r, c in _TEXT_BLOBS:
+        a[r:r + 6, c:c + 4] = 0.3
+        text[r:r + 6, c:c + 4] = True
+    band = {"top": np.s_[0:4, :], "bottom": np.s_[56:60, :], "left": np.s_[:, 0:4], "right": np.s_[:, 96:100]}
+    a[band[side]] = 0.9
+    return a, text
+
+
+@pytest.mark.parametrize("side", ["top", "bottom", "left", "right"])
+def test_faint_text_is_found_past_strong_ink_at_any_edge_of_the_crop(side):
+    from audit.signs.style import _ink_of_text
+    from audit.signs.typeface import text_mask
+
+    a, text = _absorption(side)
+    assert not text_mask(a).any()  # the band sets the bar over the text, and is dropped for touching the edge
+    assert np.array_equal(_ink_of_text(a), text)
+
+
+def test_strong_ink_away_from_the_edge_is_text_and_no_second_threshold_is_taken():
+    from audit.signs.style import _ink_of_text
+
+    a, text = _absorption("top")
+    a[25:31, 60:65] = 0.9  # a strong blob inside (30 px): the first threshold finds it, nothing fainter is text
+    assert np.array_equal(_ink_of_text(a), np.pad(np.ones((6, 5), bool), ((25, 29), (60, 35))))
+    dark = np.full((30, 40), 0.9, np.float32)  # all edge: nothing to take a second threshold from
+    assert not _ink_of_text(dark).any()
