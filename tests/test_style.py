@@ -694,7 +694,9 @@ def _absorption(side: str) -> tuple[np.ndarray, np.ndarray]:
     for r, c in _TEXT_BLOBS:
         a[r:r + 6, c:c + 4] = 0.3
         text[r:r + 6, c:c + 4] = True
-    band = {"top": np.s_[0:4, :], "bottom": np.s_[56:60, :], "left": np.s_[:, 0:4], "right": np.s_[:, 96:100]}
+    # each band touches its own edge only (a frame's side, the wall beside the board)
+    band = {"top": np.s_[0:4, 10:90], "bottom": np.s_[56:60, 10:90], "left": np.s_[10:50, 0:4],
+            "right": np.s_[10:50, 96:100]}
     a[band[side]] = 0.9
     return a, text
 
@@ -717,3 +719,11 @@ def test_strong_ink_away_from_the_edge_is_text_and_no_second_threshold_is_taken(
     assert np.array_equal(_ink_of_text(a), np.pad(np.ones((6, 5), bool), ((25, 29), (60, 35))))
     dark = np.full((30, 40), 0.9, np.float32)  # all edge: nothing to take a second threshold from
     assert not _ink_of_text(dark).any()
+    # A small crop: a band along the top, a faint blob (0.3) and a small strong blob (0.9, 16 px: under the 20 px
+    # the first threshold asks for) inside. The strongest ink away from the edge is as strong as the band, so no
+    # second threshold is taken: the strong blob alone is the ink.
+    small = np.zeros((30, 40), np.float32)
+    small[0:3, 5:35] = 0.9
+    small[12:18, 8:12] = 0.3
+    small[15:19, 25:29] = 0.9
+    assert np.array_equal(_ink_of_text(small), np.pad(np.ones((4, 4), bool), ((15, 11), (25, 11))))
