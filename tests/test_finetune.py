@@ -92,6 +92,14 @@ def test_an_export_that_does_not_fit_the_detector_is_refused_naming_file_and_lin
     label.unlink()
     with pytest.raises(AuditError, match=f"{label.name}：照片 .* 没有标注文件"):
         dataset_from_reviewed([bad], tmp_path / "out")
+    label.write_text("")  # a photo without boards: a negative example, fine
+    (bad / "images" / "notes.heic").write_bytes(b"x")
+    with pytest.raises(AuditError, match="notes.heic：不支持的图片格式"):
+        dataset_from_reviewed([bad], tmp_path / "out")
+    (bad / "images" / "notes.heic").unlink()
+    label.unlink()
+    with pytest.raises(AuditError, match=f"{label.name}：照片 .* 没有标注文件"):
+        dataset_from_reviewed([bad], tmp_path / "out")
     text = (bad / "data.yaml").read_text().replace("0: strip", "0: board")
     (bad / "data.yaml").write_text(text)
     with pytest.raises(AuditError, match="类别为 \\['board', 'plaque', 'identity', 'honour'\\]"):

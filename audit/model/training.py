@@ -134,7 +134,7 @@ def dataset_from_synth(
     return write_data_yaml(root, train=None if held_out else "images/train", val="images/val")
 
 
-REAL_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+REAL_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # what the export writes, and Ultralytics reads
 
 
 def _real_photos(folder: Path) -> list[tuple[Path, list[str]]]:
@@ -150,9 +150,11 @@ def _real_photos(folder: Path) -> list[tuple[Path, list[str]]]:
              if ln.startswith("  ") and ":" in ln and ln.split(":", 1)[0].strip().isdigit()]
     if names != list(CLASS_NAMES):
         raise AuditError(f"{data_yaml}：类别为 {names}，检测模型的类别是 {list(CLASS_NAMES)}（须同名同序）")
-    images = sorted(f for f in (folder / "images").glob("*") if f.suffix.lower() in REAL_IMAGE_SUFFIXES)
+    images = sorted(f for f in (folder / "images").glob("*") if f.is_file())
     out = []
     for image in images:
+        if image.suffix.lower() not in REAL_IMAGE_SUFFIXES:  # never skipped without a word
+            raise AuditError(f"{image}：不支持的图片格式（可用 {'、'.join(REAL_IMAGE_SUFFIXES)}）")
         label = folder / "labels" / f"{image.stem}.txt"
         if not label.is_file():
             raise AuditError(f"{label}：照片 {image.name} 没有标注文件")
