@@ -727,3 +727,13 @@ def test_strong_ink_away_from_the_edge_is_text_and_no_second_threshold_is_taken(
     small[12:18, 8:12] = 0.3
     small[15:19, 25:29] = 0.9
     assert np.array_equal(_ink_of_text(small), np.pad(np.ones((4, 4), bool), ((15, 11), (25, 11))))
+
+
+def test_the_lean_of_a_line_of_twenty_ink_pixels_is_measured_and_of_nineteen_is_not():
+    from audit.signs.style import _lean_of
+
+    ink = np.zeros((10, 30), bool)
+    ink[4:6, 5:15] = True  # a level line, 2 × 10 = 20 pixels: the fewest the lean is measured on
+    assert _lean_of(ink, False) == pytest.approx(0.0, abs=1e-6)
+    ink[4, 5] = False
+    assert _lean_of(ink, False) is None
