@@ -350,7 +350,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     t0 = time.perf_counter()
     out: list[_Candidate] = []
     used: set[int] = set()
-    boards: list[tuple[int, list[str], TextMatch | None, float]] = []  # box, its texts, reading, read score
+    boards: dict[int, tuple[list[str], TextMatch | None, float]] = {}  # per box: its texts, reading, read score
     split: dict[int, list[_Candidate]] = {}  # boxes over several boards: the boards
     for k, det in enumerate(dets):
         inside = [] if settled[k] else [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
@@ -376,20 +376,19 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         texts = [r[0] for r in readings[k]] + line_texts
         match = _best_match(texts, rules, village, side, gazetteer) if line_texts else first[k]
         read_score = max([r[1] for r in readings[k]] + [ln.score for ln in inside_lines] + [0.0])
-        boards.append((k, texts, match, read_score))
-    boards += [(k, [], None, 0.0) for k in split]
+        boards[k] = (texts, match, read_score)
     # Nothing read yet, a reading close to a plaque but undecided, or only a garbled reading that names no plaque:
     # the board's lines are read in an enhanced copy of the crop (a clear reading of a shop's sign or a slogan needs
     # no second look), for the first SECOND_LOOKS such boards, all at once.
-    looks = [k for k, _, match, read_score in boards if k not in split and crops[k].size and (
+    looks = [k for k, (_, match, read_score) in boards.items() if crops[k].size and (
         match is None or match.kind == "undecided"
         or (match.kind in ("background", "unauthorised_sign") and read_score < SURE_SIGN_READING))][:SECOND_LOOKS]
     second = dict(zip(looks, engine.reader.read_boards([crops[k] for k in looks]) if looks else [], strict=True))
-    for k, texts, match, read_score in sorted(boards, key=lambda b: b[0]):
-        det = dets[k]
+    for k, det in enumerate(dets):
         if k in split:
             out += split[k]
             continue
+        texts, match, read_score = boards[k]
         if second.get(k):
             texts = group_texts(second[k]) + texts
             read_score = max([read_score] + [ln.score for ln in second[k]])
