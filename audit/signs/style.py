@@ -25,6 +25,7 @@ from audit.signs.typeface import (
     TypefaceReading,
     absorption_of,
     channel_max,
+    components_at_edge,
     local_white,
     matches,
     runs_of,
@@ -140,26 +141,22 @@ def _paper(img: np.ndarray, ink: np.ndarray, faint: np.ndarray, size: int, fallb
     return np.where(den > 0.05, num / np.maximum(den, 1e-6), whole)
 
 
-def _ink_of_text(first: np.ndarray) -> np.ndarray:
+def _ink_of_text(first: np.ndarray, hi: float | None = None) -> np.ndarray:
     """The characters' pixels in an absorption map: :func:`~audit.signs.typeface.text_mask`, whose threshold is a
     share of the crop's strongest ink; when that finds (almost) no text and the strongest ink was in what
     touches the crop's edge (the wall, a frame, a neighbour), the threshold is taken again from the ink away
     from the edge. A wall darker than a sunlit board otherwise sets the bar above small, blurred characters,
-    and the board is "no text" (bench/style_eval.py --scenes: sunlit 60 × 40 plaques about 60 px wide)."""
-    ink = text_mask(first)
+    and the board is "no text" (bench/style_eval.py --scenes: sunlit 60 × 40 plaques about 60 px wide). ``hi`` is
+    the map's strongest ink (its 99.5th percentile), when the caller has it already."""
+    hi = float(np.quantile(first, 0.995)) if hi is None else hi
+    ink = text_mask(first, reference=hi)
     if ink.sum() >= max(20, 0.002 * ink.size):
         return ink
-    hi = float(np.quantile(first, 0.995))
-    strong = (first > max(0.1, 0.45 * hi)).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(strong, connectivity=8)
-    h, w = first.shape
-    x, y, cw, ch = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
-    edge = (x == 0) | (y == 0) | (x + cw >= w) | (y + ch >= h)
+    labels, edge, _ = components_at_edge(first > max(0.1, 0.45 * hi))
     edge[0] = False
     rest = first[~edge[labels]]
-    if rest.size == 0 or float(np.quantile(rest, 0.995)) >= hi:
-        return ink
-    return text_mask(first, reference=float(np.quantile(rest, 0.995)))
+    away = float(np.quantile(rest, 0.995)) if rest.size else hi
+    return ink if away >= hi else text_mask(first, reference=away)
 
 
 def text_colour_of_crop(crop: np.ndarray) -> TextColour:
@@ -194,7 +191,7 @@ def text_colour_of_crop(crop: np.ndarray) -> TextColour:
     peak = float(np.quantile(first, 0.995))
     if FAINT_INK <= peak < MIN_INK_CONTRAST:
         return TextColour("washed_out", contrast=round(peak, 3))
-    ink = _ink_of_text(first)
+    ink = _ink_of_text(first, peak)
     faint = 1.0 - img.sum(axis=2) / white.sum(axis=2) > PAPER_MAX_INK  # channels averaged: less noise
     if ink.sum() < max(20, 0.002 * ink.size):
         return TextColour("none")

@@ -125,14 +125,19 @@ def text_mask(a: np.ndarray, *, reference: float | None = None) -> np.ndarray:
     hi = float(np.quantile(a, 0.995)) if reference is None else float(reference)
     if hi < 0.12:
         return np.zeros(a.shape, bool)
-    ink = (a > max(0.1, 0.45 * hi)).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    h, w = a.shape
-    x, y, cw, ch, area = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3], stats[:, 4]
-    edge = (x == 0) | (y == 0) | (x + cw >= w) | (y + ch >= h)
+    labels, edge, area = components_at_edge(a > max(0.1, 0.45 * hi))
     keep = ~edge & (area >= 3)
     keep[0] = False
     return keep[labels]
+
+
+def components_at_edge(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 8-connected components of a boolean mask: each pixel's label, and per label whether the component
+    touches the image's edge (a frame, the wall, a neighbour's edge) and its area. Label 0 is the background."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    h, w = mask.shape
+    x, y, cw, ch, area = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3], stats[:, 4]
+    return labels, (x == 0) | (y == 0) | (x + cw >= w) | (y + ch >= h), area
 
 
 def _split_at_valleys(profile: np.ndarray, a: int, b: int) -> list[tuple[int, int]]:
