@@ -63,7 +63,10 @@ def test_reviewed_photos_train_and_validate_and_synthetic_scenes_only_train(coun
     data = check_det_dataset(str(data_yaml))  # Ultralytics reads the mix: real + synthetic train, real val alone
     assert data["names"] == dict(enumerate(CLASS_NAMES))
     assert str(tmp_path / "mix" / "real" / "images" / "val") == str(Path(data["val"]))
-    assert {Path(p).name for p in data["train"]} >= {"train"} and any("synthetic" in str(p) for p in data["train"])
+    mix = tmp_path / "mix"
+    assert [Path(p) for p in data["train"]] == [mix / "real" / "images" / "train"] + [
+        mix / "synthetic" / "images" / s for s in ("train", "val") if (mix / "synthetic" / "images" / s).is_dir()]
+    assert any("synthetic" in str(p) for p in data["train"])
 
 
 def test_the_split_follows_the_photos_not_their_names_and_a_photo_exported_twice_counts_once(county, tmp_path):

@@ -141,13 +141,18 @@ def _real_photos(folder: Path) -> list[tuple[Path, list[str]]]:
     """The photos of an ``audit export-dataset`` folder with their label lines, checked: the folder's ``data.yaml``
     names the detector's classes in its order, every photo has a label file (empty for a photo without boards) and
     every line is ``class cx cy w h`` with a known class and coordinates in [0, 1]. Errors name the file and line."""
+    import yaml  # Ultralytics' own dependency: there whenever a model can be trained
+
     from audit.errors import AuditError
 
     data_yaml = folder / "data.yaml"
     if not data_yaml.is_file():
         raise AuditError(f"{folder}：不是导出的数据集（缺少 data.yaml；请用 audit export-dataset 导出）")
-    names = [ln.split(":", 1)[1].strip() for ln in data_yaml.read_text(encoding="utf-8").splitlines()
-             if ln.startswith("  ") and ":" in ln and ln.split(":", 1)[0].strip().isdigit()]
+    try:
+        names = (yaml.safe_load(data_yaml.read_text(encoding="utf-8")) or {}).get("names")
+    except (yaml.YAMLError, AttributeError) as exc:
+        raise AuditError(f"{data_yaml}：无法读取（{' '.join(str(exc).split())}）") from None
+    names = [names[k] for k in sorted(names)] if isinstance(names, dict) else names
     if names != list(CLASS_NAMES):
         raise AuditError(f"{data_yaml}：类别为 {names}，检测模型的类别是 {list(CLASS_NAMES)}（须同名同序）")
     images = sorted(f for f in (folder / "images").glob("*") if f.is_file())
