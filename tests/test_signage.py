@@ -437,3 +437,38 @@ def test_work_lent_to_the_streams_may_use_them_again_without_waiting_for_ever():
     got = reader.map(lambda i: reader.map(lambda j: i * 10 + j, [1, 2, 3]), [1, 2, 3])
     assert got == [[11, 12, 13], [21, 22, 23], [31, 32, 33]]
     assert reader.map(lambda c: reader.read_plaque(c), [blank, blank]) == [[], []]
+
+
+def test_a_two_line_board_is_reported_in_reading_order(engine, rules):
+    """A short first line centred over a longer second line: the second starts further left, yet the board reads
+    top to bottom (a reading joined left to right had put 服务工作站 before 柏树湾村法律)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from audit.signs.engine import _best_match
+    from audit.signs.fonts import faces_for, font
+    from audit.signs.ocr import group_texts
+
+    board = Image.new("RGB", (360, 150), (250, 250, 248))
+    draw = ImageDraw.Draw(board)
+    f = font(faces_for("song", False)[0], 40)
+    for text, top in (("王庄村", 18), ("老年人体育协会", 84)):
+        width = draw.textlength(text, font=f)
+        draw.text(((360 - width) / 2, top), text, fill=(0, 0, 0), font=f)
+    lines = engine.reader.read_board(np.asarray(board))
+    assert sorted(ln.text for ln in lines) == sorted(["王庄村", "老年人体育协会"])
+    match = _best_match(group_texts(lines), rules, "王庄村", "external")
+    assert (match.kind, match.text) == ("unauthorised_sign", "王庄村老年人体育协会")
+
+
+def test_reading_order_takes_rows_top_to_bottom_and_each_row_left_to_right():
+    from audit.signs.ocr import TextLine, reading_order
+
+    def line(text, x0, y0, x1, y1, vertical=False):
+        return TextLine(text, 0.9, (x0, y0, x1, y1), vertical)
+
+    # a tilted plaque: the second row starts left of the first; the first row's right half sits a little higher
+    rows = [line("法律", 160, 60, 260, 110), line("服务工作站", 40, 170, 250, 225), line("柏树湾村", 50, 70, 165, 120)]
+    assert [ln.text for ln in reading_order(rows)] == ["柏树湾村", "法律", "服务工作站"]
+    cols = [line("委员会", 200, 10, 240, 200, True), line("王庄村", 100, 10, 140, 200, True)]
+    assert [ln.text for ln in reading_order(cols)] == ["王庄村", "委员会"]

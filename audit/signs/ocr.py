@@ -292,13 +292,35 @@ def board_groups(lines: list[TextLine], image: np.ndarray) -> list[list[TextLine
     return list(groups.values())
 
 
+def reading_order(group: list[TextLine]) -> list[TextLine]:
+    """The lines of one board in the order it is read. Rows (horizontal lines) top to bottom, each row left to
+    right: a line belongs to a row when it overlaps the row's height by half its own, so a tilted or centred
+    second line (服务工作站 under 柏树湾村法律, starting further left) still comes second. Columns (vertical
+    text) left to right; :func:`group_texts` also offers them right to left."""
+    if any(ln.vertical for ln in group):
+        return sorted(group, key=lambda ln: ln.box[0])
+    rows: list[list[TextLine]] = []
+    for ln in sorted(group, key=lambda ln: (ln.box[1] + ln.box[3]) / 2):
+        row = rows[-1] if rows else None
+        if row is not None:
+            top, bottom = min(r.box[1] for r in row), max(r.box[3] for r in row)
+            if min(bottom, ln.box[3]) - max(top, ln.box[1]) >= 0.5 * (ln.box[3] - ln.box[1]):
+                row.append(ln)
+                continue
+        rows.append([ln])
+    return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.box[0])]
+
+
 def group_texts(group: list[TextLine]) -> list[str]:
-    """Candidate readings of a group: each line, and the lines joined in the orders a board is read
-    (columns right to left or left to right; rows top to bottom)."""
+    """Candidate readings of a group: each line, then the lines joined in the orders a board is read — its
+    :func:`reading_order` first (the reading reported when no order names an official plaque), then columns
+    left to right and right to left, rows top to bottom."""
     texts = [ln.text for ln in group]
     if len(group) > 1:
         by_x = sorted(group, key=lambda ln: ln.box[0])
         by_y = sorted(group, key=lambda ln: ln.box[1])
-        texts += ["".join(ln.text for ln in by_x), "".join(ln.text for ln in reversed(by_x)),
-                  "".join(ln.text for ln in by_y)]
+        for order in (reading_order(group), by_x, by_x[::-1], by_y):
+            joined = "".join(ln.text for ln in order)
+            if joined not in texts:
+                texts.append(joined)
     return texts
