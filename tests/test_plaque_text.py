@@ -20,6 +20,7 @@ VILLAGES = ["王庄村", "李家寨村", "凤凰台村", "东关社区", "小刘
     ("王 庄 村 村 民 委 员 会", "villagers_committee"),                 # spaces between characters
     ("力监督委员会", "supervision_committee"),                          # top of the strip cut off
     ("庄村支部委员会", "party_org"), ("中共桃源村支部委", "party_org"),  # start / end hidden
+    ("中共王庄村李庄村联合支部委员会", "party_org"), ("王庄村联合党支部", "party_org"),  # joint branch (2019 条例 第五条)
 ])
 def test_official_names(rules, text, expected):
     m = type_from_text(text, rules)
