@@ -1,8 +1,9 @@
 """Cost that follows the work (issue 17): the text pass runs only where the detector's boxes leave doubt, and only
 there: over the regions of the boxes its crops did not settle and of the weak boxes outside the read ones (the
-whole photo only when there is no box at all), not because a photo shows fewer plaques than the side usually holds;
-lines on boxes already read are not read again, and the boxes' crops are read in one batched recognition. Stub
-models: what is checked is which work the engine asks for."""
+whole photo only when there is no box at all), and along the rows of strips and plaques (a board of the row the
+detector missed), not over the whole photo because it shows fewer plaques than the side usually holds; lines on
+boxes already read are not read again, and the boxes' crops are read in one batched recognition. Stub models: what
+is checked is which work the engine asks for."""
 
 from __future__ import annotations
 
@@ -34,12 +35,12 @@ class _Reader:
         # a crop is known by its width (each stub box has its own)
         return [list(self.readings.get(c.shape[1], [])) for c in crops]
 
-    def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0):
+    def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0, enlarge=True):
         # The test photo codes each pixel's position (see _photo): the region's offset is its first pixel's.
         r, g, b = (int(v) for v in image[0, 0])
         ox, oy = r + 256 * (b // 16), g + 256 * (b % 16)
         h, w = image.shape[:2]
-        self.full_passes.append({"scale": scale, "skip": list(skip), "keep": list(keep),
+        self.full_passes.append({"scale": scale, "skip": list(skip), "keep": list(keep), "enlarge": enlarge,
                                  "region": (ox, oy, ox + w, oy + h)})
         return [TextLine(ln.text, ln.score, (ln.box[0] - ox, ln.box[1] - oy, ln.box[2] - ox, ln.box[3] - oy), ln.vertical)
                 for ln in self.lines if ox <= ln.box[0] and ln.box[2] <= ox + w and oy <= ln.box[1] and ln.box[3] <= oy + h]
@@ -87,25 +88,56 @@ def test_usual_boards_follow_the_rules(rules):
     assert usual_boards(rules, "internal") == len(rules.plaques_at("internal"))
 
 
-def test_no_whole_photo_pass_when_every_box_is_read_and_none_is_missing(rules):
+def test_no_text_pass_when_every_box_and_every_plaque_of_the_side_is_read(rules):
+    # every strip of the side read for sure: no row is swept for a missed one
     boxes = _boxes(7)
     reader = _Reader({20 + i: [(NAMES[i], 0.99)] for i in range(7)})
     engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes))
     result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
-    assert reader.batches == [7] and reader.full_passes == []        # one batched recognition, no full pass
+    assert reader.batches == [7] and reader.full_passes == []        # one batched recognition, no text pass
     assert sorted(p.type for p in result.plaques) == sorted(p.id for p in rules.plaques_at("external"))
 
 
-def test_no_whole_photo_pass_for_fewer_boards_all_read(rules):
+def test_boxes_all_read_send_only_their_row_to_the_text_pass(rules):
     # A photo with fewer plaques than the side holds, each read: the missing ones are the audit's finding, not a
-    # doubt about the boxes (the pass used to run on nearly every photo for it).
-    boxes = _boxes(3)
-    reader = _Reader({20 + i: [(NAMES[i], 0.99)] for i in range(3)})
+    # doubt about the boxes (a pass over the whole photo ran on nearly every photo for it). Only the row of strips
+    # is swept, where a board fits beside its boxes: a missed board of the row is read, its read boxes are not.
+    from audit.signs.engine import ROW_TEXT_PX
+
+    boxes = [(b[0], b[1], b[0] + 40 + 10 * i, b[3]) for i, b in enumerate(_boxes(3))]   # x 10-50, 100-150, 190-250
+    missed = TextLine("王庄村村务监督委员会", 0.97, (600.0, 150.0, 625.0, 350.0), True)   # in the row, no box
+    below = TextLine("王庄村老年人协会", 0.97, (300.0, 580.0, 400.0, 598.0), False)     # under the row's band
+    reader = _Reader({40 + 10 * i: [(NAMES[i], 0.99)] for i in range(3)}, [missed, below])
     detector = _Detector(boxes)
     engine = Engine(rules=rules, reader=reader, detector=detector)
     result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
-    assert reader.full_passes == [] and detector.confs == [0.05]     # one detector pass, down to the weak boxes
-    assert sorted(p.type for p in result.plaques) == ["collective_economy", "party_org", "villagers_committee"]
+    assert detector.confs == [0.05]                                  # one detector pass, down to the weak boxes
+    regions = [p["region"] for p in reader.full_passes]
+    assert regions and all(r[1] <= 50 and 400 < r[3] < 580 for r in regions)   # the row's band, not below it
+    for b in boxes:   # no box's middle is looked at again
+        assert not any(r[0] <= (b[0] + b[2]) / 2 <= r[2] for r in regions)
+    assert all(p["scale"] == pytest.approx(ROW_TEXT_PX / 40) for p in reader.full_passes)  # the row's narrowest strip
+    assert not any(p["enlarge"] for p in reader.full_passes)        # looked at as reduced, not enlarged to 736 px
+    assert sorted(p.type for p in result.plaques) == ["collective_economy", "party_org", "supervision_committee",
+                                                      "villagers_committee"]
+    assert [p.text for p in result.plaques if p.source == "ocr"] == ["王庄村村务监督委员会"]
+
+
+def test_rows_are_swept_where_a_board_fits_beside_boxes_at_one_height():
+    from audit.signs.engine import ROW_GAP, ROW_MARGIN, _rows
+
+    assert ROW_GAP <= 1.0   # a gap as wide as the narrowest board is always swept
+    # two strips 30 px wide 20 px apart, a plaque 60 px wide 50 px beside them at their mid-height, 600 px of wall
+    # to the photo's edge: one row, swept between the strips and the plaque and beyond it (not the 10 px before the
+    # first strip: no board fits); a plaque far below: another row, swept on both sides
+    boxes = [(10, 100, 40, 300), (60, 110, 90, 310), (140, 180, 200, 240), (300, 500, 380, 540)]
+    band = (max(0, int(100 - ROW_MARGIN * 210)), int(310 + ROW_MARGIN * 210) + 1)
+    low = (int(500 - ROW_MARGIN * 40), min(600, int(540 + ROW_MARGIN * 40) + 1))
+    pad, pad_low = 0.25 * 30, 0.25 * 80
+    assert _rows(boxes, (600, 800)) == [
+        ((int(90 - pad), band[0], int(140 + pad) + 1, band[1]), 30), ((int(200 - pad), band[0], 800, band[1]), 30),
+        ((0, low[0], int(300 + pad_low) + 1, low[1]), 40), ((int(380 - pad_low), low[0], 800, low[1]), 40)]
+    assert _rows([], (600, 800)) == []
 
 
 @pytest.mark.parametrize("case", ["unread_box", "weak_box", "no_box"])
@@ -123,7 +155,8 @@ def test_text_pass_over_the_regions_in_doubt(rules, case):
     elsewhere = TextLine("王庄村红白理事会", 0.97, (300.0, 500.0, 400.0, 530.0), False)   # in no region
     weak = [(690.0, 440.0, 795.0, 490.0)] if case == "weak_box" else []
     reader = _Reader(readings, [missed, elsewhere])
-    engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes, weak), region_text_px=8.0)
+    engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes, weak), region_text_px=8.0,
+                    sweep_rows=False)   # the rows' bands: test_boxes_all_read_send_only_their_row_to_the_text_pass
     result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
     assert len(reader.full_passes) == 1
     ox, oy, ox2, oy2 = reader.full_passes[0]["region"]
@@ -160,7 +193,7 @@ def test_a_weak_box_on_a_read_box_is_no_doubt(rules):
     boxes = _boxes(3)
     reader = _Reader({20 + i: [(NAMES[i], 0.99)] for i in range(3)})
     inside = (boxes[0][0] + 2, boxes[0][1] + 10, boxes[0][2] - 2, boxes[0][3] - 10)
-    engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes, [inside]))
+    engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes, [inside]), sweep_rows=False)
     plaques_from_photo(_photo(rules), engine, village=VILLAGE)
     assert reader.full_passes == []
 
@@ -173,6 +206,46 @@ def test_a_tall_box_over_two_strips_is_not_settled_by_one_reading(rules):
     assert party.kind == "official"
     assert _settled(party, 0.99, (0, 0, 40, 400))          # one strip: 10 characters of 40 px fill its width
     assert not _settled(party, 0.99, (0, 0, 100, 400))     # two strips and the gap: the reading fills half
+
+
+def test_a_short_reading_naming_no_plaque_on_a_box_taller_than_its_line_may_be_more_lines(rules):
+    from audit.signs.engine import _more_lines
+    from audit.signs.names import type_from_text
+
+    slogan = type_from_text("前进过", rules, village="前进村")   # 前进村 over 民兵连, read as one line
+    assert slogan.kind == "background"
+    assert _more_lines(slogan, (0, 0, 120, 88))            # characters 40 px wide: the box holds two lines
+    assert not _more_lines(slogan, (0, 0, 120, 60))        # one line of 40-px characters and its margins
+    shop = type_from_text("王庄村便民超市", rules, village="王庄村")
+    assert not _more_lines(shop, (0, 0, 350, 90))          # a one-line sign of 50-px characters
+    assert not _more_lines(shop, (0, 0, 40, 300))          # a strip: a column, not lines
+
+
+def test_a_second_look_reads_the_second_line_of_a_plaque_read_as_one_short_line(rules):
+    # the crop reads 前进过 (a slogan's word) at 0.95: a sure reading, yet too short for its box
+    class _Looks(_Reader):
+        def read_board(self, crop):
+            return [TextLine("前进村", 0.99, (5.0, 5.0, 100.0, 40.0), False),
+                    TextLine("民兵连", 0.99, (5.0, 48.0, 100.0, 83.0), False)]
+
+    box = (300.0, 100.0, 420.0, 188.0)
+    reader = _Looks({120: [("前进过", 0.95)]})
+    engine = Engine(rules=rules, reader=reader, detector=_Detector([box]), sweep_rows=False)
+    result = plaques_from_photo(_photo(rules), engine, village="前进村")
+    assert [(p.type, p.text) for p in result.plaques] == [("militia", "前进村民兵连")]
+
+
+def test_a_boards_reading_is_as_sure_as_the_reading_chosen(rules):
+    from audit.signs.engine import _best_match
+
+    # a garbled view read at 0.91 does not make the 0.84 reading chosen sure
+    match, score = _best_match([("前进过", 0.84), ("", 0.95), ("口", 0.91)], rules, "前进村", "external")
+    assert (match.text, score) == ("前进过", 0.84)
+    # among equal readings, the better read; an official reading wins over a surer slogan
+    match, score = _best_match([("前进村民兵连", 0.7), ("前进村民兵连", 0.93), ("前进", 0.99)], rules, "前进村",
+                               "external")
+    assert (match.type, score) == ("militia", 0.93)
+    assert _best_match([("", 0.9)], rules, "前进村", "external") == (None, 0.0)
 
 
 def test_region_scale_follows_the_smallest_box_centred_in_the_region():

@@ -107,7 +107,7 @@ class _Reader:
     def __init__(self, lines: list[TextLine]) -> None:
         self._lines = lines
 
-    def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0):
+    def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0, enlarge=True):
         return list(self._lines)
 
     def map(self, fn, items):
@@ -150,3 +150,24 @@ def test_a_missed_honour_plate_is_one_board_with_one_reading(rules, honour_photo
     assert [(p.kind, p.source) for p in result.plaques] == [("honour", "ocr")]
     x1, y1, x2, y2 = result.plaques[0].bbox
     assert x1 < 230 and y1 < 110 and x2 > 400 and y2 > 330   # the box spans all three lines
+
+
+def test_a_line_box_spilling_onto_the_wall_keeps_its_boards_white():
+    # A small plate filled with text: the second line's box (as text detection pads it) runs past the plate onto a
+    # pink wall. Text and wall together make half of that box, so its median colour is the wall's; the plate's
+    # white is still the box's most frequent colour, and the two lines are one board.
+    pink = (222, 160, 170)
+    im = Image.new("RGB", (260, 130), pink)
+    d = ImageDraw.Draw(im)
+    d.rectangle([40, 20, 150, 84], fill=WHITE)
+    from audit.signs.fonts import faces_for, font
+
+    bold = font(faces_for("hei", False)[0], 26)
+    d.text((44, 24), "马坊村村", fill=BLACK, font=bold)
+    d.text((44, 56), "民委员会", fill=BLACK, font=bold)
+    first = TextLine("马坊村村", 0.95, (41.0, 21.0, 149.0, 53.0), False)
+    second = TextLine("民委员会", 0.95, (36.0, 52.0, 165.0, 100.0), False)   # 4-16 px past the plate
+    image = np.asarray(im)
+    px = image[52:100, 36:165].reshape(-1, 3).astype(np.float32)
+    assert np.linalg.norm(np.median(px, axis=0) - np.float32(WHITE)) > 40   # the median is not the plate's white
+    assert _texts(board_groups([first, second], image)) == [["民委员会", "马坊村村"]]

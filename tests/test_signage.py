@@ -457,7 +457,7 @@ def test_a_two_line_board_is_reported_in_reading_order(engine, rules):
         draw.text(((360 - width) / 2, top), text, fill=(0, 0, 0), font=f)
     lines = engine.reader.read_board(np.asarray(board))
     assert sorted(ln.text for ln in lines) == sorted(["王庄村", "老年人体育协会"])
-    match = _best_match(group_texts(lines), rules, "王庄村", "external")
+    match, _ = _best_match(group_texts(lines), rules, "王庄村", "external")
     assert (match.kind, match.text) == ("unauthorised_sign", "王庄村老年人体育协会")
 
 
@@ -472,3 +472,23 @@ def test_reading_order_takes_rows_top_to_bottom_and_each_row_left_to_right():
     assert [ln.text for ln in reading_order(rows)] == ["柏树湾村", "法律", "服务工作站"]
     cols = [line("委员会", 200, 10, 240, 200, True), line("王庄村", 100, 10, 140, 200, True)]
     assert [ln.text for ln in reading_order(cols)] == ["王庄村", "委员会"]
+
+
+def test_a_long_thin_stretch_is_read_at_its_own_size():
+    """A row's stretch 1600 × 130 px holding a two-line plate of 18-px characters: text detection on the stretch as
+    it is (not enlarged to a short side of 736 px, 5.7 times as many pixels) finds both lines."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from audit.signs.fonts import faces_for, font
+    from audit.signs.ocr import Reader
+
+    stretch = Image.new("RGB", (1600, 130), (200, 150, 160))
+    draw = ImageDraw.Draw(stretch)
+    draw.rectangle([1200, 25, 1320, 105], fill=(246, 246, 240))
+    f = font(faces_for("hei", False)[0], 18)
+    draw.text((1224, 38), "马坊村村", fill=(20, 20, 20), font=f)
+    draw.text((1224, 70), "民委员会", fill=(20, 20, 20), font=f)
+    lines = sorted(Reader(threads=2).lines_at(np.asarray(stretch), enlarge=False), key=lambda ln: ln.box[1])
+    assert [ln.text for ln in lines] == ["马坊村村", "民委员会"]
+    assert all(1200 <= ln.box[0] and ln.box[2] <= 1320 for ln in lines)

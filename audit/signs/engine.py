@@ -60,6 +60,10 @@ SETTLED_OFFICIAL = 95
 # On a tall box (a strip), a reading's characters fill at least this share of the box's width: a strip's column
 # fills 0.6-0.8 of it; a box over two strips side by side, half that.
 COLUMN_FILL = 0.45
+# On a box no taller than a 60 × 40 plaque, a one-line reading of n characters (each about as tall as wide) that
+# names no plaque gets a second look when the box is more than this many times as tall as a character (w / n): it
+# may hold more lines than recognition alone reads (前进村 over 民兵连 read 前进过, a "slogan", at 0.91).
+ROWS_OVER_LINE = 2.0
 # Detector confidence of the boxes the engine reads as boards (the detector's own default), and of the weaker
 # boxes that only say "a board may be here": one of these outside the read boxes sends its region to the text pass
 # (the safety net for boards the detector misses), as does a box its crop did not settle. A board with no box at all,
@@ -70,17 +74,32 @@ WEAK_BOX_CONF = 0.05
 # The text pass looks only at the regions in doubt: each box not settled and each weak box, grown by this
 # share of its width and height on every side (neighbouring lines, a board the box cut short), merged where they meet.
 REGION_MARGIN = 0.5
+# A facade's plaques hang side by side at one height: the text pass also sweeps each row of board boxes (strips and
+# plaques whose heights overlap by half) across the photo, grown by ROW_MARGIN of the row's height above and below,
+# where a board fits between the row's boxes or beyond them (a stretch at least ROW_GAP of the narrowest box wide),
+# so that a board of the row the detector missed without even a weak box is still read (the independent renderer
+# of bench/signage_plain.py: two of 40 photos had official plaques missed so, beside boxes that settled).
+ROW_MARGIN = 0.5
+ROW_GAP = 0.8
+# A row's stretches are looked at reduced so that the row's smallest box has this short side (a two-line 60 × 40
+# plaque's characters about 10 px high): half the regions' REGION_TEXT_PX, as a stretch is most often bare wall.
+ROW_TEXT_PX = 32.0
 # Two detector boxes of one reading that share more than this part of the narrower one's width and of the lower
 # one's height are one board (a 12-MP scene of bench/signage_eval.py --long-side 4000 had two boxes shifted over
 # one strip, sharing 0.63 of the width: a false duplicate); two real boards of one body hang apart, their boxes
 # bleeding into each other by a tenth or two at most.
 BOARDS_NEVER_SHARE = 0.4
 SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each costs tens of milliseconds)
-# Recogniser score below which a reading that names no official plaque is not reported as an unauthorised
-# sign but left for review (bench/signage_eval.py: on 40 held-out scenes 7 of 9 official plaques misread as signs
-# scored under it and 33 of 36 real signs over it; on 40 other scenes it cut such false alarms from 6 to 2 and
-# lost 2 of 33 real signs to the review).
+# Recogniser score below which a reading that names no official plaque does not settle its box and gets a second
+# look (bench/signage_eval.py: on 40 held-out scenes 7 of 9 official plaques misread as signs scored under it and 33
+# of 36 real signs over it, each board scored by the best of its readings).
 SURE_SIGN_READING = 0.9
+# Score of the reading chosen for a board (its own, not the best of the board's other readings; a joined reading
+# scores as its characters) below which a reading naming no official plaque is not reported as an unauthorised sign
+# but left to the inspector. On the scenes of bench/signage_eval.py (seeds 20, 30 and 40 million, 40 each) the
+# official plaques misread as another body scored 0.15-0.72 (7 boards), the real signs read under 0.9 scored
+# 0.15-0.89 (8 boards: 0.81, 0.83, 0.87 and 0.89 reported from 0.8, not from 0.9).
+SIGN_FINDING_READING = 0.8
 
 
 # ------------------------------------------------------------------------------------------- the engine
@@ -93,6 +112,7 @@ class Engine:
     detector: object | None = None
     ocr_full_photo: bool = True
     region_text_px: float = REGION_TEXT_PX
+    sweep_rows: bool = True
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -121,25 +141,29 @@ def _inside(line: TextLine, box: tuple[float, float, float, float], margin: floa
     return x1 - mx <= cx <= x2 + mx and y1 - my <= cy <= y2 + my
 
 
-def _best_match(texts: Iterable[str], rules: Rules, village: str | None, side: str,
-                gazetteer: Gazetteer | None = None) -> TextMatch | None:
-    """The most telling reading: an honour, else an official match with the best score, else an undecided one
-    (close to an official plaque), else the longest reading that names a body (allowed or unauthorised), else
-    the longest one (background)."""
-    matches = [type_from_text(t, rules, village=village, side=side, gazetteer=gazetteer) for t in texts if t]
-    matches = [m for m in matches if m.kind != "unreadable"]
+def _best_match(readings: Iterable[tuple[str, float]], rules: Rules, village: str | None, side: str,
+                gazetteer: Gazetteer | None = None) -> tuple[TextMatch | None, float]:
+    """The most telling of ``(text, recogniser score)`` readings: an honour, else an official match with the best
+    score, else an undecided one (close to an official plaque), else the longest reading that names a body
+    (allowed or unauthorised), else the longest one (background); among equals the better read, then the first.
+    With it, the recogniser score of that reading: how sure the board's text is is the chosen reading's own
+    score, not the best of other readings (a garbled view read at 0.91 made a crop's 0.84 reading 前进过 a sure
+    slogan, with no second look at 前进村民兵连)."""
+    matches = [(type_from_text(t, rules, village=village, side=side, gazetteer=gazetteer), s) for t, s in readings if t]
+    matches = [(m, s) for m, s in matches if m.kind != "unreadable"]
     if not matches:
-        return None
-    honour = [m for m in matches if m.kind == "honour"]
-    if honour:  # an honour plaque's issuer line (中共XX县委员会) must not make it a party plaque
-        return max(honour, key=lambda m: len(m.text))
-    official = [m for m in matches if m.kind == "official"]
-    if official:
-        return max(official, key=lambda m: (m.score, len(m.text)))
-    undecided = [m for m in matches if m.kind == "undecided"]
-    if undecided:
-        return max(undecided, key=lambda m: (m.score, len(m.text)))
-    return max(matches, key=lambda m: (m.kind != "background", len(m.text)))  # a reading naming a body first
+        return None, 0.0
+
+    def best(kinds: tuple[str, ...], key) -> tuple[TextMatch, float] | None:  # noqa: ANN001
+        pool = [(m, s) for m, s in matches if m.kind in kinds]
+        return max(pool, key=lambda ms: (key(ms[0]), ms[1])) if pool else None
+
+    # an honour plaque's issuer line (中共XX县委员会) must not make it a party plaque
+    return (best(("honour",), lambda m: len(m.text))
+            or best(("official",), lambda m: (m.score, len(m.text)))
+            or best(("undecided",), lambda m: (m.score, len(m.text)))
+            or best(("allowed", "unauthorised_sign", "background"),
+                    lambda m: (m.kind != "background", len(m.text))))  # a reading naming a body first
 
 
 def _identity_from_partial(texts: list[str], rules: Rules) -> TextMatch | None:
@@ -258,6 +282,45 @@ def _settled(match: TextMatch | None, read_score: float, box: tuple[float, float
         match.kind == "official" and match.score >= SETTLED_OFFICIAL)
 
 
+def _more_lines(match: TextMatch, box: tuple[float, float, float, float]) -> bool:
+    """A one-line reading on a box no taller than a plaque that is more than :data:`ROWS_OVER_LINE` times as tall
+    as the reading's characters (the box's width over their number): the box may hold more lines."""
+    w, h = box[2] - box[0], box[3] - box[1]
+    return h <= 1.6 * w and h > ROWS_OVER_LINE * w / max(len(match.text), 1)
+
+
+def _rows(boxes: list[tuple[float, float, float, float]],
+          shape: tuple[int, ...]) -> list[tuple[tuple[int, int, int, int], float]]:
+    """Where a board of a row of ``boxes`` may hang unboxed: each row (boxes whose heights overlap by half the lower
+    one's) is a band grown by :data:`ROW_MARGIN` of its height above and below, and of that band the stretches
+    between its boxes and the photo's edges at least :data:`ROW_GAP` of the row's narrowest box wide (a board fits
+    there), each with a quarter of that width of its neighbours on either side; with each stretch, the short side
+    of the row's smallest box (the stretch is looked at so that it measures :data:`ROW_TEXT_PX`)."""
+    h, w = shape[:2]
+    rows: list[list[tuple[float, float, float, float]]] = []
+    for box in sorted(boxes, key=lambda b: (b[1] + b[3]) / 2):
+        row = rows[-1] if rows else None
+        if row is not None:
+            top, bottom = min(b[1] for b in row), max(b[3] for b in row)
+            if min(bottom, box[3]) - max(top, box[1]) >= 0.5 * min(bottom - top, box[3] - box[1]):
+                row.append(box)
+                continue
+        rows.append([box])
+    out = []
+    for row in rows:
+        top, bottom = min(b[1] for b in row), max(b[3] for b in row)
+        m = (bottom - top) * ROW_MARGIN
+        y1, y2 = max(0, int(top - m)), min(h, int(bottom + m) + 1)
+        narrowest = min(b[2] - b[0] for b in row)
+        side = min(min(b[2] - b[0], b[3] - b[1]) for b in row)
+        edge, pad = 0.0, 0.25 * narrowest
+        for x1, _, x2, _ in sorted(row) + [(float(w), 0.0, float(w), 0.0)]:
+            if x1 - edge >= ROW_GAP * narrowest:
+                out.append(((max(0, int(edge - pad)), y1, min(w, int(x1 + pad) + 1), y2), side))
+            edge = max(edge, x2)
+    return out
+
+
 def _regions(boxes: list[tuple[float, float, float, float]], shape: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
     """Boxes grown by :data:`REGION_MARGIN`, clipped to the image and merged where they overlap or touch."""
     h, w = shape[:2]
@@ -301,8 +364,9 @@ def usual_boards(rules: Rules, side: str) -> int:
 def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | None,
                 timings: dict[str, float], gazetteer: Gazetteer | None = None) -> list[_Candidate]:
     """Boards of one photo. The detector's boxes are read first, all crops in one batched recognition; the text
-    pass then looks only where the boxes leave doubt: over the regions of the boxes their crops did not settle and
-    of the detector's weak boxes outside the read ones (:func:`_regions`), or over the whole photo when there is no
+    pass then looks where the boxes leave doubt: over the regions of the boxes their crops did not settle and of
+    the detector's weak boxes outside the read ones (:func:`_regions`), along each row of strips and plaques across
+    the photo (:func:`_rows`: a board of the row the detector missed), or over the whole photo when there is no
     detector or no box; lines on the settled boxes are not read again."""
     import time
 
@@ -318,16 +382,20 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     t0 = time.perf_counter()
     crops = [_crop(image, det.box) for det in dets]
     readings = engine.reader.read_plaques(crops) if crops else []
-    first = [_best_match([r[0] for r in rd], rules, village, side, gazetteer) for rd in readings]
-    settled = [_settled(m, max([r[1] for r in rd] + [0.0]), det.box)
-               for m, rd, det in zip(first, readings, dets, strict=True)]
+    first = [_best_match(rd, rules, village, side, gazetteer) for rd in readings]
+    settled = [_settled(m, score, det.box) for (m, score), det in zip(first, dets, strict=True)]
     timings["read_boxes"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     # Doubt: no detector, no box at all, a box not settled by its crop, or a weak box outside the read ones (a board
     # the detector may have missed). Not "fewer official plaques read than the side usually holds": most photos
     # show fewer (a missing plaque is what the audit looks for), so that ran the pass on nearly every photo.
-    doubt = engine.detector is None or not dets or not all(settled) or bool(weak)
+    # A row is swept only while one of the side's strips and plaques (not the identity signs) is not read for sure.
+    strips = {p.id for p in rules.plaques_at(side) if not p.identity_sign}
+    read = {m.type for (m, _), ok in zip(first, settled, strict=True) if ok and m.kind == "official"}
+    bands = _rows([d.box for d in dets if d.cls in _BOARD_CLASSES], image.shape) \
+        if engine.sweep_rows and strips - read else []
+    doubt = engine.detector is None or not dets or not all(settled) or bool(weak) or bool(bands)
     lines: list[TextLine] = []
     if engine.ocr_full_photo and doubt:
         skip = [det.box for det, ok in zip(dets, settled, strict=True) if ok]
@@ -336,21 +404,24 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             lines = engine.reader.lines_at(image, skip=skip, keep=keep)
         else:
             in_doubt = keep + [d.box for d in weak]
-            for region in _regions(in_doubt, image.shape):
-                x1, y1, x2, y2 = region
+            regions = [(r, region_scale(in_doubt, r, engine.region_text_px), True)
+                       for r in _regions(in_doubt, image.shape)]
+            regions += [(r, min(1.0, ROW_TEXT_PX / side), False) for r, side in bands]
+            for (x1, y1, x2, y2), scale, enlarge in regions:
                 def shift(b, dx=x1, dy=y1):
                     return (b[0] - dx, b[1] - dy, b[2] - dx, b[3] - dy)
                 got = engine.reader.lines_at(image[y1:y2, x1:x2], skip=[shift(b) for b in skip],
-                                             keep=[shift(b) for b in keep],
-                                             scale=region_scale(in_doubt, region, engine.region_text_px))
-                lines += [TextLine(ln.text, ln.score, (ln.box[0] + x1, ln.box[1] + y1, ln.box[2] + x1, ln.box[3] + y1),
-                                   ln.vertical) for ln in got]
+                                             keep=[shift(b) for b in keep], scale=scale, enlarge=enlarge)
+                for ln in got:  # a line a region in doubt and a row's stretch both hold is read once
+                    box = (ln.box[0] + x1, ln.box[1] + y1, ln.box[2] + x1, ln.box[3] + y1)
+                    if not any(_overlap(box, other.box) > 0.5 for other in lines):
+                        lines.append(TextLine(ln.text, ln.score, box, ln.vertical))
     timings["ocr_photo"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     out: list[_Candidate] = []
     used: set[int] = set()
-    boards: dict[int, tuple[list[str], TextMatch | None, float]] = {}  # per box: its texts, reading, read score
+    boards: dict[int, tuple[list[tuple[str, float]], TextMatch | None, float]] = {}  # per box: readings, match, score
     split: dict[int, list[_Candidate]] = {}  # boxes over several boards: the boards
     for k, det in enumerate(dets):
         inside = [] if settled[k] else [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
@@ -372,17 +443,17 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
                         for line, m in named.values()]
             continue
         inside_lines = [lines[i] for i in inside]
-        line_texts = group_texts(inside_lines) if inside_lines else []
-        texts = [r[0] for r in readings[k]] + line_texts
-        match = _best_match(texts, rules, village, side, gazetteer) if line_texts else first[k]
-        read_score = max([r[1] for r in readings[k]] + [ln.score for ln in inside_lines] + [0.0])
+        texts = readings[k] + (group_texts(inside_lines) if inside_lines else [])
+        match, read_score = _best_match(texts, rules, village, side, gazetteer) if inside_lines else first[k]
         boards[k] = (texts, match, read_score)
-    # Nothing read yet, a reading close to a plaque but undecided, or only a garbled reading that names no plaque:
-    # the board's lines are read in an enhanced copy of the crop (a clear reading of a shop's sign or a slogan needs
-    # no second look), for the first SECOND_LOOKS such boards, all at once.
+    # Nothing read yet, a reading close to a plaque but undecided, only a garbled reading that names no plaque, or a
+    # reading naming none too short for its box (more lines than one): the board's lines are read in an enhanced copy
+    # of the crop (a clear reading of a shop's sign or a slogan needs no second look), for the first SECOND_LOOKS such
+    # boards, all at once.
     looks = [k for k, (_, match, read_score) in boards.items() if crops[k].size and (
         match is None or match.kind == "undecided"
-        or (match.kind in ("background", "unauthorised_sign") and read_score < SURE_SIGN_READING))][:SECOND_LOOKS]
+        or (match.kind in ("background", "unauthorised_sign")
+            and (read_score < SURE_SIGN_READING or _more_lines(match, dets[k].box))))][:SECOND_LOOKS]
     second = dict(zip(looks, engine.reader.read_boards([crops[k] for k in looks]) if looks else [], strict=True))
     for k, det in enumerate(dets):
         if k in split:
@@ -391,10 +462,9 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         texts, match, read_score = boards[k]
         if second.get(k):
             texts = group_texts(second[k]) + texts
-            read_score = max([read_score] + [ln.score for ln in second[k]])
-            match = _best_match(texts, rules, village, side, gazetteer)
+            match, read_score = _best_match(texts, rules, village, side, gazetteer)
         if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
-            match = _identity_from_partial(texts, rules) or match
+            match = _identity_from_partial([t for t, _ in texts], rules) or match
         out.append(_Candidate(det.box, "detector+ocr" if match else "detector", det.cls, det.conf, match, read_score))
     timings["read_boxes"] += time.perf_counter() - t0
 
@@ -409,7 +479,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     for group in board_groups(free, image):
         named = [(ln, type_from_text(ln.text, rules, village=village, side=side, gazetteer=gazetteer)) for ln in group]
         officials = {m.type for _, m in named if m.kind == "official" and m.score >= 85}
-        whole = _best_match(group_texts(group), rules, village, side, gazetteer)
+        whole, _ = _best_match(group_texts(group), rules, village, side, gazetteer)
         if len(officials) >= 2 and not (whole is not None and whole.kind == "honour") \
                 and not any(m.kind == "honour" for _, m in named):
             alone = [ln for ln, m in named if m.kind == "official" and m.score >= 85]
@@ -420,8 +490,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         else:
             pieces.append(group)
     for piece in pieces:
-        match = _best_match(group_texts(piece), rules, village, side, gazetteer)
-        score = max(ln.score for ln in piece)
+        match, score = _best_match(group_texts(piece), rules, village, side, gazetteer)
         if match is None or len(match.text) < 3:
             continue
         keep = (match.kind == "official" and match.score >= 85) or match.kind == "honour" or _names_a_mechanism(
@@ -450,7 +519,7 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
         if kind == "background" and not shop and (c.read_score < 0.8 or len(text) < 4):
             # A short or doubtful reading that names nothing is more likely a misread board than a slogan.
             kind, ptype, reason = "unreadable", OTHER, f"读作「{text}」，过短或存疑，不能判断"
-        elif kind == "unauthorised_sign" and c.read_score < SURE_SIGN_READING:
+        elif kind == "unauthorised_sign" and c.read_score < SIGN_FINDING_READING:
             # A garbled reading (中浦中树树农委院会) is as often an official plaque misread as a real sign: the
             # inspector decides, rather than a must-fix finding on a guess.
             kind, ptype = "undecided", OTHER

@@ -142,12 +142,14 @@ class Reader:
 
     def lines_at(self, image: np.ndarray, *, skip: list[tuple[float, float, float, float]] = (),
                  keep: list[tuple[float, float, float, float]] = (), min_score: float = 0.5,
-                 scale: float = 1.0) -> list[TextLine]:
+                 scale: float = 1.0, enlarge: bool = True) -> list[TextLine]:
         """Every text line of a photo (or a region of it), found on a copy reduced by ``scale`` (text detection's
         cost follows the pixels it looks at) and read on the image itself. Lines whose centre lies in a box of
         ``skip`` (boards already read) are not read again, unless it also lies in a box of ``keep`` (grown by 15 %
         on each side: a box still in doubt, which may hold the neighbour's line). Boxes are in pixels of
-        ``image``."""
+        ``image``. RapidOCR's text detection enlarges a copy whose short side is under 736 px to that size;
+        ``enlarge=False`` looks at the reduced copy as it is (a long, thin stretch of a row enlarged so cost more
+        than the rest of the photo's work)."""
         import cv2
 
         engine = self._engine
@@ -156,7 +158,7 @@ class Reader:
         if scale < 1.0:
             h, w = image.shape[:2]
             small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        quads, _ = engine.text_det(small)
+        quads = engine.text_det(small)[0] if enlarge else _detect_as_is(engine.text_det, small)
         if quads is None or len(quads) == 0:
             return []
         if small is not image:
@@ -202,6 +204,18 @@ class Reader:
         return lines
 
 
+def _detect_as_is(det, image: np.ndarray):  # noqa: ANN001 - RapidOCR's TextDetector
+    """RapidOCR's text detection (its own steps) on ``image`` at its own size (to a multiple of 32 px), not
+    enlarged to a short side of 736 px."""
+    from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+
+    x = DetPreProcess(max(image.shape[:2]), "max", det.mean, det.std)(image)
+    if x is None:
+        return None
+    quads, _ = det.postprocess_op(det.infer(x)[0], image.shape[:2])
+    return det.filter_tag_det_res(quads, image.shape[:2])
+
+
 def _plaque_views(crop: np.ndarray) -> list[np.ndarray]:
     """The views of a plaque crop to recognise: as it is, or turned 90° counter-clockwise when tall (top-to-
     bottom text then reads left to right); both when squarish (a 60 × 40 plaque may hold two lines)."""
@@ -220,17 +234,29 @@ GAP_SHARE = 0.9          # share of the gap between two lines that must be that 
 MAX_LINE_GAP = 3.0       # lines of one board are at most this many line heights apart
 
 
+def _dominant(px: np.ndarray) -> np.ndarray:
+    """The most frequent colour of pixels ``(N, 3)``: the densest cube of 24 levels a side (bins of 8 levels
+    summed with their neighbours, so a colour on a bin's border is not split) and the median of its pixels."""
+    q = np.minimum(px // 8, 31).astype(np.intp)
+    hist = np.bincount((q[:, 0] * 32 + q[:, 1]) * 32 + q[:, 2], minlength=32 ** 3).reshape(32, 32, 32)
+    p = np.pad(hist, 1)
+    dense = sum(p[i:i + 32, j:j + 32, k:k + 32] for i in range(3) for j in range(3) for k in range(3))
+    centre = np.array(np.unravel_index(int(np.argmax(dense)), dense.shape))
+    return np.median(px[np.all(np.abs(q - centre) <= 1, axis=1)], axis=0)
+
+
 def _colours(image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(background, ink) colour of a text line: the median of its box (text covers less than half of it) and
-    the mean of its pixels at least half as far from that median as the farthest one (the strokes' cores, not
-    their anti-aliased edges)."""
+    """(background, ink) colour of a text line: the most frequent colour of its box (:func:`_dominant`; not the
+    median, which falls on the wall when text and the wall a line box spills onto together make half the box) and
+    the mean of its pixels at least half as far from it as the farthest one (the strokes' cores, not their
+    anti-aliased edges)."""
     h, w = image.shape[:2]
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
     if x2 - x1 < 2 or y2 - y1 < 2:
         return None
     px = image[y1:y2, x1:x2].reshape(-1, 3).astype(np.float32)
-    bg = np.median(px, axis=0)
+    bg = _dominant(px)
     d = np.linalg.norm(px - bg, axis=1)
     far = px[d >= 0.5 * d.max()] if d.max() > 0 else px
     return bg, far.mean(axis=0)
@@ -311,16 +337,19 @@ def reading_order(group: list[TextLine]) -> list[TextLine]:
     return [ln for row in rows for ln in sorted(row, key=lambda ln: ln.box[0])]
 
 
-def group_texts(group: list[TextLine]) -> list[str]:
-    """Candidate readings of a group: each line, then the lines joined in the orders a board is read — its
-    :func:`reading_order` first (the reading reported when no order names an official plaque), then columns
-    left to right and right to left, rows top to bottom."""
-    texts = [ln.text for ln in group]
+def group_texts(group: list[TextLine]) -> list[tuple[str, float]]:
+    """Candidate readings of a group, each with its recogniser score: each line, then the lines joined in the
+    orders a board is read — its :func:`reading_order` first, then columns left to right and right to left, rows
+    top to bottom — scored as the recogniser scores a line: the mean of its characters' scores (each line's score
+    weighted by its length)."""
+    texts = [(ln.text, ln.score) for ln in group]
     if len(group) > 1:
+        chars = sum(len(ln.text) for ln in group)
+        score = sum(ln.score * len(ln.text) for ln in group) / chars if chars else 0.0
         by_x = sorted(group, key=lambda ln: ln.box[0])
         by_y = sorted(group, key=lambda ln: ln.box[1])
         for order in (reading_order(group), by_x, by_x[::-1], by_y):
-            joined = "".join(ln.text for ln in order)
+            joined = ("".join(ln.text for ln in order), score)
             if joined not in texts:
                 texts.append(joined)
     return texts
