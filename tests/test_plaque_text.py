@@ -21,6 +21,7 @@ VILLAGES = ["王庄村", "李家寨村", "凤凰台村", "东关社区", "小刘
     ("力监督委员会", "supervision_committee"),                          # top of the strip cut off
     ("庄村支部委员会", "party_org"), ("中共桃源村支部委", "party_org"),  # start / end hidden
     ("中共王庄村李庄村联合支部委员会", "party_org"), ("王庄村联合党支部", "party_org"),  # joint branch (2019 条例 第五条)
+    ("王庄村社会治安综合治理工作站", "governance_centre"),              # 综治工作站 written out
 ])
 def test_official_names(rules, text, expected):
     m = type_from_text(text, rules)
@@ -268,7 +269,10 @@ TABLE_GAZETTEER = {"villages": ["王庄村", "李庄村"], "townships": ["城关
      ("other_sign", "undecided", 70.0, "读作「村民委」，接近「村民委员会」但不能确认", "villagers_committee", "")),
     ("共贵团王庄村支部", None,
      ("other_sign", "undecided", 70.0, "读作「共贵团王庄村支部」，开头像「共青团」（其他组织），不能确认", None, "")),
-    ("城关镇村民委员会", None,
+    ("城关镇村民委员会", None,   # a town has no 村民委员会: a village's (新镇村…) or its name unread, never a must-fix
+     ("other_sign", "undecided", 70.0, "「城关镇村」是不是村名不能确认（「城关镇」也可能是上级地名）", "villagers_committee",
+      "城关镇")),
+    ("城关镇民兵营", None,
      ("other_sign", "unauthorised_sign", 100.0, "「城关镇」不是村（社区），这是上级机构的牌子", None, "城关镇")),
     ("共青团王庄村支部委员会", None,
      ("other_sign", "unauthorised_sign", 100.0, "其他组织（非村党组织）的牌子，不在挂牌清单内", None, "")),
@@ -305,3 +309,19 @@ def test_readings_are_remembered_per_rules_gazetteer_and_village(rules):
     g = gazetteer_from_names(villages=["王庄村"], rules=rules)
     assert parse_place("王庄", rules, g).level == "village"
     assert parse_place("王庄", rules, None).level is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [("红旗村民委员会", "villagers_committee"),
+                                                ("红旗村务监督委员会", "supervision_committee"),
+                                                ("新镇村民委员会", "villagers_committee")])
+def test_a_village_named_like_a_banner_or_a_town_shares_its_cun_with_the_body(rules, text, expected):
+    # 红旗 ends as a banner (旗, county level) and 新镇 as a town, yet 村民委员会 and 村务监督委员会 are only a
+    # village's: the board is that village's own, never a higher body's sign to take down
+    village = text[:2] + "村"
+    assert (type_from_text(text, rules, village=village).kind, type_from_text(text, rules, village=village).type) \
+        == ("official", expected)
+    registry = gazetteer_from_names(villages=[village, "王庄村"], townships=["城关镇"], counties=["东平县"], rules=rules)
+    assert type_from_text(text, rules, gazetteer=registry).type == expected
+    alone = type_from_text(text, rules)   # no village picked, no registry: the inspector decides
+    assert (alone.kind, alone.closest) == ("undecided", expected)
+    assert type_from_text("中共城关镇委员会", rules, village=village).kind == "unauthorised_sign"   # a town's own body

@@ -541,9 +541,21 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
                              plaque.id, where)
             place = _Place(place.chain, "village", True)
         elif place.chain and _honour(place.chain[-1], rules) and place.chain[-1] not in (own, own_core) \
-                and not place.chain[-1].endswith(tuple(rules.names.village_suffixes)):
-            # 红旗党支部, 先锋党支部: an honour title, unless the inspected village is called so.
+                and not place.chain[-1].endswith(tuple(rules.names.village_suffixes)) \
+                and not (cand.body[0] in "村居" and (place.level in ("township", "higher") or (
+                    gazetteer is not None and place.chain[-1] in gazetteer.villages))):
+            # 红旗党支部, 先锋党支部: an honour title, unless the inspected village is called so (or, before a body only a
+            # village has, 红旗村民委员会, a registry village or a name read as a banner or a town: below).
             return match(OTHER, "honour", SURE, f"「{place.chain[-1]}」是荣誉称号，应集中展陈")
+        if place.level in ("township", "higher") and cand.body[0] in "村居":
+            # 红旗村民委员会: 红旗 reads as a banner (旗) and 新镇 as a town, yet a body only a village or community
+            # has (村民委员会, 村务监督委员会) shares the village's 村: the inspected village or the registry says which.
+            last = place.chain[-1]
+            if (own_core and last == own_core) or (gazetteer is not None and last + cand.body[0] in gazetteer.villages):
+                place = _Place(place.chain, "village", True)
+            else:
+                return match(OTHER, "undecided", CLOSE,
+                             f"「{where}{cand.body[0]}」是不是村名不能确认（「{where}」也可能是上级地名）", plaque.id, where)
         if place.level in ("township", "higher"):
             # 中共城关镇委员会, 城关镇民兵营: a higher body's name, not the village's.
             return match(OTHER, "unauthorised_sign", SURE, f"「{where}」不是村（社区），这是上级机构的牌子", None, where)
