@@ -406,7 +406,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             in_doubt = keep + [d.box for d in weak]
             regions = [(r, region_scale(in_doubt, r, engine.region_text_px), True)
                        for r in _regions(in_doubt, image.shape)]
-            regions += [(r, min(1.0, ROW_TEXT_PX / side), False) for r, side in bands]
+            regions += [(r, min(1.0, ROW_TEXT_PX / max(side, 1.0)), False) for r, side in bands]
             for (x1, y1, x2, y2), scale, enlarge in regions:
                 def shift(b, dx=x1, dy=y1):
                     return (b[0] - dx, b[1] - dy, b[2] - dx, b[3] - dy)
