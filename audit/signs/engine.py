@@ -388,9 +388,9 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
 
     t0 = time.perf_counter()
     # Doubt: no detector, no box at all, a box not settled by its crop, or a weak box outside the read ones (a board
-    # the detector may have missed). Not "fewer official plaques read than the side usually holds": most photos
-    # show fewer (a missing plaque is what the audit looks for), so that ran the pass on nearly every photo.
-    # A row is swept only while one of the side's strips and plaques (not the identity signs) is not read for sure.
+    # the detector may have missed). "Fewer official plaques read than the side usually holds" (most photos: a
+    # missing plaque is what the audit looks for) sends only the rows of strips and plaques to the pass, where a
+    # board fits beside their boxes (_rows), not the whole photo, which cost a pass over nearly every photo.
     strips = {p.id for p in rules.plaques_at(side) if not p.identity_sign}
     read = {m.type for (m, _), ok in zip(first, settled, strict=True) if ok and m.kind == "official"}
     bands = _rows([d.box for d in dets if d.cls in _BOARD_CLASSES], image.shape) \
