@@ -325,3 +325,23 @@ def test_a_village_named_like_a_banner_or_a_town_shares_its_cun_with_the_body(ru
     alone = type_from_text(text, rules)   # no village picked, no registry: the inspector decides
     assert (alone.kind, alone.closest) == ("undecided", expected)
     assert type_from_text("中共城关镇委员会", rules, village=village).kind == "unauthorised_sign"   # a town's own body
+
+
+# Village names that end in or hold an administrative ending or an honour word (all real, common names).
+TRICKY_VILLAGES = ["新市村", "老县村", "沙州村", "新乡村", "古镇村", "老街村", "先锋村", "先进村", "光荣村", "文明村",
+                   "红星村", "五星村", "模范村", "新区村", "东盟村", "示范村", "红旗村", "卫生村", "合作村", "联合村",
+                   "团结村", "新村村", "城关村", "中心村", "东方红村", "民兵村", "党家村"]
+
+
+@pytest.mark.parametrize("village", TRICKY_VILLAGES)
+def test_a_village_whose_name_looks_like_a_place_ending_or_an_honour_keeps_its_plaques(rules, village):
+    names = {"villagers_committee": ["{v}村民委员会", "{c}村民委员会"], "party_org": ["中共{v}支部委员会"],
+             "collective_economy": ["{v}股份经济合作社"], "militia": ["{v}民兵连"],
+             "supervision_committee": ["{v}村务监督委员会", "{c}村务监督委员会"], "service_centre_sign": ["{v}党群服务中心"]}
+    registry = gazetteer_from_names(villages=TRICKY_VILLAGES, townships=["城关镇"], counties=["东平县"], rules=rules)
+    for plaque, forms in names.items():
+        for form in forms:
+            text = form.format(v=village, c=village[:-1])
+            for kwargs in ({"village": village}, {"gazetteer": registry}):
+                m = type_from_text(text, rules, **kwargs)
+                assert (m.kind, m.type) == ("official", plaque), (text, kwargs.keys(), m.reason)
