@@ -476,7 +476,7 @@ def test_reading_order_takes_rows_top_to_bottom_and_each_row_left_to_right():
 
 def test_a_long_thin_stretch_is_read_at_its_own_size():
     """A row's stretch 1600 × 130 px holding a two-line plate of 18-px characters: text detection on the stretch as
-    it is (not enlarged to a short side of 736 px, 5.7 times as many pixels) finds both lines."""
+    it is (not enlarged to a short side of 736 px, 5.7 times as large each way) finds both lines."""
     import numpy as np
     from PIL import Image, ImageDraw
 
@@ -489,6 +489,11 @@ def test_a_long_thin_stretch_is_read_at_its_own_size():
     f = font(faces_for("hei", False)[0], 18)
     draw.text((1224, 38), "马坊村村", fill=(20, 20, 20), font=f)
     draw.text((1224, 70), "民委员会", fill=(20, 20, 20), font=f)
-    lines = sorted(Reader(threads=2).lines_at(np.asarray(stretch), enlarge=False), key=lambda ln: ln.box[1])
+    reader = Reader(threads=2)
+    det = reader._engine.text_det
+    shapes, infer = [], det.infer
+    det.infer = lambda x: shapes.append(x.shape) or infer(x)   # what the detection network is given
+    lines = sorted(reader.lines_at(np.asarray(stretch), enlarge=False), key=lambda ln: ln.box[1])
+    assert shapes == [(1, 3, 128, 1600)]                        # the stretch's own size, to a multiple of 32
     assert [ln.text for ln in lines] == ["马坊村村", "民委员会"]
     assert all(1200 <= ln.box[0] and ln.box[2] <= 1320 for ln in lines)
