@@ -35,12 +35,12 @@ class _Reader:
         # a crop is known by its width (each stub box has its own)
         return [list(self.readings.get(c.shape[1], [])) for c in crops]
 
-    def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0, enlarge=True):
+    def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0):
         # The test photo codes each pixel's position (see _photo): the region's offset is its first pixel's.
         r, g, b = (int(v) for v in image[0, 0])
         ox, oy = r + 256 * (b // 16), g + 256 * (b % 16)
         h, w = image.shape[:2]
-        self.full_passes.append({"scale": scale, "skip": list(skip), "keep": list(keep), "enlarge": enlarge,
+        self.full_passes.append({"scale": scale, "skip": list(skip), "keep": list(keep),
                                  "region": (ox, oy, ox + w, oy + h)})
         return [TextLine(ln.text, ln.score, (ln.box[0] - ox, ln.box[1] - oy, ln.box[2] - ox, ln.box[3] - oy), ln.vertical)
                 for ln in self.lines if ox <= ln.box[0] and ln.box[2] <= ox + w and oy <= ln.box[1] and ln.box[3] <= oy + h]
@@ -117,7 +117,6 @@ def test_boxes_all_read_send_only_their_row_to_the_text_pass(rules):
     for b in boxes:   # no box's middle is looked at again
         assert not any(r[0] <= (b[0] + b[2]) / 2 <= r[2] for r in regions)
     assert all(p["scale"] == pytest.approx(ROW_TEXT_PX / 40) for p in reader.full_passes)  # the row's narrowest strip
-    assert not any(p["enlarge"] for p in reader.full_passes)        # looked at as reduced, not enlarged to 736 px
     assert sorted(p.type for p in result.plaques) == ["collective_economy", "party_org", "supervision_committee",
                                                       "villagers_committee"]
     assert [p.text for p in result.plaques if p.source == "ocr"] == ["王庄村村务监督委员会"]

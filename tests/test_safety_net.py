@@ -107,7 +107,7 @@ class _Reader:
     def __init__(self, lines: list[TextLine]) -> None:
         self._lines = lines
 
-    def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0, enlarge=True):
+    def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0):
         return list(self._lines)
 
     def map(self, fn, items):

@@ -475,8 +475,9 @@ def test_reading_order_takes_rows_top_to_bottom_and_each_row_left_to_right():
 
 
 def test_a_long_thin_stretch_is_read_at_its_own_size():
-    """A row's stretch 1600 × 130 px holding a two-line plate of 18-px characters: text detection on the stretch as
-    it is (not enlarged to a short side of 736 px, 5.7 times as large each way) finds both lines."""
+    """A row's stretch 1600 × 130 px holding a two-line plate of 18-px characters: text detection looks at the
+    stretch at its own size (the reader's "max" limit type; RapidOCR's default "min" would enlarge it to a 736-px
+    short side) and finds both lines."""
     import numpy as np
     from PIL import Image, ImageDraw
 
@@ -493,7 +494,7 @@ def test_a_long_thin_stretch_is_read_at_its_own_size():
     det = reader._engine.text_det
     shapes, infer = [], det.infer
     det.infer = lambda x: shapes.append(x.shape) or infer(x)   # what the detection network is given
-    lines = sorted(reader.lines_at(np.asarray(stretch), enlarge=False), key=lambda ln: ln.box[1])
+    lines = sorted(reader.lines_at(np.asarray(stretch)), key=lambda ln: ln.box[1])
     assert shapes == [(1, 3, 128, 1600)]                        # the stretch's own size, to a multiple of 32
     assert [ln.text for ln in lines] == ["马坊村村", "民委员会"]
     assert all(1200 <= ln.box[0] and ln.box[2] <= 1320 for ln in lines)

@@ -404,14 +404,13 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             lines = engine.reader.lines_at(image, skip=skip, keep=keep)
         else:
             in_doubt = keep + [d.box for d in weak]
-            regions = [(r, region_scale(in_doubt, r, engine.region_text_px), True)
-                       for r in _regions(in_doubt, image.shape)]
-            regions += [(r, min(1.0, ROW_TEXT_PX / max(side, 1.0)), False) for r, side in bands]
-            for (x1, y1, x2, y2), scale, enlarge in regions:
+            regions = [(r, region_scale(in_doubt, r, engine.region_text_px)) for r in _regions(in_doubt, image.shape)]
+            regions += [(r, min(1.0, ROW_TEXT_PX / max(side, 1.0))) for r, side in bands]
+            for (x1, y1, x2, y2), scale in regions:
                 def shift(b, dx=x1, dy=y1):
                     return (b[0] - dx, b[1] - dy, b[2] - dx, b[3] - dy)
                 got = engine.reader.lines_at(image[y1:y2, x1:x2], skip=[shift(b) for b in skip],
-                                             keep=[shift(b) for b in keep], scale=scale, enlarge=enlarge)
+                                             keep=[shift(b) for b in keep], scale=scale)
                 for ln in got:  # a line a region in doubt and a row's stretch both hold is read once
                     box = (ln.box[0] + x1, ln.box[1] + y1, ln.box[2] + x1, ln.box[3] + y1)
                     if not any(_overlap(box, other.box) > 0.5 for other in lines):

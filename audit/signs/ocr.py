@@ -142,14 +142,12 @@ class Reader:
 
     def lines_at(self, image: np.ndarray, *, skip: list[tuple[float, float, float, float]] = (),
                  keep: list[tuple[float, float, float, float]] = (), min_score: float = 0.5,
-                 scale: float = 1.0, enlarge: bool = True) -> list[TextLine]:
+                 scale: float = 1.0) -> list[TextLine]:
         """Every text line of a photo (or a region of it), found on a copy reduced by ``scale`` (text detection's
         cost follows the pixels it looks at) and read on the image itself. Lines whose centre lies in a box of
         ``skip`` (boards already read) are not read again, unless it also lies in a box of ``keep`` (grown by 15 %
         on each side: a box still in doubt, which may hold the neighbour's line). Boxes are in pixels of
-        ``image``. RapidOCR's text detection enlarges a copy whose short side is under 736 px to that size;
-        ``enlarge=False`` looks at the reduced copy as it is (a row's stretch 2000 × 459 px was looked at as
-        3200 × 736)."""
+        ``image``."""
         import cv2
 
         engine = self._engine
@@ -158,7 +156,7 @@ class Reader:
         if scale < 1.0:
             h, w = image.shape[:2]
             small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        quads = engine.text_det(small)[0] if enlarge else _detect_as_is(engine.text_det, small)
+        quads, _ = engine.text_det(small)
         if quads is None or len(quads) == 0:
             return []
         if small is not image:
@@ -202,18 +200,6 @@ class Reader:
             tall = (box[3] - box[1]) > 1.5 * (box[2] - box[0])
             lines.append(TextLine(str(text), float(score), box, vertical or tall))
         return lines
-
-
-def _detect_as_is(det, image: np.ndarray):  # noqa: ANN001 - RapidOCR's TextDetector
-    """RapidOCR's text detection (its own steps) on ``image`` at its own size (to a multiple of 32 px), not
-    enlarged to a short side of 736 px."""
-    from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
-
-    x = DetPreProcess(max(image.shape[:2]), "max", det.mean, det.std)(image)
-    if x is None:
-        return None
-    quads, _ = det.postprocess_op(det.infer(x)[0], image.shape[:2])
-    return det.filter_tag_det_res(quads, image.shape[:2])
 
 
 def _plaque_views(crop: np.ndarray) -> list[np.ndarray]:
