@@ -291,7 +291,7 @@ def _more_lines(match: TextMatch, box: tuple[float, float, float, float]) -> boo
 
 def _rows(boxes: list[tuple[float, float, float, float]],
           shape: tuple[int, ...]) -> list[tuple[tuple[int, int, int, int], float]]:
-    """Where a board of a row of ``boxes`` may hang unboxed: each row (boxes whose heights overlap by half the lower
+    """Where a board of a row of ``boxes`` may hang unboxed: each row (boxes whose heights overlap by half the shorter
     one's) is a band grown by :data:`ROW_MARGIN` of its height above and below, and of that band the stretches
     between its boxes and the photo's edges at least :data:`ROW_GAP` of the row's narrowest box wide (a board fits
     there), each with a quarter of that width of its neighbours on either side; with each stretch, the short side
