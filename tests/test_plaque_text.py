@@ -318,8 +318,8 @@ def test_a_village_named_like_a_banner_or_a_town_shares_its_cun_with_the_body(ru
     # 红旗 ends as a banner (旗, county level) and 新镇 as a town, yet 村民委员会 and 村务监督委员会 are only a
     # village's: the board is that village's own, never a higher body's sign to take down
     village = text[:2] + "村"
-    assert (type_from_text(text, rules, village=village).kind, type_from_text(text, rules, village=village).type) \
-        == ("official", expected)
+    picked = type_from_text(text, rules, village=village)
+    assert (picked.kind, picked.type) == ("official", expected)
     registry = gazetteer_from_names(villages=[village, "王庄村"], townships=["城关镇"], counties=["东平县"], rules=rules)
     assert type_from_text(text, rules, gazetteer=registry).type == expected
     alone = type_from_text(text, rules)   # no village picked, no registry: the inspector decides

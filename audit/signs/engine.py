@@ -22,7 +22,7 @@ from audit.rules import Rules, load_rules
 from audit.signs.intake import Photo, distance_m, photo_from_bytes, sharpness
 from audit.signs.inventory import inventory_from_photos
 from audit.signs.names import OTHER, OTHER_KINDS, Gazetteer, TextMatch, type_from_text
-from audit.signs.ocr import Reader, TextLine, board_groups, group_texts
+from audit.signs.ocr import STRIP_ASPECT, Reader, TextLine, board_groups, group_texts
 from audit.signs.report import (  # noqa: F401 - the report's models are the engine's output, imported from here too
     SCHEMA_PATH,
     VERDICT_ZH,
@@ -274,7 +274,7 @@ def _settled(match: TextMatch | None, read_score: float, box: tuple[float, float
     if match is None:
         return False
     w, h = box[2] - box[0], box[3] - box[1]
-    if h > 1.6 * w and h / max(len(match.text), 1) < COLUMN_FILL * w:
+    if h > STRIP_ASPECT * w and h / max(len(match.text), 1) < COLUMN_FILL * w:
         return False
     if read_score < SURE_SIGN_READING:  # a doubtful recognition (a misread 村民议事会 can look official)
         return False
@@ -286,7 +286,7 @@ def _more_lines(match: TextMatch, box: tuple[float, float, float, float]) -> boo
     """A one-line reading on a box no taller than a plaque that is more than :data:`ROWS_OVER_LINE` times as tall
     as the reading's characters (the box's width over their number): the box may hold more lines."""
     w, h = box[2] - box[0], box[3] - box[1]
-    return h <= 1.6 * w and h > ROWS_OVER_LINE * w / max(len(match.text), 1)
+    return h <= STRIP_ASPECT * w and h > ROWS_OVER_LINE * w / max(len(match.text), 1)
 
 
 def _rows(boxes: list[tuple[float, float, float, float]],

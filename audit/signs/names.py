@@ -516,6 +516,7 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
             doubtful.insert(0, rival)
             break
         plaque = rules.plaque(cand.plaque)
+        village_body = cand.body[0] in "村居"  # a body only a village or community has (村民委员会, 村务监督委员会)
         place_text = rest[: cand.fit.start]
         place = parse_place(place_text, rules, gazetteer)
         where = "".join(place.chain)
@@ -542,12 +543,12 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
             place = _Place(place.chain, "village", True)
         elif place.chain and _honour(place.chain[-1], rules) and place.chain[-1] not in (own, own_core) \
                 and not place.chain[-1].endswith(tuple(rules.names.village_suffixes)) \
-                and not (cand.body[0] in "村居" and (place.level in ("township", "higher") or (
+                and not (village_body and (place.level in ("township", "higher") or (
                     gazetteer is not None and place.chain[-1] in gazetteer.villages))):
             # 红旗党支部, 先锋党支部: an honour title, unless the inspected village is called so (or, before a body only a
             # village has, 红旗村民委员会, a registry village or a name read as a banner or a town: below).
             return match(OTHER, "honour", SURE, f"「{place.chain[-1]}」是荣誉称号，应集中展陈")
-        if place.level in ("township", "higher") and cand.body[0] in "村居":
+        if place.level in ("township", "higher") and village_body:
             # 红旗村民委员会: 红旗 reads as a banner (旗) and 新镇 as a town, yet a body only a village or community
             # has (村民委员会, 村务监督委员会) shares the village's 村: the inspected village or the registry says which.
             last = place.chain[-1]

@@ -202,12 +202,17 @@ class Reader:
         return lines
 
 
+# A crop at least this many times as tall as wide holds a column of text (a strip), read turned 90°; the engine
+# judges a box's reading by the same shape.
+STRIP_ASPECT = 1.6
+
+
 def _plaque_views(crop: np.ndarray) -> list[np.ndarray]:
     """The views of a plaque crop to recognise: as it is, or turned 90° counter-clockwise when tall (top-to-
     bottom text then reads left to right); both when squarish (a 60 × 40 plaque may hold two lines)."""
     h, w = crop.shape[:2]
-    views = [np.rot90(crop, 1)] if h > 1.6 * w else [crop]
-    if 0.6 * w <= h <= 1.6 * w:
+    views = [np.rot90(crop, 1)] if h > STRIP_ASPECT * w else [crop]
+    if 0.6 * w <= h <= STRIP_ASPECT * w:
         views.append(np.rot90(crop, 1))
     return views
 
