@@ -197,8 +197,9 @@ def test_labelling_policy_box_is_the_whole_board() -> None:
         ys, xs = np.nonzero(np.any(np.asarray(bg) != MAGENTA, axis=2))
         extent = (xs.min() - pad, ys.min() - pad, xs.max() + 1 - pad, ys.max() + 1 - pad)
         assert max(abs(a - b) for a, b in zip(extent, (0, 0, w, h), strict=True)) <= 1, (seed, style, extent)
-        seen.add(style.emblem)
-    assert seen == set(ds.EMBLEMS)  # emblems beside, above and standing out of the board were all checked
+        seen |= {style.emblem, f"band_{style.band}"}
+    # emblems beside, above and on discs standing out of every edge, bands along every edge, were all checked
+    assert seen == set(ds.EMBLEMS) | {f"band_{b}" for b in ds.BANDS}
 
 
 def test_randomised_boxes_match_rendered_boards() -> None:
@@ -225,7 +226,8 @@ def test_randomised_scenes_vary_and_default_is_unchanged(tmp_path: Path) -> None
                 aspects.append(w / h)
             if p["type"] in ("service_centre_sign", "civilisation_station_sign"):
                 assert p["class_name"] == "identity"
-    assert len(materials) >= 8 and len(emblems) == 5 and classes == set(CLASS_NAMES)
+    assert len(materials) >= 8 and classes == set(CLASS_NAMES)
+    assert {"none", "left", "right", "top", "top_out", "left_out", "right_out"} <= emblems
     assert {"poster", "notice_board", "slogan", "banner_v"} <= negatives
     assert min(aspects) < 0.2 and max(aspects) > 4  # tall strips to wide plates
     # randomise=False is the first generator, untouched: same bytes as without the argument

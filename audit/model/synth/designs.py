@@ -5,13 +5,15 @@ honour plates of another make were missed, identity signboards were boxed withou
 look is drawn from wide distributions instead of a list: material (white, acrylic, brushed steel with
 reflections, light or dark wood grain, red, gold, bronze, blue, green), frame (none, thin, thick, double, in
 several metals and woods), rounded or square corners, screws or standoff caps, an emblem (none, beside the text,
-above it, or on a disc standing out of the board's top edge), a colour band, an inner border line, and the
-text colour the material calls for.
+above it, or on a disc standing out of any of the panel's edges, from half out to mostly clear of it, taller
+than the panel or not), a colour band along any edge, up to a two-tone panel whose second colour takes more than
+half of it, an inner border line, and the text colour the material calls for.
 
 **Labelling policy** (one rule): a board's box is the whole physical board, frame, emblem and standoff caps
 included, never its cast shadow. :func:`render_styled` draws the board as RGBA whose opaque pixels are exactly
 the board, and always reaches all four edges of its ``w_m × h_m`` rectangle (rounded corners cut only the
-corners; an emblem on a disc above the panel touches the top edge in its middle), so the projected rectangle the
+corners; an emblem on a disc standing out of the panel reaches that edge of the rectangle, and the panel or the
+disc reaches the other three), so the projected rectangle the
 scene labels is the extent of the board's pixels. ``tests/test_synth.py`` checks both.
 """
 
@@ -58,7 +60,9 @@ _FRAME_COLOURS: tuple[tuple[int, int, int], ...] = (
     (150, 152, 156), (200, 202, 206), (170, 120, 40), (230, 190, 90), (110, 66, 34), (60, 40, 25),
     (30, 30, 32), (180, 30, 30), (120, 80, 40),
 )
-EMBLEMS: tuple[str, ...] = ("none", "left", "right", "top", "top_out")
+EMBLEMS: tuple[str, ...] = ("none", "left", "right", "top", "top_out", "left_out", "right_out", "bottom_out")
+OUT_EMBLEMS: tuple[str, ...] = ("top_out", "left_out", "right_out", "bottom_out")  # on a disc out of the panel
+BANDS: tuple[str, ...] = ("none", "top", "bottom", "left", "right")
 _KINDS = ("official", "honour", "identity", "other")
 
 
@@ -76,10 +80,13 @@ class Style:
     emblem: str  # one of EMBLEMS
     emblem_kind: str  # star, arcs
     inner_border: bool
-    band: str  # none, top, bottom
+    band: str  # one of BANDS
     band_colour: tuple[int, int, int]
     reflection: float  # strength of a specular streak (steel, acrylic, gold)
     shadow: float  # standoff: cast-shadow offset in metres (not part of the board)
+    band_share: float = 0.18  # share of the panel the band takes (over 0.5: a two-tone panel)
+    disc_out: float = 0.0  # an out emblem's disc: 0 centred on the panel's edge, 0.6 mostly clear of it
+    disc_size: float = 0.0  # beside the panel: the disc's diameter as a share of the board's height (0: smaller)
 
 
 def _colour(rng: np.random.Generator, lo: tuple[int, ...], hi: tuple[int, ...]) -> tuple[int, int, int]:
@@ -128,17 +135,25 @@ def random_style(
     base = _colour(rng, *_BASE[material])
     tc = text_colour if text_colour is not None else _pick(rng, _TEXT[material])
     frame = _pick(rng, ("none", "thin", "thick", "double"), (0.35, 0.3, 0.2, 0.15))
+    # (weights of the first five emblems as the first designs had them: other kinds draw the same boards)
     if kind == "identity":
-        emblem = _pick(rng, EMBLEMS, (0.1, 0.4, 0.1, 0.15, 0.25))
+        emblem = _pick(rng, EMBLEMS, (0.08, 0.25, 0.07, 0.1, 0.15, 0.15, 0.15, 0.05))
     elif kind == "honour":
-        emblem = _pick(rng, EMBLEMS, (0.55, 0.1, 0.05, 0.2, 0.1))
+        emblem = _pick(rng, EMBLEMS, (0.55, 0.1, 0.05, 0.2, 0.1, 0, 0, 0))
     elif kind == "official":
         emblem = "none"
     else:
-        emblem = _pick(rng, EMBLEMS, (0.7, 0.1, 0.05, 0.1, 0.05))
+        emblem = _pick(rng, EMBLEMS, (0.7, 0.1, 0.05, 0.1, 0.05, 0, 0, 0))
     band = "none"
     if kind in ("identity", "other", "honour") and rng.random() < 0.2:
         band = _pick(rng, ("top", "bottom"))
+    extra = {}
+    if kind == "identity":  # drawn last, so the other kinds' boards stay as they were
+        if rng.random() < 0.3:  # a two-tone panel: a second colour along any edge, up to most of the panel
+            band = _pick(rng, BANDS[1:])
+            extra["band_share"] = float(rng.uniform(0.25, 0.65))
+        extra["disc_out"] = float(rng.uniform(0.0, 0.6)) if emblem in OUT_EMBLEMS else 0.0
+        extra["disc_size"] = float(rng.uniform(0.6, 1.0)) if emblem in ("left_out", "right_out") else 0.0
     return Style(
         material=material,
         base=base,
@@ -154,6 +169,7 @@ def random_style(
         band_colour=_pick(rng, ((200, 22, 28), (30, 70, 160), (214, 170, 80), (250, 250, 248))),
         reflection=float(rng.uniform(0.3, 1.0)) if material in ("steel", "acrylic", "gold", "bronze") else 0.0,
         shadow=float(rng.uniform(0.0, 0.03)),
+        **extra,
     )
 
 
@@ -208,6 +224,32 @@ def _bevel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], width: int
         draw.line((x1, y0 + radius, x1, y1 - radius), fill=dark, width=edge)
 
 
+def _panel_and_disc(style: Style, w: int, h: int) -> tuple[tuple[int, int, int, int], tuple[float, float, float] | None]:
+    """The panel's rectangle (inclusive pixels) within the board's ``w × h`` and the emblem disc standing out of
+    it (centre x, y and radius), or None. Together they reach all four edges of the board: the disc the edge it
+    stands out of (a disc beside the panel may be taller than the panel), the panel, or the disc, the others."""
+    out = style.emblem
+    if out in ("top_out", "bottom_out") and h > w * 0.25 and min(w, h) >= 8:
+        r = max(3, int(min(w * 0.16, h * 0.22)))
+        cut = int(r * (1 + style.disc_out))  # the panel starts this far in from the disc's side
+        cx = w // 2
+        if out == "top_out":
+            return (0, cut, w - 1, h - 1), (cx, r, r)
+        return (0, 0, w - 1, h - 1 - cut), (cx, h - 1 - r, r)
+    if out in ("left_out", "right_out") and w > h * 1.2 and min(w, h) >= 8:
+        size = style.disc_size or 0.7
+        r = max(3.0, min(h * size / 2, w * 0.2))
+        ph = h if 2 * r < h - 1 else int(h * 0.55 + (h * 0.45) * style.disc_out)  # a taller disc: a lower panel
+        ph = max(3, min(h, ph))
+        y0 = (h - ph) // 2
+        cy = (h - 1) / 2
+        cut = int(r * (1 + style.disc_out))
+        if out == "left_out":
+            return (cut, y0, w - 1, y0 + ph - 1), (r, cy, min(r, (h - 1) / 2))
+        return (0, y0, w - 1 - cut, y0 + ph - 1), (w - 1 - r, cy, min(r, (h - 1) / 2))
+    return (0, 0, w - 1, h - 1), None
+
+
 def render_styled(board: Board, style: Style, ppm: float, rng: np.random.Generator) -> Image.Image:
     """Draw a board of a randomised design at ``ppm`` pixels per metre.
 
@@ -220,60 +262,67 @@ def render_styled(board: Board, style: Style, ppm: float, rng: np.random.Generat
     w = max(3, int(round(board.w_m * ppm)))
     h = max(3, int(round(board.h_m * ppm)))
     short = min(w, h)
-    # panel and emblem disc: an emblem "top_out" stands on a disc above the panel
-    top_out = style.emblem == "top_out" and h > w * 0.25 and short >= 8
-    disc_r = 0
-    py0 = 0
-    if top_out:
-        disc_r = max(3, int(min(w * 0.16, h * 0.22)))
-        py0 = disc_r  # the panel starts at the disc's centre line
-    ph = h - py0
-    radius = int(style.radius * min(w, ph))
+    (px0, py0, px1, py1), disc = _panel_and_disc(style, w, h)
+    pw, ph = px1 - px0 + 1, py1 - py0 + 1
+    radius = int(style.radius * min(pw, ph))
     alpha = Image.new("L", (w, h), 0)
     ad = ImageDraw.Draw(alpha)
-    ad.rounded_rectangle((0, py0, w - 1, h - 1), radius=radius, fill=255)
-    if top_out:
-        cx = w // 2
-        ad.ellipse((cx - disc_r, 0, cx + disc_r, 2 * disc_r), fill=255)
+    ad.rounded_rectangle((px0, py0, px1, py1), radius=radius, fill=255)
+    if disc:
+        cx, cy, r = disc
+        ad.ellipse((cx - r, cy - r, cx + r, cy + r), fill=255)
     arr = _material(style, h, w, rng)
     img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(img)
     tc = style.text_colour
     # frame
     fpx = 0
-    small = min(w, ph) < 16  # too small for decorations: material, frame line and text only
+    small = min(pw, ph) < 16  # too small for decorations: material, frame line and text only
     if style.frame != "none":
-        fpx = max(1, min(int(short * (0.02 if style.frame == "thin" else 0.05)), min(w, ph) // 4))
-        _bevel(draw, (0, py0, w - 1, h - 1), fpx, style.frame_colour, radius)
+        fpx = max(1, min(int(short * (0.02 if style.frame == "thin" else 0.05)), min(pw, ph) // 4))
+        _bevel(draw, (px0, py0, px1, py1), fpx, style.frame_colour, radius)
         if style.frame == "double" and not small:
             gap = fpx + max(1, int(short * 0.02))
-            draw.rounded_rectangle((gap, py0 + gap, w - 1 - gap, h - 1 - gap), radius=max(0, radius - gap),
+            draw.rounded_rectangle((px0 + gap, py0 + gap, px1 - gap, py1 - gap), radius=max(0, radius - gap),
                                    outline=style.frame_colour, width=max(1, fpx // 2))
             fpx = gap + max(1, fpx // 2)
-    if top_out:
-        cx = w // 2
-        draw.ellipse((cx - disc_r, 0, cx + disc_r, 2 * disc_r), fill=style.frame_colour if style.frame != "none"
+    if disc:
+        cx, cy, r = disc
+        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=style.frame_colour if style.frame != "none"
                      else style.base)
-        ring = (cx - disc_r * 0.85, disc_r * 0.15, cx + disc_r * 0.85, disc_r * 1.85)
+        ring = (cx - r * 0.85, cy - r * 0.85, cx + r * 0.85, cy + r * 0.85)
         draw.ellipse(ring, fill=style.band_colour if style.band_colour != style.base else (200, 22, 28))
-        _emblem(draw, cx, disc_r, disc_r * 0.7, (250, 215, 80), style.emblem_kind)
-    ix0, iy0, ix1, iy1 = fpx, py0 + fpx, w - fpx, h - fpx
+        _emblem(draw, cx, cy, r * 0.7, (250, 215, 80), style.emblem_kind)
+    ix0, iy0, ix1, iy1 = px0 + fpx, py0 + fpx, px1 + 1 - fpx, py1 + 1 - fpx
+    if disc:  # the text keeps clear of the disc where it overlaps the panel
+        cx, cy, r = disc
+        if style.emblem == "left_out":
+            ix0 = max(ix0, int(cx + r) + 1)
+        elif style.emblem == "right_out":
+            ix1 = min(ix1, int(cx - r))
+        elif style.emblem == "top_out":
+            iy0 = max(iy0, int(cy + r) + 1)
+        else:
+            iy1 = min(iy1, int(cy - r))
     if style.inner_border and not small:
         inset = max(1, int(short * 0.06))
         draw.rectangle((ix0 + inset, iy0 + inset, ix1 - inset, iy1 - inset), outline=tc,
                        width=max(1, inset // 4))
         ix0, iy0, ix1, iy1 = ix0 + inset, iy0 + inset, ix1 - inset, iy1 - inset
     iw, ih = max(1, ix1 - ix0), max(1, iy1 - iy0)
-    # colour band (with a thin line of text-like marks)
+    # colour band along an edge (a two-tone panel when it is wide)
     if style.band != "none" and ih > 8 and iw > 4:
-        bh = max(2, int(ih * 0.18))
-        by0 = iy0 if style.band == "top" else iy1 - bh
-        draw.rectangle((ix0, by0, ix1, by0 + bh), fill=style.band_colour)
-        if style.band == "top":
-            iy0 += bh
+        if style.band in ("top", "bottom"):
+            bh = max(2, int(ih * style.band_share))
+            by0 = iy0 if style.band == "top" else iy1 - bh
+            draw.rectangle((ix0, by0, ix1, by0 + bh), fill=style.band_colour)
+            iy0, iy1 = (iy0 + bh, iy1) if style.band == "top" else (iy0, iy1 - bh)
         else:
-            iy1 -= bh
-        ih = max(1, iy1 - iy0)
+            bw = max(2, int(iw * style.band_share))
+            bx0 = ix0 if style.band == "left" else ix1 - bw
+            draw.rectangle((bx0, iy0, bx0 + bw, iy1), fill=style.band_colour)
+            ix0, ix1 = (ix0 + bw, ix1) if style.band == "left" else (ix0, ix1 - bw)
+        iw, ih = max(1, ix1 - ix0), max(1, iy1 - iy0)
     # emblem beside or above the text
     if style.emblem in ("left", "right", "top") and not small:
         if style.emblem == "top" or board.vertical:
@@ -315,9 +364,9 @@ def render_styled(board: Board, style: Style, ppm: float, rng: np.random.Generat
     if style.screws and short >= 12:
         s = max(1, int(short * 0.035))
         inset = max(s + 1, int(short * 0.07)) + radius // 3
-        pts = [(inset, py0 + inset), (w - 1 - inset, h - 1 - inset)]
+        pts = [(px0 + inset, py0 + inset), (px1 - inset, py1 - inset)]
         if style.screws == 4:
-            pts += [(w - 1 - inset, py0 + inset), (inset, h - 1 - inset)]
+            pts += [(px1 - inset, py0 + inset), (px0 + inset, py1 - inset)]
         cap = (205, 207, 210) if style.material != "steel" else (235, 236, 238)
         for x, y in pts:
             draw.ellipse((x - s, y - s, x + s, y + s), fill=cap, outline=(90, 90, 95))

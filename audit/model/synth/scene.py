@@ -481,8 +481,10 @@ def _random_identity(ctx: _Ctx, spec: cat.PlaqueSpec, text: str, main: str, sub:
     else:
         w = _u(rng, 1.2, 6.0)
         h = max(0.3, w / _u(rng, 2.5, 9.0))
-        if style.emblem == "top_out":
-            h *= 1.25  # the emblem's disc stands above the panel
+        if style.emblem in ("top_out", "bottom_out"):
+            h *= 1.25  # the emblem's disc stands above or below the panel
+        elif style.emblem in ("left_out", "right_out"):
+            w += h * style.disc_size  # the disc stands beside the panel
         lines = [text] if _chance(rng, 0.3) else [main]
         board = Board(w, h, "red", lines, "gold", face, False, "none", design,
                       sub if lines == [main] else (), style)
