@@ -14,6 +14,7 @@ least 40 px high (the issue's "readable" boards) and apart for 20–40 px.
 
     .venv/bin/python bench/style_eval.py --n 700
     .venv/bin/python bench/style_eval.py --scenes 60      # whole held-out scenes, true boxes; --verbose: each alarm
+    .venv/bin/python bench/style_eval.py --scenes 60 --long-side 4000   # the same scenes as 12-MP phone photos
     .venv/bin/python bench/style_eval.py --speed 60       # ms a board: typeface reading (line finding, model), all checks
 """
 
@@ -137,30 +138,37 @@ def _scene_em_px(w: float, h: float, n: int) -> float:
     return _em_m(w, h, min(n, 7), False, lines)
 
 
-def scenes_eval(n: int, seed: int, *, verbose: bool = False) -> int:
+def scenes_eval(n: int, seed: int, *, verbose: bool = False, long_side: int = 2000) -> int:
     """Style checks on the official plaques of held-out generator scenes (true boxes stand in for the
-    detector): caught/total per light and the false-alarm and abstention rates."""
+    detector): caught/total per light and the false-alarm and abstention rates. Each scene goes through the
+    engine's intake (``photo_from_bytes``: a 4000-px photo is worked on at 2000 px) and its board crops through
+    the engine's ``style_crop`` (small plaques read on the photo's detail image)."""
     from audit.model.synth.scene import generate_scene
     from audit.rules import load_rules
+    from audit.signs.engine import style_crop
+    from audit.signs.intake import photo_from_bytes
     from audit.signs.style import box_cut_by_photo, illuminant_of, style_checks
     from audit.signs.typeface import MIN_CHAR_PX, typeface_of_crop
 
     rules = load_rules()
     rows = []
     for i in range(n):
-        sc = generate_scene(seed + i, long_side=2000, held_out=True, side="internal" if i % 5 == 4 else "external")
-        photo = np.asarray(Image.open(io.BytesIO(sc.jpeg_bytes())).convert("RGB"))
+        sc = generate_scene(seed + i, long_side=long_side, held_out=True,
+                            side="internal" if i % 5 == 4 else "external")
+        intake = photo_from_bytes(sc.jpeg_bytes(), f"scene_{seed + i}.jpg", rules=rules)
+        photo = np.asarray(intake.image)
         illuminant = illuminant_of(photo)
         for k, p in enumerate(sc.truth["plaques"]):
             rule = next((r for r in rules.plaques if r.id == p["type"]), None)
             if rule is None or rule.identity_sign or not p["labelled"] or p["visible"] < 0.8:
                 continue
-            x1, y1, x2, y2 = (int(round(v)) for v in p["box"])
-            crop = photo[max(0, y1):y2, max(0, x1):x2]
+            x1, y1, x2, y2 = (v / intake.scale for v in p["box"])  # on the working image, as a detector box
+            crop, box_wh = style_crop(intake, photo, (x1, y1, x2, y2), rule)
             if crop.size == 0:
                 continue
-            checks = style_checks(crop, (x2 - x1, y2 - y1), rule, rules, traditional=False, illuminant=illuminant,
+            checks = style_checks(crop, box_wh, rule, rules, traditional=False, illuminant=illuminant,
                                   cut=box_cut_by_photo((x1, y1, x2, y2), photo.shape))  # as the engine does
+            x1, y1, x2, y2 = (int(round(v)) for v in (x1, y1, x2, y2))
             rows.append({"light": sc.truth["lighting"], "violations": set(p["violations"]) - {"misplaced"},
                          "shape": p["shape"], "px": _scene_em_px(x2 - x1, y2 - y1, len(p["text"])),
                          "line_px": getattr(typeface_of_crop(crop), "char_px", 0.0),
@@ -169,7 +177,7 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False) -> int:
                          "details": {k_: v["detail"] for k_, v in checks.items()}})
     lights = sorted({r["light"] for r in rows})
     print(f"style_eval --scenes {n}: {len(rows)} official plaques (>= 80 % visible) in held-out generator scenes, "
-          f"seed {seed}")
+          f"seed {seed}, {long_side}-px photos (character sizes below: on the engine's working image)")
     for title, sel in (("all plaques (the issue's in-order target: flagged <= 0.02)", rows),
                        ("characters >= 40 px", [r for r in rows if r["px"] >= 40]),
                        ("characters < 40 px", [r for r in rows if r["px"] < 40])):
@@ -287,8 +295,11 @@ def main() -> int:
                              "faces (Source Han Serif = Noto Serif's design, and SimHei)")
     parser.add_argument("--verbose", action="store_true", help="print every false alarm and missed violation")
     parser.add_argument("--scenes", type=int, default=0,
-                        help="instead: the official plaques of N held-out generator scenes (2000 px photos, the "
-                             "generator's own lights and fonts), cut out with their true boxes")
+                        help="instead: the official plaques of N held-out generator scenes (the generator's own "
+                             "lights and fonts), cut out with their true boxes as the engine cuts a detector's")
+    parser.add_argument("--long-side", type=int, default=2000,
+                        help="with --scenes: the photos' long side (4000: 12-MP phone photos, worked on at 2000 px; "
+                             "small plaques' style read on the photo's detail image)")
     parser.add_argument("--speed", type=int, default=0,
                         help="instead: time the typeface reading and all style checks on N boards (ms a board, "
                              "with the load average)")
@@ -296,7 +307,7 @@ def main() -> int:
     if args.speed:
         return speed_eval(args.speed, args.seed)
     if args.scenes:
-        return scenes_eval(args.scenes, args.seed, verbose=args.verbose)
+        return scenes_eval(args.scenes, args.seed, verbose=args.verbose, long_side=args.long_side)
 
     from audit.model.synth import catalogue as cat
     from audit.model.typeface import installed_fonts

@@ -11,7 +11,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from audit.signs.detect import Detection
 from audit.signs.engine import Engine, plaques_from_photo, usual_boards
@@ -271,3 +271,44 @@ def test_a_board_cut_by_the_photos_edge_gets_no_shape_verdict(rules):
     assert shape["party_org"] == {**shape["party_org"], "status": "not_checked",
                                   "detail": "牌子被照片边缘截断，无法判断比例（请把整块牌子拍进照片）"}
     assert "截断" not in shape["villagers_committee"]["detail"]
+
+
+def _strip_photo(long_side: int, face_kind: str) -> bytes:
+    """A wall 4000 × 2400 (scaled to ``long_side``) with one white strip of black text, 44-px characters at
+    4000 px: 22 px on a working image of 2000 px."""
+    from audit.signs.fonts import faces_for, font
+
+    wall = Image.new("RGB", (4000, 2400), (180, 150, 120))
+    strip = Image.new("RGB", (70, 460), (248, 248, 244))
+    draw = ImageDraw.Draw(strip)
+    f = font(faces_for(face_kind, False)[0], 44)
+    for k, ch in enumerate("王庄村民兵连"):
+        draw.text((13, 20 + k * 70), ch, fill=(15, 15, 15), font=f)
+    wall.paste(strip, (1800, 900))
+    if long_side != 4000:
+        wall = wall.resize((long_side, long_side * 2400 // 4000), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    wall.save(buf, "JPEG", quality=95)  # a 4000-px JPEG is decoded at 2000 px (draft), as a phone's photo
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("face_kind", ["hei", "song"])
+def test_a_small_plaques_typeface_is_judged_on_the_photos_own_pixels(rules, face_kind):
+    # The same wall as a 4000-px photo and as a 2000-px one: the engine works at 2000 px either way, where the
+    # strip's characters are 22 px (too small to tell a typeface). On the 4000-px photo the style checks read the
+    # strip from the photo's detail image (44-px characters) and tell Hei from Song; on the 2000-px one they can't.
+    from audit.signs.engine import DETAIL_BOARD_PX
+
+    box = (900.0, 450.0, 935.0, 680.0)  # the strip on the 2000-px working image
+    assert box[2] - box[0] < DETAIL_BOARD_PX
+    status = {}
+    for long_side in (4000, 2000):
+        photo = photo_from_bytes(_strip_photo(long_side, face_kind), "wall.jpg", rules=rules)
+        assert photo.image.size == (2000, 1200)
+        reader = _Reader({35: [("王庄村民兵连", 0.99)]})
+        result = plaques_from_photo(photo, Engine(rules=rules, reader=reader, detector=_Detector([box])),
+                                    village=VILLAGE)
+        (plaque,) = result.plaques
+        assert plaque.type == "militia"
+        status[long_side] = plaque.style["typeface"]["status"]
+    assert status == {4000: "fail" if face_kind == "hei" else "pass", 2000: "not_checked"}

@@ -103,6 +103,28 @@ def test_small_or_blurred_characters_cannot_be_told():
     assert tf.matches(reading, "song") is None
 
 
+@pytest.mark.parametrize("angle", [0, 35, 90, 150])
+def test_characters_smeared_by_a_shaken_photo_cannot_be_told(angle):
+    # A Song strip of 56-px characters smeared 24 px one way (a shaken phone): the edges along the smear stay
+    # steep, so only their running one way shows it. The same strip sharp, or softly blurred every way, is read.
+    f = face("serif")
+    sharp = column(f.path, em=56, index=f.index)
+    model = tf.classifier()
+    assert model.reading(sharp).typeface == "song"
+    assert model.reading(cv2.GaussianBlur(sharp, (0, 0), 1.0)).typeface == "song"
+    k = 25
+    kernel = np.zeros((k, k), np.float32)
+    a = np.deg2rad(angle)
+    for t in np.linspace(-(k // 2), k // 2, 2 * k):
+        kernel[int(round(k // 2 + t * np.sin(a))), int(round(k // 2 + t * np.cos(a)))] = 1
+    smeared = cv2.filter2D(sharp, -1, kernel / kernel.sum())
+    batch, _ = tf.windows_of_crop(smeared)
+    assert tf.coherence_of(batch) > tf.MAX_COHERENCE > tf.coherence_of(tf.windows_of_crop(sharp)[0])
+    reading = model.reading(smeared)
+    # (smeared along the column, the characters also run into each other: the line may read as too small first)
+    assert reading.typeface == "unknown" and reading.reason in (("blurred", "small") if angle == 90 else ("blurred",))
+
+
 def two_lines(em: int, gap: int, blur: float) -> np.ndarray:
     """A 60 × 40-style plate: two lines of five characters ``gap`` px apart, blurred (their profiles overlap)."""
     f = ImageFont.truetype(str(SUNGTI), em)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from audit.errors import AuditError
-from audit.rules import Rules, load_rules
+from audit.rules import PlaqueRule, Rules, load_rules
 from audit.signs.intake import Photo, distance_m, photo_from_bytes, sharpness
 from audit.signs.inventory import inventory_from_photos
 from audit.signs.names import OTHER, OTHER_KINDS, Gazetteer, TextMatch, type_from_text
@@ -89,6 +89,10 @@ ROW_TEXT_PX = 32.0
 # one strip, sharing 0.63 of the width: a false duplicate); two real boards of one body hang apart, their boxes
 # bleeding into each other by a tenth or two at most.
 BOARDS_NEVER_SHARE = 0.4
+# An official plaque whose box's short side (working-image pixels) is under this has its style checked on the
+# photo's detail image when the photo is larger (a strip's text line is ~0.7 of its width, a 60 × 40 plaque's
+# ~0.3 of its height: under this, characters fall below the ~40 px the typeface is told at).
+DETAIL_BOARD_PX = 140
 SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each costs tens of milliseconds)
 # Recogniser score below which a reading that names no official plaque does not settle its box and gets a second
 # look (bench/signage_eval.py: on 40 held-out scenes 7 of 9 official plaques misread as signs scored under it and 33
@@ -501,6 +505,23 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     return _one_per_board(out)
 
 
+def style_crop(photo: Photo, image: np.ndarray, box: tuple[float, float, float, float],
+               plaque: PlaqueRule | None) -> tuple[np.ndarray, tuple[float, float]]:
+    """The pixels a board's style is checked on, and the box's width and height in them: the working image's, or
+    for an official plaque whose short side is under ``DETAIL_BOARD_PX`` the photo's detail image (up to twice
+    the working size, :meth:`Photo.detail`) — its characters then have the pixels the typeface and the text
+    colour need, where the working image has too few (a 12-MP photo's strip 60 px wide)."""
+    x1, y1, x2, y2 = box
+    if plaque is not None and not plaque.identity_sign and min(x2 - x1, y2 - y1) < DETAIL_BOARD_PX:
+        detail = photo.detail()
+        if detail is not None:
+            big, f = detail
+            bx1, by1, bx2, by2 = (int(round(v * f)) for v in box)
+            return big[max(0, by1):by2, max(0, bx1):bx2], ((x2 - x1) * f, (y2 - y1) * f)
+    ix1, iy1, ix2, iy2 = (int(round(v)) for v in box)
+    return image[max(0, iy1):iy2, max(0, ix1):ix2], (x2 - x1, y2 - y1)
+
+
 def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: np.ndarray, side: str,
                    rules: Rules) -> PlaqueResult:
     issues: list[str] = []
@@ -552,10 +573,9 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
         else:
             authorised = False
             issues.append("荣誉类牌子，应集中展陈" if kind == "honour" else "未列入挂牌清单的牌子，应摘除")
-    x1, y1, x2, y2 = (int(round(v)) for v in c.box)
-    crop = image[max(0, y1):y2, max(0, x1):x2]
     plaque_rule = rules.plaque(ptype) if kind == "official" else None
-    style = style_checks(crop, (c.box[2] - c.box[0], c.box[3] - c.box[1]), plaque_rule, rules,
+    crop, box_wh = style_crop(photo, image, c.box, plaque_rule)
+    style = style_checks(crop, box_wh, plaque_rule, rules,
                          traditional=match.traditional if match else None, illuminant=illuminant,
                          board=c.det_class is not None, cut=box_cut_by_photo(c.box, image.shape)) if crop.size else {}
     for check in style.values():

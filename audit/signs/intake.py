@@ -13,8 +13,9 @@ import hashlib
 import io
 import math
 import re
+import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, TiffImagePlugin, UnidentifiedImageError
@@ -49,6 +50,22 @@ class Photo:
     sha256: str
     gps: tuple[float, float] | None = None  # (lon, lat), WGS84 as phones record it
     taken_at: dt.datetime | None = None
+    # The photo's own bytes and rules, for :meth:`detail` (a photo made without them has no detail image).
+    source: bytes | None = field(default=None, repr=False, compare=False)
+    limits: PhotoRules | None = field(default=None, repr=False, compare=False)
+    _detail: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def detail(self) -> tuple[np.ndarray, float] | None:
+        """The upright photo at up to ``DETAIL_FACTOR`` times the working size, decoded on first use, and its
+        pixels per working-image pixel; None when the photo is not at least ``DETAIL_MIN_GAIN`` times larger
+        than the working image (nothing to gain) or cannot be decoded again. Small boards' style checks read
+        it: a 12-MP photo's characters have twice the pixels the working image keeps."""
+        if self.source is None or self.limits is None or self.scale < DETAIL_MIN_GAIN:
+            return None
+        with _DETAIL_LOCK:
+            if "image" not in self._detail:
+                self._detail["image"] = _detail_of(self.source, self.limits, self.image.size)
+            return self._detail["image"]
 
     def to_full(self, box: tuple[float, float, float, float]) -> list[float]:
         """A box on the working image in pixels of the full-resolution upright photo."""
@@ -81,6 +98,11 @@ _DATETIME_TEXT_MAX = 32
 # models need no more: boards read the same on a 12-MP photo decoded at 2000 px as resampled to 2048, and the
 # decode takes a fraction of the time; bench/speed.py).
 DRAFT_SLACK = 0.9
+# The detail image (Photo.detail): at most this many times the working size, and only for a photo at least
+# DETAIL_MIN_GAIN times larger than its working image.
+DETAIL_FACTOR = 2.0
+DETAIL_MIN_GAIN = 1.5
+_DETAIL_LOCK = threading.Lock()
 
 
 def register_heif() -> None:
@@ -198,12 +220,12 @@ def _orientation(exif: Image.Exif) -> int:
     return value if isinstance(value, int) and value in _ORIENTATION else 1
 
 
-def _reduced(img: Image.Image, limits: PhotoRules) -> tuple[Image.Image, bool]:
+def _reduced(img: Image.Image, long_side: int) -> tuple[Image.Image, bool]:
     """A large photo shrunk by a whole factor while still at its own bit depth and mode, so that the conversions
-    after it work on a working-size image (a 100-megapixel PNG otherwise needs several of its own size at once);
+    after it work on an image near ``long_side`` (a 100-megapixel PNG otherwise needs several of its own size at once);
     and whether its samples were 16-bit. JPEG has been decoded small already (draft mode)."""
     sixteen = img.mode.startswith("I;16")
-    k = max(img.size) // limits.work_long_side_px
+    k = max(img.size) // long_side
     if k < 2:
         return img, sixteen
     if img.mode == "P":
@@ -244,8 +266,10 @@ def _check_declared(name: str, size: tuple[int, int], limits: PhotoRules) -> Non
                          f"上限 {limits.max_aspect_ratio:g}:1），请拍摄普通照片而不是长图或全景图")
 
 
-def _decode(data: bytes, name: str, limits: PhotoRules) -> tuple[Image.Image, tuple[int, int], str, Image.Exif]:
-    """(decoded image, declared size, format, EXIF) with every declared size checked before decoding."""
+def _decode(data: bytes, name: str, limits: PhotoRules, *,
+            long_side: int | None = None) -> tuple[Image.Image, tuple[int, int], str, Image.Exif]:
+    """(decoded image, declared size, format, EXIF) with every declared size checked before decoding; a JPEG is
+    decoded at the draft scale for ``long_side`` (default: the working size)."""
     if photo_format(data) is None:
         raise PhotoError(f"{name}：不是可识别的图片（支持 {_FORMATS_ZH}）")
     register_heif()
@@ -264,7 +288,7 @@ def _decode(data: bytes, name: str, limits: PhotoRules) -> tuple[Image.Image, tu
             raise PhotoError(f"{name}：EXIF 元数据过大（{len(raw_exif):,} 字节，上限 {limits.max_exif_bytes:,} 字节）")
         # The JPEG decoder's draft scale (1/2, 1/4, 1/8) may land a little under the working size: a 4000-px
         # phone photo decodes at 2000 px (a quarter of the work of decoding 12 MP and resampling it to 2048).
-        target = int(limits.work_long_side_px * DRAFT_SLACK)
+        target = int((long_side or limits.work_long_side_px) * DRAFT_SLACK)
         w0, h0 = declared
         if fmt in ("JPEG", "MPO") and max(w0, h0) > 2 * target:
             # Both sides stay >= 1: the aspect ratio and the short side were checked above.
@@ -312,21 +336,40 @@ def photo_from_bytes(data: bytes, name: str = "photo", *, rules: Rules | None = 
 
     orientation = _orientation(exif)
     try:
-        img, sixteen = _reduced(img, limits)
-        if orientation != 1:
-            img = img.transpose(_ORIENTATION[orientation])
-        img = _to_rgb(img, sixteen=sixteen)
-        if max(img.size) > limits.work_long_side_px:
-            factor = limits.work_long_side_px / max(img.size)
-            img = img.resize((max(1, round(img.size[0] * factor)), max(1, round(img.size[1] * factor))),
-                             Image.Resampling.LANCZOS)
+        img = _upright_rgb(img, orientation, limits.work_long_side_px)
     except MemoryError:
         raise PhotoError(f"{name}：图片处理所需内存超出限制，拒绝处理") from None
     # The full-resolution size is the declared one (upright), whatever scale the pixels were decoded or reduced at.
     full_size = (h0, w0) if orientation in (5, 6, 7, 8) else (w0, h0)
     scale = full_size[0] / img.size[0]
     return Photo(name=name, image=img, full_size=full_size, scale=scale, format=fmt,
-                 sha256=hashlib.sha256(data).hexdigest(), gps=_gps(exif), taken_at=_taken_at(exif))
+                 sha256=hashlib.sha256(data).hexdigest(), gps=_gps(exif), taken_at=_taken_at(exif),
+                 source=data, limits=limits)
+
+
+def _upright_rgb(img: Image.Image, orientation: int, long_side: int) -> Image.Image:
+    """A decoded photo made upright 8-bit RGB, at most ``long_side`` pixels long."""
+    img, sixteen = _reduced(img, long_side)
+    if orientation != 1:
+        img = img.transpose(_ORIENTATION[orientation])
+    img = _to_rgb(img, sixteen=sixteen)
+    if max(img.size) > long_side:
+        factor = long_side / max(img.size)
+        img = img.resize((max(1, round(img.size[0] * factor)), max(1, round(img.size[1] * factor))),
+                         Image.Resampling.LANCZOS)
+    return img
+
+
+def _detail_of(data: bytes, limits: PhotoRules, work_size: tuple[int, int]) -> tuple[np.ndarray, float] | None:
+    """The photo decoded again at up to DETAIL_FACTOR × the working size (see Photo.detail)."""
+    long_side = int(round(max(work_size) * DETAIL_FACTOR))
+    try:
+        img, _, _, exif = _decode(data, "photo", limits, long_side=long_side)
+        img = _upright_rgb(img, _orientation(exif), long_side)
+    except Exception:  # noqa: BLE001 - the photo decoded once already; no detail image is no worse than before
+        return None
+    factor = img.size[0] / work_size[0]
+    return (np.asarray(img), factor) if factor >= DETAIL_MIN_GAIN else None
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

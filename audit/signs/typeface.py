@@ -7,7 +7,8 @@ the white, so red, black and blue ink look alike), the text lines are the runs o
 writing direction (columns of a vertical strip, rows of a 60 × 40 plaque), and square windows about one
 character wide slide along each line. The small CNN scores every window; the board's reading is the mean of
 their probabilities. It is advisory: a board gets ``unknown`` (cannot tell) when its characters are smaller
-than :data:`MIN_CHAR_PX`, blurred (:data:`MIN_SHARPNESS`) or too few; :func:`matches` says whether the board is
+than :data:`MIN_CHAR_PX`, blurred (:data:`MIN_SHARPNESS`) or smeared one way by a shaken photo
+(:data:`MAX_COHERENCE`), or too few; :func:`matches` says whether the board is
 in a required typeface, is not, or cannot be told (between :data:`MISMATCH_AT` and :data:`MATCH_AT`;
 :data:`SMALL_MISMATCH_AT` for lines under :data:`SMALL_CHAR_PX`).
 """
@@ -32,6 +33,13 @@ WINDOW_EM = 1.2  # window side in line widths (a line's ink is about 0.9 em wide
 # Gates, measured on the validation fonts (models/TYPEFACE_CARD.md): below these a board is "cannot tell".
 MIN_CHAR_PX = 24.0  # line width in pixels (about 29 px characters): smaller Song loses its serifs
 MIN_SHARPNESS = 0.22  # edge steepness of the normalised windows (ink contrast per window pixel)
+# A shaken photo smears every stroke one way: the edges left sharp all run along the motion, so the windows'
+# gradients line up (structure-tensor coherence of all windows together, 0 for edges every way, 1 for one way).
+# Steep edges along the smear passed the sharpness gate, and the classifier called smeared Song "Hei" (P(song)
+# 0.01 on 12-MP scenes with a 20–50-px motion blur, bench/style_eval.py --scenes 60 --long-side 4000). Clean
+# boards of the held-out fonts, 24–130 px characters, seven lights: coherence at most 0.35 (99 % under 0.31, 300
+# boards); motion-blurred scene boards 0.53–0.94.
+MAX_COHERENCE = 0.5
 # The check asks "is it the required typeface?" from that typeface's mean probability P over the windows:
 MATCH_AT = 0.30  # P at least this: it is (the held-out Song fonts' P ranges from 0.16 up; Hei/Kai stay under 0.2)
 MISMATCH_AT = 0.15  # P at most this: it is not; in between: cannot tell
@@ -253,6 +261,20 @@ def sharpness_of(batch: np.ndarray) -> float:
     return float(np.median(np.quantile(mags, 0.98, axis=1).astype(np.float64)))  # one call for all windows
 
 
+def coherence_of(batch: np.ndarray) -> float:
+    """How much the windows' edges run one way: the coherence ``(λ1 − λ2) / (λ1 + λ2)`` of the gradient structure
+    tensor summed over all windows (0 when edges run every way, as a board's strokes do; near 1 when smeared)."""
+    jxx = jyy = jxy = 0.0
+    for wnd in batch[:, 0]:
+        gx = cv2.Sobel(wnd, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(wnd, cv2.CV_32F, 0, 1, ksize=3)
+        jxx, jyy, jxy = jxx + float((gx * gx).sum()), jyy + float((gy * gy).sum()), jxy + float((gx * gy).sum())
+    trace = jxx + jyy
+    if trace <= 0:
+        return 0.0
+    return math.sqrt((jxx - jyy) ** 2 + 4 * jxy * jxy) / trace
+
+
 class TypefaceClassifier:
     """The ONNX typeface model (one session, one thread: a board is a few dozen 48-px windows)."""
 
@@ -286,7 +308,7 @@ class TypefaceClassifier:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="small")
         if len(batch) < MIN_WINDOWS:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="no_text")
-        if sharpness_of(batch) < MIN_SHARPNESS:
+        if sharpness_of(batch) < MIN_SHARPNESS or coherence_of(batch) > MAX_COHERENCE:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="blurred")
         probs = self.probabilities(batch).mean(axis=0)
         best = int(np.argmax(probs))
