@@ -129,6 +129,34 @@ def test_large_jpeg_is_downscaled_and_boxes_map_back(rules):
     assert photo.image.size == (2000, 1500) and photo.scale == 2
 
 
+@pytest.mark.parametrize(("size", "orientation", "fmt", "factor"), [
+    ((4000, 3000), 1, "JPEG", 2.0),  # a 12-MP phone photo: worked on at 2000 px, its detail at 4000
+    ((4000, 3000), 6, "JPEG", 2.0),  # shot upright, stored sideways: the detail is upright like the working image
+    ((8000, 6000), 1, "JPEG", 2.0),  # 48 MP: the detail is twice the working size, not the whole photo
+    ((5000, 3750), 8, "PNG", 2.0),  # worked on at 2048 px, its detail at 4096
+])
+def test_a_large_photos_detail_is_upright_and_matches_the_working_image(rules, size, orientation, fmt, factor):
+    kw = {"quality": 90, "exif": exif_with(orientation=orientation)} if fmt == "JPEG" else {}
+    img = picture(*size)
+    if fmt == "PNG" and orientation != 1:  # a PNG carries its orientation in an eXIf chunk
+        kw["exif"] = exif_with(orientation=orientation)
+    photo = photo_from_bytes(encode(img, fmt, **kw), "big", rules=rules)
+    detail, f = photo.detail()
+    assert f == pytest.approx(factor, rel=0.01)
+    work = np.asarray(photo.image)
+    assert detail.shape[1] == pytest.approx(work.shape[1] * f, abs=1) and detail.shape[0] == pytest.approx(
+        work.shape[0] * f, abs=2)
+    # the same picture: the red quadrant in the same place
+    small = np.asarray(Image.fromarray(detail).resize(photo.image.size, Image.Resampling.BOX))
+    assert np.abs(small.astype(int) - work.astype(int)).mean() < 6
+    assert photo.detail()[0] is detail  # decoded once
+
+
+def test_a_photo_no_larger_than_its_working_image_has_no_detail(rules):
+    assert photo_from_bytes(encode(picture(2000, 1500), "JPEG", quality=90), "p.jpg", rules=rules).detail() is None
+    assert photo_from_bytes(encode(picture(2900, 2000), "PNG"), "p.png", rules=rules).detail() is None  # 1.4 ×
+
+
 def test_exif_gps_and_time(rules):
     data = encode(picture(), "JPEG", exif=exif_with(gps=(115.98, 36.45), when="2026:11:20 09:30:00"))
     photo = photo_from_bytes(data, "gps.jpg", rules=rules)
