@@ -238,8 +238,12 @@ def _panel_and_disc(style: Style, w: int, h: int) -> tuple[tuple[int, int, int, 
         return (0, 0, w - 1, h - 1 - cut), (cx, h - 1 - r, r)
     if out in ("left_out", "right_out") and w > h * 1.2 and min(w, h) >= 8:
         size = style.disc_size or 0.7
-        r = max(3.0, min(h * size / 2, w * 0.2))
-        ph = h if 2 * r < h - 1 else int(h * 0.55 + (h * 0.45) * style.disc_out)  # a taller disc: a lower panel
+        if size >= 0.8 and w * 0.2 >= h / 2:  # a disc the board's height beside a lower panel (50–80 % of it)
+            r = (h - 1) / 2
+            ph = int(h * (0.5 + 1.5 * (size - 0.8)))
+        else:  # a disc within the panel's height
+            r = max(3.0, min(h * size / 2, w * 0.2))
+            ph = h
         ph = max(3, min(h, ph))
         y0 = (h - ph) // 2
         cy = (h - 1) / 2
