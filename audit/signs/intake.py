@@ -3,7 +3,9 @@
 Formats are recognised by content (JPEG, PNG, WebP, HEIC/HEIF via pillow-heif), never by extension. EXIF
 orientation is applied first. CMYK, greyscale, 16-bit and alpha images become 8-bit RGB (16-bit is scaled,
 not clipped). Large photos are decoded at a reduced scale where the codec allows it (JPEG draft mode) and
-downscaled to the working size; boxes found on the working image are mapped back with ``Photo.scale``.
+downscaled to the working size; boxes found on the working image are mapped back with ``Photo.scale``. A photo
+larger than that keeps its bytes: ``Photo.detail()`` decodes it again, once, at up to twice the working size, for
+the style checks of boards too small on the working image.
 """
 
 from __future__ import annotations
