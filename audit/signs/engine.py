@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from audit.errors import AuditError
@@ -509,15 +510,23 @@ def style_crop(photo: Photo, image: np.ndarray, box: tuple[float, float, float, 
                plaque: PlaqueRule | None) -> tuple[np.ndarray, tuple[float, float]]:
     """The pixels a board's style is checked on, and the box's width and height in them: the working image's, or
     for an official plaque whose short side is under ``DETAIL_BOARD_PX`` the photo's detail image (up to twice
-    the working size, :meth:`Photo.detail`) — its characters then have the pixels the typeface and the text
-    colour need, where the working image has too few (a 12-MP photo's strip 60 px wide)."""
+    the working size, :meth:`Photo.detail`), at most ``DETAIL_BOARD_PX`` across — its characters then have the
+    pixels the typeface and the text colour need, where the working image has too few (a 12-MP photo's strip 60 px
+    wide)."""
     x1, y1, x2, y2 = box
     if plaque is not None and not plaque.identity_sign and min(x2 - x1, y2 - y1) < DETAIL_BOARD_PX:
         detail = photo.detail()
         if detail is not None:
             big, f = detail
             bx1, by1, bx2, by2 = (int(round(v * f)) for v in box)
-            return big[max(0, by1):by2, max(0, bx1):bx2], ((x2 - x1) * f, (y2 - y1) * f)
+            crop = big[max(0, by1):by2, max(0, bx1):bx2]
+            short = min(crop.shape[:2])
+            if short > DETAIL_BOARD_PX:  # no larger than a board that needs no detail: the checks' time is its pixels
+                k = DETAIL_BOARD_PX / short
+                crop = cv2.resize(crop, (max(1, round(crop.shape[1] * k)), max(1, round(crop.shape[0] * k))),
+                                  interpolation=cv2.INTER_AREA)
+                f *= k
+            return crop, ((x2 - x1) * f, (y2 - y1) * f)
     ix1, iy1, ix2, iy2 = (int(round(v)) for v in box)
     return image[max(0, iy1):iy2, max(0, ix1):ix2], (x2 - x1, y2 - y1)
 
