@@ -86,7 +86,7 @@ class Style:
     shadow: float  # standoff: cast-shadow offset in metres (not part of the board)
     band_share: float = 0.18  # share of the panel the band takes (over 0.5: a two-tone panel)
     disc_out: float = 0.0  # an out emblem's disc: 0 centred on the panel's edge, 0.6 mostly clear of it
-    disc_size: float = 0.0  # beside the panel: the disc's diameter as a share of the board's height (0: smaller)
+    disc_size: float = 0.0  # a disc beside the panel: its diameter / the board's height (>= 0.8: whole height)
 
 
 def _colour(rng: np.random.Generator, lo: tuple[int, ...], hi: tuple[int, ...]) -> tuple[int, int, int]:
@@ -135,7 +135,7 @@ def random_style(
     base = _colour(rng, *_BASE[material])
     tc = text_colour if text_colour is not None else _pick(rng, _TEXT[material])
     frame = _pick(rng, ("none", "thin", "thick", "double"), (0.35, 0.3, 0.2, 0.15))
-    # (weights of the first five emblems as the first designs had them: other kinds draw the same boards)
+    # (weights of the first five emblems as the first designs had them: other kinds draw the same designs)
     if kind == "identity":
         emblem = _pick(rng, EMBLEMS, (0.08, 0.25, 0.07, 0.1, 0.15, 0.15, 0.15, 0.05))
     elif kind == "honour":
