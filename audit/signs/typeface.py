@@ -248,27 +248,35 @@ def windows_of_crop(crop: np.ndarray) -> tuple[np.ndarray, float]:
     return batch, width
 
 
-def sharpness_of(batch: np.ndarray) -> float:
+def gradients_of(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each window's horizontal and vertical gradients (Sobel, in ink contrast per window pixel), ``N × 48 × 48``
+    each: what both blur gates measure, computed once."""
+    gx = np.empty((len(batch), INPUT_PX, INPUT_PX), np.float32)
+    gy = np.empty_like(gx)
+    for i, wnd in enumerate(batch[:, 0]):
+        gx[i] = cv2.Sobel(wnd, cv2.CV_32F, 1, 0, ksize=3) / 8
+        gy[i] = cv2.Sobel(wnd, cv2.CV_32F, 0, 1, ksize=3) / 8
+    return gx, gy
+
+
+def sharpness_of(batch: np.ndarray, grads: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Edge steepness of normalised windows: the 98th percentile of the gradient magnitude, in ink contrast
-    per window pixel, median over windows (a sharp glyph's edges rise over one or two pixels)."""
+    per window pixel, median over windows (a sharp glyph's edges rise over one or two pixels). ``grads``:
+    :func:`gradients_of` ``batch``, when already computed."""
     if len(batch) == 0:
         return 0.0
-    mags = np.empty((len(batch), INPUT_PX * INPUT_PX), np.float32)
-    for i, wnd in enumerate(batch[:, 0]):
-        gx = cv2.Sobel(wnd, cv2.CV_32F, 1, 0, ksize=3) / 8
-        gy = cv2.Sobel(wnd, cv2.CV_32F, 0, 1, ksize=3) / 8
-        mags[i] = np.hypot(gx, gy).ravel()
+    gx, gy = grads if grads is not None else gradients_of(batch)
+    mags = np.hypot(gx, gy).reshape(len(batch), -1)
     return float(np.median(np.quantile(mags, 0.98, axis=1).astype(np.float64)))  # one call for all windows
 
 
-def coherence_of(batch: np.ndarray) -> float:
+def coherence_of(batch: np.ndarray, grads: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """How much the windows' edges run one way: the coherence ``(λ1 − λ2) / (λ1 + λ2)`` of the gradient structure
-    tensor summed over all windows (0 when edges run every way, as a board's strokes do; near 1 when smeared)."""
-    jxx = jyy = jxy = 0.0
-    for wnd in batch[:, 0]:
-        gx = cv2.Sobel(wnd, cv2.CV_32F, 1, 0, ksize=3)
-        gy = cv2.Sobel(wnd, cv2.CV_32F, 0, 1, ksize=3)
-        jxx, jyy, jxy = jxx + float((gx * gx).sum()), jyy + float((gy * gy).sum()), jxy + float((gx * gy).sum())
+    tensor summed over all windows (0 when edges run every way, as a board's strokes do; near 1 when smeared).
+    ``grads``: :func:`gradients_of` ``batch``, when already computed."""
+    gx, gy = grads if grads is not None else gradients_of(batch)
+    jxx, jyy = float((gx * gx).sum(dtype=np.float64)), float((gy * gy).sum(dtype=np.float64))
+    jxy = float((gx * gy).sum(dtype=np.float64))
     trace = jxx + jyy
     if trace <= 0:
         return 0.0
@@ -308,7 +316,8 @@ class TypefaceClassifier:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="small")
         if len(batch) < MIN_WINDOWS:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="no_text")
-        if sharpness_of(batch) < MIN_SHARPNESS or coherence_of(batch) > MAX_COHERENCE:
+        grads = gradients_of(batch)
+        if sharpness_of(batch, grads) < MIN_SHARPNESS or coherence_of(batch, grads) > MAX_COHERENCE:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="blurred")
         probs = self.probabilities(batch).mean(axis=0)
         best = int(np.argmax(probs))
