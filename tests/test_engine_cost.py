@@ -137,6 +137,28 @@ def test_rows_are_swept_where_a_board_fits_beside_boxes_at_one_height():
         ((int(90 - pad), band[0], int(140 + pad) + 1, band[1]), 30), ((int(200 - pad), band[0], 800, band[1]), 30),
         ((0, low[0], int(300 + pad_low) + 1, low[1]), 40), ((int(380 - pad_low), low[0], 800, low[1]), 40)]
     assert _rows([], (600, 800)) == []
+    # only the rows where something was read: text on the upper row's second strip; none on the lower row
+    assert _rows(boxes, (600, 800), seen=[(62, 150, 88, 250)]) == _rows(boxes, (600, 800))[:2]
+    assert _rows(boxes, (600, 800), seen=[]) == []
+
+
+def test_a_row_where_nothing_could_be_read_is_not_swept(rules):
+    # three strips whose crops read nothing and whose regions in doubt hold no line (a blurred or distant facade):
+    # the regions in doubt are looked at, the row beside them is not swept at a smaller scale; a line that names a
+    # plaque, found by a region in doubt, makes it swept
+    from audit.signs.engine import ROW_TEXT_PX
+
+    boxes = [(b[0], b[1], b[0] + 40 + 10 * i, b[3]) for i, b in enumerate(_boxes(3))]   # x 10-50, 100-150, 190-250
+    missed = TextLine("王庄村村务监督委员会", 0.97, (600.0, 150.0, 625.0, 350.0), True)   # in the row, no box
+    garble = TextLine("口口口", 0.6, (105.0, 100.0, 145.0, 130.0), False)                 # on a strip, names nothing
+    for found, swept in (([garble], False), ([garble, TextLine("王庄村民兵连", 0.9, (195.0, 100.0, 245.0, 300.0),
+                                                                True)], True)):
+        reader = _Reader({}, [missed, *found])
+        engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes))
+        result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
+        row_passes = [p for p in reader.full_passes if p["scale"] == pytest.approx(ROW_TEXT_PX / 40)]
+        assert reader.full_passes and (len(row_passes) > 0) == swept
+        assert ("王庄村村务监督委员会" in [p.text for p in result.plaques]) == swept
 
 
 @pytest.mark.parametrize("case", ["unread_box", "weak_box", "no_box"])
