@@ -40,6 +40,7 @@ from audit.signs.report import (  # noqa: F401 - the report's models are the eng
     report_schema,
     report_to_json,
 )
+from audit.signs.restore import Motion, motion_of, unsmeared, unsmeared_crop
 from audit.signs.style import box_cut_by_photo, illuminant_of, style_checks
 
 # Which detector classes a plaque type may come with (visual classes; type classes match themselves).
@@ -118,6 +119,7 @@ class Engine:
     ocr_full_photo: bool = True
     region_text_px: float = REGION_TEXT_PX
     sweep_rows: bool = True
+    restore_motion: bool = True
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -271,9 +273,14 @@ class _Candidate:
     read_score: float
 
 
-def _crop(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+def _pixel_box(box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
     x1, y1, x2, y2 = (int(round(v)) for v in box)
-    return image[max(0, y1):y2, max(0, x1):x2]
+    return max(0, x1), max(0, y1), x2, y2
+
+
+def _crop(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    x1, y1, x2, y2 = _pixel_box(box)
+    return image[y1:y2, x1:x2]
 
 
 def _settled(match: TextMatch | None, read_score: float, box: tuple[float, float, float, float]) -> bool:
@@ -379,12 +386,17 @@ def usual_boards(rules: Rules, side: str) -> int:
 
 
 def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | None,
-                timings: dict[str, float], gazetteer: Gazetteer | None = None) -> list[_Candidate]:
-    """Boards of one photo. The detector's boxes are read first, all crops in one batched recognition; the text
-    pass then looks where the boxes leave doubt: over the regions of the boxes their crops did not settle and of
-    the detector's weak boxes outside the read ones (:func:`_regions`), along each row of strips and plaques across
-    the photo (:func:`_rows`: a board of the row the detector missed), or over the whole photo when there is no
-    detector or no box; lines on the settled boxes are not read again."""
+                timings: dict[str, float], gazetteer: Gazetteer | None = None,
+                restore: bool = False) -> tuple[list[_Candidate], Motion | None]:
+    """Boards of one photo, and the smear undone to read them (None: read as taken). The detector's boxes are read
+    first, all crops in one batched recognition; with ``restore`` (a blurred photo), when some box's crop did not
+    settle and the photo is smeared along a line (:func:`audit.signs.restore.motion_of`), those boxes are read
+    again on the photo with the smear undone, each keeping the reading that says more (:func:`_reading_worth`), and
+    when one reads better so, the text pass reads the photo restored too. The text pass then looks where
+    the boxes leave doubt: over the regions of the boxes their crops did not settle and of the detector's weak boxes
+    outside the read ones (:func:`_regions`), along each row of strips and plaques across the photo (:func:`_rows`:
+    a board of the row the detector missed), or over the whole photo when there is no detector or no box; lines on
+    the settled boxes are not read again."""
     import time
 
     rules = engine.rules
@@ -402,6 +414,23 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     first = [_best_match(rd, rules, village, side, gazetteer) for rd in readings]
     settled = [_settled(m, score, det.box) for (m, score), det in zip(first, dets, strict=True)]
     timings["read_boxes"] = time.perf_counter() - t0
+
+    restored: Motion | None = None
+    again = [k for k, ok in enumerate(settled) if not ok]
+    if restore and again:
+        t0 = time.perf_counter()
+        motion = motion_of(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+        if motion is not None:
+            crops_again = [unsmeared_crop(image, _pixel_box(dets[k].box), motion) for k in again]
+            for k, crop, rd in zip(again, crops_again, engine.reader.read_plaques(crops_again), strict=True):
+                match = _best_match(rd, rules, village, side, gazetteer)
+                if _reading_worth(*match) > _reading_worth(*first[k]):
+                    crops[k], readings[k], first[k] = crop, rd, match
+                    settled[k] = _settled(*match, dets[k].box)
+                    restored = motion
+            if restored is not None:   # undone right: the text pass reads the restored photo (once, all of it)
+                image = unsmeared(image, restored)
+        timings["restore"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     # Doubt: no detector, no box at all, a box not settled by its crop, or a weak box outside the read ones (a board
@@ -521,7 +550,14 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             box = (min(ln.box[0] for ln in piece), min(ln.box[1] for ln in piece),
                    max(ln.box[2] for ln in piece), max(ln.box[3] for ln in piece))
             out.append(_Candidate(box, "ocr", None, 0.0, match, score))
-    return _one_per_board(out)
+    return _one_per_board(out), restored
+
+
+def _reading_worth(match: TextMatch | None, read_score: float) -> tuple[int, int, float]:
+    """How much a board's reading says, to choose between two readings of one board: an official plaque named for
+    sure, then a reading that names something (:func:`_names_something`), then the surer."""
+    named = _names_something(match)
+    return int(named and match.kind == "official" and match.score >= 85), int(named), read_score if named else 0.0
 
 
 def style_crop(photo: Photo, image: np.ndarray, box: tuple[float, float, float, float],
@@ -652,19 +688,26 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
     t0 = time.perf_counter()
     image = np.asarray(photo.image)
     timings: dict[str, float] = {}
-    candidates = _candidates(engine, image, side, village, timings, gazetteer)
+    sharp = round(sharpness(photo.image), 1)
+    quality = Quality(sharpness=sharp)
+    limit = engine.rules.photos.min_sharpness
+    # A blurred photo may be smeared along a line (a hand moving): boards it leaves unread are then read on the
+    # photo with the smear undone as well (_candidates). Style is still judged on the photo as taken, whose blur
+    # gates abstain: a restored photo's ink and strokes are partly the filter's.
+    candidates, motion = _candidates(engine, image, side, village, timings, gazetteer,
+                                     restore=sharp < limit and engine.restore_motion)
+    if motion is not None:
+        quality.restored_motion_px = round(motion.length, 1)
+        quality.messages.append(f"照片有约 {motion.length:.0f} 像素的抖动拖影，已复原后识别，结果请复核")
     t1 = time.perf_counter()
     illuminant = illuminant_of(image)
     plaques = engine.reader.map(lambda c: _plaque_result(c, photo, image, illuminant, side, engine.rules), candidates)
     timings["style"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     plaques.sort(key=lambda p: (p.bbox[0], p.bbox[1]))
-    sharp = round(sharpness(photo.image), 1)
-    quality = Quality(sharpness=sharp)
-    if sharp < engine.rules.photos.min_sharpness:
+    if sharp < limit:
         quality.flags.append("blurry")
-        limit = engine.rules.photos.min_sharpness
-        quality.messages.append(f"照片模糊（清晰度 {sharp:g}，低于 {limit:g}），牌子文字可能无法辨认，请重拍")
+        quality.messages.insert(0, f"照片模糊（清晰度 {sharp:g}，低于 {limit:g}），牌子文字可能无法辨认，请重拍")
     boards = [p for p in plaques if p.source != "ocr"]
     unread = sum(p.kind == "unreadable" for p in boards)
     rules = engine.rules.photos

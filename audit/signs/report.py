@@ -52,6 +52,9 @@ class Quality(BaseModel):
     sharpness: float
     flags: list[Literal["blurry", "boards_unreadable"]] = []
     messages: list[str] = []
+    restored_motion_px: float | None = Field(
+        default=None, description="a blurred photo read after a straight smear of this length (pixels of the "
+                                  "working image) was undone, because it read better so; absent when read as taken")
 
 
 class PhotoResult(BaseModel):
