@@ -422,7 +422,14 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         motion = motion_of(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
         if motion is not None:
             crops_again = [unsmeared_crop(image, _pixel_box(dets[k].box), motion) for k in again]
-            for k, crop, rd in zip(again, crops_again, engine.reader.read_plaques(crops_again), strict=True):
+            texts = engine.reader.read_plaques(crops_again)
+            # boards whose restored crop names nothing yet (several lines: recognition alone reads one) get their
+            # second look now, on the restored crop, so that what it reads can choose between the two
+            blank = [i for i, rd in enumerate(texts)
+                     if not _names_something(_best_match(rd, rules, village, side, gazetteer)[0])][:SECOND_LOOKS]
+            for i, lines_read in zip(blank, engine.reader.read_boards([crops_again[i] for i in blank]), strict=True):
+                texts[i] = group_texts(lines_read) + texts[i] if lines_read else texts[i]
+            for k, crop, rd in zip(again, crops_again, texts, strict=True):
                 match = _best_match(rd, rules, village, side, gazetteer)
                 if _reading_worth(*match) > _reading_worth(*first[k]):
                     crops[k], readings[k], first[k] = crop, rd, match
