@@ -40,7 +40,7 @@ from audit.signs.report import (  # noqa: F401 - the report's models are the eng
     report_schema,
     report_to_json,
 )
-from audit.signs.restore import Motion, motion_of, unsmeared, unsmeared_crop
+from audit.signs.restore import MIN_PEAK_DEPTH, SHARP_PHOTO_PEAK_DEPTH, Motion, motion_of, unsmeared, unsmeared_crop
 from audit.signs.style import box_cut_by_photo, illuminant_of, style_checks
 
 # Which detector classes a plaque type may come with (visual classes; type classes match themselves).
@@ -387,10 +387,10 @@ def usual_boards(rules: Rules, side: str) -> int:
 
 def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | None,
                 timings: dict[str, float], gazetteer: Gazetteer | None = None,
-                restore: bool = False) -> tuple[list[_Candidate], Motion | None]:
+                smear_depth: float | None = None) -> tuple[list[_Candidate], Motion | None]:
     """Boards of one photo, and the smear undone to read them (None: read as taken). The detector's boxes are read
-    first, all crops in one batched recognition; with ``restore`` (a blurred photo), when some box's crop did not
-    settle and the photo is smeared along a line (:func:`audit.signs.restore.motion_of`), those boxes are read
+    first, all crops in one batched recognition; with ``smear_depth``, when some box's crop did not settle and the
+    photo is smeared along a line (:func:`audit.signs.restore.motion_of`, a peak that deep), those boxes are read
     again on the photo with the smear undone, each keeping the reading that says more (:func:`_reading_worth`), and
     when one reads better so, the text pass reads the photo restored too. The text pass then looks where
     the boxes leave doubt: over the regions of the boxes their crops did not settle and of the detector's weak boxes
@@ -417,9 +417,9 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
 
     restored: Motion | None = None
     again = [k for k, ok in enumerate(settled) if not ok]
-    if restore and again:
+    if smear_depth is not None and again:
         t0 = time.perf_counter()
-        motion = motion_of(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+        motion = motion_of(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), min_depth=smear_depth)
         if motion is not None:
             crops_again = [unsmeared_crop(image, _pixel_box(dets[k].box), motion) for k in again]
             texts = engine.reader.read_plaques(crops_again)
@@ -698,11 +698,12 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
     sharp = round(sharpness(photo.image), 1)
     quality = Quality(sharpness=sharp)
     limit = engine.rules.photos.min_sharpness
-    # A blurred photo may be smeared along a line (a hand moving): boards it leaves unread are then read on the
-    # photo with the smear undone as well (_candidates). Style is still judged on the photo as taken, whose blur
+    # A photo may be smeared along a line (a hand moving): boards it leaves unread are then read on the photo with
+    # the smear undone as well (_candidates); on a photo judged sharp, only a deep smear is looked for (a short one
+    # along the text's lines leaves the other edges sharp). Style is still judged on the photo as taken, whose blur
     # gates abstain: a restored photo's ink and strokes are partly the filter's.
-    candidates, motion = _candidates(engine, image, side, village, timings, gazetteer,
-                                     restore=sharp < limit and engine.restore_motion)
+    depth = (MIN_PEAK_DEPTH if sharp < limit else SHARP_PHOTO_PEAK_DEPTH) if engine.restore_motion else None
+    candidates, motion = _candidates(engine, image, side, village, timings, gazetteer, smear_depth=depth)
     if motion is not None:
         quality.restored_motion_px = round(motion.length, 1)
         quality.messages.append(f"照片有约 {motion.length:.0f} 像素的抖动拖影，已复原后识别，结果请复核")
