@@ -416,6 +416,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     timings["read_boxes"] = time.perf_counter() - t0
 
     restored: Motion | None = None
+    looked: set[int] = set()   # boxes whose restored crop, kept, had its second look already
     again = [k for k, ok in enumerate(settled) if not ok]
     if smear_depth is not None and again:
         t0 = time.perf_counter()
@@ -429,12 +430,14 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
                      if not _names_something(_best_match(rd, rules, village, side, gazetteer)[0])][:SECOND_LOOKS]
             for i, lines_read in zip(blank, engine.reader.read_boards([crops_again[i] for i in blank]), strict=True):
                 texts[i] = group_texts(lines_read) + texts[i] if lines_read else texts[i]
-            for k, crop, rd in zip(again, crops_again, texts, strict=True):
+            for i, (k, crop, rd) in enumerate(zip(again, crops_again, texts, strict=True)):
                 match = _best_match(rd, rules, village, side, gazetteer)
                 if _reading_worth(*match) > _reading_worth(*first[k]):
                     crops[k], readings[k], first[k] = crop, rd, match
                     settled[k] = _settled(*match, dets[k].box)
                     restored = motion
+                    if i in blank:
+                        looked.add(k)
             if restored is not None:   # undone right: the text pass reads the restored photo (once, all of it)
                 image = unsmeared(image, restored)
         timings["restore"] = time.perf_counter() - t0
@@ -508,7 +511,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     # reading naming none too short for its box (more lines than one): the board's lines are read in an enhanced copy
     # of the crop (a clear reading of a shop's sign or a slogan needs no second look), for the first SECOND_LOOKS such
     # boards, all at once.
-    looks = [k for k, (_, match, read_score) in boards.items() if crops[k].size and (
+    looks = [k for k, (_, match, read_score) in boards.items() if crops[k].size and k not in looked and (
         match is None or match.kind == "undecided"
         or (match.kind in ("background", "unauthorised_sign")
             and (read_score < SURE_SIGN_READING or _more_lines(match, dets[k].box))))][:SECOND_LOOKS]

@@ -121,9 +121,9 @@ def unsmeared(image: np.ndarray, motion: Motion, *, noise_to_signal: float = NOI
     gain = np.stack([otf[..., 0] / power, -otf[..., 1] / power], axis=-1)   # conj(H) / (|H|^2 + NSR)
     channels = [padded] if padded.ndim == 2 else [padded[..., i] for i in range(padded.shape[2])]
     out = [cv2.idft(cv2.mulSpectrums(cv2.dft(ch.astype(np.float32), flags=cv2.DFT_COMPLEX_OUTPUT), gain, 0),
-                    flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE) for ch in channels]
+                    flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)[top: top + h0, left: left + w0] for ch in channels]
     restored = out[0] if padded.ndim == 2 else cv2.merge(out)
-    return np.clip(restored[top: top + h0, left: left + w0], 0, 255).round().astype(np.uint8)
+    return cv2.convertScaleAbs(cv2.max(restored, 0))   # rounded and saturated to 0-255 (negatives cut to 0 first)
 
 
 def unsmeared_crop(image: np.ndarray, box: tuple[int, int, int, int], motion: Motion) -> np.ndarray:
