@@ -40,7 +40,7 @@ from audit.signs.report import (  # noqa: F401 - the report's models are the eng
     report_schema,
     report_to_json,
 )
-from audit.signs.restore import MIN_PEAK_DEPTH, SHARP_PHOTO_PEAK_DEPTH, Motion, motion_of, unsmeared, unsmeared_crop
+from audit.signs.restore import MIN_PEAK_DEPTH, SHARP_PHOTO_PEAK_DEPTH, Motion, motion_of, unsmeared_crop
 from audit.signs.style import box_cut_by_photo, illuminant_of, style_checks
 
 # Which detector classes a plaque type may come with (visual classes; type classes match themselves).
@@ -391,8 +391,8 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     """Boards of one photo, and the smear undone to read them (None: read as taken). The detector's boxes are read
     first, all crops in one batched recognition; with ``smear_depth``, when some box's crop did not settle and the
     photo is smeared along a line (:func:`audit.signs.restore.motion_of`, a peak that deep), those boxes are read
-    again on the photo with the smear undone, each keeping the reading that says more (:func:`_reading_worth`), and
-    when one reads better so, the text pass reads the photo restored too. The text pass then looks where
+    again on the photo with the smear undone (a region around each, :func:`audit.signs.restore.unsmeared_crop`),
+    each keeping the reading that says more (:func:`_reading_worth`). The text pass then looks where
     the boxes leave doubt: over the regions of the boxes their crops did not settle and of the detector's weak boxes
     outside the read ones (:func:`_regions`), along each row of strips and plaques across the photo (:func:`_rows`:
     a board of the row the detector missed), or over the whole photo when there is no detector or no box; lines on
@@ -438,8 +438,6 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
                     restored = motion
                     if i in blank:
                         looked.add(k)
-            if restored is not None:   # undone right: the text pass reads the restored photo (once, all of it)
-                image = unsmeared(image, restored)
         timings["restore"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
