@@ -177,11 +177,20 @@ def test_photo_with_mostly_unreadable_boards_asks_for_a_retake(engine):
     kernel[:, 7] = 1 / 15  # camera shake up and down: vertical edges stay sharp, the characters smear
     buf = io.BytesIO()
     Image.fromarray(cv2.filter2D(image, -1, kernel)).save(buf, "JPEG", quality=90)
-    shaken = audit_signage([PhotoInput(buf.getvalue(), "shaken.jpg")], engine)
+    engine.restore_motion = False   # read as taken (a straight smear is undone otherwise: below)
+    try:
+        shaken = audit_signage([PhotoInput(buf.getvalue(), "shaken.jpg")], engine)
+    finally:
+        engine.restore_motion = True
     quality = shaken.photos[0].quality
     assert quality.sharpness >= engine.rules.photos.min_sharpness  # the global check passes it...
     assert quality.flags == ["boards_unreadable"] and "请靠近" in quality.messages[0]  # ...the boards do not
     assert shaken.summary.retake == ["shaken.jpg"]
+    # the smear undone (tests/test_restore.py), the same photo's boards are read: no retake
+    restored = audit_signage([PhotoInput(buf.getvalue(), "shaken.jpg")], engine)
+    assert restored.photos[0].quality.restored_motion_px == pytest.approx(15, abs=1.5)
+    assert restored.photos[0].quality.flags == [] and restored.summary.retake == []
+    assert sorted(restored.summary.present) == official_types(truth_of("external_full"))
     sharp = audit_signage([PhotoInput((FIXTURES / "external_full.jpg").read_bytes(), "sharp.jpg")], engine)
     assert sharp.photos[0].quality.flags == []
 
