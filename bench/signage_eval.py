@@ -9,6 +9,7 @@ the name patterns (``--modes baseline``).
 
     .venv/bin/python bench/signage_eval.py --n 60
     .venv/bin/python bench/signage_eval.py --n 40 --modes detector --long-side 4000 --misses   # 12-MP photos, why
+    .venv/bin/python bench/signage_eval.py --n 40 --modes detector --no-restore   # shaken photos read as taken
 
 Scenes rendered at 2000 px are harder than 12-MP photos (4000 px, which the engine decodes at about 2000 px): on
 the same 40 scenes, unlisted signs and honours found 27/66 at 2000 px and 35/66 at 4000 px.
@@ -32,6 +33,8 @@ def main() -> int:
     parser.add_argument("--modes", default="ocr,detector")
     parser.add_argument("--region-text-px", type=float, default=None,
                         help="the engine's REGION_TEXT_PX (0: the text pass on the regions in doubt at full size)")
+    parser.add_argument("--no-restore", action="store_true",
+                        help="read every photo as taken (Engine.restore_motion off): the A/B of audit.signs.restore")
     parser.add_argument("--misses", action="store_true",
                         help="for each photo whose inventory is not exact: the truth (with each board's visible share) "
                              "and what the engine read on each board, to see why")
@@ -63,11 +66,12 @@ def main() -> int:
         engine = Engine.load(use_detector=mode == "detector")
         if args.region_text_px is not None:
             engine.region_text_px = args.region_text_px
+        engine.restore_motion = not args.no_restore
         if mode == "detector" and engine.detector is None:
             print("detector: no models/plaques.onnx, skipped")
             continue
         rows = []
-        found = total = false = on_official = false_dups = undecided = review = 0
+        found = total = false = on_official = false_dups = undecided = review = restored = 0
         t0 = time.perf_counter()
         for i, (data, side, truth, readable, village, signs, boards) in enumerate(scenes):
             # The inspector picks the village before auditing, so its name is known.
@@ -78,6 +82,7 @@ def main() -> int:
             hung = [b["type"] for b in boards if b["type"] != "other_sign" and b["labelled"]]
             false_dups += len(set(report.summary.duplicates) - {t for t in hung if hung.count(t) > 1})
             undecided += report.summary.undecided
+            restored += report.photos[0].quality.restored_motion_px is not None
             review += report.summary.verdict == "needs_review"
             # Signs reported for removal or the collective display: on a truth board, or a false alarm.
             flagged = [p.bbox for p in report.photos[0].plaques if p.kind in ("honour", "unauthorised_sign")]
@@ -91,7 +96,7 @@ def main() -> int:
         print(f"{'':<9} unlisted signs and honours found {found}/{total} ({found / max(total, 1):.1%}); "
               f"signs flagged where no board hangs {false}, on an official plaque (official called unauthorised) "
               f"{on_official}; false duplicates {false_dups}; boards left undecided {undecided}; "
-              f"verdicts 待复核 {review}")
+              f"verdicts 待复核 {review}; photos read with a smear undone {restored}")
     return 0
 
 
