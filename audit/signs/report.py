@@ -53,8 +53,9 @@ class Quality(BaseModel):
     flags: list[Literal["blurry", "boards_unreadable"]] = []
     messages: list[str] = []
     restored_motion_px: float | None = Field(
-        default=None, description="a blurred photo read after a straight smear of this length (pixels of the "
-                                  "working image) was undone, because it read better so; absent when read as taken")
+        default=None, description="some of the photo's boards were read after a straight smear of this length "
+                                  "(pixels of the working image) was undone, because they read better so; absent "
+                                  "when every board was read as taken")
 
 
 class PhotoResult(BaseModel):

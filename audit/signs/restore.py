@@ -4,9 +4,10 @@ A hand that moves while the shutter is open smears the photo along a short line:
 convolved with a line segment. The segment's spectrum has evenly spaced zeros across the motion, and the photo's
 log spectrum inherits them; its cepstrum (the inverse Fourier transform of the log spectrum) shows them as a deep
 negative peak at the smear's length and angle (Cannon 1976, "Blind deconvolution of spatially invariant image blurs
-with phase"). On a photo the engine judges blurred, :func:`motion_of` looks for that peak and :func:`unsmeared`
-undoes the smear with a Wiener filter; the engine then reads the restored image as well and keeps what reads better
-(:mod:`audit.signs.engine`). Defocus and other blurs leave no such peak at a length worth undoing: nothing is done.
+with phase"). When a photo's boxes are left unread, :func:`motion_of` looks for that peak (on a photo judged sharp,
+only a deep one counts) and :func:`unsmeared_crop` undoes the smear around each such box with a Wiener filter; the
+engine reads the box again there and keeps the reading that says more (:mod:`audit.signs.engine`). Defocus and other
+blurs leave no such peak at a length worth undoing: nothing is done.
 """
 
 from __future__ import annotations
