@@ -25,8 +25,11 @@ MAX_LENGTH_PX = 64
 # The cepstrum's minimum must stand this many robust deviations (1.4826 × the median absolute deviation) below the
 # median of the ring of lengths searched: a smear's peak is one narrow point, far below the rest. On a photo the
 # engine judges blurred, MIN_PEAK_DEPTH; on one it judges sharp (a short smear along the text's lines leaves the
-# photo's other edges sharp), SHARP_PHOTO_PEAK_DEPTH: of 80 held-out scenes judged sharp, the deepest point of those
-# with no smear stood 12.0 deviations deep (the texture of walls), the two smeared ones 23 and 32.
+# photo's other edges sharp), SHARP_PHOTO_PEAK_DEPTH. Held-out scenes judged sharp (seeds 20, 30, 50 and 60
+# million, 40 each; the generator's own record of which it smeared): with no smear, the deepest point stood at most
+# 12.0 deviations deep (the texture of walls; 9.3 on the last two sets); smeared, 5.6 and 9.1 (9 and 11 px
+# smears, which hardly hurt reading) and 18.9-32. (14 was tried: it also restored a 17-px smear of seed 40000000
+# peaking at 16.9, reading 3 plaques more, but a shop sign's fragment read there, 移动营, was flagged as a sign.)
 MIN_PEAK_DEPTH = 5.0
 SHARP_PHOTO_PEAK_DEPTH = 18.0
 # The smear is measured on the photo's middle, at most this many pixels square.
