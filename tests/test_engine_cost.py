@@ -334,3 +334,14 @@ def test_a_small_plaques_typeface_is_judged_on_the_photos_own_pixels(rules, face
         assert plaque.type == "militia"
         status[long_side] = plaque.style["typeface"]["status"]
     assert status == {4000: "fail" if face_kind == "hei" else "pass", 2000: "not_checked"}
+
+
+def test_an_identity_signs_part_another_name_holds_leaves_the_board_undecided(rules):
+    from audit.signs.engine import _identity_from_partial
+
+    for part in ("中心", "服务中心"):   # 综治中心's too, and the rules' other body 服务中心
+        match = _identity_from_partial([part], rules)
+        assert (match.kind, match.type, match.closest) == ("undecided", "other_sign", "service_centre_sign")
+    assert _identity_from_partial(["新时"], rules).type == "civilisation_station_sign"
+    assert _identity_from_partial(["党群"], rules).type == "service_centre_sign"
+    assert _identity_from_partial(["群服务中"], rules).kind == "official"

@@ -175,7 +175,9 @@ def _best_match(readings: Iterable[tuple[str, float]], rules: Rules, village: st
 
 def _identity_from_partial(texts: list[str], rules: Rules) -> TextMatch | None:
     """On a board the detector calls an identity sign, part of its name is enough to tell which of the two it
-    is (新时… → 新时代文明实践站)."""
+    is (新时… → 新时代文明实践站) — unless another name of the rules holds that part too (中心 is also 综治中心's,
+    服务中心 the rules' other body): the board is then ``undecided``, closest to the identity sign, neither present
+    nor another body's sign (a poster's 中心 was a false 党群服务中心 on a held-out scene of seed 60000000)."""
     from rapidfuzz import fuzz
 
     from audit.signs.names import normalise_text, simplified
@@ -194,6 +196,11 @@ def _identity_from_partial(texts: list[str], rules: Rules) -> TextMatch | None:
                     best = (score, plaque.id, t)
     if best is None:
         return None
+    others = [n for p in rules.plaques if not p.identity_sign for n in p.names_for("")]
+    if any(best[2] in other for other in others + list(rules.names.other_bodies)):
+        name = rules.plaque(best[1]).name_zh
+        return TextMatch(OTHER, "undecided", 60.0, best[2], False,
+                         f"只读出「{best[2]}」，其他名称也有，可能是「{name}」", best[1])
     return TextMatch(best[1], "official", 75.0, best[2], False)
 
 
