@@ -429,21 +429,14 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         t0 = time.perf_counter()
         motion = motion_of(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), min_depth=smear_depth)
         if motion is not None:
-            crops_again = [unsmeared_crop(image, _pixel_box(dets[k].box), motion) for k in again]
-            texts = engine.reader.read_plaques(crops_again)
-            # boards whose restored crop names nothing yet (several lines: recognition alone reads one) get their
-            # second look now, on the restored crop, so that what it reads can choose between the two
-            blank = [i for i, rd in enumerate(texts)
-                     if not _names_something(_best_match(rd, rules, village, side, gazetteer)[0])][:SECOND_LOOKS]
-            for i, lines_read in zip(blank, engine.reader.read_boards([crops_again[i] for i in blank]), strict=True):
-                texts[i] = group_texts(lines_read) + texts[i] if lines_read else texts[i]
-            for i, (k, crop, rd) in enumerate(zip(again, crops_again, texts, strict=True)):
-                match = _best_match(rd, rules, village, side, gazetteer)
+            again_read = _restored_readings(engine, image, [dets[k].box for k in again], motion, village, side,
+                                            gazetteer)
+            for k, (crop, rd, match, had_look) in zip(again, again_read, strict=True):
                 if _reading_worth(*match) > _reading_worth(*first[k]):
                     crops[k], readings[k], first[k] = crop, rd, match
                     settled[k] = _settled(*match, dets[k].box)
                     restored = motion
-                    if i in blank:
+                    if had_look:
                         looked.add(k)
         timings["restore"] = time.perf_counter() - t0
 
@@ -566,6 +559,25 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
                    max(ln.box[2] for ln in piece), max(ln.box[3] for ln in piece))
             out.append(_Candidate(box, "ocr", None, 0.0, match, score))
     return _one_per_board(out), restored
+
+
+def _restored_readings(engine: Engine, image: np.ndarray, boxes: list[tuple[float, float, float, float]],
+                       motion: Motion, village: str | None, side: str, gazetteer: Gazetteer | None,
+                       ) -> list[tuple[np.ndarray, list[tuple[str, float]], tuple[TextMatch | None, float], bool]]:
+    """Each box read on the photo with the smear undone (a region around it): its crop, readings, best match, and
+    whether it had its second look. A crop that names nothing (several lines: recognition alone reads one) gets its
+    second look here, on the restored crop, so that what it reads can choose between the two (the first
+    :data:`SECOND_LOOKS` such)."""
+    rules = engine.rules
+    crops = [unsmeared_crop(image, _pixel_box(box), motion) for box in boxes]
+    texts = engine.reader.read_plaques(crops)
+    matches = [_best_match(rd, rules, village, side, gazetteer) for rd in texts]
+    blank = [i for i, (m, _) in enumerate(matches) if not _names_something(m)][:SECOND_LOOKS]
+    for i, lines_read in zip(blank, engine.reader.read_boards([crops[i] for i in blank]), strict=True):
+        if lines_read:
+            texts[i] = group_texts(lines_read) + texts[i]
+            matches[i] = _best_match(texts[i], rules, village, side, gazetteer)
+    return [(crops[i], texts[i], matches[i], i in blank) for i in range(len(boxes))]
 
 
 def _reading_worth(match: TextMatch | None, read_score: float) -> tuple[int, int, float]:
