@@ -345,3 +345,18 @@ def test_a_village_whose_name_looks_like_a_place_ending_or_an_honour_keeps_its_p
             for kwargs in ({"village": village}, {"gazetteer": registry}):
                 m = type_from_text(text, rules, **kwargs)
                 assert (m.kind, m.type) == ("official", plaque), (text, kwargs.keys(), m.reason)
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("卧牛坡村民所", "undecided"),        # 民兵连 cut and misread: one character before a bare ending
+    ("城关镇卧牛坡村民所", "undecided"),
+    ("设份社", "undecided"),              # no village read: two characters and an ending are a fragment
+    ("王庄村书画院", "unauthorised_sign"),  # two characters of a name before the ending, after the village
+    ("王庄村秧歌队", "unauthorised_sign"),
+    ("老年人协会", "unauthorised_sign"),   # a marker word names the body without the village
+])
+def test_a_body_known_by_its_ending_alone_needs_enough_of_a_name_before_it(rules, text, kind):
+    m = type_from_text(text, rules, village="王庄村")
+    assert m.kind == kind
+    if kind == "undecided":
+        assert "名称不全" in m.reason

@@ -590,6 +590,12 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
     signs = rules.unauthorised_signs
     tail = _after_place(rest, rules, gazetteer)  # 合作社区…: the village's name is not the sign's body
     if any(k in tail for k in signs.markers) or tail.endswith(tuple(signs.endings)):
+        ending = max((e for e in signs.endings if tail.endswith(e)), key=len, default="")
+        if not any(k in tail for k in signs.markers) and len(tail) - len(ending) < (2 if tail != rest else 3):
+            # Known by its last character alone (…民所 of a cut 民兵连, 设份社 at the photo's edge): too little of a
+            # name to call it a body read with confidence; a name read without its village must show more of it.
+            return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，只认出结尾「{ending}」，名称不全，不能确认",
+                         _closest_official(rest, rules))
         return match(OTHER, "unauthorised_sign", SURE, "机构名称不在挂牌清单内", _closest_official(rest, rules))
     if _NAMED_VILLAGE.search(simple):  # a village's name and a reading that ends as no body does: a fragment
         return match(OTHER, "unreadable", 0.0, f"读作「{simple}」，看不出是什么机构的牌子")
