@@ -77,10 +77,11 @@ def main() -> int:
             # The inspector picks the village before auditing, so its name is known.
             report = audit_signage([PhotoInput(data, f"{i}.jpg", side)], engine, village_name=village)
             rows.append((sorted(report.summary.present), truth, readable, not report.summary.retake))
-            if args.misses and sorted(report.summary.present) != truth:
-                print_miss(i, side, truth, report, boards)
             hung = [b["type"] for b in boards if b["type"] != "other_sign" and b["labelled"]]
-            false_dups += len(set(report.summary.duplicates) - {t for t in hung if hung.count(t) > 1})
+            dups = set(report.summary.duplicates) - {t for t in hung if hung.count(t) > 1}
+            false_dups += len(dups)
+            if args.misses and (sorted(report.summary.present) != truth or dups):
+                print_miss(i, side, truth, report, boards)
             undecided += report.summary.undecided
             restored += report.photos[0].quality.restored_motion_px is not None
             review += report.summary.verdict == "needs_review"
@@ -101,10 +102,11 @@ def main() -> int:
 
 
 def print_miss(i: int, side: str, truth: list[str], report, boards: list[dict]) -> None:
-    """Why photo ``i`` is not exact: truth boards (type, text, visible share, box) and the engine's boards (kind,
-    type, text, reason, box), with the photo's retake request."""
+    """Why photo ``i`` is not exact or holds a false duplicate: truth boards (type, text, visible share, box) and
+    the engine's boards (kind, type, text, reason, box), with the photo's duplicates and retake request."""
     retake = "; ".join(report.photos[0].quality.messages) if report.photos[0].quality else ""
     print(f"--- photo {i} ({side}): truth {truth}, engine {sorted(report.summary.present)}"
+          + (f"; duplicates {sorted(report.summary.duplicates)}" if report.summary.duplicates else "")
           + (f"; retake: {retake}" if retake else ""))
     for b in boards:
         if b["labelled"]:

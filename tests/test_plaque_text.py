@@ -360,3 +360,18 @@ def test_a_body_known_by_its_ending_alone_needs_enough_of_a_name_before_it(rules
     assert m.kind == kind
     if kind == "undecided":
         assert "名称不全" in m.reason
+
+
+@pytest.mark.parametrize(("text", "kind", "expected"), [
+    ("柏树湾村民", "undecided", "villagers_committee"),           # 柏树湾 + 村民… or 柏树湾村 + 民…: either body
+    ("东关街道柏树湾村民", "undecided", "villagers_committee"),
+    ("柏树湾村村民", "official", "villagers_committee"),         # the village's own 村, then 村民…
+    ("柏树湾村民兵", "official", "militia"),
+    ("柏树湾村民委", "official", "villagers_committee"),
+])
+def test_a_cut_name_two_bodies_begin_with_is_for_the_inspector(rules, text, kind, expected):
+    m = type_from_text(text, rules, village="柏树湾村")
+    assert m.kind == kind
+    assert (m.closest if kind == "undecided" else m.type) == expected
+    if kind == "undecided":
+        assert "民兵连" in m.reason and "村民委员会" in m.reason

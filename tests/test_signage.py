@@ -507,3 +507,22 @@ def test_a_long_thin_stretch_is_read_at_its_own_size():
     assert shapes == [(1, 3, 128, 1600)]                        # the stretch's own size, to a multiple of 32
     assert [ln.text for ln in lines] == ["马坊村村", "民委员会"]
     assert all(1200 <= ln.box[0] and ln.box[2] <= 1320 for ln in lines)
+
+
+def test_two_boxes_reading_the_same_part_of_a_name_are_one_board():
+    from audit.signs.engine import _Candidate, _one_per_board
+    from audit.signs.names import TextMatch
+
+    # two 46 × 34 px plates stacked; a second box straddles them and reads the upper plate's end again
+    part = TextMatch("party_org", "official", 80.0, "部委员会", False, partial=True)
+    plate = _Candidate((360, 937, 410, 970), "detector+ocr", "plaque", 0.8, part, 0.9)
+    straddling = _Candidate((361, 960, 414, 1006), "detector+ocr", "plaque", 0.6, part, 0.9)
+    assert len(_one_per_board([plate, straddling])) == 1
+    # the same boxes reading whole names: two boards by their layout, a duplicate the inspector must see
+    whole = TextMatch("party_org", "official", 100.0, "中共王庄村支部委员会", False)
+    assert len(_one_per_board([_Candidate(plate.box, "detector+ocr", "plaque", 0.8, whole, 0.9),
+                               _Candidate(straddling.box, "detector+ocr", "plaque", 0.6, whole, 0.9)])) == 2
+    # a part read on one board and another part on a board beside it: two boards
+    other_part = TextMatch("party_org", "official", 80.0, "支部委员会", False, partial=True)
+    assert len(_one_per_board([plate, _Candidate(straddling.box, "detector+ocr", "plaque", 0.6, other_part,
+                                                 0.9)])) == 2

@@ -91,6 +91,11 @@ ROW_TEXT_PX = 32.0
 # one strip, sharing 0.63 of the width: a false duplicate); two real boards of one body hang apart, their boxes
 # bleeding into each other by a tenth or two at most.
 BOARDS_NEVER_SHARE = 0.4
+# Two boxes that read the same part of a name (部委员会 twice) and share more than this of the smaller box read the
+# same characters: one board (seed 60000000 photo 26: a box straddling two 46 × 34 px plates, sharing 0.30 with one
+# of them, read that plate's end). Whole names read twice on boxes sharing this much stay two boards unless the
+# boxes are one board by their layout (`_same_board`): two strips of one body can hang edge to edge.
+PARTIAL_BOARD_SHARE = 0.25
 # An official plaque whose box's short side (working-image pixels) is under this has its style checked on the
 # photo's detail image when the photo is larger (a strip's text line is ~0.7 of its width, a 60 × 40 plaque's
 # ~0.3 of its height: under this, characters fall below the ~40 px the typeface is told at).
@@ -200,8 +205,8 @@ def _identity_from_partial(texts: list[str], rules: Rules) -> TextMatch | None:
     if any(best[2] in other for other in others + list(rules.names.other_bodies)):
         name = rules.plaque(best[1]).name_zh
         return TextMatch(OTHER, "undecided", 60.0, best[2], False,
-                         f"只读出「{best[2]}」，其他名称也有，可能是「{name}」", best[1])
-    return TextMatch(best[1], "official", 75.0, best[2], False)
+                         f"只读出「{best[2]}」，其他名称也有，可能是「{name}」", best[1], partial=True)
+    return TextMatch(best[1], "official", 75.0, best[2], False, partial=True)
 
 
 def _expected_classes(match: TextMatch, rules: Rules) -> set[str]:
@@ -263,8 +268,10 @@ def _one_per_board(candidates: list[_Candidate]) -> list[_Candidate]:
     for c in sorted(candidates, key=rank, reverse=True):
         same = [k for k in kept if (_overlap(k.box, c.box) > 0.6 and (c.match is None or k.match is None))
                 or (c.match is not None and k.match is not None and k.match.type == c.match.type
-                    and k.match.kind == c.match.kind and _same_board(k, c)
-                    and (_overlap(k.box, c.box) > 0.6 or c.match.kind == "official" or c.match.text == k.match.text))]
+                    and k.match.kind == c.match.kind and (_same_board(k, c) and (
+                        _overlap(k.box, c.box) > 0.6 or c.match.kind == "official" or c.match.text == k.match.text)
+                        or c.match.partial and c.match.text == k.match.text
+                        and _overlap(k.box, c.box) > PARTIAL_BOARD_SHARE))]
         if not same:
             kept.append(c)
     return kept

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -63,6 +63,7 @@ class TextMatch:
     reason: str = ""  # why, in Chinese, for the report and the review
     closest: str | None = None  # for ``undecided``: the official plaque it is closest to
     place: str = ""  # the place chain read before the body
+    partial: bool = False  # only part of the board's name was read (its start or its end hidden)
 
 
 # ------------------------------------------------------------------------------------------- normalising
@@ -574,8 +575,8 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
     if cut is not None:
         plaque_id, reason, sure = cut
         if sure:
-            return match(plaque_id, "official", FRAGMENT, reason)
-        return match(OTHER, "undecided", CLOSE, reason, plaque_id)
+            return replace(match(plaque_id, "official", FRAGMENT, reason), partial=True)
+        return replace(match(OTHER, "undecided", CLOSE, reason, plaque_id), partial=True)
     head = [p.id for p in rules.plaques for b in p.bodies if len(rest) >= 3 and b.startswith(rest)]
     if doubtful or head:
         closest = doubtful[0].plaque if doubtful else head[0]
@@ -644,6 +645,7 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
                 return owners.pop(), f"只读出名称的后半部分「{frag}」", True
     # the last character read may be half cut, unless it ends the text as a body does (…实践点, …服务站 are other
     # bodies, not 新时代文明实践站 or 党群服务中心 cut)
+    either = None  # a cut name two plaques' bodies begin with: the inspector decides
     for cut in (0, 1) if not rest.endswith(tuple(rules.unauthorised_signs.endings)) else (0,):
         seen = rest[: len(rest) - cut]
         for plaque in rules.plaques:
@@ -655,11 +657,25 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
                     owners = {p.id for p in rules.plaques for b in p.bodies if b.startswith(head)}
                     before = seen[: len(seen) - k]
                     place = parse_place(before, rules, gazetteer)
+                    if not (place.clean and place.level == "village"):
+                        # 柏树湾村民: 柏树湾 + 村民(委员会), or the village 柏树湾村 + 民(兵连)? Both owners count.
+                        for suffix in rules.names.village_suffixes:
+                            alt = head[len(suffix):]
+                            if alt and head.startswith(suffix) and \
+                                    parse_place(before + suffix, rules, gazetteer).level == "village":
+                                owners |= {p.id for p in rules.plaques for b in p.bodies if b.startswith(alt)}
                     village_like = place.level == "village" or (own_core and before.endswith(own_core))
-                    if len(owners) == 1 and place.chain and (village_like or marked and place.clean):
+                    if not (place.chain and (village_like or marked and place.clean)):
+                        continue
+                    if len(owners) == 1:
                         if cut:
                             return plaque.id, f"名称末尾被遮挡，末字未读清：读作「{rest}」，可能是「{plaque.name_zh}」", False
                         return plaque.id, f"名称末尾被遮挡：读作「{rest}」", True
+                    if either is None and not cut:
+                        named = "」或「".join(p.name_zh for p in rules.plaques if p.id in owners)
+                        either = plaque.id, f"名称末尾被遮挡：读作「{rest}」，可能是「{named}」", False
+    if either is not None:
+        return either
     if marked:  # 中共卧牛坡村 / 中共卧牛坡村支: the party marker and a village, the body cut off
         party = [p for p in rules.plaques if p.marked_bodies]
         for k in (0, 1):
