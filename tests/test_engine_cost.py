@@ -345,3 +345,17 @@ def test_an_identity_signs_part_another_name_holds_leaves_the_board_undecided(ru
     assert _identity_from_partial(["新时"], rules).type == "civilisation_station_sign"
     assert _identity_from_partial(["党群"], rules).type == "service_centre_sign"
     assert _identity_from_partial(["群服务中"], rules).kind == "official"
+
+
+def test_a_line_another_box_holds_is_not_read_as_the_board_beside_it(rules):
+    # An identity sign hangs just above a strip whose crop reads only the start of its name: the text pass over the
+    # strip's region reads the identity sign's line too (its middle lies within the strip's box grown by 15 %); it
+    # is the identity sign's line, not the strip's (a strip typed 党群服务中心 was a false duplicate of the sign).
+    identity, strip = (250.0, 20.0, 370.0, 85.0), (290.0, 90.0, 330.0, 400.0)
+    line = TextLine("党群服务中心", 0.99, (276.0, 36.0, 344.0, 72.0), False)
+    reader = _Reader({120: [("党群服务中心", 0.99)], 40: [("王庄村村务监", 0.97)]}, [line])
+    engine = Engine(rules=rules, reader=reader, detector=_Detector([identity, strip]))
+    result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
+    assert reader.full_passes                                          # the strip was in doubt: its region was read
+    by_box = {tuple(p.bbox): p for p in result.plaques}
+    assert by_box[strip].type == "supervision_committee" and by_box[identity].type == "service_centre_sign"

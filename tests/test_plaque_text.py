@@ -375,3 +375,26 @@ def test_a_cut_name_two_bodies_begin_with_is_for_the_inspector(rules, text, kind
     assert (m.closest if kind == "undecided" else m.type) == expected
     if kind == "undecided":
         assert "民兵连" in m.reason and "村民委员会" in m.reason
+
+
+@pytest.mark.parametrize(("text", "kind", "expected"), [
+    ("十里铺村务委员会", "undecided", "supervision_committee"),   # 监督 dropped, or 民 misread as 务?
+    ("浦村务委员会", "undecided", "supervision_committee"),
+    ("十里铺村务员会", "undecided", "supervision_committee"),     # 监督委 dropped, or 民 misread and 委 dropped?
+    ("十里铺村村民委员会", "official", "villagers_committee"),   # read as written: no doubt
+    ("十里铺村村务监督委员会", "official", "supervision_committee"),
+])
+def test_a_misread_another_bodys_dropped_characters_explain_is_for_the_inspector(rules, text, kind, expected):
+    m = type_from_text(text, rules, village="十里铺村")
+    assert m.kind == kind
+    assert (m.closest if kind == "undecided" else m.type) == expected
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("大槐树村村民议委会", "undecided"),           # 村民议事会 or 村民委员会, two of five characters away from each
+    ("大槐树村经销合作社", "official"),            # one character inside a five-character body misread
+    ("大槐树村股份经济合作杜", "official"),        # one of seven, confusable
+])
+def test_two_characters_misread_in_a_short_body_is_not_that_body_for_sure(rules, text, kind):
+    m = type_from_text(text, rules, village="大槐树村")
+    assert m.kind == kind

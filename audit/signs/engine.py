@@ -489,8 +489,13 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     used: set[int] = set()
     boards: dict[int, tuple[list[tuple[str, float]], TextMatch | None, float]] = {}  # per box: readings, match, score
     split: dict[int, list[_Candidate]] = {}  # boxes over several boards: the boards
+    read_boxes = [d.box for d, ok in zip(dets, settled, strict=True) if ok]
     for k, det in enumerate(dets):
-        inside = [] if settled[k] else [i for i, ln in enumerate(lines) if _inside(ln, det.box)]
+        # a line on the box or at its edge, unless it lies on a board read already apart from it (an identity sign's
+        # line just above a strip); a box that reaches into that board may be over both (two strips side by side)
+        inside = [] if settled[k] else [i for i, ln in enumerate(lines) if _inside(ln, det.box) and (
+            _inside(ln, det.box, 0.0) or not any(_inside(ln, b, 0.0) and not _overlap(b, det.box)
+                                                 for b in read_boxes))]
         used.update(inside)
         named: dict[tuple[str, str], tuple[TextLine, TextMatch]] = {}
         honour_inside = False

@@ -217,9 +217,11 @@ def _sure(fit: _Fit, body: str, text: str, rules: Rules) -> bool:
     """The body is read: at most one confusable character per four, and in a long body one character missing —
     unless the text ends as another kind of body does (…合作会 is not …合作社 misread). In a body of five or
     more characters one other character inside it may be misread too (经销合作社); the caller then asks for a
-    village's name before it (:func:`_loose`)."""
+    village's name before it (:func:`_loose`); with a confusable one as well only in a body of six or more (two of
+    five characters misread, 村民议委会, is as much 村民议事会 as 村民委员会)."""
     if fit.other > (1 if _loose(fit, body, text) else 0) or fit.confusable > max(1, len(body) // 4) \
-            or fit.gaps > (1 if len(body) >= 5 else 0) or fit.other + fit.gaps > 1:
+            or fit.gaps > (1 if len(body) >= 5 else 0) or fit.other + fit.gaps > 1 \
+            or fit.other and fit.other + fit.confusable > max(1, len(body) // 3):
         return False
     return text.endswith(body[-1]) or not text.endswith(tuple(rules.unauthorised_signs.endings))
 
@@ -513,6 +515,7 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
                          cand.plaque)
         rival = next((c for c in candidates if c.plaque != cand.plaque and (
             c.fit.cost < cand.fit.cost or len(c.body) >= len(cand.body) and c.fit.cost <= cand.fit.cost + 1)), None)
+        rival = rival or _dropped_from(rest, marked, cand, rules)
         if cand.fit.cost and rival is not None:  # 村R委会: 村委会 misread, or 村监委会? the inspector decides
             doubtful.insert(0, rival)
             break
@@ -684,6 +687,26 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
             if party and place.chain and place.level == "village" and all(
                     any(b.startswith(tail) for b in p.bodies) for p in party[:1]):
                 return party[0].id, f"党组织名称末尾被遮挡：读作「{rest}」", True
+    return None
+
+
+def _dropped_from(rest: str, marked: bool, cand: _Candidate, rules: Rules) -> _Candidate | None:
+    """Another plaque's longer body that the text is, every character as written, with some dropped (村务委员会,
+    村务员会: 村务监督委员会 without 监督, 监督委), where the candidate needs a character misread (村民委员会 with 民
+    read 务): the OCR drops characters as often as it misreads one, so which plaque it is, the inspector decides.
+    The other body's first two characters must be read as written, and at most half of it dropped."""
+    if not (cand.fit.confusable or cand.fit.other):
+        return None
+    for plaque in rules.plaques:
+        if plaque.id == cand.plaque:
+            continue
+        for body in plaque.bodies:
+            if len(body) <= len(cand.body) or body in plaque.marked_bodies and not marked:
+                continue
+            fit = _suffix_fit(rest, body)
+            if not (fit.confusable or fit.other) and 0 < fit.gaps <= len(body) // 2 and rest.endswith(body[-1]) \
+                    and rest[fit.start:fit.start + 2] == body[:2]:
+                return _Candidate(plaque.id, body, fit, False)
     return None
 
 
