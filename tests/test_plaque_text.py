@@ -398,3 +398,23 @@ def test_a_misread_another_bodys_dropped_characters_explain_is_for_the_inspector
 def test_two_characters_misread_in_a_short_body_is_not_that_body_for_sure(rules, text, kind):
     m = type_from_text(text, rules, village="大槐树村")
     assert m.kind == kind
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("十国海社程务员部委员会", "undecided"),   # a misread body after a garble holding one character of 十里铺
+    ("十国海股份经济合作杜", "undecided"),
+    ("十里浦股份经济合作杜", "official"),      # the village's name misread, without its ending: still the village
+    ("十国海股份经济合作社", "official"),      # the body read as written: a misread place never changes the type
+])
+def test_a_misread_body_after_a_garble_unlike_the_village_is_for_the_inspector(rules, text, kind):
+    m = type_from_text(text, rules, village="十里铺村")
+    assert m.kind == kind
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("凤凰台时", "unreadable"),         # the village's name and a garbled character: a cut board, not a slogan
+    ("凤凰台大街", "background"),       # a street named after the village
+    ("扫黑除恶保平安", "background"),
+])
+def test_the_inspected_villages_name_and_a_character_more_is_a_fragment(rules, text, kind):
+    assert type_from_text(text, rules, village="凤凰台村").kind == kind

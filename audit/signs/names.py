@@ -537,7 +537,8 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
             head, leftover = place.chain[:-1], place.chain[-1]
             if _honour(honour_text, rules):  # 模范民兵连, 优秀村务监督委员会, 示范党群服务中心
                 return match(OTHER, "honour", SURE, f"「{leftover}」是荣誉或创建称号，应集中展陈")
-            if not _unsuffixed_village(leftover, head, cand.body, village, rules, gazetteer):
+            if not _unsuffixed_village(leftover, head, cand.body, village, rules, gazetteer,
+                                       misread=cand.fit.cost > 0):
                 if head or any(leftover.endswith(b) or b in leftover for b in rules.names.other_bodies):
                     continue  # 王庄村土地股份合作社, 中共湖西街道工作委员会: a qualifier names another body
                 # 胜利N民兵连: the body is read, the place is not: a misread place never changes the type,
@@ -601,7 +602,10 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
             return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，只认出结尾「{ending}」，名称不全，不能确认",
                          _closest_official(rest, rules))
         return match(OTHER, "unauthorised_sign", SURE, "机构名称不在挂牌清单内", _closest_official(rest, rules))
-    if _NAMED_VILLAGE.search(simple):  # a village's name and a reading that ends as no body does: a fragment
+    if _NAMED_VILLAGE.search(simple) or (len(own_core) >= 2 and simple.startswith(own_core)
+                                         and len(simple) <= len(own_core) + 1):
+        # a village's name (the inspected one's without its ending too, and one character more: 凤凰台时) and a
+        # reading that ends as no body does: a fragment of a board, not a slogan (连心大街 is a street's sign)
         return match(OTHER, "unreadable", 0.0, f"读作「{simple}」，看不出是什么机构的牌子")
     return match(OTHER, "background", SURE, "标语或提示，未指明任何机构")
 
@@ -616,7 +620,7 @@ def _after_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> str:
 
 
 def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, village: str | None, rules: Rules,
-                        gazetteer: Gazetteer | None) -> bool:
+                        gazetteer: Gazetteer | None, misread: bool = False) -> bool:
     """Whether the unparsed end of a place chain is a village's name written without its ending: 王庄 in
     王庄村民委员会 (the body starts with 村/居/社), 田新 in 田新经济联合社, or a name the registry knows. After a
     village (王庄村土地…) or before a short body (…街道工作委员会) it is a qualifier naming another body."""
@@ -630,7 +634,14 @@ def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, village
         return False
     if len(leftover) > 6 or any(m in leftover for m in rules.unauthorised_signs.markers):
         return False
-    return body[0] in "村居社" or len(body) >= 5
+    if body[0] in "村居社":
+        return True
+    if village and misread and len(body) >= 5:
+        # 十国海社程务员部委员会: a body itself misread, after a garble that holds little of the inspected village's
+        # name, is no village's board read without its ending (another board's characters run into this one)
+        core = _village_core(simplified(normalise_text(village)), rules)
+        return sum(ch in leftover for ch in set(core)) * 2 >= len(set(core))
+    return len(body) >= 5
 
 
 def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None,
