@@ -418,3 +418,16 @@ def test_a_misread_body_after_a_garble_unlike_the_village_is_for_the_inspector(r
 ])
 def test_the_inspected_villages_name_and_a_character_more_is_a_fragment(rules, text, kind):
     assert type_from_text(text, rules, village="凤凰台村").kind == kind
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("中共卧牛坡", "official"),          # the party marker and the inspected village's name without its ending
+    ("中共卧牛坡支", "official"),
+    ("中共卧牛", "undecided"),           # the village's name itself cut: likely, not sure
+    ("中国共产党万岁", "background"),    # a slogan starting with the party's name names no board
+])
+def test_the_party_marker_and_the_inspected_villages_name_cut_is_its_party_plaque(rules, text, kind):
+    m = type_from_text(text, rules, village="卧牛坡村")
+    assert m.kind == kind
+    if kind != "background":
+        assert (m.type if kind == "official" else m.closest) == "party_org"

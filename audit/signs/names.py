@@ -690,14 +690,16 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
                         either = plaque.id, f"名称末尾被遮挡：读作「{rest}」，可能是「{named}」", False
     if either is not None:
         return either
-    if marked:  # 中共卧牛坡村 / 中共卧牛坡村支: the party marker and a village, the body cut off
+    if marked:  # 中共卧牛坡村 / 中共卧牛坡村支 / 中共卧牛坡: the party marker and a village, the body cut off
         party = [p for p in rules.plaques if p.marked_bodies]
         for k in (0, 1):
-            place = parse_place(rest[: len(rest) - k], rules, gazetteer)
-            tail = rest[len(rest) - k:]
-            if party and place.chain and place.level == "village" and all(
-                    any(b.startswith(tail) for b in p.bodies) for p in party[:1]):
+            seen, tail = rest[: len(rest) - k], rest[len(rest) - k:]
+            place = parse_place(seen, rules, gazetteer)
+            village_like = (place.chain and place.level == "village") or (own_core and seen == own_core)
+            if party and village_like and all(any(b.startswith(tail) for b in p.bodies) for p in party[:1]):
                 return party[0].id, f"党组织名称末尾被遮挡：读作「{rest}」", True
+        if party and len(rest) >= 2 and own_core.startswith(rest):  # 中国共产党双河 (双河口村): the village's name cut
+            return party[0].id, f"党组织名称被遮挡：读作「{rest}」，可能是本村党组织", False
     return None
 
 
