@@ -234,7 +234,7 @@ def test_a_short_reading_naming_no_plaque_on_a_box_taller_than_its_line_may_be_m
     from audit.signs.names import type_from_text
 
     slogan = type_from_text("前进过", rules, village="前进村")   # 前进村 over 民兵连, read as one line
-    assert slogan.kind == "background"
+    assert slogan.kind == "unreadable"                     # the inspected village's name and a character: a fragment
     assert _more_lines(slogan, (0, 0, 120, 88))            # characters 40 px wide: the box holds two lines
     assert not _more_lines(slogan, (0, 0, 120, 60))        # one line of 40-px characters and its margins
     shop = type_from_text("王庄村便民超市", rules, village="王庄村")
@@ -259,8 +259,9 @@ def test_a_second_look_reads_the_second_line_of_a_plaque_read_as_one_short_line(
 def test_a_boards_reading_is_as_sure_as_the_reading_chosen(rules):
     from audit.signs.engine import _best_match
 
-    # a garbled view read at 0.91 does not make the 0.84 reading chosen sure
-    match, score = _best_match([("前进过", 0.84), ("", 0.95), ("口", 0.91)], rules, "前进村", "external")
+    # a garbled view read at 0.91 does not make the 0.84 reading chosen sure (at 前进村, 前进过 is a fragment of its
+    # name, dropped as unreadable: the slogan is read at another village)
+    match, score = _best_match([("前进过", 0.84), ("", 0.95), ("口", 0.91)], rules, "王庄村", "external")
     assert (match.text, score) == ("前进过", 0.84)
     # among equal readings, the better read; an official reading wins over a surer slogan
     match, score = _best_match([("前进村民兵连", 0.7), ("前进村民兵连", 0.93), ("前进", 0.99)], rules, "前进村",
