@@ -345,6 +345,7 @@ def test_an_identity_signs_part_another_name_holds_leaves_the_board_undecided(ru
         assert (match.kind, match.type, match.closest) == ("undecided", "other_sign", "service_centre_sign")
     assert _identity_from_partial(["新时"], rules).type == "civilisation_station_sign"
     assert _identity_from_partial(["党群"], rules).type == "service_centre_sign"
+    assert "「党群」" in _identity_from_partial(["党群"], rules).reason       # the report says why
     assert _identity_from_partial(["群服务中"], rules).kind == "official"
 
 

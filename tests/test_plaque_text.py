@@ -354,6 +354,8 @@ def test_a_village_whose_name_looks_like_a_place_ending_or_an_honour_keeps_its_p
     ("王庄村书画院", "unauthorised_sign"),  # two characters of a name before the ending, after the village
     ("王庄村秧歌队", "unauthorised_sign"),
     ("老年人协会", "unauthorised_sign"),   # a marker word names the body without the village
+    ("中心", "undecided"),                 # the marker word read alone names no body
+    ("服务站", "undecided"),
 ])
 def test_a_body_known_by_its_ending_alone_needs_enough_of_a_name_before_it(rules, text, kind):
     m = type_from_text(text, rules, village="王庄村")

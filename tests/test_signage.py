@@ -526,3 +526,17 @@ def test_two_boxes_reading_the_same_part_of_a_name_are_one_board():
     other_part = TextMatch("party_org", "official", 80.0, "支部委员会", False, partial=True)
     assert len(_one_per_board([plate, _Candidate(straddling.box, "detector+ocr", "plaque", 0.6, other_part,
                                                  0.9)])) == 2
+
+
+def test_a_box_mostly_inside_a_board_reading_part_of_its_text_is_that_board():
+    from audit.signs.engine import _Candidate, _one_per_board
+    from audit.signs.names import TextMatch
+
+    sign = TextMatch("service_centre_sign", "official", 100.0, "党群服务中心", False)
+    end = TextMatch("other_sign", "undecided", 70.0, "中心", False)
+    whole = _Candidate((11, 891, 342, 999), "detector+ocr", "identity", 0.8, sign, 0.99)
+    part = _Candidate((257, 891, 382, 987), "detector+ocr", "plaque", 0.5, end, 0.9)   # 0.68 of it inside
+    assert _one_per_board([whole, part]) == [whole]
+    # a board beside it reading a name of its own stays
+    other = _Candidate((390, 891, 520, 987), "detector+ocr", "plaque", 0.5, end, 0.9)
+    assert len(_one_per_board([whole, other])) == 2

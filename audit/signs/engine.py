@@ -206,7 +206,8 @@ def _identity_from_partial(texts: list[str], rules: Rules) -> TextMatch | None:
         name = rules.plaque(best[1]).name_zh
         return TextMatch(OTHER, "undecided", 60.0, best[2], False,
                          f"只读出「{best[2]}」，其他名称也有，可能是「{name}」", best[1], partial=True)
-    return TextMatch(best[1], "official", 75.0, best[2], False, partial=True)
+    return TextMatch(best[1], "official", 75.0, best[2], False,
+                     f"只读出标识的一部分「{best[2]}」，应为「{rules.plaque(best[1]).name_zh}」", partial=True)
 
 
 def _expected_classes(match: TextMatch, rules: Rules) -> set[str]:
@@ -260,13 +261,15 @@ def _same_board(a: _Candidate, b: _Candidate) -> bool:
 def _one_per_board(candidates: list[_Candidate]) -> list[_Candidate]:
     """Drop a candidate that lies on the same board as a better one with the same reading (two detector
     boxes on one strip, a box and a text line of the same board read outside it, or a box split by its lines
-    and another box over one of them). Two separate boards of one body stay two: a real duplicate."""
+    and another box over one of them), or mostly inside a better one's box reading part of its text (中心 on a box
+    over the end of 党群服务中心). Two separate boards of one body stay two: a real duplicate."""
     def rank(c: _Candidate) -> tuple:
         return (c.match is not None, c.source != "ocr", c.match.score if c.match else 0.0, c.det_conf, c.read_score)
 
     kept: list[_Candidate] = []
     for c in sorted(candidates, key=rank, reverse=True):
-        same = [k for k in kept if (_overlap(k.box, c.box) > 0.6 and (c.match is None or k.match is None))
+        same = [k for k in kept if (_overlap(k.box, c.box) > 0.6 and (
+                    c.match is None or k.match is None or len(c.match.text) >= 2 and c.match.text in k.match.text))
                 or (c.match is not None and k.match is not None and k.match.type == c.match.type
                     and k.match.kind == c.match.kind and (_same_board(k, c) and (
                         _overlap(k.box, c.box) > 0.6 or c.match.kind == "official" or c.match.text == k.match.text)

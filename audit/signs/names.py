@@ -596,7 +596,8 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
     tail = _after_place(rest, rules, gazetteer)  # 合作社区…: the village's name is not the sign's body
     if any(k in tail for k in signs.markers) or tail.endswith(tuple(signs.endings)):
         ending = max((e for e in signs.endings if tail.endswith(e)), key=len, default="")
-        if not any(k in tail for k in signs.markers) and len(tail) - len(ending) < (2 if tail != rest else 3):
+        bare = rest in signs.markers or rest in signs.endings  # 中心, 服务站 read alone: the word names no body
+        if bare or not any(k in tail for k in signs.markers) and len(tail) - len(ending) < (2 if tail != rest else 3):
             # Known by its last character alone (…民所 of a cut 民兵连, 设份社 at the photo's edge): too little of a
             # name to call it a body read with confidence; a name read without its village must show more of it.
             return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，只认出结尾「{ending}」，名称不全，不能确认",
