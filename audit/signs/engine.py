@@ -266,16 +266,21 @@ def _one_per_board(candidates: list[_Candidate]) -> list[_Candidate]:
     def rank(c: _Candidate) -> tuple:
         return (c.match is not None, c.source != "ocr", c.match.score if c.match else 0.0, c.det_conf, c.read_score)
 
+    def seen_in(k: _Candidate, c: _Candidate) -> bool:  # c is kept board k seen again
+        overlap = _overlap(k.box, c.box)
+        if c.match is None or k.match is None:
+            return overlap > 0.6
+        if overlap > 0.6 and len(c.match.text) >= 2 and c.match.text in k.match.text:
+            return True
+        if (k.match.type, k.match.kind) != (c.match.type, c.match.kind):
+            return False
+        if c.match.partial and c.match.text == k.match.text and overlap > PARTIAL_BOARD_SHARE:
+            return True
+        return _same_board(k, c) and (overlap > 0.6 or c.match.kind == "official" or c.match.text == k.match.text)
+
     kept: list[_Candidate] = []
     for c in sorted(candidates, key=rank, reverse=True):
-        same = [k for k in kept if (_overlap(k.box, c.box) > 0.6 and (
-                    c.match is None or k.match is None or len(c.match.text) >= 2 and c.match.text in k.match.text))
-                or (c.match is not None and k.match is not None and k.match.type == c.match.type
-                    and k.match.kind == c.match.kind and (_same_board(k, c) and (
-                        _overlap(k.box, c.box) > 0.6 or c.match.kind == "official" or c.match.text == k.match.text)
-                        or c.match.partial and c.match.text == k.match.text
-                        and _overlap(k.box, c.box) > PARTIAL_BOARD_SHARE))]
-        if not same:
+        if not any(seen_in(k, c) for k in kept):
             kept.append(c)
     return kept
 

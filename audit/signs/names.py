@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -487,8 +487,9 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
     simple = simplified(raw)
     traditional = simple != raw
 
-    def match(ptype: str, kind: Kind, score: float, reason: str, closest: str | None = None, place: str = "") -> TextMatch:
-        return TextMatch(ptype, kind, round(score, 1), simple, traditional, reason, closest, place)
+    def match(ptype: str, kind: Kind, score: float, reason: str, closest: str | None = None, place: str = "",
+              partial: bool = False) -> TextMatch:
+        return TextMatch(ptype, kind, round(score, 1), simple, traditional, reason, closest, place, partial)
 
     if len(simple) < 2:
         return match(OTHER, "unreadable", 0.0, "没有可读的文字")
@@ -537,7 +538,7 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
             head, leftover = place.chain[:-1], place.chain[-1]
             if _honour(honour_text, rules):  # 模范民兵连, 优秀村务监督委员会, 示范党群服务中心
                 return match(OTHER, "honour", SURE, f"「{leftover}」是荣誉或创建称号，应集中展陈")
-            if not _unsuffixed_village(leftover, head, cand.body, village, rules, gazetteer,
+            if not _unsuffixed_village(leftover, head, cand.body, own_core, rules, gazetteer,
                                        misread=cand.fit.cost > 0):
                 if head or any(leftover.endswith(b) or b in leftover for b in rules.names.other_bodies):
                     continue  # 王庄村土地股份合作社, 中共湖西街道工作委员会: a qualifier names another body
@@ -579,8 +580,8 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
     if cut is not None:
         plaque_id, reason, sure = cut
         if sure:
-            return replace(match(plaque_id, "official", FRAGMENT, reason), partial=True)
-        return replace(match(OTHER, "undecided", CLOSE, reason, plaque_id), partial=True)
+            return match(plaque_id, "official", FRAGMENT, reason, partial=True)
+        return match(OTHER, "undecided", CLOSE, reason, plaque_id, partial=True)
     head = [p.id for p in rules.plaques for b in p.bodies if len(rest) >= 3 and b.startswith(rest)]
     if doubtful or head:
         closest = doubtful[0].plaque if doubtful else head[0]
@@ -620,7 +621,7 @@ def _after_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> str:
     return text
 
 
-def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, village: str | None, rules: Rules,
+def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, own_core: str, rules: Rules,
                         gazetteer: Gazetteer | None, misread: bool = False) -> bool:
     """Whether the unparsed end of a place chain is a village's name written without its ending: 王庄 in
     王庄村民委员会 (the body starts with 村/居/社), 田新 in 田新经济联合社, or a name the registry knows. After a
@@ -629,7 +630,7 @@ def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, village
         return True
     if not head and leftover in rules.names.village_suffixes:
         return True  # 村民兵连: the village's name cut off before its ending (the board's top hidden)
-    if village and leftover == _village_core(simplified(normalise_text(village)), rules):
+    if own_core and leftover == own_core:  # the inspected village's name without its ending
         return True
     if head and _level_of(head[-1], rules, gazetteer) == "village":
         return False
@@ -637,11 +638,10 @@ def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, village
         return False
     if body[0] in "村居社":
         return True
-    if village and misread and len(body) >= 5:
+    if own_core and misread and len(body) >= 5:
         # 十国海社程务员部委员会: a body itself misread, after a garble that holds little of the inspected village's
         # name, is no village's board read without its ending (another board's characters run into this one)
-        core = _village_core(simplified(normalise_text(village)), rules)
-        return sum(ch in leftover for ch in set(core)) * 2 >= len(set(core))
+        return sum(ch in leftover for ch in set(own_core)) * 2 >= len(set(own_core))
     return len(body) >= 5
 
 
