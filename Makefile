@@ -9,8 +9,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEV_STAMP := $(VENV)/.installed-dev-stamp
 # Debian packages for the browser test (chromium driven by playwright), CJK glyphs in its screenshots, and the
-# fonts of another design (Kai, a Song of another foundry) that the typeface tests render.
-DEB_PACKAGES := chromium chromium-driver fonts-wqy-microhei fonts-arphic-ukai fonts-arphic-gbsn00lp
+# fonts of another design (Kai, a Song of another foundry) that the typeface tests render, and AR PL UMing, whose
+# screen bitmaps the board renderer must not draw (tests/test_synth.py).
+DEB_PACKAGES := chromium chromium-driver fonts-wqy-microhei fonts-arphic-ukai fonts-arphic-gbsn00lp fonts-arphic-uming
 # Debian's PostgreSQL server for the store tests against PostgreSQL (`make postgres`; .ci/run starts it).
 PG_DEB_PACKAGES := postgresql
 PG_TEST_URL := postgresql+psycopg://village_audit:village_audit@127.0.0.1:5432/village_audit_test

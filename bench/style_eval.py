@@ -148,9 +148,10 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False, long_side: int = 20
     from audit.signs.engine import style_crop
     from audit.signs.intake import photo_from_bytes
     from audit.signs.style import box_cut_by_photo, illuminant_of, style_checks
-    from audit.signs.typeface import MIN_CHAR_PX, typeface_of_crop
+    from audit.signs.typeface import MIN_CHAR_PX, classifier, typeface_of_crop
 
     rules = load_rules()
+    judged_from = classifier().min_char_px if classifier() is not None else MIN_CHAR_PX
     rows = []
     for i in range(n):
         sc = generate_scene(seed + i, long_side=long_side, held_out=True,
@@ -191,9 +192,9 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False, long_side: int = 20
             v = [r for r in sel if _violates(r, key)]
             print(f"    {key:12s} {sum(r['checks'][key] == 'fail' for r in v):3d}/{len(v):3d}"
                   f"  ({sum(r['checks'][key] == 'not_checked' for r in v)} not checked)")
-        big = [r for r in sel if r["line_px"] >= MIN_CHAR_PX]
+        big = [r for r in sel if r["line_px"] >= judged_from]
         v = [r for r in big if _violates(r, "typeface")]
-        print(f"    typeface, text lines >= {MIN_CHAR_PX:.0f} px (the size the classifier judges): caught "
+        print(f"    typeface, text lines >= {judged_from:.0f} px (the size the classifier judges): caught "
               f"{sum(r['checks']['typeface'] == 'fail' for r in v)}/{len(v)} "
               f"({sum(r['checks']['typeface'] == 'not_checked' for r in v)} not checked); decided on "
               f"{sum(r['checks']['typeface'] != 'not_checked' for r in big)}/{len(big)} plaques; "

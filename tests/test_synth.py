@@ -246,3 +246,52 @@ def test_dataset_mixes_randomised_scenes_by_seed(tmp_path: Path) -> None:
     for js in sorted((one.parent / "truth").rglob("*.json")):
         other = two.parent / js.relative_to(one.parent)
         assert js.read_bytes() == other.read_bytes()
+
+
+
+def _grey_share(img: Image.Image) -> float:
+    """Share of a drawing's ink pixels that are neither paper nor full ink (0 for a one-bit screen bitmap)."""
+    a = np.asarray(img.convert("L")).astype(int)
+    ink = a < 240
+    return float(((a > 30) & ink).sum() / max(int(ink.sum()), 1))
+
+
+def test_a_fonts_screen_bitmaps_are_not_drawn_on_a_board() -> None:
+    """AR PL UMing holds one-pixel-stroke screen bitmaps at 12–16 px, which FreeType (through Pillow) draws
+    instead of the outline: a Song then looks like a pixel Hei, which no camera sees on a board. The board renderer
+    draws such sizes four times larger and shrinks them, as a photo would; other sizes and fonts as before."""
+    from PIL import ImageDraw
+
+    from audit.model.synth.objects import _text_block
+    from audit.model.typeface import installed_fonts
+    from audit.signs.fonts import FontFace, font, has_bitmap_strike
+
+    if "uming_cn" not in installed_fonts():
+        pytest.skip("Debian fonts-arphic-uming is not installed (make system-packages)")
+    uming = installed_fonts()["uming_cn"][1]
+    assert has_bitmap_strike(uming, 14) and not has_bitmap_strike(uming, 28)
+    serif = faces_for("song", False)[0]
+    assert not has_bitmap_strike(serif, 14)
+
+    def board(face: FontFace, size: int) -> Image.Image:
+        img = Image.new("RGB", (size * 7, size * 2), (246, 246, 242))
+        _text_block(ImageDraw.Draw(img), "村民委员会", (0, 0, size * 7, size * 2), face, (20, 20, 22), False,
+                    max_size=size)
+        return img
+
+    raw = Image.new("L", (14 * 7, 28), 255)
+    ImageDraw.Draw(raw).text((0, 0), "村民委员会", font=font(uming, 14), fill=0)
+    assert _grey_share(raw) < 0.05  # what Pillow draws by itself: the screen bitmap
+    drawn = board(uming, 14)
+    assert _grey_share(drawn) > 0.3  # shaded edges, as a photo of the outline
+    ink = np.asarray(drawn.convert("L")) < 128
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    assert 10 <= rows[-1] - rows[0] + 1 <= 15 and 5 * 10 <= cols[-1] - cols[0] + 1 <= 7 * 14  # the same size
+    # a font without screen bitmaps is drawn as before, straight from the outline
+    direct = Image.new("RGB", (14 * 7, 28), (246, 246, 242))
+    draw = ImageDraw.Draw(direct)
+    pitch = min(14 * 7 / 5, 14 * 1.12)
+    for i, ch in enumerate("村民委员会"):
+        draw.text((14 * 7 / 2 - pitch * 5 / 2 + pitch * (i + 0.5), 14), ch, font=font(serif, 14), fill=(20, 20, 22),
+                  anchor="mm")
+    assert np.array_equal(np.asarray(board(serif, 14)), np.asarray(direct))

@@ -152,15 +152,43 @@ def test_a_column_of_large_song_characters_is_one_line():
 
 
 @pytest.mark.parametrize(("font_key", "em", "char_px", "song"), [
-    ("simhei", 26, 22.0, None),      # lines of 22 px: too small, not judged
-    ("simhei", 30, 25.0, False),     # 25 px: judged, and Hei is not Song
-    ("sungti", 30, 25.0, True),      # the held-out SungtiL GB at the same size is Song
+    ("simhei", 22, 18.5, None),      # lines of 18 px: too small, not judged
+    ("simhei", 26, 22.0, False),     # 22 px: judged by the small-character model, and Hei is not Song
+    ("sungti", 26, 22.0, True),      # the held-out SungtiL GB at the same size is Song
+    ("simhei", 30, 25.0, False),     # 25 px: the small-character model too
+    ("sungti", 30, 25.0, True),
+    ("simhei", 40, 33.0, False),     # from 28 px: the main model
 ])
-def test_lines_from_24_px_are_judged(font_key, em, char_px, song):
+def test_lines_from_20_px_are_judged(font_key, em, char_px, song):
     path = str(SUNGTI) if font_key == "sungti" else face(font_key).path
     reading = tf.classifier().reading(column(path, em=em))
-    assert reading.char_px == pytest.approx(char_px, abs=1.0)
+    assert reading.char_px == pytest.approx(char_px, abs=1.5)
+    assert reading.small_model is (tf.classifier().min_char_px <= reading.char_px < tf.SMALL_CHAR_PX)
     assert tf.matches(reading, "song") is song
+
+
+def test_without_the_small_character_model_lines_under_24_px_are_not_judged(tmp_path):
+    model = tf.TypefaceClassifier(small_path=tmp_path / "absent.onnx")
+    assert model.min_char_px == tf.MIN_CHAR_PX == 24.0
+    reading = model.reading(column(face("simhei").path, em=26))
+    assert (reading.typeface, reading.reason, reading.small_model) == ("unknown", "small", False)
+    at_25 = model.reading(column(face("simhei").path, em=30))  # the main model judges from 24 px
+    assert at_25.small_model is False and tf.matches(at_25, "song") is False
+    with pytest.raises(FileNotFoundError):
+        model.probabilities(np.zeros((1, 1, tf.INPUT_PX, tf.INPUT_PX), np.float32), small=True)
+
+
+def test_the_small_character_model_reads_windows_on_its_own_scale():
+    """The small model was trained on windows scaled to the 99.5th percentile of ink, not the 95th (so that a
+    Song's thin horizontals stay fainter than its verticals): the reading gives it windows on that scale."""
+    crop = cv2.GaussianBlur(column(str(SUNGTI), em=26), (0, 0), 0.8)  # soft, as a photo: the two scales differ
+    model = tf.classifier()
+    own = model.probabilities(tf.windows_of_crop(crop, ink_quantile=tf.SMALL_MODEL_INK_QUANTILE)[0], small=True)
+    other = model.probabilities(tf.windows_of_crop(crop)[0], small=True)
+    reading = model.reading(crop)
+    assert reading.small_model
+    assert reading.probabilities["song"] == pytest.approx(float(own.mean(axis=0)[0]), abs=1e-3)
+    assert abs(float(own.mean(axis=0)[0]) - float(other.mean(axis=0)[0])) > 0.01
 
 
 @pytest.mark.parametrize(("char_px", "p_song", "song"), [
@@ -176,6 +204,21 @@ def test_lines_from_24_px_are_judged(font_key, em, char_px, song):
 def test_small_lines_need_a_lower_song_probability_to_fail(char_px, p_song, song):
     probs = {"song": p_song, "hei": 1.0 - p_song, "kai": 0.0}
     reading = tf.TypefaceReading("hei" if p_song < 0.5 else "song", max(probs.values()), char_px, 10, "", probs)
+    assert tf.matches(reading, "song") is song
+
+
+@pytest.mark.parametrize(("char_px", "p_song", "song"), [
+    (27.0, 0.10, False),  # the small-character model: from 22 px "not Song" at P(song) <= 0.10
+    (22.0, 0.10, False),
+    (22.0, 0.11, None),
+    (21.9, 0.10, None),   # 20–22 px: P(song) <= 0.05
+    (20.0, 0.05, False),
+    (20.0, 0.30, True),
+])
+def test_the_small_character_models_thresholds(char_px, p_song, song):
+    probs = {"song": p_song, "hei": 1.0 - p_song, "kai": 0.0}
+    reading = tf.TypefaceReading("hei" if p_song < 0.5 else "song", max(probs.values()), char_px, 10, "", probs,
+                                 small_model=True)
     assert tf.matches(reading, "song") is song
 
 

@@ -9,6 +9,8 @@ split by design: the held-out fonts differ from every training font of their typ
 apart). Fonts missing on this machine are skipped and named.
 
     nice -n 10 .venv/bin/python -m audit.model.typeface train --out models/
+    nice -n 10 .venv/bin/python -m audit.model.typeface train --out models/ --boards 30000 --epochs 20 \
+        --px 9 34 --ink-quantile 0.995 --name typeface_small     # the model for lines under 28 px
     .venv/bin/python -m audit.model.typeface eval --model models/typeface.onnx
 """
 
@@ -234,10 +236,11 @@ def _chars_ok(face: FontFace, text: str) -> bool:
     return all(ord(c) in cmap for c in text)
 
 
-def window_set(split: str, n_boards: int, seed: int, *, per_board: int = 4,
-               keys: list[str] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Windows from ``n_boards`` random short boards of a split's fonts: (X ``N × 1 × 48 × 48``, y, font index
-    into the split's sorted keys)."""
+def window_set(split: str, n_boards: int, seed: int, *, per_board: int = 4, keys: list[str] | None = None,
+               px_range: tuple[float, float] = (12.0, 110.0),
+               ink_quantile: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Windows from ``n_boards`` random short boards of a split's fonts, characters ``px_range`` pixels high
+    (log-uniform): (X ``N × 1 × 48 × 48``, y, font index into the split's sorted keys)."""
     rng = np.random.default_rng(seed)
     fonts = installed_fonts()
     keys = keys or sorted(k for k, (f, _) in fonts.items() if f.split == split)
@@ -255,8 +258,8 @@ def window_set(split: str, n_boards: int, seed: int, *, per_board: int = 4,
         text = text[start:start + int(rng.integers(2, 6))]
         if not _chars_ok(face, text):
             continue
-        char_px = float(math.exp(rng.uniform(math.log(12), math.log(110))))
-        batch, _ = tf.windows_of_crop(board_photo(face, text, char_px, rng))
+        char_px = float(math.exp(rng.uniform(math.log(px_range[0]), math.log(px_range[1]))))
+        batch, _ = tf.windows_of_crop(board_photo(face, text, char_px, rng), ink_quantile=ink_quantile)
         if len(batch) == 0:
             continue
         pick = rng.choice(len(batch), size=min(per_board, len(batch)), replace=False)
@@ -278,15 +281,17 @@ def _net():  # noqa: ANN202 - torch is imported here only
                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.1), nn.Linear(48, 3))
 
 
-def train(out_dir: Path, *, n_boards: int = 5000, epochs: int = 6, seed: int = 7) -> dict:
-    """Train on the training fonts, export ``typeface.onnx`` to ``out_dir`` and return the recipe."""
+def train(out_dir: Path, *, n_boards: int = 5000, epochs: int = 6, seed: int = 7,
+          px_range: tuple[float, float] = (12.0, 110.0), name: str = "typeface", ink_quantile: float = 0.95) -> dict:
+    """Train on the training fonts with characters ``px_range`` pixels high, export ``{name}.onnx`` to
+    ``out_dir`` and return the recipe (also written as ``{name}_recipe.json``)."""
     import torch
 
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # faster than two on a shared 2-core machine
     t0 = time.time()
-    x, y, _ = window_set("train", n_boards, seed)
-    xv, yv, _ = window_set("train", n_boards // 8, seed + 1)
+    x, y, _ = window_set("train", n_boards, seed, px_range=px_range, ink_quantile=ink_quantile)
+    xv, yv, _ = window_set("train", n_boards // 8, seed + 1, px_range=px_range, ink_quantile=ink_quantile)
     t_data = time.time() - t0
     net = _net()
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
@@ -316,16 +321,17 @@ def train(out_dir: Path, *, n_boards: int = 5000, epochs: int = 6, seed: int = 7
         log.append({"epoch": epoch + 1, "loss": round(total / len(xt), 4), "val_window_acc": round(acc, 4)})
         print(log[-1], flush=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    onnx_path = out_dir / "typeface.onnx"
+    onnx_path = out_dir / f"{name}.onnx"
     torch.onnx.export(net, torch.zeros(1, 1, tf.INPUT_PX, tf.INPUT_PX), str(onnx_path), input_names=["windows"],
                       output_names=["logits"], dynamic_axes={"windows": {0: "n"}, "logits": {0: "n"}},
                       opset_version=17, dynamo=False)
     recipe = {"train_windows": int(len(x)), "val_windows": int(len(xv)), "epochs": epochs, "seed": seed,
-              "n_boards": n_boards, "data_seconds": round(t_data), "seconds": round(time.time() - t0),
+              "n_boards": n_boards, "char_px": list(px_range), "ink_quantile": ink_quantile,
+              "data_seconds": round(t_data), "seconds": round(time.time() - t0),
               "params": int(sum(p.numel() for p in net.parameters())), "log": log,
               "train_fonts": sorted(k for k, (f, _) in installed_fonts().items() if f.split == "train"),
               "missing_fonts": missing_fonts()}
-    (out_dir / "typeface_recipe.json").write_text(json.dumps(recipe, ensure_ascii=False, indent=1) + "\n")
+    (out_dir / f"{name}_recipe.json").write_text(json.dumps(recipe, ensure_ascii=False, indent=1) + "\n")
     return recipe
 
 
@@ -366,15 +372,23 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--boards", type=int, default=5000)
     t.add_argument("--epochs", type=int, default=6)
     t.add_argument("--seed", type=int, default=7)
+    t.add_argument("--px", type=float, nargs=2, default=(12.0, 110.0), metavar=("MIN", "MAX"),
+                   help="characters' height in pixels, drawn log-uniform")
+    t.add_argument("--name", default="typeface", help="writes NAME.onnx and NAME_recipe.json")
+    t.add_argument("--ink-quantile", type=float, default=0.95, help="windows scaled so this quantile of ink is 1")
     e = sub.add_parser("eval")
     e.add_argument("--model", type=Path, default=None)
     e.add_argument("--boards", type=int, default=80)
     e.add_argument("--json", type=Path, default=None)
+    e.add_argument("--px", type=float, nargs=2, default=(40.0, 110.0), metavar=("MIN", "MAX"),
+                   help="characters' height in pixels (from about 23 px to 32 px the small-character model reads)")
     args = parser.parse_args(argv)
     if args.cmd == "train":
-        print(json.dumps(train(args.out, n_boards=args.boards, epochs=args.epochs, seed=args.seed))[:2000])
+        print(json.dumps(train(args.out, n_boards=args.boards, epochs=args.epochs, seed=args.seed,
+                              px_range=tuple(args.px), name=args.name,
+                              ink_quantile=args.ink_quantile))[:2000])
     else:
-        res = evaluate(args.model, boards_per_font=args.boards)
+        res = evaluate(args.model, boards_per_font=args.boards, min_px=args.px[0], max_px=args.px[1])
         print("font                   split       truth  Song? yes/no/cannot tell   right of decided  decided  "
               "most probable")
         for key, c in res.items():

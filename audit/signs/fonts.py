@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from PIL import ImageFont
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,18 @@ def faces_for(typeface: str, held_out: bool) -> list[FontFace]:
     if not out and "serif" not in f:
         raise RuntimeError("Noto Serif CJK (Song) not found: the synthetic scenes need the train extra (mplfonts)")
     return out or [f["serif"]]
+
+
+@lru_cache(maxsize=256)
+def has_bitmap_strike(face: FontFace, size: int) -> bool:
+    """Whether FreeType draws ``face`` at ``size`` pixels from an embedded screen bitmap (AR PL UMing holds
+    one-pixel-stroke bitmaps at 12–16 px): a plain, unshaded glyph that no camera would see on a board. Pillow
+    cannot switch such strikes off, so a renderer draws these sizes larger and shrinks them."""
+    img = Image.new("L", (4 * size, 2 * size), 255)
+    ImageDraw.Draw(img).text((size // 2, size // 2), "國会", font=font(face, size), fill=0)
+    a = np.asarray(img)
+    ink = int((a < 250).sum())
+    return ink > 0 and int(((a > 5) & (a < 250)).sum()) < 0.05 * ink
 
 
 @lru_cache(maxsize=512)

@@ -1,17 +1,17 @@
 """The typeface of a board's characters: 宋体 (Song/Ming), 黑体 (Hei), 楷体 (Kai), or cannot tell.
 
-Run time is onnxruntime only (``models/typeface.onnx``, trained by ``audit.model.typeface``; its card is
-``models/TYPEFACE_CARD.md``). The characters are found in the board's crop itself, without the OCR's boxes:
-each pixel's ink is its absorption against the board's own local white (the darkest channel after dividing by
-the white, so red, black and blue ink look alike), the text lines are the runs of the ink's profile across the
-writing direction (columns of a vertical strip, rows of a 60 × 40 plaque), and square windows about one
-character wide slide along each line. The small CNN scores every window; the board's reading is the mean of
-their probabilities. It is advisory: a board gets ``unknown`` (cannot tell) when its characters are smaller
-than :data:`MIN_CHAR_PX`, blurred (:data:`MIN_SHARPNESS`) or smeared one way by a shaken photo
-(:data:`MAX_COHERENCE`), or too few; :func:`matches` says whether the board is
-in a required typeface, is not, or cannot be told (between :data:`MISMATCH_AT` and :data:`MATCH_AT`;
-:data:`SMALL_MISMATCH_AT` for lines under :data:`SMALL_CHAR_PX`).
-"""
+Run time is onnxruntime only (``models/typeface.onnx``, and ``models/typeface_small.onnx`` for text lines under
+:data:`SMALL_CHAR_PX`, both trained by ``audit.model.typeface``; their card is ``models/TYPEFACE_CARD.md``). The
+characters are found in the board's crop itself, without the OCR's boxes: each pixel's ink is its absorption
+against the board's own local white (the darkest channel after dividing by the white, so red, black and blue ink
+look alike), the text lines are the runs of the ink's profile across the writing direction (columns of a vertical
+strip, rows of a 60 × 40 plaque), and square windows about one character wide slide along each line. The small CNN
+scores every window; the board's reading is the mean of their probabilities. It is advisory: a board gets
+``unknown`` (cannot tell) when its characters are smaller than :data:`MIN_CHAR_PX` (with the small-character
+model, :data:`SMALL_MODEL_MIN_CHAR_PX`), blurred
+(:data:`MIN_SHARPNESS`) or smeared one way by a shaken photo (:data:`MAX_COHERENCE`), or too few; :func:`matches`
+says whether the board is in a required typeface, is not, or cannot be told (between :data:`MISMATCH_AT` and
+:data:`MATCH_AT`; :data:`SMALL_MODEL_MISMATCH_AT` for lines under :data:`SMALL_CHAR_PX`)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,16 @@ MISMATCH_AT = 0.15  # P at most this: it is not; in between: cannot tell
 # Below 24 px the held-out Song had P <= 0.10 on 11 of 113 boards (20–24 px) and the check does not judge.
 SMALL_CHAR_PX = 28.0
 SMALL_MISMATCH_AT = 0.05
+# Lines under SMALL_CHAR_PX are read by a second model trained on small characters only (9–34 px,
+# ``models/typeface_small.onnx``; its windows scaled to the 99.5th percentile of ink, so that a Song's thin
+# horizontals stay fainter than its verticals). Generated boards in the held-out fonts (bench/style_eval.py's
+# renderer, seeds 41000000 and 42000000, 1,400 boards; not the bench's own seed): with the small model, in-order
+# Song had P <= 0.10 on 0 of 151 boards of 22–28 px lines (Hei/Kai: 138 of 150); on 20–22 px lines P <= 0.05 on 1
+# of 41 (Hei/Kai: 13 of 38). Under 20 px the two overlap (area under the curve 0.89–0.90 at 16–20 px, about chance
+# under 16 px): not judged. Without the small model the main model's rules above apply (lines from 24 px).
+SMALL_MODEL_MIN_CHAR_PX = 20.0
+SMALL_MODEL_INK_QUANTILE = 0.995
+SMALL_MODEL_MISMATCH_AT = ((22.0, 0.10), (SMALL_MODEL_MIN_CHAR_PX, 0.05))  # (lines from this width, P at most)
 MIN_WINDOWS = 2
 LINE_RUN_SHARE = 0.6  # two runs of the ink's profile both at least this share of the widest are two lines
 LINE_VALLEY = 0.4  # a run of the profile dipping to this share of its peaks on both sides is two lines …
@@ -76,6 +86,8 @@ class TypefaceReading:
         Why ``unknown``: ``no_text``, ``small``, ``blurred``; empty otherwise.
     probabilities : dict
         Mean probability of each typeface.
+    small_model : bool
+        Read by the small-character model (lines under :data:`SMALL_CHAR_PX`), whose thresholds differ.
     """
 
     typeface: Typeface
@@ -84,11 +96,17 @@ class TypefaceReading:
     windows: int = 0
     reason: str = ""
     probabilities: dict[str, float] = field(default_factory=dict)
+    small_model: bool = False
 
 
 def model_path() -> Path:
     """``models/typeface.onnx`` in the repository."""
     return settings.REPO_DIR / "models" / "typeface.onnx"
+
+
+def small_model_path() -> Path:
+    """``models/typeface_small.onnx`` in the repository: the model for lines under :data:`SMALL_CHAR_PX`."""
+    return settings.REPO_DIR / "models" / "typeface_small.onnx"
 
 
 def local_white(image: np.ndarray, size: int) -> np.ndarray:
@@ -217,9 +235,10 @@ def _line_windows(a: np.ndarray, ink: np.ndarray) -> tuple[list[np.ndarray], flo
     return out, float(np.median(widths)) if widths else 0.0
 
 
-def windows_of_crop(crop: np.ndarray) -> tuple[np.ndarray, float]:
-    """The classifier's inputs for a board's crop: ``N × 1 × 48 × 48`` float32 ink windows (0 paper, 1 ink)
-    and the text lines' width in pixels. Vertical text when the crop is taller than wide."""
+def windows_of_crop(crop: np.ndarray, *, ink_quantile: float = 0.95) -> tuple[np.ndarray, float]:
+    """The classifier's inputs for a board's crop: ``N × 1 × 48 × 48`` float32 ink windows (0 paper, 1 the
+    ``ink_quantile`` of the characters' ink) and the text lines' width in pixels. Vertical text when the crop
+    is taller than wide."""
     crop = np.asarray(crop)
     if crop.ndim != 3 or crop.shape[0] < 8 or crop.shape[1] < 8:
         return np.zeros((0, 1, INPUT_PX, INPUT_PX), np.float32), 0.0
@@ -236,7 +255,7 @@ def windows_of_crop(crop: np.ndarray) -> tuple[np.ndarray, float]:
     if not wins:
         return np.zeros((0, 1, INPUT_PX, INPUT_PX), np.float32), width
     inked = a[ink]
-    lo, hi = float(np.median(a[~ink])) if (~ink).any() else 0.0, float(np.quantile(inked, 0.95))
+    lo, hi = float(np.median(a[~ink])) if (~ink).any() else 0.0, float(np.quantile(inked, ink_quantile))
     scale = max(hi - lo, 1e-3)
     if len(wins) > MAX_WINDOWS:
         wins = [wins[i] for i in np.linspace(0, len(wins) - 1, MAX_WINDOWS).round().astype(int)]
@@ -284,25 +303,28 @@ def coherence_of(batch: np.ndarray, grads: tuple[np.ndarray, np.ndarray] | None 
 
 
 class TypefaceClassifier:
-    """The ONNX typeface model (one session, one thread: a board is a few dozen 48-px windows)."""
+    """The ONNX typeface models (one session each, one thread: a board is a few dozen 48-px windows): the main
+    model, and the small-character model for lines under :data:`SMALL_CHAR_PX` when it is installed."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        import onnxruntime as ort
-
+    def __init__(self, path: str | Path | None = None, small_path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else model_path()
         if not self.path.is_file():
             raise FileNotFoundError(f"typeface model not found: {self.path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        self._input = self._session.get_inputs()[0].name
+        self._session = _session(self.path)
+        small = Path(small_path) if small_path is not None else small_model_path()
+        self._small = _session(small) if small.is_file() else None
+        # the narrowest text line judged: the small-character model reads lines the main model cannot
+        self.min_char_px = SMALL_MODEL_MIN_CHAR_PX if self._small is not None else MIN_CHAR_PX
 
-    def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        """Softmax probabilities ``N × 3`` (order of :data:`CLASSES`) of ``N × 1 × 48 × 48`` windows."""
+    def probabilities(self, batch: np.ndarray, *, small: bool = False) -> np.ndarray:
+        """Softmax probabilities ``N × 3`` (order of :data:`CLASSES`) of ``N × 1 × 48 × 48`` windows, by the
+        small-character model when ``small``."""
         if len(batch) == 0:
             return np.zeros((0, len(CLASSES)), np.float32)
-        logits = self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0]
+        session = self._small if small else self._session
+        if session is None:
+            raise FileNotFoundError(f"small-character typeface model not found: {small_model_path()}")
+        logits = session.run(None, {session.get_inputs()[0].name: np.ascontiguousarray(batch, np.float32)})[0]
         z = logits - logits.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
@@ -312,18 +334,30 @@ class TypefaceClassifier:
         batch, width = windows_of_crop(crop)
         if len(batch) == 0:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), reason="no_text")
-        if width < MIN_CHAR_PX:
+        small = self._small is not None and width < SMALL_CHAR_PX
+        if width < self.min_char_px:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="small")
         if len(batch) < MIN_WINDOWS:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="no_text")
         grads = gradients_of(batch)
         if sharpness_of(batch, grads) < MIN_SHARPNESS or coherence_of(batch, grads) > MAX_COHERENCE:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="blurred")
-        probs = self.probabilities(batch).mean(axis=0)
+        if small:  # the same windows, scaled as the small model was trained
+            batch = windows_of_crop(crop, ink_quantile=SMALL_MODEL_INK_QUANTILE)[0]
+        probs = self.probabilities(batch, small=small).mean(axis=0)
         best = int(np.argmax(probs))
         named = {c: round(float(p), 3) for c, p in zip(CLASSES, probs, strict=True)}
         return TypefaceReading(CLASSES[best], round(float(probs[best]), 3), round(width, 1), len(batch), "",  # type: ignore[arg-type]
-                               named)
+                               named, small)
+
+
+def _session(path: Path):  # noqa: ANN202 - onnxruntime is imported here only
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def matches(reading: TypefaceReading, typeface: str) -> bool | None:
@@ -333,7 +367,11 @@ def matches(reading: TypefaceReading, typeface: str) -> bool | None:
     p = reading.probabilities[typeface]
     if p >= MATCH_AT:
         return True
-    if p <= (SMALL_MISMATCH_AT if reading.char_px < SMALL_CHAR_PX else MISMATCH_AT):
+    if reading.small_model:
+        limit = next((t for w, t in SMALL_MODEL_MISMATCH_AT if reading.char_px >= w), 0.0)
+    else:
+        limit = SMALL_MISMATCH_AT if reading.char_px < SMALL_CHAR_PX else MISMATCH_AT
+    if p <= limit:
         return False
     return None
 

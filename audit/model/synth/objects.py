@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from audit.signs.fonts import FontFace, font
+from audit.signs.fonts import FontFace, font, has_bitmap_strike
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (200, 22, 28),
@@ -109,6 +109,8 @@ def _text_block(
         size = min(size, max_size)
     size = int(max(4, size))
     f = font(face, size)
+    # a size the font holds a screen bitmap for is drawn four times larger and shrunk, as a camera sees a board
+    big = font(face, 4 * size) if has_bitmap_strike(face, size) else None
     pitch = (bh if vertical else bw) / n
     if not vertical:  # horizontal text is set solid (1.12 em), centred
         pitch = min(pitch, size * 1.12)
@@ -118,7 +120,12 @@ def _text_block(
             cx, cy = (x0 + x1) / 2, y0 + pitch * (i + 0.5)
         else:
             cx, cy = x0 + pitch * (i + 0.5), (y0 + y1) / 2
-        draw.text((cx, cy), ch, font=f, fill=fill, anchor="mm")
+        if big is None:
+            draw.text((cx, cy), ch, font=f, fill=fill, anchor="mm")
+            continue
+        mask = Image.new("L", (8 * size, 8 * size), 0)
+        ImageDraw.Draw(mask).text((4 * size, 4 * size), ch, font=big, fill=255, anchor="mm")
+        draw.bitmap((round(cx - size), round(cy - size)), mask.resize((2 * size, 2 * size), Image.BOX), fill=fill)
 
 
 def _emblem(
