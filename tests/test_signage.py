@@ -528,6 +528,30 @@ def test_two_boxes_reading_the_same_part_of_a_name_are_one_board():
                                                  0.9)])) == 2
 
 
+def test_two_boxes_reading_a_body_without_its_village_are_one_board():
+    """Seed 130000000 photo 10: two 60 × 40 plates stacked 16 px apart; a box over the gap between them, sharing
+    0.215 of itself with the upper plate's box, read that plate's second line 经济合作社 again — a false duplicate. A
+    body read without the village its plaque names is part of the board's name, like a cut name."""
+    from audit.rules import load_rules
+    from audit.signs.engine import PARTIAL_BOARD_SHARE, _Candidate, _one_per_board, _overlap
+    from audit.signs.names import type_from_text
+
+    rules = load_rules()
+    bare = type_from_text("经济合作社", rules, village="五里墩村")
+    assert (bare.kind, bare.type, bare.partial) == ("official", "collective_economy", True)
+    upper = _Candidate((1233, 926, 1295, 978), "detector+ocr", "plaque", 0.8, bare, 0.95)
+    gap = _Candidate((1230, 971, 1294, 1002), "detector+ocr", "plaque", 0.6, bare, 0.93)
+    assert PARTIAL_BOARD_SHARE < _overlap(upper.box, gap.box) < 0.25
+    assert _one_per_board([upper, gap]) == [upper]
+    # the whole name read on each: two boards (their boxes do not make one board by layout), a real duplicate
+    whole = type_from_text("五里墩村股份经济合作社", rules, village="五里墩村")
+    assert not whole.partial
+    assert len(_one_per_board([_Candidate(upper.box, "detector+ocr", "plaque", 0.8, whole, 0.95),
+                               _Candidate(gap.box, "detector+ocr", "plaque", 0.6, whole, 0.93)])) == 2
+    # a body that needs no village (党群服务中心) read twice is not a part of a name
+    assert not type_from_text("党群服务中心", rules, village="五里墩村").partial
+
+
 def test_a_box_mostly_inside_a_board_reading_part_of_its_text_is_that_board():
     from audit.signs.engine import _Candidate, _one_per_board
     from audit.signs.names import TextMatch

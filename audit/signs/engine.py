@@ -91,11 +91,14 @@ ROW_TEXT_PX = 32.0
 # one strip, sharing 0.63 of the width: a false duplicate); two real boards of one body hang apart, their boxes
 # bleeding into each other by a tenth or two at most.
 BOARDS_NEVER_SHARE = 0.4
-# Two boxes that read the same part of a name (部委员会 twice) and share more than this of the smaller box read the
-# same characters: one board (seed 60000000 photo 26: a box straddling two 46 × 34 px plates, sharing 0.30 with one
-# of them, read that plate's end). Whole names read twice on boxes sharing this much stay two boards unless the
+# Two boxes that read the same part of a name (部委员会 twice, or 经济合作社 without its village) and share more than
+# this of the smaller box read the same characters: one board (seed 60000000 photo 26: a box straddling two 46 × 34 px
+# plates, sharing 0.30 with one of them, read that plate's end; seed 130000000 photo 10: a box over the gap between
+# two stacked 60 × 40 plates, sharing 0.215 with the upper one, read its second line). Detector boxes that fit their
+# boards (IoU > 0.6) of two separate boards share at most 0.14 (seeds 20000000 and 130000000, 80 photos: 7 such
+# pairs, the others 0.06 or less). Whole names read twice on boxes sharing this much stay two boards unless the
 # boxes are one board by their layout (`_same_board`): two strips of one body can hang edge to edge.
-PARTIAL_BOARD_SHARE = 0.25
+PARTIAL_BOARD_SHARE = 0.18
 # An official plaque whose box's short side (working-image pixels) is under this has its style checked on the
 # photo's detail image when the photo is larger (a strip's text line is ~0.7 of its width, a 60 × 40 plaque's
 # ~0.3 of its height: under this, characters fall below the ~40 px the typeface is told at).

@@ -531,7 +531,8 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
         if not place_text:
             if plaque.place_optional or (len(cand.body) >= 4 and not cand.fit.gaps):
                 return match(plaque.id, "official", SURE if plaque.place_optional else BARE,
-                             f"名称为「{cand.body}」" + ("" if plaque.place_optional else "（未读出村名）"))
+                             f"名称为「{cand.body}」" + ("" if plaque.place_optional else "（未读出村名）"),
+                             partial=not plaque.place_optional)  # the village's name, its start, not read
             doubtful.append(cand)  # a bare, incomplete body: which plaque it is may still show below
             continue
         if not place.clean:
