@@ -8,10 +8,10 @@ look alike), the text lines are the runs of the ink's profile across the writing
 strip, rows of a 60 × 40 plaque), and square windows about one character wide slide along each line. The small CNN
 scores every window; the board's reading is the mean of their probabilities. It is advisory: a board gets
 ``unknown`` (cannot tell) when its characters are smaller than :data:`MIN_CHAR_PX` (with the small-character
-model, :data:`SMALL_MODEL_MIN_CHAR_PX`), blurred
-(:data:`MIN_SHARPNESS`) or smeared one way by a shaken photo (:data:`MAX_COHERENCE`), or too few; :func:`matches`
-says whether the board is in a required typeface, is not, or cannot be told (between :data:`MISMATCH_AT` and
-:data:`MATCH_AT`; :data:`SMALL_MODEL_MISMATCH_AT` for lines under :data:`SMALL_CHAR_PX`)."""
+model, :data:`SMALL_MODEL_MIN_CHAR_PX`), blurred (:data:`MIN_SHARPNESS`) or smeared one way by a shaken photo
+(:data:`MAX_COHERENCE`), or too few; :func:`matches` says whether the board is in a required typeface, is not, or
+cannot be told (between :data:`MISMATCH_AT` and :data:`MATCH_AT`; :data:`SMALL_MODEL_MISMATCH_AT` for lines under
+:data:`SMALL_CHAR_PX`)."""
 
 from __future__ import annotations
 
