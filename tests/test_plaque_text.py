@@ -433,3 +433,21 @@ def test_the_party_marker_and_the_inspected_villages_name_cut_is_its_party_plaqu
     assert m.kind == kind
     if kind != "background":
         assert (m.type if kind == "official" else m.closest) == "party_org"
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("江庄村市务监督委员会", "undecided"),   # 王庄村 + 村务监督委员会 with two misreads (王→江, 村→市): not a city's body
+    ("城关镇务监督委员会", "undecided"),     # 务… shares a village's 村: after a town it is no body of its own
+    ("王庄村务监督委员会", "official"),      # the village's 村 shared with the body
+    ("王庄材务监督委员会", "official"),      # … its 村 misread: a misread place never changes the type
+    ("王庄居务监督委员会", "official"),
+    ("中共城关镇委员会", "unauthorised_sign"),  # a whole body after a town: the town's committee
+])
+def test_a_body_sharing_the_villages_ending_follows_that_ending(rules, text, kind):
+    """务监督委员会 is 村务监督委员会 whose 村 is the village's own (王庄村务监督委员会); read after a place that does not
+    end in 村 (江庄村市, a village's name and a misread character read as a city) it was a city's supervision
+    committee — a must-fix "higher body's sign" on the village's own plaque (a 12-px smear across a strip)."""
+    m = type_from_text(text, rules, village="王庄村")
+    assert m.kind == kind
+    if kind == "undecided":
+        assert m.closest == "supervision_committee"

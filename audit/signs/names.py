@@ -524,6 +524,12 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
         village_body = cand.body[0] in "村居"  # a body only a village or community has (村民委员会, 村务监督委员会)
         place_text = rest[: cand.fit.start]
         place = parse_place(place_text, rules, gazetteer)
+        shared = next((b[0] for b in plaque.bodies if len(b) == len(cand.body) + 1 and b.endswith(cand.body)
+                       and b[0] in "村居"), None)
+        if shared and place.level in ("township", "higher") and not place_text.endswith(shared):
+            # 务监督委员会 shares 王庄村's 村: after 江庄村市 (a village's name and a misread character, parsed as a
+            # city) it is not a city's body but 市务监督委员会, 村 misread or not: the inspector decides
+            return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，接近「{plaque.name_zh}」但不能确认", plaque.id)
         where = "".join(place.chain)
         if cand.fit.other and not (place.clean and place.level == "village"):
             doubtful.append(cand)  # a misread inside the body is taken only after a village's name
