@@ -238,7 +238,7 @@ def _chars_ok(face: FontFace, text: str) -> bool:
 
 def window_set(split: str, n_boards: int, seed: int, *, per_board: int = 4, keys: list[str] | None = None,
                px_range: tuple[float, float] = (12.0, 110.0),
-               ink_quantile: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               ink_quantile: float = tf.INK_QUANTILE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Windows from ``n_boards`` random short boards of a split's fonts, characters ``px_range`` pixels high
     (log-uniform): (X ``N × 1 × 48 × 48``, y, font index into the split's sorted keys)."""
     rng = np.random.default_rng(seed)
@@ -282,7 +282,7 @@ def _net():  # noqa: ANN202 - torch is imported here only
 
 
 def train(out_dir: Path, *, n_boards: int = 5000, epochs: int = 6, seed: int = 7,
-          px_range: tuple[float, float] = (12.0, 110.0), name: str = "typeface", ink_quantile: float = 0.95) -> dict:
+          px_range: tuple[float, float] = (12.0, 110.0), name: str = "typeface", ink_quantile: float = tf.INK_QUANTILE) -> dict:
     """Train on the training fonts with characters ``px_range`` pixels high, export ``{name}.onnx`` to
     ``out_dir`` and return the recipe (also written as ``{name}_recipe.json``)."""
     import torch
@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--px", type=float, nargs=2, default=(12.0, 110.0), metavar=("MIN", "MAX"),
                    help="characters' height in pixels, drawn log-uniform")
     t.add_argument("--name", default="typeface", help="writes NAME.onnx and NAME_recipe.json")
-    t.add_argument("--ink-quantile", type=float, default=0.95, help="windows scaled so this quantile of ink is 1")
+    t.add_argument("--ink-quantile", type=float, default=tf.INK_QUANTILE, help="windows scaled so this quantile of ink is 1")
     e = sub.add_parser("eval")
     e.add_argument("--model", type=Path, default=None)
     e.add_argument("--boards", type=int, default=80)

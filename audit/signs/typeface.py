@@ -61,6 +61,7 @@ SMALL_MISMATCH_AT = 0.05
 SMALL_MODEL_MIN_CHAR_PX = 20.0
 SMALL_MODEL_INK_QUANTILE = 0.995
 SMALL_MODEL_MISMATCH_AT = ((22.0, 0.10), (SMALL_MODEL_MIN_CHAR_PX, 0.05))  # (lines from this width, P at most)
+INK_QUANTILE = 0.95  # the main model's windows: this quantile of the characters' ink is 1
 MIN_WINDOWS = 2
 LINE_RUN_SHARE = 0.6  # two runs of the ink's profile both at least this share of the widest are two lines
 LINE_VALLEY = 0.4  # a run of the profile dipping to this share of its peaks on both sides is two lines …
@@ -235,13 +236,38 @@ def _line_windows(a: np.ndarray, ink: np.ndarray) -> tuple[list[np.ndarray], flo
     return out, float(np.median(widths)) if widths else 0.0
 
 
-def windows_of_crop(crop: np.ndarray, *, ink_quantile: float = 0.95) -> tuple[np.ndarray, float]:
+def windows_of_crop(crop: np.ndarray, *, ink_quantile: float = INK_QUANTILE) -> tuple[np.ndarray, float]:
     """The classifier's inputs for a board's crop: ``N × 1 × 48 × 48`` float32 ink windows (0 paper, 1 the
     ``ink_quantile`` of the characters' ink) and the text lines' width in pixels. Vertical text when the crop
     is taller than wide."""
+    windows = _ink_windows(crop)
+    return windows.scaled(ink_quantile), windows.width
+
+
+@dataclass(frozen=True)
+class _InkWindows:
+    """A board's windows before scaling: the absorption resized to the classifier's input, the board's paper
+    level and its characters' ink; :meth:`scaled` makes the classifier's inputs (found once, scaled per model)."""
+
+    raw: np.ndarray  # N × 1 × 48 × 48 float32 absorption
+    width: float
+    paper: float = 0.0
+    inked: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+
+    def scaled(self, ink_quantile: float) -> np.ndarray:
+        """The windows with the paper at 0 and the ``ink_quantile`` of the characters' ink at 1, clipped."""
+        if len(self.raw) == 0:
+            return self.raw
+        scale = max(float(np.quantile(self.inked, ink_quantile)) - self.paper, 1e-3)
+        return np.clip((self.raw - self.paper) / scale, 0.0, 1.0)
+
+
+def _ink_windows(crop: np.ndarray) -> _InkWindows:
+    """Windows about one character wide along the text lines of a board's crop (see :func:`windows_of_crop`)."""
+    none = np.zeros((0, 1, INPUT_PX, INPUT_PX), np.float32)
     crop = np.asarray(crop)
     if crop.ndim != 3 or crop.shape[0] < 8 or crop.shape[1] < 8:
-        return np.zeros((0, 1, INPUT_PX, INPUT_PX), np.float32), 0.0
+        return _InkWindows(none, 0.0)
     h, w = crop.shape[:2]
     dy, dx = int(h * 0.03), int(w * 0.03)
     a = absorption_of(crop[dy:h - dy or h, dx:w - dx or w])
@@ -253,18 +279,14 @@ def windows_of_crop(crop: np.ndarray, *, ink_quantile: float = 0.95) -> tuple[np
         wins, width = _line_windows(a.T, ink.T)
         wins = [wnd.T for wnd in wins]
     if not wins:
-        return np.zeros((0, 1, INPUT_PX, INPUT_PX), np.float32), width
-    inked = a[ink]
-    lo, hi = float(np.median(a[~ink])) if (~ink).any() else 0.0, float(np.quantile(inked, ink_quantile))
-    scale = max(hi - lo, 1e-3)
+        return _InkWindows(none, width)
     if len(wins) > MAX_WINDOWS:
         wins = [wins[i] for i in np.linspace(0, len(wins) - 1, MAX_WINDOWS).round().astype(int)]
-    batch = np.empty((len(wins), 1, INPUT_PX, INPUT_PX), np.float32)
+    raw = np.empty((len(wins), 1, INPUT_PX, INPUT_PX), np.float32)
     for i, wnd in enumerate(wins):
         interp = cv2.INTER_AREA if wnd.shape[0] >= INPUT_PX else cv2.INTER_LINEAR
-        small = cv2.resize(np.ascontiguousarray(wnd), (INPUT_PX, INPUT_PX), interpolation=interp)
-        batch[i, 0] = np.clip((small - lo) / scale, 0.0, 1.0)
-    return batch, width
+        raw[i, 0] = cv2.resize(np.ascontiguousarray(wnd), (INPUT_PX, INPUT_PX), interpolation=interp)
+    return _InkWindows(raw, width, float(np.median(a[~ink])) if (~ink).any() else 0.0, a[ink])
 
 
 def gradients_of(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -331,7 +353,8 @@ class TypefaceClassifier:
 
     def reading(self, crop: np.ndarray) -> TypefaceReading:
         """The typeface of a board's crop, or ``unknown`` with the reason."""
-        batch, width = windows_of_crop(crop)
+        windows = _ink_windows(crop)
+        batch, width = windows.scaled(INK_QUANTILE), windows.width
         if len(batch) == 0:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), reason="no_text")
         small = self._small is not None and width < SMALL_CHAR_PX
@@ -343,7 +366,7 @@ class TypefaceClassifier:
         if sharpness_of(batch, grads) < MIN_SHARPNESS or coherence_of(batch, grads) > MAX_COHERENCE:
             return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="blurred")
         if small:  # the same windows, scaled as the small model was trained
-            batch = windows_of_crop(crop, ink_quantile=SMALL_MODEL_INK_QUANTILE)[0]
+            batch = windows.scaled(SMALL_MODEL_INK_QUANTILE)
         probs = self.probabilities(batch, small=small).mean(axis=0)
         best = int(np.argmax(probs))
         named = {c: round(float(p), 3) for c, p in zip(CLASSES, probs, strict=True)}
