@@ -35,6 +35,9 @@ def main() -> int:
                         help="the engine's REGION_TEXT_PX (0: the text pass on the regions in doubt at full size)")
     parser.add_argument("--no-restore", action="store_true",
                         help="read every photo as taken (Engine.restore_motion off): the A/B of audit.signs.restore")
+    parser.add_argument("--no-spot", action="store_true",
+                        help="boards in doubt not checked against the village's names (Engine.spot_names off): the A/B "
+                             "of audit.signs.spotting")
     parser.add_argument("--misses", action="store_true",
                         help="for each photo whose inventory is not exact: the truth (with each board's visible share) "
                              "and what the engine read on each board, to see why")
@@ -67,6 +70,7 @@ def main() -> int:
         if args.region_text_px is not None:
             engine.region_text_px = args.region_text_px
         engine.restore_motion = not args.no_restore
+        engine.spot_names = not args.no_spot
         if mode == "detector" and engine.detector is None:
             print("detector: no models/plaques.onnx, skipped")
             continue

@@ -35,6 +35,15 @@ class _Reader:
         # a crop is known by its width (each stub box has its own)
         return [list(self.readings.get(c.shape[1], [])) for c in crops]
 
+    # no recogniser scores: a board in doubt is not checked against the village's names (tests/test_spotting.py)
+    alphabet: dict[str, int] = {}
+
+    def read_plaques_scored(self, crops):
+        return self.read_plaques(crops), self.char_scores(crops)
+
+    def char_scores(self, crops):
+        return [[] for _ in crops]
+
     def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0):
         # The test photo codes each pixel's position (see _photo): the region's offset is its first pixel's.
         r, g, b = (int(v) for v in image[0, 0])

@@ -20,9 +20,10 @@ import numpy as np
 
 from audit.errors import AuditError
 from audit.rules import PlaqueRule, Rules, load_rules
+from audit.signs import spotting
 from audit.signs.intake import Photo, distance_m, photo_from_bytes, sharpness
 from audit.signs.inventory import inventory_from_photos
-from audit.signs.names import OTHER, OTHER_KINDS, Gazetteer, TextMatch, type_from_text
+from audit.signs.names import FRAGMENT, OTHER, OTHER_KINDS, Gazetteer, TextMatch, type_from_text
 from audit.signs.ocr import STRIP_ASPECT, Reader, TextLine, board_groups, group_texts
 from audit.signs.report import (  # noqa: F401 - the report's models are the engine's output, imported from here too
     SCHEMA_PATH,
@@ -128,6 +129,7 @@ class Engine:
     region_text_px: float = REGION_TEXT_PX
     sweep_rows: bool = True
     restore_motion: bool = True
+    spot_names: bool = True  # boards in doubt checked against the village's official names (audit.signs.spotting)
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -435,7 +437,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
 
     t0 = time.perf_counter()
     crops = [_crop(image, det.box) for det in dets]
-    readings = engine.reader.read_plaques(crops) if crops else []
+    readings, scores = engine.reader.read_plaques_scored(crops) if crops else ([], [])
     first = [_best_match(rd, rules, village, side, gazetteer) for rd in readings]
     settled = [_settled(m, score, det.box) for (m, score), det in zip(first, dets, strict=True)]
     timings["read_boxes"] = time.perf_counter() - t0
@@ -451,7 +453,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
                                             gazetteer)
             for k, (crop, rd, match, had_look) in zip(again, again_read, strict=True):
                 if _reading_worth(*match) > _reading_worth(*first[k]):
-                    crops[k], readings[k], first[k] = crop, rd, match
+                    crops[k], readings[k], first[k], scores[k] = crop, rd, match, None
                     settled[k] = _settled(*match, dets[k].box)
                     restored = motion
                     if had_look:
@@ -537,14 +539,33 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         or (match.kind in ("background", "unauthorised_sign")
             and (read_score < SURE_SIGN_READING or _more_lines(match, dets[k].box))))][:SECOND_LOOKS]
     second = dict(zip(looks, engine.reader.read_boards([crops[k] for k in looks]) if looks else [], strict=True))
+    for k, texts in second.items():
+        if texts:
+            texts = group_texts(texts) + boards[k][0]
+            boards[k] = (texts, *_best_match(texts, rules, village, side, gazetteer))
+    # Boards still in doubt are checked against the village's official names (audit.signs.spotting): the
+    # recogniser's scores for each column of the crop (from the pass that read it), not only its best reading.
+    doubt = [k for k, (_, match, read_score) in boards.items() if engine.spot_names and village and crops[k].size
+             and _in_doubt(match, read_score)]
+    if doubt:
+        timings["read_boxes"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        names = spotting.names_for(rules, village, side)
+        again = [k for k in doubt if scores[k] is None]   # a crop read on the restored photo: scored again
+        for k, got in zip(again, engine.reader.char_scores([crops[k] for k in again]), strict=True):
+            scores[k] = got
+        for k in doubt:
+            found = spotting.spot(scores[k], names, engine.reader.alphabet)
+            if found is not None:
+                texts, match, read_score = boards[k]
+                boards[k] = (texts, _spotted_match(found, match), read_score)
+        timings["spot_names"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
     for k, det in enumerate(dets):
         if k in split:
             out += split[k]
             continue
         texts, match, read_score = boards[k]
-        if second.get(k):
-            texts = group_texts(second[k]) + texts
-            match, read_score = _best_match(texts, rules, village, side, gazetteer)
         if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
             match = _identity_from_partial([t for t, _ in texts], rules) or match
         out.append(_Candidate(det.box, "detector+ocr" if match else "detector", det.cls, det.conf, match, read_score))
@@ -601,6 +622,21 @@ def _restored_readings(engine: Engine, image: np.ndarray, boxes: list[tuple[floa
             texts[i] = group_texts(lines_read) + texts[i]
             matches[i] = _best_match(texts[i], rules, village, side, gazetteer)
     return [(crops[i], texts[i], matches[i], i in blank) for i in range(len(boxes))]
+
+
+def _in_doubt(match: TextMatch | None, read_score: float) -> bool:
+    """A board whose reading names no plaque for sure: nothing read, undecided, or a doubtful reading of anything
+    but an official plaque or an honour (a garbled official name reads as a sign or a slogan)."""
+    return match is None or match.kind in ("undecided", "unreadable") or (
+        match.kind in ("unauthorised_sign", "background", "allowed") and read_score < SURE_SIGN_READING)
+
+
+def _spotted_match(found: spotting.Spotted, read: TextMatch | None) -> TextMatch:
+    """The reading of a board whose pixels fit ``found``, an official name of the village: that plaque, as sure
+    as a fragment (the inspector sees what was read and what it fits)."""
+    seen = f"读作「{read.text}」" if read is not None and read.text else "未能直接读出文字"
+    return TextMatch(found.plaque, "official", FRAGMENT, found.text, False,
+                     f"{seen}；逐字比对本村应挂牌子的名称，与「{found.text}」吻合", spotted=True)
 
 
 def _reading_worth(match: TextMatch | None, read_score: float) -> tuple[int, int, float]:
@@ -689,7 +725,7 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
     plaque_rule = rules.plaque(ptype) if kind == "official" else None
     crop, box_wh = style_crop(photo, image, c.box, plaque_rule)
     style = style_checks(crop, box_wh, plaque_rule, rules,
-                         traditional=match.traditional if match else None, illuminant=illuminant,
+                         traditional=match.traditional if match and not match.spotted else None, illuminant=illuminant,
                          board=c.det_class is not None, cut=box_cut_by_photo(c.box, image.shape)) if crop.size else {}
     for check in style.values():
         if check["status"] == "fail":

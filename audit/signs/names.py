@@ -64,6 +64,7 @@ class TextMatch:
     closest: str | None = None  # for ``undecided``: the official plaque it is closest to
     place: str = ""  # the place chain read before the body
     partial: bool = False  # only part of the board's name was read (its start or its end hidden)
+    spotted: bool = False  # typed by aligning the village's official names to the recogniser's scores, not read
 
 
 # ------------------------------------------------------------------------------------------- normalising

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -77,27 +78,55 @@ class Reader:
         return out
 
     def read_plaques(self, crops: list[np.ndarray]) -> list[list[tuple[str, float]]]:
-        """:meth:`read_plaque` of many crops (their views through :meth:`recognise_many`)."""
+        """:meth:`read_plaque` of many crops (their views read in the crop streams)."""
+        return self.read_plaques_scored(crops)[0]
+
+    def read_plaques_scored(self, crops: list[np.ndarray]) -> tuple[list[list[tuple[str, float]]],
+                                                                     list[list[np.ndarray]]]:
+        """:meth:`read_plaques`, and from the same recogniser pass each crop's :meth:`char_scores`."""
         views, owner = [], []
         for k, crop in enumerate(crops):
-            for view in _plaque_views(crop):
+            for view in _plaque_views(crop) if crop.size else []:
                 views.append(view)
                 owner.append(k)
         readings: list[list[tuple[str, float]]] = [[] for _ in crops]
-        for k, reading in zip(owner, self.recognise_many(views), strict=True):
-            if reading[0]:
-                readings[k].append(reading)
-        return [sorted(r, key=lambda r: -r[1]) for r in readings]
+        scores: list[list[np.ndarray]] = [[] for _ in crops]
+        for k, (text, score, logp) in zip(owner, self.map(self._recognised, views), strict=True):
+            if text:
+                readings[k].append((text, score))
+            if logp is not None:
+                scores[k].append(logp)
+        return [sorted(r, key=lambda r: -r[1]) for r in readings], scores
+
+    def char_scores(self, crops: list[np.ndarray]) -> list[list[np.ndarray]]:
+        """For each plaque crop, for each of its views (as :meth:`read_plaque` reads it), the recogniser's natural
+        log-probabilities: one row per column of the line, one column per character of :attr:`alphabet` (what
+        :mod:`audit.signs.spotting` aligns names to)."""
+        return self.read_plaques_scored(crops)[1]
+
+    @cached_property
+    def alphabet(self) -> dict[str, int]:
+        """The recogniser's characters and their columns in :meth:`char_scores` (0 is CTC's blank)."""
+        return {ch: i for i, ch in enumerate(self._crop_engine.text_rec.postprocess_op.character) if i}
 
     def recognise(self, crop: np.ndarray) -> tuple[str, float]:
         """Recognition only, on a crop holding one line of text (horizontal)."""
+        text, score, _ = self._recognised(crop)
+        return text, score
+
+    def _recognised(self, crop: np.ndarray) -> tuple[str, float, np.ndarray | None]:
+        """Recognition of one line as RapidOCR's call with recognition only does it (its size limits, the
+        recogniser's input of 48 px height, greedy CTC decoding), with the recogniser's log-probabilities."""
         if crop.size == 0 or min(crop.shape[:2]) < 4:
-            return "", 0.0
-        result, _ = self._crop_engine(np.ascontiguousarray(crop), use_det=False, use_cls=False, use_rec=True)
-        if not result:
-            return "", 0.0
-        text, score = result[0]
-        return str(text), float(score)
+            return "", 0.0, None
+        engine = self._crop_engine
+        rec = engine.text_rec
+        _, height, width = rec.rec_image_shape
+        img, _, _ = engine.preprocess(np.ascontiguousarray(crop))
+        ratio = max(width / height, img.shape[1] / img.shape[0])
+        probs = rec.session(rec.resize_norm_img(img, ratio)[np.newaxis].astype(np.float32))[0]
+        text, score = rec.postprocess_op(probs)[0][:2]
+        return str(text), float(score), np.log(np.maximum(probs[0], 1e-12))
 
     def read_plaque(self, crop: np.ndarray) -> list[tuple[str, float]]:
         """Candidate readings of a plaque crop: as it is, and — for a tall crop — rotated 90° counter-
