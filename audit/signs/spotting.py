@@ -130,8 +130,17 @@ def spot(logps: list[np.ndarray], names: list[Name], alphabet: dict[str, int]) -
     if not usable or not logps:
         return None
     labels = [[alphabet[ch] for ch in nm.text] for nm in usable]
-    costs = np.min([alignment_costs(lp, labels) for lp in logps], axis=0)
-    per_char = costs / np.array([len(nm.body) for nm in usable])
+    bodies = np.array([len(nm.body) for nm in usable])
+    costs = np.full(len(usable), np.inf)
+    for lp in logps:
+        # A name's characters each take a column of their own, so its cost is at least the sum, over its characters,
+        # of the least any column loses by holding that character: names that cannot come within MAX_COST + MARGIN
+        # (neither the best nor a rival close enough to matter) are not aligned.
+        loss = (lp.max(axis=1, keepdims=True) - lp).min(axis=0)
+        near = np.flatnonzero(np.array([loss[seq].sum() for seq in labels]) / bodies <= MAX_COST + MARGIN)
+        if near.size:
+            costs[near] = np.minimum(costs[near], alignment_costs(lp, [labels[k] for k in near]))
+    per_char = costs / bodies
     order = np.argsort(per_char)
     first = usable[order[0]]
     if first.plaque is None or per_char[order[0]] > MAX_COST:
