@@ -627,7 +627,7 @@ def _restored_readings(engine: Engine, image: np.ndarray, boxes: list[tuple[floa
 def _in_doubt(match: TextMatch | None, read_score: float) -> bool:
     """A board whose reading names no plaque for sure: nothing read, undecided, or a doubtful reading of anything
     but an official plaque or an honour (a garbled official name reads as a sign or a slogan)."""
-    return match is None or match.kind in ("undecided", "unreadable") or (
+    return match is None or match.kind == "undecided" or (
         match.kind in ("unauthorised_sign", "background", "allowed") and read_score < SURE_SIGN_READING)
 
 

@@ -332,7 +332,8 @@ def _all_suffixes(rules: Rules) -> list[str]:
     return g.village_suffixes + g.township_suffixes + g.higher_suffixes
 
 
-def _village_core(piece: str, rules: Rules) -> str:
+def village_core(piece: str, rules: Rules) -> str:
+    """A village's or community's name without its ending (王庄村 → 王庄; a name that is all ending stays)."""
     return _core(piece, rules.names.village_suffixes)
 
 
@@ -341,8 +342,8 @@ def _other_village(place: _Place, village: str | None, rules: Rules, gazetteer: 
     if gazetteer is None or not village or not place.chain:
         return None
     last = place.chain[-1]
-    core = _village_core(last, rules)
-    own = _village_core(simplified(normalise_text(village)), rules)
+    core = village_core(last, rules)
+    own = village_core(simplified(normalise_text(village)), rules)
     if not core or core == own or len(core) < 2:
         return None
     if core in gazetteer.villages:
@@ -382,7 +383,7 @@ def _village_named_first(text: str, own: str, rules: Rules, gazetteer: Gazetteer
 
     names = []
     if own:
-        names += [own, _village_core(own, rules)]
+        names += [own, village_core(own, rules)]
     if gazetteer is not None:
         names += [text[:k] for k in range(2, min(len(text), 12) + 1) if gazetteer.level(text[:k]) == "village"]
     if any(len(n) >= 2 and text.startswith(n) and not marker_longer(n) for n in names):
@@ -502,7 +503,7 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
     if misread_marker:  # 共贵团…支部委员会: 共青团 misread, whose branch is not the party's
         return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，开头像「{misread_marker}」（其他组织），不能确认")
     marked, rest = _strip_marker(simple, rules)
-    own_core = _village_core(own, rules) if own else ""
+    own_core = village_core(own, rules) if own else ""
     honour_text = simple.replace(own, "") if len(own) >= 2 else simple  # 文明村老年协会: 文明村 is the village
     names = {p.id: p.name_zh for p in rules.plaques}
     candidates = _body_candidates(rest, marked, rules)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from audit.rules import Rules
+from audit.signs.names import village_core
 
 # Nats per character of the body by which a name may explain the board's columns worse than the recogniser's best
 # reading. Official boards of the tuning scenes: 117 of 210 within 2.5 (the best reading was right on 107); other
@@ -61,12 +62,7 @@ def names_for(rules: Rules, village: str, side: str) -> list[Name]:
     marked bodies; the body alone for plaques whose place is optional), then, as rivals that name no plaque: a marked
     body after the village without the marker (王庄村委员会), the rules' other bodies and the endings of unlisted
     signs' names that no official body ends with (any text may stand before them)."""
-    core = village
-    for suffix in sorted(rules.names.village_suffixes, key=len, reverse=True):
-        if village.endswith(suffix) and len(village) > len(suffix):
-            core = village[: -len(suffix)]
-            break
-    places = [p for p in dict.fromkeys((village, core)) if p]
+    places = [p for p in dict.fromkeys((village, village_core(village, rules))) if p]
     out: dict[str, Name] = {}
     for plaque in rules.plaques_at(side):
         for body in plaque.bodies:
