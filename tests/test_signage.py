@@ -373,6 +373,44 @@ def test_two_boxes_shifted_over_one_strip_are_one_board_but_touching_strips_are_
     assert len(_one_per_board(touching)) == 2
 
 
+def _wall_of_strips(xs: list[int], name: str = "王庄村股份经济合作社", width: int = 56):
+    """A wall with white strips of ``width`` px at ``xs``, each with ``name`` in a column of Song characters."""
+    import numpy as np
+    from PIL import ImageDraw
+
+    from audit.signs.fonts import faces_for, font
+
+    img = Image.new("RGB", (400, 400), (170, 160, 150))
+    draw = ImageDraw.Draw(img)
+    face = font(faces_for("song", False)[0], 24)
+    for x in xs:
+        draw.rectangle([x, 60, x + width - 1, 330], fill=(248, 248, 246))
+        for i, ch in enumerate(name):
+            draw.text((x + (width - 24) // 2, 70 + i * 25), ch, fill=(20, 20, 20), font=face)
+    return np.asarray(img)
+
+
+def test_two_boxes_each_over_part_of_one_strip_are_one_board_but_two_strips_stay_two(engine):
+    from audit.signs.engine import _Candidate, _one_column, _one_per_board
+    from audit.signs.names import TextMatch
+
+    ce = TextMatch("collective_economy", "official", 100.0, "沟村股份经济合作社", False)   # a cut name, read twice
+    # seed 170000000 photo 30: one box over the wall and the strip's left half, one over its right half
+    one_strip = _wall_of_strips([150])
+    halves = [_Candidate((125, 80, 178, 320), "detector+ocr", "strip", 0.6, ce, 1.0),
+              _Candidate((175, 60, 206, 318), "detector+ocr", "strip", 0.5, ce, 1.0)]
+    assert len(_one_per_board(halves)) == 2                     # from their boxes alone, as two strips would be
+    def on(image):
+        return lambda a, b: _one_column(engine.reader, image, a, b)
+
+    assert len(_one_per_board(halves, on(one_strip))) == 1      # one column of text between them: one board
+    # two strips of one body edge to edge, their boxes overlapping by a few pixels: a real duplicate
+    two_strips = _wall_of_strips([150, 206])
+    boxes = [_Candidate((148, 58, 209, 332), "detector+ocr", "strip", 0.8, ce, 1.0),
+             _Candidate((204, 58, 264, 332), "detector+ocr", "strip", 0.8, ce, 1.0)]
+    assert len(_one_per_board(boxes, on(two_strips))) == 2
+
+
 @pytest.mark.parametrize("scale", [1.0, 0.4])
 def test_the_text_pass_finds_lines_on_a_reduced_copy_and_reports_them_on_the_image(engine, scale):
     import numpy as np

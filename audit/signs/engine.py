@@ -11,7 +11,7 @@ inventory over all photos.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -263,10 +263,34 @@ def _same_board(a: _Candidate, b: _Candidate) -> bool:
     return (x_share > 0.7 and gap_y <= 0.15 * h) if tall else (y_share > 0.7 and gap_x <= 0.1 * w and not tall)
 
 
-def _one_per_board(candidates: list[_Candidate]) -> list[_Candidate]:
+def _side_by_side_strips(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Two tall boxes at one height (each spanning most of the other's rows) touching or overlapping across x."""
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = a, b
+    aw, ah, bw, bh = ax2 - ax1, ay2 - ay1, bx2 - bx1, by2 - by1
+    if ah <= STRIP_ASPECT * aw or bh <= STRIP_ASPECT * bw:
+        return False
+    rows = max(0.0, min(ay2, by2) - max(ay1, by1)) / max(min(ah, bh), 1e-6)
+    return rows > 0.7 and max(ax1, bx1) - min(ax2, bx2) <= 0.25 * min(aw, bw)
+
+
+def _one_column(reader: Reader, image: np.ndarray, a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Whether two tall boxes side by side are one strip boxed twice, each over part of its width (seed 170000000
+    photo 30: boxes at x 901–954 and 951–982 on a strip at 926–982, both reading its name): the text detector finds
+    on the two boxes' span a single column of text, and it crosses from one box into the other; two strips hung edge
+    to edge hold a column each. (The ink alone cannot tell: on that photo the stone wall's joints outweigh the red
+    text of the wooden strip.)"""
+    x1, y1 = max(0, int(min(a[0], b[0]))), max(0, int(min(a[1], b[1])))
+    crop = image[y1:int(max(a[3], b[3])), x1:int(max(a[2], b[2]))]
+    columns = [ln for ln in reader.read_board(crop) if ln.vertical and len(ln.text) >= 2]
+    return len(columns) == 1 and columns[0].box[0] + x1 < min(a[2], b[2]) and columns[0].box[2] + x1 > max(a[0], b[0])
+
+
+def _one_per_board(candidates: list[_Candidate],
+                   one_column: Callable[[tuple[float, ...], tuple[float, ...]], bool] | None = None) -> list[_Candidate]:
     """Drop a candidate that lies on the same board as a better one with the same reading (two detector
     boxes on one strip, a box and a text line of the same board read outside it, or a box split by its lines
-    and another box over one of them), or mostly inside a better one's box reading part of its text (中心 on a box
+    and another box over one of them; given ``one_column`` (:func:`_one_column` on the photo), two tall boxes side
+    by side over one column of text), or mostly inside a better one's box reading part of its text (中心 on a box
     over the end of 党群服务中心). Two separate boards of one body stay two: a real duplicate."""
     def rank(c: _Candidate) -> tuple:
         return (c.match is not None, c.source != "ocr", c.match.score if c.match else 0.0, c.det_conf, c.read_score)
@@ -281,7 +305,10 @@ def _one_per_board(candidates: list[_Candidate]) -> list[_Candidate]:
             return False
         if c.match.partial and c.match.text == k.match.text and overlap > PARTIAL_BOARD_SHARE:
             return True
-        return _same_board(k, c) and (overlap > 0.6 or c.match.kind == "official" or c.match.text == k.match.text)
+        if _same_board(k, c) and (overlap > 0.6 or c.match.kind == "official" or c.match.text == k.match.text):
+            return True
+        return one_column is not None and c.match.text == k.match.text and _side_by_side_strips(k.box, c.box) \
+            and one_column(k.box, c.box)
 
     kept: list[_Candidate] = []
     for c in sorted(candidates, key=rank, reverse=True):
@@ -602,7 +629,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             box = (min(ln.box[0] for ln in piece), min(ln.box[1] for ln in piece),
                    max(ln.box[2] for ln in piece), max(ln.box[3] for ln in piece))
             out.append(_Candidate(box, "ocr", None, 0.0, match, score))
-    return _one_per_board(out), restored
+    return _one_per_board(out, lambda a, b: _one_column(engine.reader, image, a, b)), restored
 
 
 def _restored_readings(engine: Engine, image: np.ndarray, boxes: list[tuple[float, float, float, float]],
