@@ -152,14 +152,16 @@ def test_a_column_of_large_song_characters_is_one_line():
 
 
 @pytest.mark.parametrize(("font_key", "em", "char_px", "song"), [
-    ("simhei", 22, 18.5, None),      # lines of 18 px: too small, not judged
-    ("simhei", 26, 22.0, False),     # 22 px: judged by the small-character model, and Hei is not Song
+    ("simhei", 16, 14.0, None),      # lines of 14 px: too small, not judged
+    ("simhei", 22, 18.5, False),     # 18 px: judged by the small-character model from 16 px, Hei is not Song
+    ("sungti", 20, 17.0, None),      # the held-out SungtiL GB at 17 px: cannot tell (P(song) about 0.12), not "not Song"
+    ("simhei", 26, 22.0, False),     # 22 px: the small-character model, and Hei is not Song
     ("sungti", 26, 22.0, True),      # the held-out SungtiL GB at the same size is Song
     ("simhei", 30, 25.0, False),     # 25 px: the small-character model too
     ("sungti", 30, 25.0, True),
     ("simhei", 40, 33.0, False),     # from 28 px: the main model
 ])
-def test_lines_from_20_px_are_judged(font_key, em, char_px, song):
+def test_lines_from_16_px_are_judged(font_key, em, char_px, song):
     path = str(SUNGTI) if font_key == "sungti" else face(font_key).path
     reading = tf.classifier().reading(column(path, em=em))
     assert reading.char_px == pytest.approx(char_px, abs=1.5)
@@ -214,6 +216,11 @@ def test_small_lines_need_a_lower_song_probability_to_fail(char_px, p_song, song
     (21.9, 0.10, None),   # 20–22 px: P(song) <= 0.05
     (20.0, 0.05, False),
     (20.0, 0.30, True),
+    (19.9, 0.05, None),   # 16–20 px: P(song) <= 0.03
+    (19.9, 0.03, False),
+    (16.0, 0.03, False),
+    (16.0, 0.04, None),
+    (16.0, 0.30, True),
 ])
 def test_the_small_character_models_thresholds(char_px, p_song, song):
     probs = {"song": p_song, "hei": 1.0 - p_song, "kai": 0.0}
@@ -236,3 +243,23 @@ def test_run_time_never_imports_torch():
             "print('torch' in sys.modules, 'onnxruntime' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_the_training_network_width_is_an_option_and_defaults_to_the_shipped_network(monkeypatch, tmp_path):
+    torch = pytest.importorskip("torch")
+    from audit.model import typeface as training
+
+    def weights(net) -> int:
+        return sum(p.numel() for p in net.parameters())
+
+    assert training.NET_WIDTH == (16, 32, 48)
+    assert weights(training._net()) == 19_027  # the shipped models' network (models/TYPEFACE_CARD.md)
+    wide = training._net((32, 64, 96))
+    assert weights(wide) > 3 * 19_027
+    wide.eval()
+    assert tuple(wide(torch.zeros(2, 1, tf.INPUT_PX, tf.INPUT_PX)).shape) == (2, 3)
+    asked = []
+    monkeypatch.setattr(training, "train", lambda out, **kw: asked.append(kw["width"]) or {})
+    training.main(["train", "--out", str(tmp_path)])
+    training.main(["train", "--out", str(tmp_path), "--width", "32", "64", "96"])
+    assert asked == [(16, 32, 48), (32, 64, 96)]

@@ -9,8 +9,8 @@ split by design: the held-out fonts differ from every training font of their typ
 apart). Fonts missing on this machine are skipped and named.
 
     nice -n 10 .venv/bin/python -m audit.model.typeface train --out models/
-    nice -n 10 .venv/bin/python -m audit.model.typeface train --out models/ --boards 30000 --epochs 20 \
-        --px 9 34 --ink-quantile 0.995 --name typeface_small     # the model for lines under 28 px
+    nice -n 10 .venv/bin/python -m audit.model.typeface train --out models/ --boards 30000 --epochs 16 \
+        --px 9 34 --ink-quantile 0.995 --name typeface_small --width 32 64 96   # the model for lines under 28 px
     .venv/bin/python -m audit.model.typeface eval --model models/typeface.onnx
 """
 
@@ -269,22 +269,29 @@ def window_set(split: str, n_boards: int, seed: int, *, per_board: int = 4, keys
     return np.concatenate(xs), np.asarray(ys, np.int64), np.asarray(fs, np.int64)
 
 
-def _net():  # noqa: ANN202 - torch is imported here only
-    """About 19,000 weights: a strided stem, two pooled stages, global average pooling (typeface is in the
-    strokes' texture, not in where they are)."""
+NET_WIDTH: tuple[int, int, int] = (16, 32, 48)  # the shipped models' channels (stem, second, third conv)
+
+
+def _net(width: tuple[int, int, int] = NET_WIDTH):  # noqa: ANN202 - torch is imported here only
+    """A strided stem, two pooled stages, global average pooling (typeface is in the strokes' texture, not in
+    where they are). ``width``: the three convolutions' channels; the default (16, 32, 48) is the shipped
+    models' network, about 19,000 weights."""
     import torch.nn as nn
 
     def block(i: int, o: int, k: int = 3, s: int = 1, p: int = 1) -> list:
         return [nn.Conv2d(i, o, k, s, p, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
 
-    return nn.Sequential(*block(1, 16, 4, 2, 1), nn.MaxPool2d(2), *block(16, 32), nn.MaxPool2d(2), *block(32, 48),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.1), nn.Linear(48, 3))
+    c1, c2, c3 = width
+    return nn.Sequential(*block(1, c1, 4, 2, 1), nn.MaxPool2d(2), *block(c1, c2), nn.MaxPool2d(2), *block(c2, c3),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.1), nn.Linear(c3, 3))
 
 
 def train(out_dir: Path, *, n_boards: int = 5000, epochs: int = 6, seed: int = 7,
-          px_range: tuple[float, float] = (12.0, 110.0), name: str = "typeface", ink_quantile: float = tf.INK_QUANTILE) -> dict:
+          px_range: tuple[float, float] = (12.0, 110.0), name: str = "typeface", ink_quantile: float = tf.INK_QUANTILE,
+          width: tuple[int, int, int] = NET_WIDTH) -> dict:
     """Train on the training fonts with characters ``px_range`` pixels high, export ``{name}.onnx`` to
-    ``out_dir`` and return the recipe (also written as ``{name}_recipe.json``)."""
+    ``out_dir`` and return the recipe (also written as ``{name}_recipe.json``). ``width``: the network's
+    channels (:func:`_net`)."""
     import torch
 
     torch.manual_seed(seed)
@@ -293,7 +300,7 @@ def train(out_dir: Path, *, n_boards: int = 5000, epochs: int = 6, seed: int = 7
     x, y, _ = window_set("train", n_boards, seed, px_range=px_range, ink_quantile=ink_quantile)
     xv, yv, _ = window_set("train", n_boards // 8, seed + 1, px_range=px_range, ink_quantile=ink_quantile)
     t_data = time.time() - t0
-    net = _net()
+    net = _net(tuple(width))
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
     steps = epochs * math.ceil(len(x) / 128)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
@@ -328,7 +335,7 @@ def train(out_dir: Path, *, n_boards: int = 5000, epochs: int = 6, seed: int = 7
     recipe = {"train_windows": int(len(x)), "val_windows": int(len(xv)), "epochs": epochs, "seed": seed,
               "n_boards": n_boards, "char_px": list(px_range), "ink_quantile": ink_quantile,
               "data_seconds": round(t_data), "seconds": round(time.time() - t0),
-              "params": int(sum(p.numel() for p in net.parameters())), "log": log,
+              "width": list(width), "params": int(sum(p.numel() for p in net.parameters())), "log": log,
               "train_fonts": sorted(k for k, (f, _) in installed_fonts().items() if f.split == "train"),
               "missing_fonts": missing_fonts()}
     (out_dir / f"{name}_recipe.json").write_text(json.dumps(recipe, ensure_ascii=False, indent=1) + "\n")
@@ -376,6 +383,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="characters' height in pixels, drawn log-uniform")
     t.add_argument("--name", default="typeface", help="writes NAME.onnx and NAME_recipe.json")
     t.add_argument("--ink-quantile", type=float, default=tf.INK_QUANTILE, help="windows scaled so this quantile of ink is 1")
+    t.add_argument("--width", type=int, nargs=3, default=NET_WIDTH, metavar=("C1", "C2", "C3"),
+                   help="the three convolutions' channels (default: the shipped models' 16 32 48)")
     e = sub.add_parser("eval")
     e.add_argument("--model", type=Path, default=None)
     e.add_argument("--boards", type=int, default=80)
@@ -386,7 +395,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "train":
         print(json.dumps(train(args.out, n_boards=args.boards, epochs=args.epochs, seed=args.seed,
                               px_range=tuple(args.px), name=args.name,
-                              ink_quantile=args.ink_quantile))[:2000])
+                              ink_quantile=args.ink_quantile, width=tuple(args.width)))[:2000])
     else:
         res = evaluate(args.model, boards_per_font=args.boards, min_px=args.px[0], max_px=args.px[1])
         print("font                   split       truth  Song? yes/no/cannot tell   right of decided  decided  "

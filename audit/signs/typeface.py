@@ -52,15 +52,17 @@ MISMATCH_AT = 0.15  # P at most this: it is not; in between: cannot tell
 SMALL_CHAR_PX = 28.0
 SMALL_MISMATCH_AT = 0.05
 # Lines under SMALL_CHAR_PX are read by a second model trained on small characters only (9–34 px,
-# ``models/typeface_small.onnx``; its windows scaled to the 99.5th percentile of ink, so that a Song's thin
-# horizontals stay fainter than its verticals). Generated boards in the held-out fonts (bench/style_eval.py's
-# renderer, seeds 41000000 and 42000000, 1,400 boards; not the bench's own seed): with the small model, in-order
-# Song had P <= 0.10 on 0 of 151 boards of 22–28 px lines (Hei/Kai: 138 of 150); on 20–22 px lines P <= 0.05 on 1
-# of 41 (Hei/Kai: 13 of 38). Under 20 px the two overlap (area under the curve 0.89–0.90 at 16–20 px, about chance
-# under 16 px): not judged. Without the small model the main model's rules above apply (lines from 24 px).
-SMALL_MODEL_MIN_CHAR_PX = 20.0
+# ``models/typeface_small.onnx``, 32/64/96 channels since 2026-12-03; its windows scaled to the 99.5th percentile
+# of ink, so that a Song's thin horizontals stay fainter than its verticals). Generated boards in the held-out fonts
+# (bench/style_eval.py's renderer, seeds 41000000 and 42000000, 5,400 boards of 14–34 px characters; not the
+# bench's own seed): with the small model, in-order Song had P <= 0.10 on 1 of 268 boards of 22–28 px lines
+# (Hei/Kai: 180 of 206); on 20–22 px lines P <= 0.05 on 2 of 249 (Hei/Kai: 133 of 224); on 16–20 px lines P <= 0.03
+# on 4 of 704 (Hei/Kai: 143 of 689; area under the curve Song against Hei/Kai 0.92, was 0.83–0.85 with the
+# 16/32/48-channel model, which judged only from 20 px). Under 16 px (AUC 0.79): not judged. Without the small
+# model the main model's rules above apply (lines from 24 px).
+SMALL_MODEL_MIN_CHAR_PX = 16.0
 SMALL_MODEL_INK_QUANTILE = 0.995
-SMALL_MODEL_MISMATCH_AT = ((22.0, 0.10), (SMALL_MODEL_MIN_CHAR_PX, 0.05))  # (lines from this width, P at most)
+SMALL_MODEL_MISMATCH_AT = ((22.0, 0.10), (20.0, 0.05), (SMALL_MODEL_MIN_CHAR_PX, 0.03))  # (lines from, P at most)
 INK_QUANTILE = 0.95  # the main model's windows: this quantile of the characters' ink is 1
 MIN_WINDOWS = 2
 LINE_RUN_SHARE = 0.6  # two runs of the ink's profile both at least this share of the widest are two lines
