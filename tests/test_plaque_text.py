@@ -451,3 +451,23 @@ def test_a_body_sharing_the_villages_ending_follows_that_ending(rules, text, kin
     assert m.kind == kind
     if kind == "undecided":
         assert m.closest == "supervision_committee"
+
+
+@pytest.mark.parametrize(("text", "kind", "closest"), [
+    ("王庄村退役军月笋站", "undecided", "veterans_station"),   # 退役军人服务站 with 人服务 garbled (a shaken 12-MP photo)
+    ("王庄村退役军人笋站", "undecided", "veterans_station"),   # 服务 read as one wrong character
+    ("王庄村股份经济合乍社", "official", None),                 # one confusable character: the body itself
+    ("王庄村退役军人之家", "unauthorised_sign", None),          # the beginning of a body, then a word of another
+    ("王庄村退役军人服务社", "unauthorised_sign", None),
+    ("王庄村村务监督小组", "unauthorised_sign", None),
+    ("王庄村新时代文明实践志愿服务队", "unauthorised_sign", None),  # much longer than the body: a body of its own
+    ("王庄村村民议事会", "unauthorised_sign", None),            # two characters in common are no beginning
+])
+def test_an_official_bodys_beginning_before_a_garble_is_for_the_inspector(rules, text, kind, closest):
+    """An official plaque read as its body's beginning and then characters no word of the signs' grammar accounts
+    for was a must-fix unauthorised sign (seed 60000000 photo 14 at 4000 px: 大槐树村退役军月笋站, the village's
+    veterans' service station on a shaken photo); a name that ends in a word of its own is another body still."""
+    m = type_from_text(text, rules, village="王庄村", side="internal")
+    assert m.kind == kind, m.reason
+    if closest:
+        assert m.closest == closest and "读不清" in m.reason

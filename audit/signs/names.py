@@ -612,6 +612,10 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
             # name to call it a body read with confidence; a name read without its village must show more of it.
             return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，只认出结尾「{ending}」，名称不全，不能确认",
                          _closest_official(rest, rules))
+        garbled = _garbled_official(tail, rules)
+        if garbled is not None:
+            return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，开头是「{names[garbled]}」的名称，其后读不清，不能确认",
+                         garbled)
         return match(OTHER, "unauthorised_sign", SURE, "机构名称不在挂牌清单内", _closest_official(rest, rules))
     if _NAMED_VILLAGE.search(simple) or (len(own_core) >= 2 and simple.startswith(own_core)
                                          and len(simple) <= len(own_core) + 1):
@@ -743,6 +747,25 @@ def _lookalike(rest: str, cand: _Candidate, rules: Rules) -> str | None:
         if fit.other + fit.gaps <= 1 and fit.cost <= cand.fit.cost:
             return other
     return None
+
+
+def _garbled_official(tail: str, rules: Rules) -> str | None:
+    """The plaque whose body ``tail`` begins as (at least three characters and half the body, rounded down) before
+    characters that no word of the unauthorised signs' grammar accounts for (its markers and endings): 退役军人笋站 is
+    退役军人服务站 with 服务 misread as one character, not a sign of another body, while 退役军人之家 and 退役军人服务社
+    end in a word of their own (之家, 服务社) and are other bodies, as is a name longer than the body by more than a
+    character (新时代文明实践志愿服务队). The beginning may hold characters our OCR confuses (退役军月 for 退役军人)."""
+    signs, conf = rules.unauthorised_signs, _confusions()
+    ending = max((w for w in (*signs.endings, *signs.markers) if tail.endswith(w)), key=len, default="")
+    best: tuple[int, str] | None = None
+    for plaque in rules.plaques:
+        for body in plaque.bodies:
+            n = next((i for i, (a, b) in enumerate(zip(tail, body, strict=False)) if a != b and (b, a) not in conf),
+                     min(len(tail), len(body)))
+            misread = n >= max(3, len(body) // 2) and n < len(tail) - len(ending) and len(tail) <= len(body) + 1
+            if misread and (best is None or n > best[0]):
+                best = (n, plaque.id)
+    return best[1] if best is not None else None
 
 
 def _closest_official(rest: str, rules: Rules) -> str | None:
