@@ -44,6 +44,9 @@ class _Reader:
     def char_scores(self, crops):
         return [[] for _ in crops]
 
+    def line_scores(self, crop, lines):
+        return []
+
     def lines_at(self, image, *, skip=(), keep=(), min_score=0.5, scale=1.0):
         # The test photo codes each pixel's position (see _photo): the region's offset is its first pixel's.
         r, g, b = (int(v) for v in image[0, 0])

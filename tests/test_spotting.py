@@ -136,3 +136,54 @@ def test_the_engine_counts_a_misread_strip_it_fits_and_says_so(monkeypatch):
     official = {p.type for p in result.plaques if p.kind == "official"}
     assert official - {p.type for p in as_read.plaques if p.kind == "official"} >= {p.type for p in spotted}
     assert official <= set(OFFICIAL.values())                                 # the other bodies' strips are not
+
+
+def _plate_with_a_small_line(text: str, char: int, sigma: float) -> np.ndarray:
+    """A 150 × 100 white plate holding one line of small Song characters (``char`` px), blurred: the crop read whole
+    squeezes the line to a few pixels of the recogniser's 48-px input."""
+    from audit.signs.fonts import faces_for, font
+
+    img = Image.new("RGB", (160, 110), (196, 180, 160))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([5, 5, 155, 105], fill=(250, 250, 248), outline=(150, 150, 150))
+    face = font(faces_for("song", False)[0], char)
+    draw.text((5 + (150 - draw.textlength(text, font=face)) / 2, 35), text, fill=(20, 20, 20), font=face)
+    blurred = cv2.GaussianBlur(np.asarray(img).astype(np.float32), (0, 0), sigma)
+    return np.clip(blurred + np.random.default_rng(0).normal(0, 3, blurred.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("char", "sigma"), [(9, 1.0), (12, 1.3)])
+def test_a_small_line_on_a_large_plate_fits_its_name_at_its_own_scale(reader, char, sigma):
+    from audit.signs.names import type_from_text
+
+    rules = load_rules()
+    names = spotting.names_for(rules, VILLAGE, "external")
+    decided = 0
+    for name, plaque in {"王庄村股份经济合作社": "collective_economy", "中共王庄村支部委员会": "party_org"}.items():
+        plate = _plate_with_a_small_line(name, char, sigma)
+        lines = reader.read_board(plate)                        # the engine's second look: the line is found …
+        assert spotting.spot(reader.char_scores([plate])[0], names, reader.alphabet) is None   # … not in the whole crop
+        views = reader.char_scores([plate])[0] + reader.line_scores(plate, lines)
+        found = spotting.spot(views, names, reader.alphabet)
+        assert found is not None and found.plaque == plaque, (name, [ln.text for ln in lines], found)
+        decided += type_from_text(lines[0].text, rules, village=VILLAGE).kind != "official"
+    assert decided   # at least one whose second look's reading alone leaves it undecided
+    for name in ("王庄村村民议事会", "王庄村乡贤理事会", "王庄村老年协会"):
+        plate = _plate_with_a_small_line(name, char, sigma)
+        views = reader.char_scores([plate])[0] + reader.line_scores(plate, reader.read_board(plate))
+        assert spotting.spot(views, names, reader.alphabet) is None, name
+
+
+def test_several_lines_are_also_scored_one_after_the_other(reader):
+    from audit.signs.ocr import TextLine
+
+    plate = _plate_with_a_small_line("王庄村民兵连", 12, 0.5)
+    lines = reader.read_board(plate)
+    (line,) = lines
+    x1, y1, x2, y2 = line.box
+    mid = (x1 + x2) / 2
+    halves = [TextLine("", 1.0, (mid, y1, x2, y2), False), TextLine("", 1.0, (x1, y1, mid, y2), False)]
+    views = reader.line_scores(plate, halves)
+    assert len(views) == 3 and len(views[2]) == len(views[0]) + len(views[1])   # each, then both in reading order
+    names = spotting.names_for(load_rules(), VILLAGE, "external")
+    assert spotting.spot(views[2:], names, reader.alphabet).plaque == "militia"

@@ -571,7 +571,8 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             texts = group_texts(texts) + boards[k][0]
             boards[k] = (texts, *_best_match(texts, rules, village, side, gazetteer))
     # Boards still in doubt are checked against the village's official names (audit.signs.spotting): the
-    # recogniser's scores for each column of the crop (from the pass that read it), not only its best reading.
+    # recogniser's scores for each column of the crop (from the pass that read it), not only its best reading, and
+    # where none fits, of the lines the board's second look found.
     doubt = [k for k, (_, match, read_score) in boards.items() if engine.spot_names and village and crops[k].size
              and _in_doubt(match, read_score)]
     if doubt:
@@ -583,6 +584,9 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
             scores[k] = got
         for k in doubt:
             found = spotting.spot(scores[k], names, engine.reader.alphabet)
+            if found is None and second.get(k):   # the lines its second look found, each at its own scale
+                views = scores[k] + engine.reader.line_scores(crops[k], second[k])
+                found = spotting.spot(views, names, engine.reader.alphabet)
             if found is not None:
                 texts, match, read_score = boards[k]
                 boards[k] = (texts, _spotted_match(found, match), read_score)

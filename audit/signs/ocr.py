@@ -98,6 +98,20 @@ class Reader:
                 scores[k].append(logp)
         return [sorted(r, key=lambda r: -r[1]) for r in readings], scores
 
+    def line_scores(self, crop: np.ndarray, lines: list[TextLine]) -> list[np.ndarray]:
+        """The recogniser's scores (as :meth:`char_scores`) of a board's ``lines`` found by :meth:`read_board`
+        (boxes in the crop's pixels), each cut from the crop with a margin of a quarter of its short side (a column
+        turned as a strip is), and for two lines or more all of them one after the other in reading order: where
+        the crop read whole squeezes a small line (one line on a large plate, a 60 × 40 plaque's two lines)."""
+        parts = []
+        for ln in reading_order(lines):
+            x1, y1, x2, y2 = (int(round(v)) for v in ln.box)
+            pad = max(2, min(x2 - x1, y2 - y1) // 4)
+            part = crop[max(0, y1 - pad):y2 + pad, max(0, x1 - pad):x2 + pad]
+            parts.append(np.rot90(part, 1) if ln.vertical else part)
+        got = [logp for _, _, logp in self.map(self._recognised, parts) if logp is not None]
+        return got + ([np.concatenate(got)] if 2 <= len(got) == len(parts) else [])
+
     def char_scores(self, crops: list[np.ndarray]) -> list[list[np.ndarray]]:
         """For each plaque crop, for each of its views (as :meth:`read_plaque` reads it), the recogniser's natural
         log-probabilities: one row per column of the line, one column per character of :attr:`alphabet` (what
