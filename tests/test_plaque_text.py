@@ -471,3 +471,22 @@ def test_an_official_bodys_beginning_before_a_garble_is_for_the_inspector(rules,
     assert m.kind == kind, m.reason
     if closest:
         assert m.closest == closest and "读不清" in m.reason
+
+
+@pytest.mark.parametrize(("text", "kind", "closest"), [
+    ("官道口村经济会", "undecided", "collective_economy"),  # 经济合作社 cut through 合, read 会 (measured confusion)
+    ("官道口村村民术", "undecided", "villagers_committee"),  # a last character no ending: as before
+    ("官道口村实践点", "unauthorised_sign", None),           # 点 is no misreading of 践's next character 站
+    ("官道口村村务监督站", "unauthorised_sign", None),        # nor 站 of 委
+    ("官道口村股份经济社", "unauthorised_sign", None),        # nor 社 of 合
+    ("官道口村村民议事会", "unauthorised_sign", None),
+])
+def test_a_cut_names_last_character_read_as_an_ending_is_for_the_inspector(rules, text, kind, closest):
+    """A strip cut by an occluder through 合 of 经济合作社 read 官道口村经济会 (seed 210000023 at 2000 px), and the
+    one-character ending 会 made it a must-fix unauthorised sign of a body 经济会. A one-character ending that our OCR
+    is measured to read for the body's next character leaves the cut name for the inspector; an ending that is no
+    such misreading is a body of its own still."""
+    m = type_from_text(text, rules, village="官道口村")
+    assert m.kind == kind, m.reason
+    if closest:
+        assert m.closest == closest and "末尾被遮挡" in m.reason

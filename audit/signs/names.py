@@ -672,15 +672,20 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
             if len(owners) == 1:
                 return owners.pop(), f"只读出名称的后半部分「{frag}」", True
     # the last character read may be half cut, unless it ends the text as a body does (…实践点, …服务站 are other
-    # bodies, not 新时代文明实践站 or 党群服务中心 cut)
+    # bodies, not 新时代文明实践站 or 党群服务中心 cut) — or our OCR is measured to read the body's next character
+    # as that one-character ending (经济会: 经济合作社 cut through 合, which the OCR reads 会 more than any other)
     either = None  # a cut name two plaques' bodies begin with: the inspector decides
-    for cut in (0, 1) if not rest.endswith(tuple(rules.unauthorised_signs.endings)) else (0,):
+    ends_as_body = rest.endswith(tuple(rules.unauthorised_signs.endings))
+    conf = _confusions()
+    for cut in (0, 1):
         seen = rest[: len(rest) - cut]
         for plaque in rules.plaques:
             for body in plaque.bodies:
                 for k in range(len(body) - 1, 1, -1):
                     head = body[:k]
                     if not seen.endswith(head) or cut and body[k] == rest[-1]:
+                        continue
+                    if cut and ends_as_body and (body[k], rest[-1]) not in conf:
                         continue
                     owners = {p.id for p in rules.plaques for b in p.bodies if b.startswith(head)}
                     before = seen[: len(seen) - k]
