@@ -91,6 +91,11 @@ def _boxes(n: int):
     return [(10.0 + 90 * i, 50.0, 10.0 + 90 * i + 20 + i, 400.0) for i in range(n)]
 
 
+def _wide_boxes():
+    # three strips 60, 65 and 70 px wide (x 10-70, 100-165, 195-265), wide enough that a row's sweep reduces them
+    return [(10.0, 50.0, 70.0, 400.0), (100.0, 50.0, 165.0, 400.0), (195.0, 50.0, 265.0, 400.0)]
+
+
 NAMES = ["中共王庄村支部委员会", "王庄村村民委员会", "王庄村股份经济合作社", "王庄村村务监督委员会", "王庄村民兵连",
          "王庄村党群服务中心", "王庄村新时代文明实践站"]
 
@@ -116,10 +121,10 @@ def test_boxes_all_read_send_only_their_row_to_the_text_pass(rules):
     # is swept, where a board fits beside its boxes: a missed board of the row is read, its read boxes are not.
     from audit.signs.engine import ROW_TEXT_PX
 
-    boxes = [(b[0], b[1], b[0] + 40 + 10 * i, b[3]) for i, b in enumerate(_boxes(3))]   # x 10-50, 100-150, 190-250
+    boxes = _wide_boxes()
     missed = TextLine("王庄村村务监督委员会", 0.97, (600.0, 150.0, 625.0, 350.0), True)   # in the row, no box
     below = TextLine("王庄村老年人协会", 0.97, (300.0, 580.0, 400.0, 598.0), False)     # under the row's band
-    reader = _Reader({40 + 10 * i: [(NAMES[i], 0.99)] for i in range(3)}, [missed, below])
+    reader = _Reader({60 + 5 * i: [(NAMES[i], 0.99)] for i in range(3)}, [missed, below])
     detector = _Detector(boxes)
     engine = Engine(rules=rules, reader=reader, detector=detector)
     result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
@@ -128,7 +133,7 @@ def test_boxes_all_read_send_only_their_row_to_the_text_pass(rules):
     assert regions and all(r[1] <= 50 and 400 < r[3] < 580 for r in regions)   # the row's band, not below it
     for b in boxes:   # no box's middle is looked at again
         assert not any(r[0] <= (b[0] + b[2]) / 2 <= r[2] for r in regions)
-    assert all(p["scale"] == pytest.approx(ROW_TEXT_PX / 40) for p in reader.full_passes)  # the row's narrowest strip
+    assert all(p["scale"] == pytest.approx(ROW_TEXT_PX / 60) for p in reader.full_passes)  # the row's narrowest strip
     assert sorted(p.type for p in result.plaques) == ["collective_economy", "party_org", "supervision_committee",
                                                       "villagers_committee"]
     assert [p.text for p in result.plaques if p.source == "ocr"] == ["王庄村村务监督委员会"]
@@ -160,15 +165,15 @@ def test_a_row_where_nothing_could_be_read_is_not_swept(rules):
     # plaque, found by a region in doubt, makes it swept
     from audit.signs.engine import ROW_TEXT_PX
 
-    boxes = [(b[0], b[1], b[0] + 40 + 10 * i, b[3]) for i, b in enumerate(_boxes(3))]   # x 10-50, 100-150, 190-250
+    boxes = _wide_boxes()
     missed = TextLine("王庄村村务监督委员会", 0.97, (600.0, 150.0, 625.0, 350.0), True)   # in the row, no box
-    garble = TextLine("口口口", 0.6, (105.0, 100.0, 145.0, 130.0), False)                 # on a strip, names nothing
-    for found, swept in (([garble], False), ([garble, TextLine("王庄村民兵连", 0.9, (195.0, 100.0, 245.0, 300.0),
+    garble = TextLine("口口口", 0.6, (110.0, 100.0, 155.0, 130.0), False)                 # on a strip, names nothing
+    for found, swept in (([garble], False), ([garble, TextLine("王庄村民兵连", 0.9, (200.0, 100.0, 260.0, 300.0),
                                                                 True)], True)):
         reader = _Reader({}, [missed, *found])
         engine = Engine(rules=rules, reader=reader, detector=_Detector(boxes))
         result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
-        row_passes = [p for p in reader.full_passes if p["scale"] == pytest.approx(ROW_TEXT_PX / 40)]
+        row_passes = [p for p in reader.full_passes if p["scale"] == pytest.approx(ROW_TEXT_PX / 60)]
         assert reader.full_passes and (len(row_passes) > 0) == swept
         assert ("王庄村村务监督委员会" in [p.text for p in result.plaques]) == swept
 

@@ -602,3 +602,40 @@ def test_a_box_mostly_inside_a_board_reading_part_of_its_text_is_that_board():
     # a board beside it reading a name of its own stays
     other = _Candidate((390, 891, 520, 987), "detector+ocr", "plaque", 0.5, end, 0.9)
     assert len(_one_per_board([whole, other])) == 2
+
+
+def test_a_small_plate_beside_a_wider_strip_is_read_by_the_rows_sweep(engine):
+    """Seed 210000026: a 60 × 45 px two-line plate (9-px characters) hung in the row of a 54-px strip, missed by the
+    detector. The row's sweep looks at its stretches reduced so that the strip measures ROW_TEXT_PX: at 32 px the
+    plate's characters shrank to 5 px and went unread; the plate is found when the sweep keeps them readable."""
+    from PIL import ImageDraw
+
+    from audit.signs.detect import Detection
+    from audit.signs.engine import plaques_from_photo
+    from audit.signs.fonts import faces_for, font
+    from audit.signs.intake import photo_from_bytes
+
+    class OneBox:   # the detector found the strip only
+        path = None
+
+        def detect(self, image, *, conf=0.25, iou=0.5):
+            return [Detection((598.0, 78.0, 655.0, 402.0), "strip", 0.9)]
+
+    img = Image.new("RGB", (800, 500), (150, 135, 120))
+    draw = ImageDraw.Draw(img)
+    song = faces_for("song", False)[0]
+    draw.rectangle([600, 80, 653, 400], fill=(246, 246, 242))
+    for i, ch in enumerate("王庄村村民委员会"):
+        draw.text((611, 90 + i * 38), ch, fill=(20, 20, 20), font=font(song, 32))
+    draw.rectangle([150, 150, 210, 195], fill=(240, 226, 222))
+    small = font(song, 9)
+    for j, line in enumerate(("中共王庄村", "支部委员会")):
+        draw.text((180 - draw.textlength(line, font=small) / 2, 150 + 45 * (0.22 + 0.38 * j)), line,
+                  fill=(200, 30, 30), font=small)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    photo = photo_from_bytes(buf.getvalue(), "wall.png", rules=engine.rules)
+    result = plaques_from_photo(photo, Engine(rules=engine.rules, reader=engine.reader, detector=OneBox()),
+                                village="王庄村")
+    assert {(p.kind, p.type) for p in result.plaques} == {("official", "party_org"),
+                                                         ("official", "villagers_committee")}

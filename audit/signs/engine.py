@@ -84,9 +84,12 @@ REGION_MARGIN = 0.5
 # of bench/signage_plain.py: two of 40 photos had official plaques missed so, beside boxes that settled).
 ROW_MARGIN = 0.5
 ROW_GAP = 0.8
-# A row's stretches are looked at reduced so that the row's smallest box has this short side (a two-line 60 × 40
-# plaque's characters about 10 px high): half the regions' REGION_TEXT_PX, as a stretch is most often bare wall.
-ROW_TEXT_PX = 32.0
+# A row's stretches are looked at reduced so that the row's smallest box has this short side: three quarters of the
+# regions' REGION_TEXT_PX, as a stretch is most often bare wall. A missed 60 × 40 plate may be shorter than the row's
+# strips are wide (seed 210000026: a 45-px two-line plate beside a 54-px strip); at 32 px its 9-px characters
+# shrank to 5 px and went unread, at 48 px they stay readable (7-8 px). Measured: the 12-MP photos' text pass 0.30
+# -> 0.37 s (bench/speed.py --no-batch, median), 2000-px photos within noise.
+ROW_TEXT_PX = 48.0
 # Two detector boxes of one reading that share more than this part of the narrower one's width and of the lower
 # one's height are one board (a 12-MP scene of bench/signage_eval.py --long-side 4000 had two boxes shifted over
 # one strip, sharing 0.63 of the width: a false duplicate); two real boards of one body hang apart, their boxes
@@ -369,8 +372,8 @@ def _rows(boxes: list[tuple[float, float, float, float]], shape: tuple[int, ...]
     there), each with a quarter of that width of its neighbours on either side; with each stretch, the short side
     of the row's smallest box (the stretch is looked at so that it measures :data:`ROW_TEXT_PX`). With ``seen``
     (boxes of readings that name something, :func:`_names_something`), only bands holding the middle of one of them
-    are swept: beside boards none of which could be read (a blurred or distant facade), a pass at half the scale
-    of the regions in doubt reads no more (one such row of the six 12-MP photos of bench/speed.py cost 0.33 s and
+    are swept: beside boards none of which could be read (a blurred or distant facade), a pass at a smaller scale
+    than the regions in doubt reads no more (one such row of the six 12-MP photos of bench/speed.py cost 0.33 s and
     read nothing)."""
     h, w = shape[:2]
     rows: list[list[tuple[float, float, float, float]]] = []
