@@ -672,8 +672,8 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
             if len(owners) == 1:
                 return owners.pop(), f"只读出名称的后半部分「{frag}」", True
     # the last character read may be half cut, unless it ends the text as a body does (…实践点, …服务站 are other
-    # bodies, not 新时代文明实践站 or 党群服务中心 cut) — or our OCR is measured to read the body's next character
-    # as that one-character ending (经济会: 经济合作社 cut through 合, which the OCR reads 会 more than any other)
+    # bodies, not 新时代文明实践站 or 党群服务中心 cut) — unless our OCR is measured to read the body's next character
+    # as that last character (经济会: 经济合作社 cut through 合, which the OCR reads 会 more than as any other)
     either = None  # a cut name two plaques' bodies begin with: the inspector decides
     ends_as_body = rest.endswith(tuple(rules.unauthorised_signs.endings))
     conf = _confusions()
