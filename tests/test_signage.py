@@ -639,3 +639,29 @@ def test_a_small_plate_beside_a_wider_strip_is_read_by_the_rows_sweep(engine):
                                 village="王庄村")
     assert {(p.kind, p.type) for p in result.plaques} == {("official", "party_org"),
                                                          ("official", "villagers_committee")}
+
+
+def test_on_a_blurred_photo_a_sign_close_to_an_official_name_is_for_the_inspector(rules):
+    """Seed 230000029: a blurred photo (a retake asked for) of the veterans' station cut by the frame read
+    役军人服务社 at 0.93 — a must-fix unauthorised sign on the village's own plaque. On a blurred photo a sign read
+    close to an official name is undecided; on a sharp one it stays a finding, and a sign near no official name
+    stays a finding on either."""
+    import numpy as np
+
+    from audit.signs.engine import _Candidate, _plaque_result
+    from audit.signs.intake import photo_from_bytes
+    from audit.signs.names import type_from_text
+
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 200, 200)).save(buf, "PNG")
+    photo = photo_from_bytes(buf.getvalue(), "wall.png", rules=rules)
+    image = np.asarray(photo.image)
+    for text, blurred, kind in (("役军人服务社", True, "undecided"), ("役军人服务社", False, "unauthorised_sign"),
+                                ("王庄村老年人协会", True, "unauthorised_sign")):
+        match = type_from_text(text, rules, village="王庄村", side="internal")
+        assert match.kind == "unauthorised_sign"
+        c = _Candidate((100.0, 50.0, 300.0, 350.0), "detector+ocr", "plaque", 0.8, match, 0.93)
+        result = _plaque_result(c, photo, image, np.ones(3), "internal", rules, blurred=blurred)
+        assert result.kind == kind
+        if kind == "undecided":
+            assert result.text_type == "veterans_station" and "照片模糊" in result.reason
