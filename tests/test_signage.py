@@ -610,16 +610,10 @@ def test_a_small_plate_beside_a_wider_strip_is_read_by_the_rows_sweep(engine):
     plate's characters shrank to 5 px and went unread; the plate is found when the sweep keeps them readable."""
     from PIL import ImageDraw
 
-    from audit.signs.detect import Detection
     from audit.signs.engine import plaques_from_photo
     from audit.signs.fonts import faces_for, font
     from audit.signs.intake import photo_from_bytes
-
-    class OneBox:   # the detector found the strip only
-        path = None
-
-        def detect(self, image, *, conf=0.25, iou=0.5):
-            return [Detection((598.0, 78.0, 655.0, 402.0), "strip", 0.9)]
+    from tests.test_engine_cost import _Detector
 
     img = Image.new("RGB", (800, 500), (150, 135, 120))
     draw = ImageDraw.Draw(img)
@@ -635,7 +629,8 @@ def test_a_small_plate_beside_a_wider_strip_is_read_by_the_rows_sweep(engine):
     buf = io.BytesIO()
     img.save(buf, "PNG")
     photo = photo_from_bytes(buf.getvalue(), "wall.png", rules=engine.rules)
-    result = plaques_from_photo(photo, Engine(rules=engine.rules, reader=engine.reader, detector=OneBox()),
+    strip_only = _Detector([(598.0, 78.0, 655.0, 402.0)])   # the detector found the strip only
+    result = plaques_from_photo(photo, Engine(rules=engine.rules, reader=engine.reader, detector=strip_only),
                                 village="王庄村")
     assert {(p.kind, p.type) for p in result.plaques} == {("official", "party_org"),
                                                          ("official", "villagers_committee")}

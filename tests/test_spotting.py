@@ -162,8 +162,9 @@ def test_a_small_line_on_a_large_plate_fits_its_name_at_its_own_scale(reader, ch
     for name, plaque in {"王庄村股份经济合作社": "collective_economy", "中共王庄村支部委员会": "party_org"}.items():
         plate = _plate_with_a_small_line(name, char, sigma)
         lines = reader.read_board(plate)                        # the engine's second look: the line is found …
-        assert spotting.spot(reader.char_scores([plate])[0], names, reader.alphabet) is None   # … not in the whole crop
-        views = reader.char_scores([plate])[0] + reader.line_scores(plate, lines)
+        whole = reader.char_scores([plate])[0]
+        assert spotting.spot(whole, names, reader.alphabet) is None   # … not in the whole crop
+        views = whole + reader.line_scores(plate, lines)
         found = spotting.spot(views, names, reader.alphabet)
         assert found is not None and found.plaque == plaque, (name, [ln.text for ln in lines], found)
         decided += type_from_text(lines[0].text, rules, village=VILLAGE).kind != "official"

@@ -818,11 +818,12 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
     sharp = round(sharpness(photo.image), 1)
     quality = Quality(sharpness=sharp)
     limit = engine.rules.photos.min_sharpness
+    blurred = sharp < limit
     # A photo may be smeared along a line (a hand moving): boards it leaves unread are then read on the photo with
     # the smear undone as well (_candidates); on a photo judged sharp, only a deep smear is looked for (a short one
     # along the text's lines leaves the other edges sharp). Style is still judged on the photo as taken, whose blur
     # gates abstain: a restored photo's ink and strokes are partly the filter's.
-    depth = (MIN_PEAK_DEPTH if sharp < limit else SHARP_PHOTO_PEAK_DEPTH) if engine.restore_motion else None
+    depth = (MIN_PEAK_DEPTH if blurred else SHARP_PHOTO_PEAK_DEPTH) if engine.restore_motion else None
     candidates, motion = _candidates(engine, image, side, village, timings, gazetteer, smear_depth=depth)
     if motion is not None:
         quality.restored_motion_px = round(motion.length, 1)
@@ -830,11 +831,11 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
     t1 = time.perf_counter()
     illuminant = illuminant_of(image)
     plaques = engine.reader.map(lambda c: _plaque_result(c, photo, image, illuminant, side, engine.rules,
-                                                         blurred=sharp < limit), candidates)
+                                                         blurred=blurred), candidates)
     timings["style"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     plaques.sort(key=lambda p: (p.bbox[0], p.bbox[1]))
-    if sharp < limit:
+    if blurred:
         quality.flags.append("blurry")
         quality.messages.insert(0, f"照片模糊（清晰度 {sharp:g}，低于 {limit:g}），牌子文字可能无法辨认，请重拍")
     boards = [p for p in plaques if p.source != "ocr"]
