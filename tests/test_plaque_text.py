@@ -490,3 +490,34 @@ def test_a_cut_names_last_character_read_as_an_ending_is_for_the_inspector(rules
     assert m.kind == kind, m.reason
     if closest:
         assert m.closest == closest and "末尾被遮挡" in m.reason
+
+
+@pytest.mark.parametrize(("text", "kind", "ptype"), [
+    ("下洼子村党员", "undecided", "other_sign"),       # 下洼子村党员先锋示范点 read out of order (seed 250000012)
+    ("示范点可村党员", "undecided", "other_sign"),     # the same sign at another village (seed 260000033)
+    ("下洼子村党委", "official", "party_org"),          # the body read as written
+    ("下洼子村党员群众", "official", "service_centre_sign"),  # cut after more than the word 党员
+])
+def test_a_two_character_body_is_read_as_written(rules, text, kind, ptype):
+    """党员 is one measured confusion (员/委) away from the party committee's body 党委, and the start of both the
+    identity sign's 党员群众服务中心 and the other body 党员服务中心: a sign starting 党员 (党员先锋示范点, read out
+    of order after a place) was counted as the party organisation's plaque. One character of two misread is another
+    word, and a cut name that another body begins with is for the inspector."""
+    m = type_from_text(text, rules, village="下洼子村")
+    assert (m.kind, m.type) == (kind, ptype), m.reason
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("秀村委会", "undecided"),     # 优秀村委会 (an honour plate) without its first character (seed 250000003)
+    ("山村委会", "official"),      # the inspected village's name cut to its last character
+    ("磨盘村委会", "official"),    # ... or misread in one
+    ("磨盘山村委会", "official"),
+])
+def test_a_place_sharing_nothing_with_the_inspected_village_is_not_its_name_cut_short(rules, text, kind):
+    """Before 村委会 any unparsed place was taken for the village's name written without its ending: 秀 of an honour
+    plate's 优秀村委会 made it the villagers' committee's plaque. A place that holds no character of the inspected
+    village's name is not that name, cut or misread: the inspector decides."""
+    m = type_from_text(text, rules, village="磨盘山村")
+    assert m.kind == kind, m.reason
+    if kind == "undecided":
+        assert m.closest == "villagers_committee" and "秀" in m.reason

@@ -373,6 +373,24 @@ def test_two_boxes_shifted_over_one_strip_are_one_board_but_touching_strips_are_
     assert len(_one_per_board(touching)) == 2
 
 
+def test_a_box_straddling_two_strips_is_not_a_second_board_of_the_one_it_reads():
+    from audit.signs.engine import _Candidate, _one_per_board
+    from audit.signs.names import TextMatch
+
+    party = TextMatch("party_org", "official", 80.0, "古城村支部委员会", False)
+    vc = TextMatch("villagers_committee", "official", 100.0, "古城村村民委员会", False)
+    # seed 250000015: strips at x 311-347 (party) and 343-378 (committee); a third box over the party strip's right
+    # two thirds and the committee strip's left edge read the committee's name, sharing 0.36 of the committee's box
+    own = [_Candidate((309, 420, 345, 594), "detector+ocr", "strip", 0.8, party, 0.71),
+           _Candidate((344, 440, 380, 591), "detector+ocr", "strip", 0.7, vc, 0.99)]
+    straddling = _Candidate((321, 405, 357, 592), "detector+ocr", "strip", 0.8, vc, 0.99)
+    kept = _one_per_board([*own, straddling])
+    assert sorted(c.box for c in kept) == sorted(c.box for c in own)
+    # two committee strips of one body hung edge to edge beside the party strip stay a real duplicate
+    second = _Candidate((378, 440, 414, 591), "detector+ocr", "strip", 0.7, vc, 0.99)
+    assert len(_one_per_board([*own, second])) == 3
+
+
 def _wall_of_strips(xs: list[int], name: str = "王庄村股份经济合作社", width: int = 56):
     """A wall with white strips of ``width`` px at ``xs``, each with ``name`` in a column of Song characters."""
     import numpy as np

@@ -260,7 +260,7 @@ def _same_board(a: _Candidate, b: _Candidate) -> bool:
     gap_y = max(0.0, max(ay1, by1) - min(ay2, by2))
     if "ocr" in (a.source, b.source):
         return gap_x <= 0.3 * w and gap_y <= 0.3 * h and max(x_share, y_share) > 0.5
-    if x_share > BOARDS_NEVER_SHARE and y_share > BOARDS_NEVER_SHARE:
+    if _shared(a.box, b.box):
         return True  # two boxes shifted over one strip: boards hang side by side, they do not overlap
     tall = h > 1.5 * w
     return (x_share > 0.7 and gap_y <= 0.15 * h) if tall else (y_share > 0.7 and gap_x <= 0.1 * w and not tall)
@@ -288,13 +288,40 @@ def _one_column(reader: Reader, image: np.ndarray, a: tuple[float, ...], b: tupl
     return len(columns) == 1 and columns[0].box[0] + x1 < min(a[2], b[2]) and columns[0].box[2] + x1 > max(a[0], b[0])
 
 
+def _shared(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Whether two boxes share more than :data:`BOARDS_NEVER_SHARE` of the narrower one's width and of the lower
+    one's height: boards hang side by side and do not overlap, so two such boxes are not two boards' own boxes."""
+    x_share = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) / max(min(a[2] - a[0], b[2] - b[0]), 1e-6)
+    y_share = max(0.0, min(a[3], b[3]) - max(a[1], b[1])) / max(min(a[3] - a[1], b[3] - b[1]), 1e-6)
+    return x_share > BOARDS_NEVER_SHARE and y_share > BOARDS_NEVER_SHARE
+
+
+def _straddling(candidates: list[_Candidate]) -> list[_Candidate]:
+    """Without the detector boxes over the edge of two boards that read the plaque another box reads as well: a box
+    lying largely over a board that reads another plaque is not that plaque's own box (seed 250000015: a box over
+    the party organisation's strip and half of the villagers' committee's, reading the latter, beside the
+    committee's own box: a false duplicate). The other box is kept, unless it straddles too."""
+    official = [c for c in candidates if c.source != "ocr" and c.match is not None and c.match.kind == "official"]
+
+    def straddles(c: _Candidate) -> bool:
+        return any(e.match.type != c.match.type and _shared(c.box, e.box) for e in official)
+
+    def its_plaques_own_box_beside(c: _Candidate) -> bool:
+        return any(d is not c and d.match.type == c.match.type and _overlap(c.box, d.box) > PARTIAL_BOARD_SHARE
+                   and not straddles(d) for d in official)
+
+    drop = [c for c in official if straddles(c) and its_plaques_own_box_beside(c)]
+    return [c for c in candidates if not any(c is d for d in drop)]
+
+
 def _one_per_board(candidates: list[_Candidate],
                    one_column: Callable[[tuple[float, ...], tuple[float, ...]], bool] | None = None) -> list[_Candidate]:
     """Drop a candidate that lies on the same board as a better one with the same reading (two detector
     boxes on one strip, a box and a text line of the same board read outside it, or a box split by its lines
     and another box over one of them; given ``one_column`` (:func:`_one_column` on the photo), two tall boxes side
     by side over one column of text), or mostly inside a better one's box reading part of its text (中心 on a box
-    over the end of 党群服务中心). Two separate boards of one body stay two: a real duplicate."""
+    over the end of 党群服务中心), or a box straddling two boards whose plaque another box reads
+    (:func:`_straddling`). Two separate boards of one body stay two: a real duplicate."""
     def rank(c: _Candidate) -> tuple:
         return (c.match is not None, c.source != "ocr", c.match.score if c.match else 0.0, c.det_conf, c.read_score)
 
@@ -314,7 +341,7 @@ def _one_per_board(candidates: list[_Candidate],
             and one_column(k.box, c.box)
 
     kept: list[_Candidate] = []
-    for c in sorted(candidates, key=rank, reverse=True):
+    for c in sorted(_straddling(candidates), key=rank, reverse=True):
         if not any(seen_in(k, c) for k in kept):
             kept.append(c)
     return kept

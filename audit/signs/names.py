@@ -219,8 +219,10 @@ def _sure(fit: _Fit, body: str, text: str, rules: Rules) -> bool:
     unless the text ends as another kind of body does (…合作会 is not …合作社 misread). In a body of five or
     more characters one other character inside it may be misread too (经销合作社); the caller then asks for a
     village's name before it (:func:`_loose`); with a confusable one as well only in a body of six or more (two of
-    five characters misread, 村民议委会, is as much 村民议事会 as 村民委员会)."""
-    if fit.other > (1 if _loose(fit, body, text) else 0) or fit.confusable > max(1, len(body) // 4) \
+    five characters misread, 村民议委会, is as much 村民议事会 as 村民委员会). A body of two characters is read as
+    written: one of two misread is another word (…村党员, a 党员先锋示范点 read out of order, is not …村党委)."""
+    if fit.other > (1 if _loose(fit, body, text) else 0) \
+            or fit.confusable > (max(1, len(body) // 4) if len(body) > 2 else 0) \
             or fit.gaps > (1 if len(body) >= 5 else 0) or fit.other + fit.gaps > 1 \
             or fit.other and fit.other + fit.confusable > max(1, len(body) // 3):
         return False
@@ -645,6 +647,8 @@ def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, own_cor
         return True  # 村民兵连: the village's name cut off before its ending (the board's top hidden)
     if own_core and leftover == own_core:  # the inspected village's name without its ending
         return True
+    if own_core and not set(leftover) & set(own_core):
+        return False  # 秀村委会 at 磨盘山村 (优秀村委会, an honour, its first character lost): not this village's name
     if head and _level_of(head[-1], rules, gazetteer) == "village":
         return False
     if len(leftover) > 6 or any(m in leftover for m in rules.unauthorised_signs.markers):
@@ -700,6 +704,12 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
                     village_like = place.level == "village" or (own_core and before.endswith(own_core))
                     if not (place.chain and (village_like or marked and place.clean)):
                         continue
+                    # 党员 begins 党员群众服务中心 and the other body 党员服务中心 (and is a word of its own, 党员先锋示范点
+                    # read out of order): the inspector decides
+                    rival = next((b for b in rules.names.other_bodies if b.startswith(head)), None)
+                    if len(owners) == 1 and rival and not cut:
+                        return plaque.id, (f"名称末尾被遮挡：读作「{rest}」，可能是「{plaque.name_zh}」，"
+                                           f"也可能是「{rival}」等其他机构"), False
                     if len(owners) == 1:
                         if cut:
                             return plaque.id, f"名称末尾被遮挡，末字未读清：读作「{rest}」，可能是「{plaque.name_zh}」", False
