@@ -521,3 +521,45 @@ def test_a_place_sharing_nothing_with_the_inspected_village_is_not_its_name_cut_
     assert m.kind == kind, m.reason
     if kind == "undecided":
         assert m.closest == "villagers_committee" and "秀" in m.reason
+
+
+@pytest.mark.parametrize(("text", "closest"), [("民兵连", "militia"), ("村委会", "villagers_committee"),
+                                               ("党总支", "party_org")])
+def test_a_short_body_read_alone_is_for_the_inspector_as_that_plaque(rules, text, closest):
+    """A strip whose village name is hidden (seed 280000011: 0.58 visible) read 民兵连 alone: too short a body to count
+    without its village, it is undecided, and the inspector is told why and offered that plaque (村委会 alone was
+    offered as 村务监督委员会, a candidate with a character missing that came first)."""
+    m = type_from_text(text, rules, village="九龙山村")
+    assert (m.kind, m.closest) == ("undecided", closest)
+    assert "未读出村名" in m.reason
+
+
+@pytest.mark.parametrize(("text", "closest"), [
+    ("务中心", "service_centre_sign"),   # 党群服务中心 with its start hidden (seed 270000038 at 4000 px, 0.37 visible)
+    ("理中心", "governance_centre"),     # 综合治理中心 likewise
+    ("服务中心", "service_centre_sign"),  # also the rules' other body: a sign of its own, or the identity sign cut
+])
+def test_the_end_of_an_official_name_read_alone_is_for_the_inspector(rules, text, closest):
+    """The end of an official plaque's name read with nothing before it was a must-fix unauthorised sign (务中心 ends
+    with the marker 中心) — or, for 服务中心, the identity sign for sure though 服务中心 is another body's whole name.
+    Its start hidden, it is either: undecided, with that plaque offered. A place before it still makes it a body of its
+    own (王庄村服务中心 is not the identity sign)."""
+    m = type_from_text(text, rules, village="王庄村")
+    assert (m.kind, m.closest) == ("undecided", closest), m.reason
+    assert type_from_text("王庄村服务中心", rules, village="王庄村").kind == "unauthorised_sign"
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("王庄村村民委员会", "undecided"),        # another village, though no registry is loaded
+    ("优秀村监督委员会", "undecided"),        # an honour plate's 优秀村务监督委员会 misread: 优秀村 parsed as a village
+    ("八里村村民委员会", "official"),         # the inspected village's name with a character dropped
+    ("东关街道八里铺村民兵连", "official"),
+])
+def test_a_village_name_holding_nothing_of_the_inspected_ones_is_another_village(rules, text, kind):
+    """Without a registry, any village's name before a body was taken for the inspected village's: another village's
+    plaque (a borrowed photo) or an honour plate's title read as a village (优秀村) was counted present. A name holding
+    no character of the inspected village's is another village: the inspector confirms the photo."""
+    m = type_from_text(text, rules, village="八里铺村")
+    assert m.kind == kind, m.reason
+    if kind == "undecided":
+        assert "不是本村" in m.reason

@@ -297,7 +297,7 @@ def _shared(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 
 def _straddling(candidates: list[_Candidate]) -> list[_Candidate]:
-    """Without the detector boxes over the edge of two boards that read the plaque another box reads as well: a box
+    """The candidates less the detector boxes over the edge of two boards that read the plaque another box reads: a box
     lying largely over a board that reads another plaque is not that plaque's own box (seed 250000015: a box over
     the party organisation's strip and half of the villagers' committee's, reading the latter, beside the
     committee's own box: a false duplicate). The other box is kept, unless it straddles too."""

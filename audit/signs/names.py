@@ -340,19 +340,22 @@ def village_core(piece: str, rules: Rules) -> str:
 
 
 def _other_village(place: _Place, village: str | None, rules: Rules, gazetteer: Gazetteer | None) -> str | None:
-    """The name of another registry village that the board names instead of the inspected one, if any."""
-    if gazetteer is None or not village or not place.chain:
+    """The name of another village that the board names instead of the inspected one, if any: a registry village,
+    or, registry or not, a village's name holding no character of the inspected one's."""
+    if not village or not place.chain:
         return None
     last = place.chain[-1]
     core = village_core(last, rules)
     own = village_core(simplified(normalise_text(village)), rules)
-    if not core or core == own or len(core) < 2:
+    if not core or core == own or last in rules.names.village_suffixes:  # 村民兵连: the name cut to its ending
         return None
-    if core in gazetteer.villages:
+    if gazetteer is not None and len(core) >= 2 and core in gazetteer.villages:
         fit = _suffix_fit(core, own)
         if fit.start == 0 and fit.other == 0 and fit.gaps == 0:  # the own name, misread in confusable characters
             return None
         return last
+    if place.level == "village" and not set(core) & set(own):
+        return last  # 优秀村 at 八里铺村 (优秀村务监督委员会 misread), 示范点可村: no character of the village's name
     return None
 
 
@@ -585,7 +588,10 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
         return match(OTHER, "background", SURE, "商铺或单位自己的招牌，不计入核查")
     if _honour(honour_text, rules):
         return match(OTHER, "honour", SURE, "荣誉或创建称号，应集中展陈")
-    if other_body and not any(len(c.body) > len(other_body) for c in doubtful):
+    # 务中心, 服务中心, 工作站 read alone: the end of 党群服务中心 or 综治工作站 whose start is hidden as much as a sign of
+    # its own (服务中心 is also the rules' other body): unless the end names one plaque (below), the inspector decides
+    ends = [p for p in rules.plaques if len(rest) >= 2 and any(len(b) > len(rest) and b.endswith(rest) for b in p.bodies)]
+    if other_body and not ends and not any(len(c.body) > len(other_body) for c in doubtful):
         return match(OTHER, "unauthorised_sign", SURE, f"「{other_body}」不是清单内的牌子", _closest_official(rest, rules))
     cut = _cut_name(rest, marked, rules, gazetteer, own_core)
     if cut is not None:
@@ -596,6 +602,9 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
     head = [p.id for p in rules.plaques for b in p.bodies if len(rest) >= 3 and b.startswith(rest)]
     if doubtful or head:
         closest = doubtful[0].plaque if doubtful else head[0]
+        bare = next((c for c in doubtful if c.body == rest), None)
+        if bare is not None:  # 民兵连 alone, the village's name hidden
+            return match(OTHER, "undecided", CLOSE, f"只读出「{rest}」，未读出村名，不能确认是本村的牌子", bare.plaque)
         return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，接近「{names[closest]}」但不能确认", closest)
     if _BODYLESS_PLACE.fullmatch(simple) or (own and simple in (own, own_core)):
         return match(OTHER, "unreadable", 0.0, "只读出村名，其余被遮挡或未读出")
@@ -618,6 +627,9 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
         if garbled is not None:
             return match(OTHER, "undecided", CLOSE, f"读作「{simple}」，开头是「{names[garbled]}」的名称，其后读不清，不能确认",
                          garbled)
+        if ends:
+            return match(OTHER, "undecided", CLOSE, f"只读出「{rest}」，可能是「{ends[0].name_zh}」名称的后半部分，不能确认",
+                         ends[0].id, partial=True)
         return match(OTHER, "unauthorised_sign", SURE, "机构名称不在挂牌清单内", _closest_official(rest, rules))
     if _NAMED_VILLAGE.search(simple) or (len(own_core) >= 2 and simple.startswith(own_core)
                                          and len(simple) <= len(own_core) + 1):
@@ -673,7 +685,7 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
         frag = rest[k:]
         if len(frag) >= 4:
             owners = {p.id for p in rules.plaques for b in p.bodies if len(b) > len(frag) and b.endswith(frag)}
-            if len(owners) == 1:
+            if len(owners) == 1 and frag not in rules.names.other_bodies:  # 服务中心 is a body of its own too
                 return owners.pop(), f"只读出名称的后半部分「{frag}」", True
     # the last character read may be half cut, unless it ends the text as a body does (…实践点, …服务站 are other
     # bodies, not 新时代文明实践站 or 党群服务中心 cut) — unless our OCR is measured to read the body's next character
