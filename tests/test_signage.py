@@ -678,3 +678,39 @@ def test_on_a_blurred_photo_a_sign_close_to_an_official_name_is_for_the_inspecto
         assert result.kind == kind
         if kind == "undecided":
             assert result.text_type == "veterans_station" and "照片模糊" in result.reason
+
+
+def test_a_weak_box_half_over_a_banner_still_sends_its_board_to_the_text_pass(engine):
+    """Seed 290000037 at 4000 px: the detector boxed a slogan banner (as an identity sign, 0.48) and the identity sign
+    above it only weakly (0.11), a box half over the banner's. Taken as covered by the banner's box (over half of the
+    smaller one shared), the weak box sent nothing to the text pass and a fully visible 党群服务中心 went unreported.
+    A weak box is covered only when most of its own area lies in a kept box."""
+    from PIL import ImageDraw
+
+    from audit.signs.detect import Detection
+    from audit.signs.engine import plaques_from_photo
+    from audit.signs.fonts import faces_for, font
+    from audit.signs.intake import photo_from_bytes
+
+    class Detector:
+        path = None
+
+        def detect(self, image, *, conf=0.25, iou=0.5):
+            found = [Detection((150.0, 220.0, 650.0, 320.0), "identity", 0.48),   # the banner
+                     Detection((240.0, 140.0, 560.0, 300.0), "identity", 0.11)]   # the sign, and half the banner
+            return [d for d in found if d.conf >= conf]
+
+    img = Image.new("RGB", (800, 500), (150, 135, 120))
+    draw = ImageDraw.Draw(img)
+    song = faces_for("song", False)[0]
+    draw.rectangle([260, 150, 540, 235], fill=(246, 246, 242))
+    draw.text((280, 172), "党群服务中心", fill=(200, 30, 30), font=font(song, 40))
+    draw.rectangle([150, 225, 650, 320], fill=(190, 30, 35))
+    draw.text((190, 255), "不忘初心牢记使命", fill=(250, 250, 250), font=font(song, 44))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    photo = photo_from_bytes(buf.getvalue(), "wall.png", rules=engine.rules)
+    result = plaques_from_photo(photo, Engine(rules=engine.rules, reader=engine.reader, detector=Detector()),
+                                village="王庄村")
+    assert ("official", "service_centre_sign") in {(p.kind, p.type) for p in result.plaques}, \
+        [(p.kind, p.text) for p in result.plaques]
