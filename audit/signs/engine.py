@@ -242,20 +242,27 @@ def _names_a_mechanism(match: TextMatch, read_score: float, rules: Rules) -> boo
             and any(m in match.text for m in rules.unauthorised_signs.markers))
 
 
+def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
 def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """Intersection over the smaller box: 1 when one box lies inside the other."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return ix * iy / smaller if smaller > 0 else 0.0
+    return _intersection(a, b) / smaller if smaller > 0 else 0.0
 
 
 def _covered(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """The share of box ``a``'s area that lies in box ``b``."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     area = (a[2] - a[0]) * (a[3] - a[1])
-    return ix * iy / area if area > 0 else 0.0
+    return _intersection(a, b) / area if area > 0 else 0.0
+
+
+def _shares(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float]:
+    """The share of the narrower box's width and of the lower box's height that two boxes have in common."""
+    x_share = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) / max(min(a[2] - a[0], b[2] - b[0]), 1e-6)
+    y_share = max(0.0, min(a[3], b[3]) - max(a[1], b[1])) / max(min(a[3] - a[1], b[3] - b[1]), 1e-6)
+    return x_share, y_share
 
 
 def _same_board(a: _Candidate, b: _Candidate) -> bool:
@@ -266,13 +273,12 @@ def _same_board(a: _Candidate, b: _Candidate) -> bool:
         return True
     (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = a.box, b.box
     w, h = max(ax2 - ax1, bx2 - bx1), max(ay2 - ay1, by2 - by1)
-    x_share = max(0.0, min(ax2, bx2) - max(ax1, bx1)) / max(min(ax2 - ax1, bx2 - bx1), 1e-6)
-    y_share = max(0.0, min(ay2, by2) - max(ay1, by1)) / max(min(ay2 - ay1, by2 - by1), 1e-6)
+    x_share, y_share = _shares(a.box, b.box)
     gap_x = max(0.0, max(ax1, bx1) - min(ax2, bx2))
     gap_y = max(0.0, max(ay1, by1) - min(ay2, by2))
     if "ocr" in (a.source, b.source):
         return gap_x <= 0.3 * w and gap_y <= 0.3 * h and max(x_share, y_share) > 0.5
-    if _shared(a.box, b.box):
+    if x_share > BOARDS_NEVER_SHARE and y_share > BOARDS_NEVER_SHARE:
         return True  # two boxes shifted over one strip: boards hang side by side, they do not overlap
     tall = h > 1.5 * w
     return (x_share > 0.7 and gap_y <= 0.15 * h) if tall else (y_share > 0.7 and gap_x <= 0.1 * w and not tall)
@@ -303,9 +309,7 @@ def _one_column(reader: Reader, image: np.ndarray, a: tuple[float, ...], b: tupl
 def _shared(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     """Whether two boxes share more than :data:`BOARDS_NEVER_SHARE` of the narrower one's width and of the lower
     one's height: boards hang side by side and do not overlap, so two such boxes are not two boards' own boxes."""
-    x_share = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) / max(min(a[2] - a[0], b[2] - b[0]), 1e-6)
-    y_share = max(0.0, min(a[3], b[3]) - max(a[1], b[1])) / max(min(a[3] - a[1], b[3] - b[1]), 1e-6)
-    return x_share > BOARDS_NEVER_SHARE and y_share > BOARDS_NEVER_SHARE
+    return min(_shares(a, b)) > BOARDS_NEVER_SHARE
 
 
 def _straddling(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -314,16 +318,11 @@ def _straddling(candidates: list[_Candidate]) -> list[_Candidate]:
     the party organisation's strip and half of the villagers' committee's, reading the latter, beside the
     committee's own box: a false duplicate). The other box is kept, unless it straddles too."""
     official = [c for c in candidates if c.source != "ocr" and c.match is not None and c.match.kind == "official"]
-
-    def straddles(c: _Candidate) -> bool:
-        return any(e.match.type != c.match.type and _shared(c.box, e.box) for e in official)
-
-    def its_plaques_own_box_beside(c: _Candidate) -> bool:
-        return any(d is not c and d.match.type == c.match.type and _overlap(c.box, d.box) > PARTIAL_BOARD_SHARE
-                   and not straddles(d) for d in official)
-
-    drop = [c for c in official if straddles(c) and its_plaques_own_box_beside(c)]
-    return [c for c in candidates if not any(c is d for d in drop)]
+    over_two = {id(c) for c in official if any(e.match.type != c.match.type and _shared(c.box, e.box) for e in official)}
+    drop = {id(c) for c in official if id(c) in over_two and any(
+        d.match.type == c.match.type and id(d) not in over_two and _overlap(c.box, d.box) > PARTIAL_BOARD_SHARE
+        for d in official)}
+    return [c for c in candidates if id(c) not in drop]
 
 
 def _one_per_board(candidates: list[_Candidate],

@@ -339,6 +339,12 @@ def village_core(piece: str, rules: Rules) -> str:
     return _core(piece, rules.names.village_suffixes)
 
 
+def _nothing_of(name: str, own: str) -> bool:
+    """Whether a village's name read on a board holds no character of the inspected village's: not its name, cut
+    or misread."""
+    return not set(name) & set(own)
+
+
 def _other_village(place: _Place, village: str | None, rules: Rules, gazetteer: Gazetteer | None) -> str | None:
     """The name of another village that the board names instead of the inspected one, if any: a registry village,
     or, registry or not, a village's name holding no character of the inspected one's."""
@@ -354,7 +360,7 @@ def _other_village(place: _Place, village: str | None, rules: Rules, gazetteer: 
         if fit.start == 0 and fit.other == 0 and fit.gaps == 0:  # the own name, misread in confusable characters
             return None
         return last
-    if place.level == "village" and not set(core) & set(own):
+    if place.level == "village" and _nothing_of(core, own):
         return last  # 优秀村 at 八里铺村 (优秀村务监督委员会 misread), 示范点可村: no character of the village's name
     return None
 
@@ -659,7 +665,7 @@ def _unsuffixed_village(leftover: str, head: tuple[str, ...], body: str, own_cor
         return True  # 村民兵连: the village's name cut off before its ending (the board's top hidden)
     if own_core and leftover == own_core:  # the inspected village's name without its ending
         return True
-    if own_core and not set(leftover) & set(own_core):
+    if own_core and _nothing_of(leftover, own_core):
         return False  # 秀村委会 at 磨盘山村 (优秀村委会, an honour, its first character lost): not this village's name
     if head and _level_of(head[-1], rules, gazetteer) == "village":
         return False
