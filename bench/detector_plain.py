@@ -9,7 +9,7 @@ decides the type); precision counts every prediction that matches no board (look
 board) as false. The identity figure is, for each identity signboard, the best IoU of any prediction with
 the whole board (emblem and frame included), then the median.
 
-    .venv/bin/python bench/detector_plain.py --n 200 [--onnx models/plaques.onnx] [--json-out out.json]
+    .venv/bin/python bench/detector_plain.py --n 200 [--onnx models/plaques.onnx] [--zoom] [--json-out out.json]
 
 Done-when of issue 13: recall ≥ 0.97 for every kind, merged precision ≥ 0.90, identity median IoU ≥ 0.8.
 """
@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 SEED0 = 30_000_000  # photos of this bench: seeds SEED0 .. SEED0 + n - 1
+WEAK = 0.05  # the engine's weak boxes (audit.signs.engine.WEAK_BOX_CONF), which also send the zoom pass to look
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -56,8 +57,10 @@ def _match(pred: np.ndarray, conf: np.ndarray, gt: np.ndarray, thr: float = 0.5)
     return used, hit
 
 
-def score(scenes: list[tuple[bytes, list[dict]]], detector, *, conf: float = 0.25) -> dict:  # noqa: ANN001
-    """Figures of a detector on rendered scenes (see the module docstring)."""
+def score(scenes: list[tuple[bytes, list[dict]]], detector, *, conf: float = 0.25,  # noqa: ANN001
+          zoom: bool = False) -> dict:
+    """Figures of a detector on rendered scenes (see the module docstring); with ``zoom``, as the engine runs it:
+    down to its weak boxes with the zoom pass (``Detector.detect(..., zoom=True)``), then those at ``conf``."""
     by_kind: dict[str, list[int]] = {}
     by_family: dict[str, list[int]] = {}
     n_pred = n_hit = 0
@@ -66,7 +69,9 @@ def score(scenes: list[tuple[bytes, list[dict]]], detector, *, conf: float = 0.2
     unmatched = {"on part of a board": 0, "over several boards": 0, "off the boards (look-alikes, wall)": 0}
     for data, boards in scenes:
         with Image.open(io.BytesIO(data)) as im:
-            dets = detector.detect(np.asarray(im.convert("RGB")), conf=conf)
+            dets = detector.detect(np.asarray(im.convert("RGB")), conf=min(conf, WEAK), zoom=True) if zoom \
+                else detector.detect(np.asarray(im.convert("RGB")), conf=conf)
+        dets = [d for d in dets if d.conf >= conf]
         pred = np.array([d.box for d in dets], float).reshape(-1, 4)
         pc = np.array([d.conf for d in dets], float)
         gt = np.array([b["box"] for b in boards], float).reshape(-1, 4)
@@ -157,6 +162,7 @@ def main() -> int:
     parser.add_argument("--onnx", type=Path, default=None, help="model (default: the shipped models/plaques.onnx)")
     parser.add_argument("--conf", type=float, default=0.25)
     parser.add_argument("--json-out", type=Path, default=None)
+    parser.add_argument("--zoom", action="store_true", help="with the engine's zoom pass on small boards")
     args = parser.parse_args()
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -168,8 +174,8 @@ def main() -> int:
     scenes = _scenes(args.seed, args.n, args.long_side, detector_scene)
     t1 = time.perf_counter()
     path = args.onnx or default_onnx_path()
-    res = score(scenes, Detector(path), conf=args.conf)
-    res.update({"model": str(path), "seed": args.seed, "long_side": args.long_side,
+    res = score(scenes, Detector(path), conf=args.conf, zoom=args.zoom)
+    res.update({"model": str(path), "zoom": args.zoom, "seed": args.seed, "long_side": args.long_side,
                 "render_s": round(t1 - t0, 1), "detect_s": round(time.perf_counter() - t1, 1)})
     print(format_figures(res))
     if args.json_out is not None:

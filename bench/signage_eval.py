@@ -38,6 +38,9 @@ def main() -> int:
     parser.add_argument("--no-spot", action="store_true",
                         help="boards in doubt not checked against the village's names (Engine.spot_names off): the A/B "
                              "of audit.signs.spotting")
+    parser.add_argument("--no-zoom", action="store_true",
+                        help="small boards not looked at again enlarged (Engine.zoom_small off): the A/B of the "
+                             "detector's zoom pass")
     parser.add_argument("--misses", action="store_true",
                         help="for each photo whose inventory is not exact: the truth (with each board's visible share) "
                              "and what the engine read on each board, to see why")
@@ -75,6 +78,7 @@ def main() -> int:
             engine.region_text_px = args.region_text_px
         engine.restore_motion = not args.no_restore
         engine.spot_names = not args.no_spot
+        engine.zoom_small = not args.no_zoom
         if mode == "detector" and engine.detector is None:
             print("detector: no models/plaques.onnx, skipped")
             continue

@@ -71,7 +71,7 @@ class _Detector:
         self.boxes, self.weak = boxes, list(weak)
         self.confs: list[float] = []
 
-    def detect(self, image, *, conf=0.25, iou=0.5):
+    def detect(self, image, *, conf=0.25, iou=0.5, zoom=False):
         self.confs.append(conf)
         found = [Detection(b, "strip", 0.9) for b in self.boxes] + [Detection(b, "plaque", 0.1) for b in self.weak]
         return [d for d in found if d.conf >= conf]

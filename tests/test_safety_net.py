@@ -120,7 +120,7 @@ class _Reader:
 class _NoBoxes:
     path = None
 
-    def detect(self, image, *, conf=0.25, iou=0.5):
+    def detect(self, image, *, conf=0.25, iou=0.5, zoom=False):
         return []
 
 

@@ -695,7 +695,7 @@ def test_a_weak_box_half_over_a_banner_still_sends_its_board_to_the_text_pass(en
     class Detector:
         path = None
 
-        def detect(self, image, *, conf=0.25, iou=0.5):
+        def detect(self, image, *, conf=0.25, iou=0.5, zoom=False):
             found = [Detection((150.0, 220.0, 650.0, 320.0), "identity", 0.48),   # the banner
                      Detection((240.0, 140.0, 560.0, 300.0), "identity", 0.11)]   # the sign, and half the banner
             return [d for d in found if d.conf >= conf]
@@ -714,3 +714,39 @@ def test_a_weak_box_half_over_a_banner_still_sends_its_board_to_the_text_pass(en
                                 village="王庄村")
     assert ("official", "service_centre_sign") in {(p.kind, p.type) for p in result.plaques}, \
         [(p.kind, p.text) for p in result.plaques]
+
+
+def test_a_box_only_the_zoom_pass_found_that_names_nothing_is_no_board(engine):
+    """Enlarged, a wall's stones look like plates (audit.signs.detect.ZOOM_CONF): a box only the zoom pass gave that
+    reads nothing is left out, while the whole photo's box over bare wall is still reported for the inspector, and a
+    zoomed box that reads a plaque is that plaque."""
+    from PIL import ImageDraw
+
+    from audit.signs.detect import Detection
+    from audit.signs.engine import plaques_from_photo
+    from audit.signs.fonts import faces_for, font
+    from audit.signs.intake import photo_from_bytes
+
+    plate, stone, bare = (100.0, 100.0, 420.0, 190.0), (500.0, 100.0, 600.0, 160.0), (500.0, 300.0, 600.0, 360.0)
+
+    class Detector:
+        path = None
+
+        def detect(self, image, *, conf=0.25, iou=0.5, zoom=False):
+            assert zoom
+            return [Detection(plate, "plaque", 0.9, zoomed=True), Detection(stone, "plaque", 0.8, zoomed=True),
+                    Detection(bare, "plaque", 0.8)]
+
+    img = Image.new("RGB", (800, 500), (150, 135, 120))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle(plate, fill=(246, 246, 242))
+    draw.text((120, 125), "王庄村民兵连", fill=(20, 20, 20), font=font(faces_for("song", False)[0], 44))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    photo = photo_from_bytes(buf.getvalue(), "wall.png", rules=engine.rules)
+    result = plaques_from_photo(photo, Engine(rules=engine.rules, reader=engine.reader, detector=Detector()),
+                                village="王庄村")
+    got = {(p.kind, p.type, tuple(round(v) for v in p.bbox)) for p in result.plaques}
+    assert ("official", "militia", (100, 100, 420, 190)) in got, got
+    assert ("unreadable", "other_sign", (500, 300, 600, 360)) in got, got
+    assert not any(box == (500, 100, 600, 160) for _, _, box in got), got

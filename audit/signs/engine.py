@@ -111,6 +111,10 @@ PARTIAL_BOARD_SHARE = 0.18
 # photo's detail image when the photo is larger (a strip's text line is ~0.7 of its width, a 60 × 40 plaque's
 # ~0.3 of its height: under this, characters fall below the ~40 px the typeface is told at).
 DETAIL_BOARD_PX = 140
+# A detector box whose short side (working-image pixels) is under this is read on the photo's detail image when
+# the photo is larger: the recogniser reads lines 48 px high, and a strip 30 px wide or a 60 × 40 plate 35 px wide
+# on the working image (a 12-MP photo's boards a few metres off) holds fewer pixels than it reads.
+READ_DETAIL_PX = 48
 SECOND_LOOKS = 4  # boards per photo given a second, enhanced reading (each costs tens of milliseconds)
 # Recogniser score below which a reading that names no official plaque does not settle its box and gets a second
 # look (bench/signage_eval.py: on 40 held-out scenes 7 of 9 official plaques misread as signs scored under it and 33
@@ -137,6 +141,7 @@ class Engine:
     sweep_rows: bool = True
     restore_motion: bool = True
     spot_names: bool = True  # boards in doubt checked against the village's official names (audit.signs.spotting)
+    zoom_small: bool = True  # small boards looked at again enlarged (audit.signs.detect.ZOOM_BELOW_PX)
     timings: dict[str, float] = field(default_factory=dict)
 
     @classmethod
@@ -378,6 +383,17 @@ def _crop(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarr
     return image[y1:y2, x1:x2]
 
 
+def _board_crop(image: np.ndarray, box: tuple[float, float, float, float], detail=None) -> np.ndarray:  # noqa: ANN001
+    """The pixels a detector box is read on: the working image's, or for a box under :data:`READ_DETAIL_PX` the
+    photo's detail image's (``detail()``: :meth:`Photo.detail`), when it has one."""
+    if detail is not None and min(box[2] - box[0], box[3] - box[1]) < READ_DETAIL_PX:
+        got = detail()
+        if got is not None:
+            big, f = got
+            return _crop(big, tuple(v * f for v in box))
+    return _crop(image, box)
+
+
 def _settled(match: TextMatch | None, read_score: float, box: tuple[float, float, float, float]) -> bool:
     """A box whose own crop gave a reading that needs nothing more: an honour, an official plaque read with a
     high score, or a clear reading of anything else (a sign, a shop's sign, a slogan) — and, on a tall box,
@@ -482,12 +498,13 @@ def usual_boards(rules: Rules, side: str) -> int:
 
 def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | None,
                 timings: dict[str, float], gazetteer: Gazetteer | None = None,
-                smear_depth: float | None = None) -> tuple[list[_Candidate], Motion | None]:
+                smear_depth: float | None = None, detail=None) -> tuple[list[_Candidate], Motion | None]:  # noqa: ANN001
     """Boards of one photo, and the smear undone to read them (None: read as taken). The detector's boxes are read
     first, all crops in one batched recognition; with ``smear_depth``, when some box's crop did not settle and the
     photo is smeared along a line (:func:`audit.signs.restore.motion_of`, a peak that deep), those boxes are read
     again on the photo with the smear undone (a region around each, :func:`audit.signs.restore.unsmeared_crop`),
-    each keeping the reading that says more (:func:`_reading_worth`). The text pass then looks where
+    each keeping the reading that says more (:func:`_reading_worth`); ``detail()`` (:meth:`Photo.detail`) gives the
+    pixels small boxes are read on (:data:`READ_DETAIL_PX`). The text pass then looks where
     the boxes leave doubt: over the regions of the boxes their crops did not settle and of the detector's weak boxes
     outside the read ones (:func:`_regions`), along each row of strips and plaques across the photo (:func:`_rows`:
     a board of the row the detector missed), or over the whole photo when there is no detector or no box; lines on
@@ -498,13 +515,14 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     t0 = time.perf_counter()
     # One detector pass down to the weak boxes (the kept boxes are the same as at DETECT_CONF: a weaker box never
     # suppresses a stronger one); the weak ones only count where no kept box covers them.
-    found = engine.detector.detect(image, conf=WEAK_BOX_CONF) if engine.detector is not None else []
+    found = engine.detector.detect(image, conf=WEAK_BOX_CONF, zoom=engine.zoom_small) \
+        if engine.detector is not None else []
     dets = sorted((d for d in found if d.conf >= DETECT_CONF), key=lambda d: -d.conf)
     weak = [d for d in found if d.conf < DETECT_CONF and not any(_covered(d.box, k.box) > WEAK_BOX_COVERED for k in dets)]
     timings["detect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    crops = [_crop(image, det.box) for det in dets]
+    crops = [_board_crop(image, det.box, detail) for det in dets]
     readings, scores = engine.reader.read_plaques_scored(crops) if crops else ([], [])
     first = [_best_match(rd, rules, village, side, gazetteer) for rd in readings]
     settled = [_settled(m, score, det.box) for (m, score), det in zip(first, dets, strict=True)]
@@ -640,6 +658,8 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         texts, match, read_score = boards[k]
         if det.cls in _IDENTITY_CLASSES and (match is None or match.kind != "official"):
             match = _identity_from_partial([t for t, _ in texts], rules) or match
+        if det.zoomed and not _names_something(match):
+            continue   # a box only the enlarged look found that names nothing: a stone of the wall, not a board
         out.append(_Candidate(det.box, "detector+ocr" if match else "detector", det.cls, det.conf, match, read_score))
     timings["read_boxes"] += time.perf_counter() - t0
 
@@ -862,7 +882,8 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
     # along the text's lines leaves the other edges sharp). Style is still judged on the photo as taken, whose blur
     # gates abstain: a restored photo's ink and strokes are partly the filter's.
     depth = (MIN_PEAK_DEPTH if blurred else SHARP_PHOTO_PEAK_DEPTH) if engine.restore_motion else None
-    candidates, motion = _candidates(engine, image, side, village, timings, gazetteer, smear_depth=depth)
+    candidates, motion = _candidates(engine, image, side, village, timings, gazetteer, smear_depth=depth,
+                                     detail=photo.detail)
     if motion is not None:
         quality.restored_motion_px = round(motion.length, 1)
         quality.messages.append(f"照片有约 {motion.length:.0f} 像素的抖动拖影，已复原后识别，结果请复核")
