@@ -17,13 +17,15 @@ from audit import settings
 from audit.errors import AuditError
 
 CLASS_NAMES: tuple[str, ...] = ("strip", "plaque", "identity", "honour")
+"""The detector's classes (visual kinds; the plaque type is read later by OCR). The generator labels its
+scenes with them and the dataset export writes them; the shipped ONNX file carries its own copy in metadata."""
 
 # The zoom pass (``Detector.detect(..., zoom=True)``, the engine's call): a board whose box comes to under
 # ZOOM_BELOW_PX on its short side in the model's input is small for the model (a 60 × 40 plate a few metres off
 # on a 12-MP photo is 6–10 px there; the model card measures recall 0.40 under 12 px), and small boards hang
 # together: 60 × 40 plates stacked in columns beside a strip, the two internal plaques one above the other. The
 # photo is looked at again around such boxes, enlarged (slicing-aided inference, Akyon et al. 2022, "SAHI"):
-# each small box with ZOOM_CONTEXT times its own size around it on every side, overlapping windows joined, a
+# each small box with ZOOM_CONTEXT times its short side around it on every side, overlapping windows joined, a
 # window at least the model's input / ZOOM_MAX across (so at most ZOOM_MAX times enlarged) and taken only when
 # it enlarges at least ZOOM_MIN times, at most ZOOM_WINDOWS windows a photo (the ones whose small boxes are surest;
 # each window costs one more pass of the model, ~45 ms on two cores).
@@ -37,11 +39,9 @@ ZOOM_WINDOWS = 6
 # Enlarged, a wall's stones and tiles look like plates: a window's box is kept only at ZOOM_CONF or surer and lying
 # over ZOOM_INSIDE of its area in a small box of the whole image (the zoom looks closer at what the whole photo
 # half saw; it finds no board where the whole photo saw none). Seed 270000039 at 4000 px: a stone wall's window
-# gave 40 boxes, 14 of them at 0.4–0.85, none of them over a small box of the whole photo.
+# gave 40 boxes, 14 of them at 0.4–0.85, most of them over no box of the whole photo.
 ZOOM_CONF = 0.25
 ZOOM_INSIDE = 0.5
-"""The detector's classes (visual kinds; the plaque type is read later by OCR). The generator labels its
-scenes with them and the dataset export writes them; the shipped ONNX file carries its own copy in metadata."""
 
 
 @dataclass(frozen=True)
