@@ -169,7 +169,9 @@ def zoomed(first: list[Detection], image: np.ndarray, imgsz: int, detect, *,  # 
                 found.append((Detection(b, d.cls, d.conf, zoomed=True), under))
     # A sure box of the whole image that the window sees as one board again keeps its own extent (the window's box
     # of an 18-px strip was 2–4 px tighter on each side and cut the characters it read); it is replaced only when
-    # the window sees two boards or more in it.
+    # the window sees two boards or more in it (one board seen by two overlapping windows is counted once).
+    once = {id(d) for d in nms([d for d, _ in found], iou)}
+    found = [(d, under) for d, under in found if id(d) in once]
     count = [sum(k in under for _, under in found) for k in range(len(small))]
     seen: list[Detection] = []
     replaced: set[int] = set()
