@@ -47,6 +47,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from audit.model.synth.scene import generate_scene
+    from audit.signs.detect import overlap
     from audit.signs.engine import Engine, PhotoInput, audit_signage
 
     scenes = []
@@ -100,10 +101,10 @@ def main() -> int:
             # Signs reported for removal or the collective display: on a truth board, or a false alarm.
             flagged = [p.bbox for p in report.photos[0].plaques if p.kind in ("honour", "unauthorised_sign")]
             total += len(signs)
-            found += sum(any(_overlap(s, f) > 0.5 for f in flagged) for s in signs)
-            false += sum(not any(_overlap(b["box"], f) > 0.5 for b in boards) for f in flagged)
-            on_official += sum(any(_overlap(b["box"], f) > 0.5 and b["type"] != "other_sign" for b in boards)
-                               and not any(_overlap(b["box"], f) > 0.5 and b["type"] == "other_sign" for b in boards)
+            found += sum(any(overlap(s, f) > 0.5 for f in flagged) for s in signs)
+            false += sum(not any(overlap(b["box"], f) > 0.5 for b in boards) for f in flagged)
+            on_official += sum(any(overlap(b["box"], f) > 0.5 and b["type"] != "other_sign" for b in boards)
+                               and not any(overlap(b["box"], f) > 0.5 and b["type"] == "other_sign" for b in boards)
                                for f in flagged)
         print_scores(mode, rows, (time.perf_counter() - t0) / len(scenes))
         print(f"{'':<9} unlisted signs and honours found {found}/{total} ({found / max(total, 1):.1%}); "
@@ -166,14 +167,6 @@ def run_baseline(scenes: list) -> None:
         present = baseline_present(ocr, photo_from_bytes(data, rules=rules).image, rules, village, side)
         rows.append((sorted(present), truth, readable, None, in_frame))
     print_scores("baseline", rows, (time.perf_counter() - t0) / len(scenes))
-
-
-def _overlap(a: list[float], b: list[float]) -> float:
-    """Intersection over the smaller box."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return ix * iy / smaller if smaller > 0 else 0.0
 
 
 def print_scores(mode: str, rows: list, seconds: float) -> None:

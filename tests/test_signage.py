@@ -589,7 +589,8 @@ def test_two_boxes_reading_a_body_without_its_village_are_one_board():
     0.215 of itself with the upper plate's box, read that plate's second line 经济合作社 again — a false duplicate. A
     body read without the village its plaque names is part of the board's name, like a cut name."""
     from audit.rules import load_rules
-    from audit.signs.engine import PARTIAL_BOARD_SHARE, _Candidate, _one_per_board, _overlap
+    from audit.signs.detect import overlap
+    from audit.signs.engine import PARTIAL_BOARD_SHARE, _Candidate, _one_per_board
     from audit.signs.names import type_from_text
 
     rules = load_rules()
@@ -597,7 +598,7 @@ def test_two_boxes_reading_a_body_without_its_village_are_one_board():
     assert (bare.kind, bare.type, bare.partial) == ("official", "collective_economy", True)
     upper = _Candidate((1233, 926, 1295, 978), "detector+ocr", "plaque", 0.8, bare, 0.95)
     gap = _Candidate((1230, 971, 1294, 1002), "detector+ocr", "plaque", 0.6, bare, 0.93)
-    assert PARTIAL_BOARD_SHARE < _overlap(upper.box, gap.box) < 0.25
+    assert PARTIAL_BOARD_SHARE < overlap(upper.box, gap.box) < 0.25
     assert _one_per_board([upper, gap]) == [upper]
     # the whole name read on each: two boards (their boxes do not make one board by layout), a real duplicate
     whole = type_from_text("五里墩村股份经济合作社", rules, village="五里墩村")

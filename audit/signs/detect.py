@@ -154,17 +154,12 @@ def zoomed(first: list[Detection], image: np.ndarray, imgsz: int, detect, *,  # 
     if not small:
         return first
 
-    def inside(a: Box, b: Box) -> float:   # share of a's area in b
-        ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-        iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-        return ix * iy / max((a[2] - a[0]) * (a[3] - a[1]), 1e-9)
-
     found: list[tuple[Detection, list[int]]] = []
     for x1, y1, x2, y2 in zoom_windows([(d.box, d.conf) for d in small], (h, w), imgsz):
         for d in detect(image[y1:y2, x1:x2]):
             b = (d.box[0] + x1, d.box[1] + y1, d.box[2] + x1, d.box[3] + y1)
-            under = [k for k, s in enumerate(small) if inside(b, s.box) > ZOOM_INSIDE
-                     and inside(s.box, (x1, y1, x2, y2)) == 1.0]
+            under = [k for k, s in enumerate(small) if covered(b, s.box) > ZOOM_INSIDE
+                     and covered(s.box, (x1, y1, x2, y2)) == 1.0]
             if d.conf >= ZOOM_CONF and under:
                 found.append((Detection(b, d.cls, d.conf, zoomed=True), under))
     # A sure box of the whole image that the window sees as one board again keeps its own extent (the window's box
@@ -183,6 +178,23 @@ def zoomed(first: list[Detection], image: np.ndarray, imgsz: int, detect, *,  # 
         return first
     kept = [d for d in first if not any(d is small[k] for k in replaced)]
     return nms(kept + seen, iou)
+
+
+def intersection(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """The area two boxes ``[x1, y1, x2, y2]`` share."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over the smaller box: 1 when one box lies inside the other."""
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return intersection(a, b) / smaller if smaller > 0 else 0.0
+
+
+def covered(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """The share of box ``a``'s area that lies in box ``b``."""
+    area = (a[2] - a[0]) * (a[3] - a[1])
+    return intersection(a, b) / area if area > 0 else 0.0
 
 
 def nms(dets: list[Detection], iou: float = 0.5) -> list[Detection]:
@@ -215,8 +227,6 @@ def detections_from_output(out: np.ndarray, *, scale: float, left: int, top: int
     """Decode a YOLO output ``(4 + classes, anchors)`` (centre x, centre y, width, height in letterbox pixels, then
     one score per class): boxes over ``conf``, one non-maximum suppression across classes (a board is one board
     whatever its class), mapped back to the image (``size`` = height, width) and clipped to it; left to right."""
-    import cv2
-
     h, w = size
     scores = out[4:]
     cls = scores.argmax(axis=0)
@@ -228,11 +238,8 @@ def detections_from_output(out: np.ndarray, *, scale: float, left: int, top: int
     x1 = (cx - bw / 2 - left) / scale
     y1 = (cy - bh / 2 - top) / scale
     boxes = np.stack([x1, y1, bw / scale, bh / scale], axis=1)
-    idx = cv2.dnn.NMSBoxes(boxes.tolist(), best[keep].tolist(), conf, iou)
-    dets = []
-    for i in np.asarray(idx).reshape(-1):
-        bx, by, bw_, bh_ = boxes[i]
-        box = (max(0.0, bx), max(0.0, by), min(float(w), bx + bw_), min(float(h), by + bh_))
-        name = names[cls[keep][i]] if cls[keep][i] < len(names) else str(cls[keep][i])
-        dets.append(Detection(tuple(float(v) for v in box), name, float(best[keep][i])))
-    return sorted(dets, key=lambda d: d.box[0])
+    dets = [Detection((float(bx), float(by), float(bx + bw_), float(by + bh_)), names[c] if c < len(names) else str(c),
+                      float(score)) for (bx, by, bw_, bh_), c, score in zip(boxes, cls[keep], best[keep], strict=True)]
+    clipped = [Detection((max(0.0, d.box[0]), max(0.0, d.box[1]), min(float(w), d.box[2]), min(float(h), d.box[3])),
+                         d.cls, d.conf) for d in nms(dets, iou)]
+    return sorted(clipped, key=lambda d: (d.box[0], -d.conf))

@@ -21,6 +21,7 @@ import numpy as np
 from audit.errors import AuditError
 from audit.rules import PlaqueRule, Rules, load_rules
 from audit.signs import spotting
+from audit.signs.detect import covered, overlap
 from audit.signs.intake import Photo, distance_m, photo_from_bytes, sharpness
 from audit.signs.inventory import inventory_from_photos
 from audit.signs.names import FRAGMENT, OTHER, OTHER_KINDS, Gazetteer, TextMatch, type_from_text
@@ -247,22 +248,6 @@ def _names_a_mechanism(match: TextMatch, read_score: float, rules: Rules) -> boo
             and any(m in match.text for m in rules.unauthorised_signs.markers))
 
 
-def _intersection(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over the smaller box: 1 when one box lies inside the other."""
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return _intersection(a, b) / smaller if smaller > 0 else 0.0
-
-
-def _covered(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """The share of box ``a``'s area that lies in box ``b``."""
-    area = (a[2] - a[0]) * (a[3] - a[1])
-    return _intersection(a, b) / area if area > 0 else 0.0
-
-
 def _shares(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float]:
     """The share of the narrower box's width and of the lower box's height that two boxes have in common."""
     x_share = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) / max(min(a[2] - a[0], b[2] - b[0]), 1e-6)
@@ -274,7 +259,7 @@ def _same_board(a: _Candidate, b: _Candidate) -> bool:
     """Whether two candidates are one physical board: mostly overlapping; a text line read outside a box that
     cut the board short (an identity signboard boxed without its edge) next to it; or two boxes split along
     one board (the upper and lower half of a strip, the left and right of a wide plaque)."""
-    if _overlap(a.box, b.box) > 0.6:
+    if overlap(a.box, b.box) > 0.6:
         return True
     (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = a.box, b.box
     w, h = max(ax2 - ax1, bx2 - bx1), max(ay2 - ay1, by2 - by1)
@@ -325,7 +310,7 @@ def _straddling(candidates: list[_Candidate]) -> list[_Candidate]:
     official = [c for c in candidates if c.source != "ocr" and c.match is not None and c.match.kind == "official"]
     over_two = {id(c) for c in official if any(e.match.type != c.match.type and _shared(c.box, e.box) for e in official)}
     drop = {id(c) for c in official if id(c) in over_two and any(
-        d.match.type == c.match.type and id(d) not in over_two and _overlap(c.box, d.box) > PARTIAL_BOARD_SHARE
+        d.match.type == c.match.type and id(d) not in over_two and overlap(c.box, d.box) > PARTIAL_BOARD_SHARE
         for d in official)}
     return [c for c in candidates if id(c) not in drop]
 
@@ -342,16 +327,16 @@ def _one_per_board(candidates: list[_Candidate],
         return (c.match is not None, c.source != "ocr", c.match.score if c.match else 0.0, c.det_conf, c.read_score)
 
     def seen_in(k: _Candidate, c: _Candidate) -> bool:  # c is kept board k seen again
-        overlap = _overlap(k.box, c.box)
+        shared = overlap(k.box, c.box)
         if c.match is None or k.match is None:
-            return overlap > 0.6
-        if overlap > 0.6 and len(c.match.text) >= 2 and c.match.text in k.match.text:
+            return shared > 0.6
+        if shared > 0.6 and len(c.match.text) >= 2 and c.match.text in k.match.text:
             return True
         if (k.match.type, k.match.kind) != (c.match.type, c.match.kind):
             return False
-        if c.match.partial and c.match.text == k.match.text and overlap > PARTIAL_BOARD_SHARE:
+        if c.match.partial and c.match.text == k.match.text and shared > PARTIAL_BOARD_SHARE:
             return True
-        if _same_board(k, c) and (overlap > 0.6 or c.match.kind == "official" or c.match.text == k.match.text):
+        if _same_board(k, c) and (shared > 0.6 or c.match.kind == "official" or c.match.text == k.match.text):
             return True
         return one_column is not None and c.match.text == k.match.text and _side_by_side_strips(k.box, c.box) \
             and one_column(k.box, c.box)
@@ -518,7 +503,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     found = engine.detector.detect(image, conf=WEAK_BOX_CONF, zoom=engine.zoom_small) \
         if engine.detector is not None else []
     dets = sorted((d for d in found if d.conf >= DETECT_CONF), key=lambda d: -d.conf)
-    weak = [d for d in found if d.conf < DETECT_CONF and not any(_covered(d.box, k.box) > WEAK_BOX_COVERED for k in dets)]
+    weak = [d for d in found if d.conf < DETECT_CONF and not any(covered(d.box, k.box) > WEAK_BOX_COVERED for k in dets)]
     timings["detect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -567,7 +552,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
                                              keep=[shift(b) for b in keep], scale=scale)
                 for ln in got:  # a line a region in doubt and a row's stretch both hold is read once
                     box = (ln.box[0] + x1, ln.box[1] + y1, ln.box[2] + x1, ln.box[3] + y1)
-                    if not any(_overlap(box, other.box) > 0.5 for other in lines):
+                    if not any(overlap(box, other.box) > 0.5 for other in lines):
                         lines.append(TextLine(ln.text, ln.score, box, ln.vertical))
 
         if engine.detector is None or not dets:
@@ -593,7 +578,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
         # a line on the box or at its edge, unless it lies on a board read already apart from it (an identity sign's
         # line just above a strip); a box that reaches into that board may be over both (two strips side by side)
         inside = [] if settled[k] else [i for i, ln in enumerate(lines) if _inside(ln, det.box) and (
-            _inside(ln, det.box, 0.0) or not any(_inside(ln, b, 0.0) and not _overlap(b, det.box)
+            _inside(ln, det.box, 0.0) or not any(_inside(ln, b, 0.0) and not overlap(b, det.box)
                                                  for b in read_boxes))]
         used.update(inside)
         named: dict[tuple[str, str], tuple[TextLine, TextMatch]] = {}
