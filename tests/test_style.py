@@ -2,6 +2,7 @@
 shape, identity signs exempt."""
 
 import io
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -489,6 +490,7 @@ def _reading(song: float, hei: float, kai: float) -> TypefaceReading:
     (_reading(0.5, 0.3, 0.2), "pass", "宋体（模型判断，宋体可能性 0.50）"),
     (_reading(0.1, 0.7, 0.2), "fail", "疑似黑体，应为宋体（模型判断，宋体可能性仅 0.10，请人工确认）"),
     (_reading(0.1, 0.2, 0.7), "fail", "疑似楷体，应为宋体（模型判断，宋体可能性仅 0.10，请人工确认）"),
+    (replace(_reading(0.6, 0.3, 0.1), stretched=1.6), "pass", "宋体（模型判断，宋体可能性 0.60，牌子斜拍，字形已按比例校正）"),
 ])
 def test_typeface_check(rules, reading, status, detail):
     county = rules.model_copy(update={"severity": {**rules.severity, "typeface": "needs_review"}})
@@ -598,15 +600,6 @@ def test_narrowed_characters_say_how_much_a_board_is_narrowed(narrow, vertical):
     crop, _ = on_wall(drawn, narrow=narrow)
     g = text_geometry_of_crop(crop)
     assert g.vertical is vertical and g.char_aspect == pytest.approx(narrow, abs=0.1) and not g.facing()
-
-
-def test_character_segments_of_a_profile():
-    from audit.signs.style import _segments
-
-    profile = np.array([1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1])   # runs of 2, 3 and 1, gaps of 2 and 3
-    assert _segments(profile, 2, 2) == [2, 3]                # gaps of 2 are not closed; runs of 1 dropped
-    assert _segments(profile, 3, 1) == [7, 1]                # the gap of 2 closed, the gap of 3 not
-    assert _segments(profile, 4, 3) == [11]
 
 
 @pytest.mark.parametrize(("bg", "expected"), [((60, 60, 60), "dark"), ((61, 61, 61), "white"),

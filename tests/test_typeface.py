@@ -92,6 +92,100 @@ def test_a_held_out_song_design_is_not_called_another_typeface():
     assert tf.matches(reading, "song") is not False
 
 
+def narrowed(crop: np.ndarray, share: float) -> np.ndarray:
+    """A board photographed from the side: its width foreshortened to ``share``."""
+    return cv2.resize(crop, (round(crop.shape[1] * share), crop.shape[0]), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.skipif(not SUNGTI.is_file(), reason="Debian fonts-arphic-gbsn00lp is not installed (make system-packages)")
+@pytest.mark.parametrize("vertical", [True, False])
+def test_a_song_board_seen_from_the_side_is_stretched_back_before_its_typeface_is_judged(vertical, monkeypatch):
+    """Narrowed to 0.6 of its width, a held-out Song's verticals are as thin as its horizontals: read as it is,
+    the column is called not Song and the line left undecided; its characters stretched back square, it is Song."""
+    side_on = narrowed(column(str(SUNGTI), "中共龙泉村支部委员会", 64, vertical=vertical, ink=(200, 22, 28)), 0.6)
+    reading = tf.classifier().reading(side_on)
+    assert 1.4 <= reading.stretched <= 2.0
+    assert tf.matches(reading, "song") is True
+    monkeypatch.setattr(tf, "FORESHORTENED", 1e-9)  # never stretched back
+    as_seen = tf.classifier().reading(side_on)
+    assert as_seen.stretched == 1.0 and tf.matches(as_seen, "song") is not True
+
+
+def test_a_small_board_stretched_back_is_still_small():
+    """26-px characters narrowed to 0.6: lines of about 13 px in the photo, stretched back to about 21. The size gate
+    judges the detail the photo holds (scene 32000035 at 4000 px: a 3-px plate stretched back had passed as Song)."""
+    reading = tf.classifier().reading(narrowed(column(face("simhei").path, em=26), 0.6))
+    assert reading.stretched > 1.4 and reading.char_px < tf.SMALL_MODEL_MIN_CHAR_PX
+    assert (reading.typeface, reading.reason) == ("unknown", "small")
+
+
+@pytest.mark.parametrize("vertical", [True, False])
+@pytest.mark.parametrize("font_key", ["simhei", "ukai"])
+def test_stretching_a_board_back_does_not_pass_hei_or_kai_as_song(font_key, vertical):
+    path = str(UKAI) if font_key == "ukai" else face(font_key).path
+    if not Path(path).is_file():
+        pytest.skip("Debian fonts-arphic-ukai is not installed (make system-packages)")
+    reading = tf.classifier().reading(narrowed(column(path, "李家村村民委员会", 64, vertical=vertical), 0.6))
+    assert reading.stretched > 1.3 and tf.matches(reading, "song") is False
+
+
+@pytest.mark.parametrize("vertical", [True, False])
+@pytest.mark.parametrize("text", ["王庄村村民委员会", "三里村民兵连", "三合村村务监督委员会"])
+def test_a_board_seen_square_on_is_not_stretched(text, vertical):
+    """Characters whose strokes stand apart (三, 旦) or whose halves do (村 in a line) are one character each."""
+    for key in ("serif", "simhei"):
+        f = face(key)
+        windows = tf._ink_windows(column(f.path, text, 64, index=f.index, vertical=vertical))
+        assert windows.stretched == 1.0, (key, text, vertical)
+
+
+def _bars(ink: np.ndarray, x0: int, x1: int, y0: int, heights: list[int], gap: int) -> int:
+    """Horizontal bars of ink ``heights`` high, ``gap`` apart, across columns ``[x0, x1)`` from row ``y0``."""
+    for h in heights:
+        ink[y0:y0 + h, x0:x1] = True
+        y0 += h + gap
+    return y0
+
+
+def test_the_strokes_of_one_character_are_one_character(monkeypatch):
+    """A column 60 px wide: 三 (three 6-px strokes 20 px apart) over two square characters, twice. Its strokes stand
+    further apart than CHAR_GAP; joined as pieces of one character, the column's characters are about square."""
+    ink = np.zeros((480, 60), bool)
+    y = 0
+    for _ in range(2):
+        y = _bars(ink, 0, 60, y, [6, 6, 6], 20) + 16  # 三, 58 px high
+        y = _bars(ink, 0, 60, y, [56], 0) + 16
+        y = _bars(ink, 0, 60, y, [56], 0) + 16
+    lines = tf._text_lines(ink)
+    assert lines == [(0, 60)]
+    assert tf.char_aspect(ink, lines) == pytest.approx(60 / 56, rel=0.1)
+    assert tf.foreshortening(ink, lines, True) == (1.0, 1.0)
+    monkeypatch.setattr(tf, "CHAR_PIECE", 0.0)  # the strokes taken for characters: 60 / 6 each
+    assert tf.char_aspect(ink, lines) > 2
+
+
+def test_character_runs_close_the_gaps_inside_a_character():
+    inked = np.array([1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1], bool)  # runs of 2, 3 and 1, gaps of 2 and 3
+    assert tf.character_runs(inked, 2 / tf.CHAR_GAP) == [(0, 2), (4, 7), (10, 11)]  # a gap of 2 is not under 2
+    assert tf.character_runs(inked, 2.5 / tf.CHAR_GAP)[0] == (0, 7)  # the gap of 2 closed, the gap of 3 not
+
+
+def test_characters_are_measured_on_whole_lines_only(monkeypatch):
+    """Photographed, a plate's second line (监督委员会: 监 and 督 each have a gap across their middle) was split at a
+    valley into two lines of 0.6 its width, whose characters look narrow (seed 52000000's 270th board of
+    ``bench/style_eval.py``'s renderer): the plate was stretched by 1.29 and its Song called Hei (P 0.14)."""
+    ink = np.zeros((300, 200), bool)
+    for k in range(3):  # a whole line of square characters: 90 × 88
+        ink[10 + 100 * k:98 + 100 * k, 0:90] = True
+    for x0 in (110, 158):  # the halves of a split line: 45 × 88
+        for k in range(3):
+            ink[10 + 100 * k:98 + 100 * k, x0:x0 + 45] = True
+    lines = [(0, 90), (110, 155), (158, 203)]
+    assert tf.char_aspect(ink, lines) == pytest.approx(90 / 88)
+    monkeypatch.setattr(tf, "CHAR_LINE_SHARE", 0.0)
+    assert tf.char_aspect(ink, lines) == pytest.approx(45 / 88)
+
+
 def test_small_or_blurred_characters_cannot_be_told():
     f = face("simhei")
     model = tf.classifier()

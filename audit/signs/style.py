@@ -25,6 +25,7 @@ from audit.signs.typeface import (
     TypefaceReading,
     absorption_of,
     channel_max,
+    character_runs,
     components_at_edge,
     local_white,
     matches,
@@ -271,8 +272,8 @@ MIN_FORESHORTENING = 0.25
 FRONTAL_CHAR_ASPECT = (0.8, 1.35)
 MIN_ASPECT_CHAR_PX = 28.0  # text lines narrower than this (pixels) are too small to measure characters on
 MIN_ASPECT_CHARS = 1  # characters measured, at least
-CHAR_GAP = 0.06  # gaps narrower than this share of the line inside a character are closed (wider ones split
-# a character in two, which only makes a board look more oblique: cannot tell, never a false fail)
+# Characters are cut along each line by typeface.character_runs (gaps inside a character closed, its pieces
+# joined); runs under a third of the line's width are not measured (a lone dot or stroke).
 # The text's lean (from the ink's principal axis) explains a leaning board's box, when the ink is elongated
 # enough to have an axis (its second moments' ratio at least this; chosen, a single line or column reaches
 # 20+) and the lean is below MAX_LEAN_DEG. A block of short lines has no axis: its lean is not measured.
@@ -339,18 +340,6 @@ class TextGeometry:
             return False
         lo, hi = self.char_aspect_quartiles
         return FRONTAL_CHAR_ASPECT[0] <= lo and hi <= FRONTAL_CHAR_ASPECT[1]
-
-
-def _segments(profile: np.ndarray, merge_gap: float, min_len: float) -> list[int]:
-    """Lengths of the inked runs of a profile, runs closer than ``merge_gap`` joined, shorter than ``min_len``
-    dropped."""
-    runs: list[list[int]] = []
-    for a, b in runs_of(profile > 0):
-        if runs and a - runs[-1][1] < merge_gap:
-            runs[-1][1] = b
-        else:
-            runs.append([a, b])
-    return [b - a for a, b in runs if b - a >= min_len]
 
 
 def _axis_deg(xs: np.ndarray, ys: np.ndarray, vertical: bool) -> float | None:
@@ -439,8 +428,9 @@ def text_geometry_of_crop(crop: np.ndarray) -> TextGeometry | None:
         width = b - a
         if width < max(MIN_ASPECT_CHAR_PX, 0.5 * widest):
             continue
-        for length in _segments(along[:, a:b].any(axis=1), CHAR_GAP * width, 0.3 * width):
-            aspects.append(width / length if vertical else length / width)
+        for r0, r1 in character_runs(along[:, a:b].any(axis=1), width):
+            if r1 - r0 >= 0.3 * width:
+                aspects.append(width / (r1 - r0) if vertical else (r1 - r0) / width)
     lean = None if lean is None else round(lean, 2)
     if len(aspects) < MIN_ASPECT_CHARS:
         return TextGeometry(vertical, lean, line_px=float(widest))
@@ -529,13 +519,14 @@ def typeface_check(reading: TypefaceReading | None, rules: Rules) -> Check:
         }.get(reading.reason, "未找到足够的文字，无法判断字体")
         return Check("not_checked", sev, why)
     p = reading.probabilities[want]
+    angle = "，牌子斜拍，字形已按比例校正" if reading.stretched > 1 else ""
     verdict = matches(reading, want)
     if verdict is None:
-        return Check("not_checked", sev, f"无法确定是否为{want_zh}（{want_zh}可能性 {p:.2f}）")
+        return Check("not_checked", sev, f"无法确定是否为{want_zh}（{want_zh}可能性 {p:.2f}{angle}）")
     if verdict:
-        return Check("pass", sev, f"{want_zh}（模型判断，{want_zh}可能性 {p:.2f}）")
+        return Check("pass", sev, f"{want_zh}（模型判断，{want_zh}可能性 {p:.2f}{angle}）")
     seen = max((c for c in reading.probabilities if c != want), key=reading.probabilities.get)
-    return Check("fail", sev, f"疑似{TYPEFACE_ZH[seen]}，应为{want_zh}（模型判断，{want_zh}可能性仅 {p:.2f}，请人工确认）")
+    return Check("fail", sev, f"疑似{TYPEFACE_ZH[seen]}，应为{want_zh}（模型判断，{want_zh}可能性仅 {p:.2f}{angle}，请人工确认）")
 
 
 def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRule | None, rules: Rules, *,

@@ -69,6 +69,27 @@ LINE_RUN_SHARE = 0.6  # two runs of the ink's profile both at least this share o
 LINE_VALLEY = 0.4  # a run of the profile dipping to this share of its peaks on both sides is two lines …
 LINE_SIDE_SHARE = 0.3  # … when each side is at least this share of the run
 MAX_WINDOWS = 48  # windows scored per board (evenly chosen): bounds the time of a large board
+# A board seen at an angle is foreshortened: a strip photographed from the side has its characters narrowed, so
+# the Song's vertical strokes come out as thin as its horizontals and it looks like Hei (seed 32000018 at 4000 px:
+# two Source Han Serif strips narrowed to about 0.6 of their width, P(song) 0.12 and 0.09, "suspected Hei";
+# stretched back by hand 1.55 ×, 0.64 and 0.52). Square-on, a character's ink is about as wide as it is high: the
+# median over a board's characters (character_runs) of their extent across the line over their extent along it
+# was 0.90–0.92 (10th–90th percentile 0.81–0.98) for Song, Hei and Kai in vertical lines and 0.92–1.00 (0.86–1.05)
+# across horizontal ones, and it follows the narrowing (vertical lines narrowed to 0.8 / 0.65 / 0.5: 0.73–0.75 /
+# 0.59–0.61 / 0.46–0.48) (bench/style_eval.py's renderer, held-out fonts, 300 boards of 20–130 px characters, seed
+# 51000000). A board off CHAR_ASPECT by more than FORESHORTENED either way is stretched back before its windows
+# are cut. Measured on 400 other boards (seed 52000000, half Song; each also narrowed), Song called "not Song" /
+# Hei and Kai caught, without → with: narrowed to 0.8, 24 → 2 of 200 / 153 → 148 of 200; to 0.65, 67 → 1 /
+# 135 → 135; to 0.5, 56 → 2 / 80 → 94; as rendered (perspective up to ±12 %), 1 → 1 / 164 → 163 (a dusk SimHei
+# strip whose noise joined characters, stretched 1.4 ×, went undecided).
+CHAR_ASPECT = (0.92, 1.0)  # square-on median of a character's ink across / along its line: vertical, horizontal text
+FORESHORTENED = 0.85
+MAX_STRETCH = 2.5  # a board off by more than this is not seen at an angle: its lines were not found right
+CHAR_GAP = 0.08  # a gap along a line under this share of its width is inside a character (the strokes of 三)
+CHAR_LINE_SHARE = 0.8  # characters are measured on lines at least this share of the widest
+CHAR_PIECE = 0.6  # a run along a line shorter than this share of its width or of a typical character is a piece …
+CHAR_JOINED = 1.2  # … joined to its neighbour while the two are at most this share of a typical character long
+MIN_CHARS = 3
 
 
 @dataclass(frozen=True)
@@ -91,6 +112,10 @@ class TypefaceReading:
         Mean probability of each typeface.
     small_model : bool
         Read by the small-character model (lines under :data:`SMALL_CHAR_PX`), whose thresholds differ.
+    stretched : float
+        The characters were stretched back by this factor before reading (a board seen at an angle,
+        :func:`foreshortening`); 1 when not. ``char_px`` is then the line width over it: the detail the photo
+        holds in the narrowed direction, which the size gates and thresholds judge.
     """
 
     typeface: Typeface
@@ -100,6 +125,7 @@ class TypefaceReading:
     reason: str = ""
     probabilities: dict[str, float] = field(default_factory=dict)
     small_model: bool = False
+    stretched: float = 1.0
 
 
 def model_path() -> Path:
@@ -189,15 +215,15 @@ def _split_at_valleys(profile: np.ndarray, a: int, b: int) -> list[tuple[int, in
     return _split_at_valleys(profile, a, a + v) + _split_at_valleys(profile, a + v + 1, b)
 
 
-def _line_windows(a: np.ndarray, ink: np.ndarray) -> tuple[list[np.ndarray], float]:
-    """Windows along the text columns of ``a`` (characters stacked top to bottom) and the column width."""
+def _text_lines(ink: np.ndarray) -> list[tuple[int, int]]:
+    """The text columns of an ink mask (characters stacked top to bottom): half-open column runs."""
     profile = ink.sum(axis=0).astype(np.float32)
     if profile.max() <= 0:
-        return [], 0.0
+        return []
     profile = np.convolve(profile, np.ones(3, np.float32) / 3, mode="same")
     runs = [r for a_, b in runs_of(profile > 0.2 * profile.max()) for r in _split_at_valleys(profile, a_, b)]
     if not runs:
-        return [], 0.0
+        return []
     widest = max(b - a_ for a_, b in runs)
     # merge runs split by a narrow gap (a character with a gap down its middle, like 川 or 非), but never two
     # runs of about a line's width each: two lines close together (small, blurred characters) are two lines,
@@ -211,7 +237,90 @@ def _line_windows(a: np.ndarray, ink: np.ndarray) -> tuple[list[np.ndarray], flo
         else:
             merged.append([x0, x1])
     widest = max(b - a_ for a_, b in merged)
-    lines = [(x0, x1) for x0, x1 in merged if x1 - x0 >= 0.5 * widest]
+    return [(x0, x1) for x0, x1 in merged if x1 - x0 >= 0.5 * widest]
+
+
+def char_aspect(ink: np.ndarray, lines: list[tuple[int, int]]) -> float | None:
+    """The median over a board's characters of their ink's extent across the line over its extent along it, on
+    the text columns of ``ink`` that :func:`_text_lines` found (those at least :data:`CHAR_LINE_SHARE` of the
+    widest); None under :data:`MIN_CHARS` characters. A character is a run of inked rows in its column, runs
+    closer than :data:`CHAR_GAP` of the column's width joined, and pieces of one character joined
+    (:func:`_pieces_joined`)."""
+    ratios = []
+    widest = max((x1 - x0 for x0, x1 in lines), default=0)
+    for x0, x1 in lines:
+        if x1 - x0 < CHAR_LINE_SHARE * widest:  # half of a line split at a valley (监, 督): not a whole line
+            continue
+        column = ink[:, x0:x1]
+        for r0, r1 in character_runs(column.any(axis=1), x1 - x0):
+            cols = np.flatnonzero(column[r0:r1].any(axis=0))
+            ratios.append((cols[-1] - cols[0] + 1) / (r1 - r0))
+    return float(np.median(ratios)) if len(ratios) >= MIN_CHARS else None
+
+
+def character_runs(inked: np.ndarray, width: float) -> list[tuple[int, int]]:
+    """The characters along one text line of ``width`` pixels, from its inked rows ``inked`` (1-D, along the
+    line): half-open runs, those closer than :data:`CHAR_GAP` of the width joined, then the pieces of one character
+    (:func:`_pieces_joined`)."""
+    chars: list[list[int]] = []
+    for r0, r1 in runs_of(inked):
+        if chars and r0 - chars[-1][1] < CHAR_GAP * width:
+            chars[-1][1] = r1
+        else:
+            chars.append([r0, r1])
+    return [(r0, r1) for r0, r1 in _pieces_joined(chars, width)]
+
+
+def _pieces_joined(runs: list[list[int]], width: float) -> list[list[int]]:
+    """Runs along a line that are pieces of one character joined. The line's characters are about
+    ``typical`` long (the upper quartile of the runs' lengths: a character split in two leaves its whole
+    neighbours); a run shorter than :data:`CHAR_PIECE` of that or of the line's ``width`` (a stroke of 三, half of
+    村 in a horizontal line) joins its closer neighbour while the two together are at most :data:`CHAR_JOINED` of
+    ``typical``. Characters all narrowed alike along the line (a horizontal line seen from the side) are none of
+    them a piece."""
+    runs = [list(r) for r in runs]
+    if not runs:
+        return runs
+    typical = float(np.quantile([r1 - r0 for r0, r1 in runs], 0.75))
+    piece = CHAR_PIECE * min(width, typical)
+    while True:
+        best = None
+        for i, (r0, r1) in enumerate(runs):
+            if r1 - r0 >= piece:
+                continue
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(runs):
+                    lo, hi = min(r0, runs[j][0]), max(r1, runs[j][1])
+                    gap = max(runs[j][0] - r1, r0 - runs[j][1])
+                    if hi - lo <= CHAR_JOINED * typical and (best is None or gap < best[0]):
+                        best = (gap, min(i, j))
+        if best is None:
+            return runs
+        k = best[1]
+        runs[k:k + 2] = [[runs[k][0], runs[k + 1][1]]]
+
+
+def foreshortening(ink: np.ndarray, lines: list[tuple[int, int]], vertical: bool) -> tuple[float, float]:
+    """How much to stretch a board's text columns back, (across the lines, along them): both 1 unless the
+    characters' :func:`char_aspect` is off its square-on value (:data:`CHAR_ASPECT`) by more than
+    :data:`FORESHORTENED` either way; not when it is off by more than :data:`MAX_STRETCH` (no board is read at such an
+    angle: its lines or characters were not found right, as in a line of 三 and 王 taken for three lines)."""
+    aspect = char_aspect(ink, lines)
+    if aspect is None:
+        return 1.0, 1.0
+    ratio = aspect / CHAR_ASPECT[0 if vertical else 1]
+    if ratio < 1.0 / MAX_STRETCH or ratio > MAX_STRETCH:  # no angle a board is read at: lines not found right
+        return 1.0, 1.0
+    if ratio < FORESHORTENED:
+        return 1.0 / ratio, 1.0
+    if ratio > 1.0 / FORESHORTENED:
+        return 1.0, ratio
+    return 1.0, 1.0
+
+
+def _line_windows(a: np.ndarray, ink: np.ndarray, lines: list[tuple[int, int]]) -> tuple[list[np.ndarray], float]:
+    """Windows along the text columns ``lines`` of ``a`` (characters stacked top to bottom) and the column
+    width."""
     h, w = a.shape
     out: list[np.ndarray] = []
     widths = []
@@ -240,8 +349,8 @@ def _line_windows(a: np.ndarray, ink: np.ndarray) -> tuple[list[np.ndarray], flo
 
 def windows_of_crop(crop: np.ndarray, *, ink_quantile: float = INK_QUANTILE) -> tuple[np.ndarray, float]:
     """The classifier's inputs for a board's crop: ``N × 1 × 48 × 48`` float32 ink windows (0 paper, 1 the
-    ``ink_quantile`` of the characters' ink) and the text lines' width in pixels. Vertical text when the crop
-    is taller than wide."""
+    ``ink_quantile`` of the characters' ink) and the text lines' width in pixels (over the stretch of a board seen
+    at an angle, :func:`foreshortening`). Vertical text when the crop is taller than wide."""
     windows = _ink_windows(crop)
     return windows.scaled(ink_quantile), windows.width
 
@@ -255,6 +364,7 @@ class _InkWindows:
     width: float
     paper: float = 0.0
     inked: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    stretched: float = 1.0  # the characters stretched back by this factor (:func:`foreshortening`)
 
     def scaled(self, ink_quantile: float) -> np.ndarray:
         """The windows with the paper at 0 and the ``ink_quantile`` of the characters' ink at 1, clipped."""
@@ -275,20 +385,30 @@ def _ink_windows(crop: np.ndarray) -> _InkWindows:
     a = absorption_of(crop[dy:h - dy or h, dx:w - dx or w])
     ink = text_mask(a)
     vertical = a.shape[0] > 1.3 * a.shape[1]
-    if vertical:
-        wins, width = _line_windows(a, ink)
-    else:
-        wins, width = _line_windows(a.T, ink.T)
+    if not vertical:  # from here on the lines run down the columns
+        a, ink = np.ascontiguousarray(a.T), np.ascontiguousarray(ink.T)
+    lines = _text_lines(ink)
+    across, along = foreshortening(ink, lines, vertical)
+    if (across, along) != (1.0, 1.0):  # seen at an angle: the characters stretched back square
+        a = cv2.resize(a, (round(a.shape[1] * across), round(a.shape[0] * along)), interpolation=cv2.INTER_CUBIC)
+        a = np.clip(a, 0.0, 1.0)
+        ink = text_mask(a)
+        lines = _text_lines(ink)
+    wins, width = _line_windows(a, ink, lines)
+    stretched = max(across, along)
+    # sizes are judged on what the photo holds: a 3-px line stretched back to 17 px is still 3 px of detail
+    width /= stretched
+    if not vertical:
         wins = [wnd.T for wnd in wins]
     if not wins:
-        return _InkWindows(none, width)
+        return _InkWindows(none, width, stretched=stretched)
     if len(wins) > MAX_WINDOWS:
         wins = [wins[i] for i in np.linspace(0, len(wins) - 1, MAX_WINDOWS).round().astype(int)]
     raw = np.empty((len(wins), 1, INPUT_PX, INPUT_PX), np.float32)
     for i, wnd in enumerate(wins):
         interp = cv2.INTER_AREA if wnd.shape[0] >= INPUT_PX else cv2.INTER_LINEAR
         raw[i, 0] = cv2.resize(np.ascontiguousarray(wnd), (INPUT_PX, INPUT_PX), interpolation=interp)
-    return _InkWindows(raw, width, float(np.median(a[~ink])) if (~ink).any() else 0.0, a[ink])
+    return _InkWindows(raw, width, float(np.median(a[~ink])) if (~ink).any() else 0.0, a[ink], stretched)
 
 
 def gradients_of(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -356,24 +476,28 @@ class TypefaceClassifier:
     def reading(self, crop: np.ndarray) -> TypefaceReading:
         """The typeface of a board's crop, or ``unknown`` with the reason."""
         windows = _ink_windows(crop)
-        batch, width = windows.scaled(INK_QUANTILE), windows.width
+        batch, width, stretched = windows.scaled(INK_QUANTILE), windows.width, round(windows.stretched, 2)
         if len(batch) == 0:
-            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), reason="no_text")
+            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), reason="no_text",
+                                   stretched=stretched)
         small = self._small is not None and width < SMALL_CHAR_PX
         if width < self.min_char_px:
-            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="small")
+            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="small",
+                                   stretched=stretched)
         if len(batch) < MIN_WINDOWS:
-            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="no_text")
+            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="no_text",
+                                   stretched=stretched)
         grads = gradients_of(batch)
         if sharpness_of(batch, grads) < MIN_SHARPNESS or coherence_of(batch, grads) > MAX_COHERENCE:
-            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="blurred")
+            return TypefaceReading("unknown", 0.0, char_px=round(width, 1), windows=len(batch), reason="blurred",
+                                   stretched=stretched)
         if small:  # the same windows, scaled as the small model was trained
             batch = windows.scaled(SMALL_MODEL_INK_QUANTILE)
         probs = self.probabilities(batch, small=small).mean(axis=0)
         best = int(np.argmax(probs))
         named = {c: round(float(p), 3) for c, p in zip(CLASSES, probs, strict=True)}
         return TypefaceReading(CLASSES[best], round(float(probs[best]), 3), round(width, 1), len(batch), "",  # type: ignore[arg-type]
-                               named, small)
+                               named, small, stretched)
 
 
 def _session(path: Path):  # noqa: ANN202 - onnxruntime is imported here only
