@@ -186,6 +186,20 @@ def test_characters_are_measured_on_whole_lines_only(monkeypatch):
     assert tf.char_aspect(ink, lines) == pytest.approx(45 / 88)
 
 
+def test_characters_run_together_are_not_measured(monkeypatch):
+    """Seed 31000000's 366th board of ``bench/style_eval.py --n 700``: a 28-px SungtiL GB line at dusk whose last five
+    characters ran together into two runs (51 and 80 px along a 26-px line) looked narrowed, was stretched 1.26 × and
+    called Hei at P 0.09. Runs over CHAR_RUN_TOGETHER times the line's median are not measured."""
+    ink = np.zeros((240, 30), bool)
+    for y0, y1 in ((0, 28), (34, 62), (68, 128), (134, 224)):  # two characters, then two and three run together
+        ink[y0:y1, 1:29] = True
+    lines = [(0, 30)]
+    assert tf.char_aspect(ink, lines) == pytest.approx(28 / 28)
+    assert tf.foreshortening(ink, lines, False) == (1.0, 1.0)
+    monkeypatch.setattr(tf, "CHAR_RUN_TOGETHER", float("inf"))
+    assert tf.char_aspect(ink, lines) < 0.8
+
+
 def test_small_or_blurred_characters_cannot_be_told():
     f = face("simhei")
     model = tf.classifier()

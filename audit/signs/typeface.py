@@ -80,8 +80,9 @@ MAX_WINDOWS = 48  # windows scored per board (evenly chosen): bounds the time of
 # 51000000). A board off CHAR_ASPECT by more than FORESHORTENED either way is stretched back before its windows
 # are cut. Measured on 400 other boards (seed 52000000, half Song; each also narrowed), Song called "not Song" /
 # Hei and Kai caught, without → with: narrowed to 0.8, 24 → 2 of 200 / 153 → 148 of 200; to 0.65, 67 → 1 /
-# 135 → 135; to 0.5, 56 → 2 / 80 → 94; as rendered (perspective up to ±12 %), 1 → 1 / 164 → 163 (a dusk SimHei
-# strip whose noise joined characters, stretched 1.4 ×, went undecided).
+# 135 → 135; to 0.5, 56 → 2 / 80 → 94; as rendered (perspective up to ±12 %), 1 → 1 / 164 → 164. Characters run
+# together (CHAR_RUN_TOGETHER: tight spacing, dusk noise) had looked narrowed: a 28-px Song line at dusk of
+# bench/style_eval.py --n 700 was stretched 1.26 × and called Hei, a dusk SimHei strip went undecided.
 CHAR_ASPECT = (0.92, 1.0)  # square-on median of a character's ink across / along its line: vertical, horizontal text
 FORESHORTENED = 0.85
 MAX_STRETCH = 2.5  # a board off by more than this is not seen at an angle: its lines were not found right
@@ -89,6 +90,7 @@ CHAR_GAP = 0.08  # a gap along a line under this share of its width is inside a 
 CHAR_LINE_SHARE = 0.8  # characters are measured on lines at least this share of the widest
 CHAR_PIECE = 0.6  # a run along a line shorter than this share of its width or of a typical character is a piece …
 CHAR_JOINED = 1.2  # … joined to its neighbour while the two are at most this share of a typical character long
+CHAR_RUN_TOGETHER = 1.6  # a run longer than this times its line's median is characters run together: not measured
 MIN_CHARS = 3
 
 
@@ -243,16 +245,19 @@ def _text_lines(ink: np.ndarray) -> list[tuple[int, int]]:
 def char_aspect(ink: np.ndarray, lines: list[tuple[int, int]]) -> float | None:
     """The median over a board's characters of their ink's extent across the line over its extent along it, on
     the text columns of ``ink`` that :func:`_text_lines` found (those at least :data:`CHAR_LINE_SHARE` of the
-    widest); None under :data:`MIN_CHARS` characters. A character is a run of inked rows in its column, runs
-    closer than :data:`CHAR_GAP` of the column's width joined, and pieces of one character joined
-    (:func:`_pieces_joined`)."""
+    widest); None under :data:`MIN_CHARS` characters. The characters are :func:`character_runs`; a run longer than
+    :data:`CHAR_RUN_TOGETHER` times its line's median is two or more characters run together, not measured."""
     ratios = []
     widest = max((x1 - x0 for x0, x1 in lines), default=0)
     for x0, x1 in lines:
         if x1 - x0 < CHAR_LINE_SHARE * widest:  # half of a line split at a valley (监, 督): not a whole line
             continue
         column = ink[:, x0:x1]
-        for r0, r1 in character_runs(column.any(axis=1), x1 - x0):
+        chars = character_runs(column.any(axis=1), x1 - x0)
+        usual = float(np.median([r1 - r0 for r0, r1 in chars])) if chars else 0.0
+        for r0, r1 in chars:
+            if r1 - r0 > CHAR_RUN_TOGETHER * usual:  # characters run together (tight spacing, blur, noise)
+                continue
             cols = np.flatnonzero(column[r0:r1].any(axis=0))
             ratios.append((cols[-1] - cols[0] + 1) / (r1 - r0))
     return float(np.median(ratios)) if len(ratios) >= MIN_CHARS else None
