@@ -5,7 +5,8 @@ Run time is onnxruntime only (``models/typeface.onnx``, and ``models/typeface_sm
 characters are found in the board's crop itself, without the OCR's boxes: each pixel's ink is its absorption
 against the board's own local white (the darkest channel after dividing by the white, so red, black and blue ink
 look alike), the text lines are the runs of the ink's profile across the writing direction (columns of a vertical
-strip, rows of a 60 × 40 plaque), and square windows about one character wide slide along each line. The small CNN
+strip, rows of a 60 × 40 plaque), a board seen at an angle is stretched back until its characters are about square
+(:func:`foreshortening`), and square windows about one character wide slide along each line. The small CNN
 scores every window; the board's reading is the mean of their probabilities. It is advisory: a board gets
 ``unknown`` (cannot tell) when its characters are smaller than :data:`MIN_CHAR_PX` (with the small-character
 model, :data:`SMALL_MODEL_MIN_CHAR_PX`), blurred (:data:`MIN_SHARPNESS`) or smeared one way by a shaken photo
