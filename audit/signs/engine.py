@@ -368,14 +368,23 @@ def _crop(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarr
     return image[y1:y2, x1:x2]
 
 
+def _detail_crop(detail, box: tuple[float, float, float, float]) -> tuple[np.ndarray, float] | None:  # noqa: ANN001
+    """A working-image box's pixels on the photo's detail image (``detail()``: :meth:`Photo.detail`) and the
+    detail image's pixels per working-image pixel; None when the photo has no detail image."""
+    got = detail()
+    if got is None:
+        return None
+    big, f = got
+    return _crop(big, tuple(v * f for v in box)), f
+
+
 def _board_crop(image: np.ndarray, box: tuple[float, float, float, float], detail=None) -> np.ndarray:  # noqa: ANN001
     """The pixels a detector box is read on: the working image's, or for a box under :data:`READ_DETAIL_PX` the
     photo's detail image's (``detail()``: :meth:`Photo.detail`), when it has one."""
     if detail is not None and min(box[2] - box[0], box[3] - box[1]) < READ_DETAIL_PX:
-        got = detail()
-        if got is not None:
-            big, f = got
-            return _crop(big, tuple(v * f for v in box))
+        on_detail = _detail_crop(detail, box)
+        if on_detail is not None:
+            return on_detail[0]
     return _crop(image, box)
 
 
@@ -732,11 +741,9 @@ def style_crop(photo: Photo, image: np.ndarray, box: tuple[float, float, float, 
     wide)."""
     x1, y1, x2, y2 = box
     if plaque is not None and not plaque.identity_sign and min(x2 - x1, y2 - y1) < DETAIL_BOARD_PX:
-        detail = photo.detail()
-        if detail is not None:
-            big, f = detail
-            bx1, by1, bx2, by2 = (int(round(v * f)) for v in box)
-            crop = big[max(0, by1):by2, max(0, bx1):bx2]
+        on_detail = _detail_crop(photo.detail, box)
+        if on_detail is not None:
+            crop, f = on_detail
             short = min(crop.shape[:2])
             if short > DETAIL_BOARD_PX:  # no larger than a board that needs no detail: the checks' time is its pixels
                 k = DETAIL_BOARD_PX / short
@@ -744,8 +751,7 @@ def style_crop(photo: Photo, image: np.ndarray, box: tuple[float, float, float, 
                                   interpolation=cv2.INTER_AREA)
                 f *= k
             return crop, ((x2 - x1) * f, (y2 - y1) * f)
-    ix1, iy1, ix2, iy2 = (int(round(v)) for v in box)
-    return image[max(0, iy1):iy2, max(0, ix1):ix2], (x2 - x1, y2 - y1)
+    return _crop(image, box), (x2 - x1, y2 - y1)
 
 
 def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: np.ndarray, side: str,

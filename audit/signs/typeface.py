@@ -327,7 +327,6 @@ def foreshortening(ink: np.ndarray, lines: list[tuple[int, int]], vertical: bool
 def _line_windows(a: np.ndarray, ink: np.ndarray, lines: list[tuple[int, int]]) -> tuple[list[np.ndarray], float]:
     """Windows along the text columns ``lines`` of ``a`` (characters stacked top to bottom) and the column
     width."""
-    h, w = a.shape
     out: list[np.ndarray] = []
     widths = []
     for x0, x1 in lines:
