@@ -129,12 +129,12 @@ def test_validation_messages(sheet, rules):
 
 
 def test_missing_required_column_lists_headers_and_the_fix(sheet, rules):
-    path = sheet([["王庄村", 100]], headers=["村庄名字", "户数"])
+    path = sheet([["王庄村", 100]], headers=["单位", "户数"])
     with pytest.raises(RegistryError) as err:
         registry_from_file(path, rules=rules)
     msg = str(err.value)
     assert "缺少必需的列" in msg and "村名（village_name）" in msg and "服务中心面积（floor_area_m2）" in msg
-    assert "村庄名字、户数" in msg and "--column 村庄名字=village_name" in msg
+    assert "单位、户数" in msg and "--column 单位=village_name" in msg and "表头改为「村名」" in msg
 
 
 def test_explicit_column_mapping(sheet, rules):

@@ -16,7 +16,7 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import shapely
 
 from audit.area import coords
 from audit.area._sheet_extent import SheetLimits, check_xls, check_xlsx
+from audit.area.headers import field_names, field_of_header, header_score, match_headers, normalise_header
 from audit.errors import RegistryError
 from audit.rules import Rules, load_rules
 
@@ -34,27 +35,6 @@ CANONICAL = ["village_code", "village_name", "township", "county", "is_central",
              "floor_area_m2", "geometry"]
 REQUIRED = ("village_name", "households", "floor_area_m2")
 
-# Normalised header aliases (see normalise_header): English and the Chinese headers real sheets use.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "village_code": ("村代码", "行政区划代码", "统计用区划代码", "区划代码", "村庄代码", "村编码", "村级代码",
-                     "代码", "编码", "村居代码", "villagecode", "code", "admincode"),
-    "village_name": ("村名", "村庄名称", "行政村", "行政村名称", "村名称", "村", "村庄", "村委会", "村委会名称",
-                     "村居名称", "行政村名", "villagename", "village", "name"),
-    "township": ("乡镇", "乡镇街道", "街道", "乡镇名称", "所属乡镇", "所属乡镇街道", "镇", "乡", "镇街",
-                 "township", "town", "townshipname"),
-    "county": ("县", "县市区", "区县", "县区", "县市", "所属县区", "所属县市区", "county", "district",
-               "countyname"),
-    "village_type": ("是否中心村", "村庄类型", "村类型", "类型", "中心村", "村庄分类", "iscentral", "central",
-                     "villagetype", "type"),
-    "households": ("户数", "总户数", "户籍户数", "常住户数", "村民户数", "households", "household",
-                   "hh", "numhouseholds"),
-    "floor_area_m2": ("党群服务中心面积", "服务中心面积", "建筑面积", "面积", "党群服务中心建筑面积",
-                      "村级综合服务设施面积", "综合服务设施面积", "服务设施面积", "阵地面积", "floorarea",
-                      "flooraream2", "area", "aream2", "servicecentrearea"),
-    "lon": ("经度", "lon", "lng", "long", "longitude", "x", "经度x"),
-    "lat": ("纬度", "lat", "latitude", "y", "纬度y"),
-    "coord_system": ("坐标系", "坐标系统", "坐标类型", "crs", "coordsystem", "coordinatesystem"),
-}
 FIELD_ZH = {"village_code": "村代码", "village_name": "村名", "township": "乡镇", "county": "县（市、区）",
             "village_type": "村庄类型/是否中心村", "households": "户数", "floor_area_m2": "服务中心面积",
             "lon": "经度", "lat": "纬度", "coord_system": "坐标系"}
@@ -121,48 +101,36 @@ class Registry:
     columns: dict[str, str] = field(default_factory=dict)
 
 
-def normalise_header(header: object) -> str:
-    """Normalise a header for matching: NFKC (full-width → half-width, ㎡ → m2), lower case, no spaces,
-    brackets, punctuation or unit suffixes. 服务中心面积（平方米） → 服务中心面积; 县（市、区） → 县市区."""
-    text = unicodedata.normalize("NFKC", str(header)).lower().strip()
-    text = re.sub(r"[\(\[【<《]\s*(平方米|平米|m2|m²|sqm|㎡|户|个|度)\s*[\)\]】>》]", "", text)
-    text = re.sub(r"[\s\(\)\[\]【】<>《》、,，.。:：;；_\-/\\'\"“”‘’*#]", "", text)
-    return re.sub(_UNIT_SUFFIX, "", text) or text
-
-
 def _norm_value(value: str) -> str:
     """Normalise a cell value for matching (是/Y/中心村, GCJ-02/高德 …): NFKC, lower case, no spaces or dashes."""
     return re.sub(r"[\s\-_.·]", "", unicodedata.normalize("NFKC", value)).lower()
 
 
-def _match_fields(headers: list[str], explicit: Mapping[str, str]) -> dict[str, str]:
-    """Map canonical fields to the headers present: explicit mappings first, then aliases."""
+def _match_fields(headers: list[str], explicit: Mapping[str, str], *, name: str,
+                  ) -> tuple[dict[str, str], list[Problem]]:
+    """Map canonical fields to the headers present: explicit mappings first, then the header grammar
+    (``headers.toml``: aliases, then patterns). Columns found by their patterns are reported, so that a user sees
+    which column was taken for what."""
     found: dict[str, str] = {}
     by_norm = {normalise_header(h): h for h in reversed(headers)}  # first occurrence wins
     for header, target in explicit.items():
-        if target not in ALIASES:
+        if target not in field_names():
             raise RegistryError(
-                f"--column {header}={target}: '{target}' 不是可映射的字段；可用字段：{', '.join(ALIASES)}")
+                f"--column {header}={target}: '{target}' 不是可映射的字段；可用字段：{', '.join(field_names())}")
         actual = header if header in headers else by_norm.get(normalise_header(header))
         if actual is None:
             raise RegistryError(f"--column {header}={target}: 表中没有表头「{header}」；现有表头：{'、'.join(headers)}")
         found[target] = actual
-    taken = set(found.values())
-    for fld, aliases in ALIASES.items():
-        if fld in found:
-            continue
-        for alias in aliases:
-            h = by_norm.get(alias)
-            if h is not None and h not in taken:
-                found[fld] = h
-                taken.add(h)
-                break
-    return found
-
-
-def _header_score(row: Iterable[object]) -> int:
-    all_aliases = {a for aliases in ALIASES.values() for a in aliases}
-    return sum(normalise_header(c) in all_aliases for c in row if isinstance(c, str) and c.strip())
+    match = match_headers(headers, found)
+    notes = []
+    for g in match.guesses:
+        others = "、".join(f"「{h[:40]}」" for h in g.others)
+        also = f"；{others}也像此列，未采用（如不对，请指定列映射）" if others else ""
+        notes.append(Problem(name, None, g.header, None, f"按表头用词识别为「{FIELD_ZH[g.field]}」{also}"))
+    for header, fits in match.ambiguous:
+        both = "还是".join(f"「{FIELD_ZH[f]}」" for f in fits)
+        notes.append(Problem(name, None, header, None, f"表头看不出是{both}，未采用（如需要，请指定列映射）"))
+    return match.fields, notes
 
 
 def _decode_csv(data: bytes, name: str) -> str:
@@ -291,7 +259,6 @@ def _two_row_headers(top: list[object], sub: list[object]) -> list[str | None]:
     """Column names of a two-row header: a group title (merged over its columns, so written once) above the
     sub-headers — 党群服务中心 over 面积（㎡）. Each column takes the first of title+sub, sub, title that a reader
     would recognise, else title+sub."""
-    aliases = {a for values in ALIASES.values() for a in values}
     names: list[str | None] = []
     group = None
     for t, b in zip(top, sub, strict=True):
@@ -302,23 +269,27 @@ def _two_row_headers(top: list[object], sub: list[object]) -> list[str | None]:
             names.append(t)
             continue
         options = [(t or group or "") + b, b] + ([t] if t else [])
-        names.append(next((o for o in options if normalise_header(o) in aliases), options[0]))
+        names.append(next((o for o in options if field_of_header(o, patterns=False) is not None), None)
+                     or next((o for o in options if field_of_header(o) is not None), options[0]))
     return names
 
 
 def _find_header(raw: pd.DataFrame) -> tuple[int, int, list[str | None], int]:
-    """(first header row, header rows (1 or 2), column names, alias matches) for the best header among the
+    """(first header row, header rows (1 or 2), column names, fields named) for the best header among the
     first rows. Title rows above it are skipped; a second header row is taken only when it holds no numbers."""
     best = (0, 1, [], 0)
     rows = [list(r) for r in raw.head(16).itertuples(index=False)]
     for i, row in enumerate(rows[:15]):
         names = [_cell_text(c) for c in row]
-        score = _header_score(names)
+        # the grammar's patterns only where a header can be: not in a row of data (numbers: a village called
+        # 名山村 is no header), nor in a title (a row of one cell: XX县村级党群服务中心面积统计表)
+        score = header_score(names, patterns=sum(n is not None for n in names) > 1
+                             and not any(_is_number(c) for c in row))
         if score > best[3]:
             best = (i, 1, names, score)
         if i + 1 < len(rows) and not any(_is_number(c) for c in rows[i + 1]) and any(_cell_text(c) for c in rows[i + 1]):
             two = _two_row_headers(row, rows[i + 1])
-            score2 = _header_score(two)
+            score2 = header_score(two, patterns=not any(_is_number(c) for c in row))
             if score2 > best[3]:
                 best = (i, 2, two, score2)
     return best
@@ -345,6 +316,10 @@ def _frame_from_tables(tables: dict[str, pd.DataFrame], name: str) -> tuple[pd.D
         else:
             seen[h] = 0
     body = raw.iloc[first + nrows:].copy()
+    named = [i for i, h in enumerate(names) if h]
+    # cells right of the last headed column: in a CSV, a row split into more fields than its header (an unquoted
+    # 1,200) — its values no longer sit under their headers
+    body.attrs["unheaded"] = headers[named[-1] + 1:] if named else []
     if body.empty:
         raise RegistryError(f"{name}: 表头（第{first + nrows}行）下面没有数据行")
     body.columns = headers
@@ -352,7 +327,9 @@ def _frame_from_tables(tables: dict[str, pd.DataFrame], name: str) -> tuple[pd.D
     blank = body.drop(columns="__row").map(lambda v: pd.isna(v) or str(v).strip() == "").all(axis=1)
     if blank.all():
         raise RegistryError(f"{name}: 表头（第{first + nrows}行）下面没有数据行（只有空行）")
-    return body[~blank].reset_index(drop=True), sheet
+    out = body[~blank].reset_index(drop=True)
+    out.attrs["unheaded"] = body.attrs["unheaded"]
+    return out, sheet
 
 
 def _read_spatial(path: Path) -> gpd.GeoDataFrame:
@@ -547,10 +524,14 @@ def _points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _canonical_from_frame(frame: pd.DataFrame, fields: dict[str, str], rules: Rules, *, name: str,
-                          default_crs: str, geometry: gpd.GeoSeries | None) -> tuple[gpd.GeoDataFrame, _Collector]:
+                          default_crs: str, geometry: gpd.GeoSeries | None, overflow: np.ndarray | None = None,
+                          ) -> tuple[gpd.GeoDataFrame, _Collector]:
     rows = frame["__row"].to_numpy()
     col = _Collector(name, rows)
     n = len(frame)
+    if overflow is not None:
+        col.rows_where(overflow, None, None, "本行的字段比表头多（数字里的逗号没有加引号？如 1,200 应写作 \"1,200\" 或 "
+                                             "1200）：各值已不在各自的列下，面积无法判定")
     out = pd.DataFrame(index=range(n))
     get = {f: frame[h].reset_index(drop=True) for f, h in fields.items()}
 
@@ -592,6 +573,8 @@ def _canonical_from_frame(frame: pd.DataFrame, fields: dict[str, str], rules: Ru
         negative = (value < 0).to_numpy()
         col.rows_where(negative, header, get[fld], f"{label}为负数，面积无法判定")
         value[negative] = np.nan
+        if overflow is not None:
+            value[overflow] = np.nan
         out[fld] = value
 
     if geometry is not None:
@@ -669,9 +652,13 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
     suffix = path.suffix.lower()
     geometry = None
     sheet_note = None
+    overflow = None
     if suffix in TABULAR:
         tables = _read_tables(path)
         frame, sheet = _frame_from_tables(tables, path.name)
+        if suffix in (".csv", ".txt") and frame.attrs["unheaded"]:
+            extra = frame[frame.attrs["unheaded"]].map(lambda v: _cell_text(v) is not None)
+            overflow = extra.any(axis=1).to_numpy()
         if len(tables) > 1 and sheet != next(iter(tables)):
             sheet_note = f"读取的是工作表「{sheet}」（表头最完整的一张）"
     elif suffix in SPATIAL:
@@ -683,16 +670,18 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
         raise RegistryError(f"{path.name}: 不支持的文件类型「{suffix}」（支持 XLSX、XLS、CSV、GeoJSON、GPKG、SHP 压缩包）")
 
     headers = [str(c) for c in frame.columns if c != "__row"]
-    fields = _match_fields(headers, columns or {})
+    fields, notes = _match_fields(headers, columns or {}, name=path.name)
     if geometry is not None:
         fields.pop("lon", None), fields.pop("lat", None)
     missing = [f for f in REQUIRED if f not in fields]
     if missing:
         need = "、".join(f"{FIELD_ZH[f]}（{f}）" for f in missing)
         shown = "、".join(h[:40] for h in headers[:30]) + ("……" if len(headers) > 30 else "")
+        unsure = "".join(f"{n.short()}。" for n in notes if "看不出" in n.message)
         raise RegistryError(
-            f"{path.name}: 缺少必需的列：{need}。表中的表头：{shown}。"
-            f"如某列就是所需字段，请指定列映射（命令行：--column {headers[0][:40] if headers else '表头'}={missing[0]}）")
+            f"{path.name}: 缺少必需的列：{need}。表中的表头：{shown}。{unsure}"
+            f"如某列就是所需字段，请把它的表头改为「{FIELD_ZH[missing[0]]}」，或指定列映射（命令行："
+            f"--column {headers[0][:40] if headers else '表头'}={missing[0]}）")
 
     # 合计/总计/小计 rows are summaries, not villages: drop and report them. The word may sit in any text
     # column (often 序号), so every column is looked at, but only as the whole cell's leading word.
@@ -702,15 +691,16 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
     dropped = [Problem(path.name, int(r), None, None, "合计/小计行，不是村庄，已剔除")
                for r in frame.loc[is_total, "__row"]]
     frame = frame[~is_total].reset_index(drop=True)
+    if overflow is not None:
+        overflow = overflow[~is_total]
     if geometry is not None:
         geometry = geometry[~is_total]
     if frame.empty:
         raise RegistryError(f"{path.name}: 除合计/小计行外没有村庄数据行")
 
     villages, col = _canonical_from_frame(frame, fields, rules, name=path.name, default_crs=crs,
-                                          geometry=geometry)
-    if sheet_note:
-        col.problems.insert(0, Problem(path.name, None, None, None, sheet_note))
+                                          geometry=geometry, overflow=overflow)
+    col.problems[:0] = ([Problem(path.name, None, None, None, sheet_note)] if sheet_note else []) + notes
     return Registry(villages=villages, source=str(path), problems=col.problems, dropped=dropped,
                     columns=fields)
 
@@ -723,7 +713,7 @@ def townships_from_file(path: str | Path, *, name_column: str | None = None) -> 
     _check_file(path)
     gdf = _read_spatial(path)
     headers = [c for c in gdf.columns if c != gdf.geometry.name]
-    column = name_column or _match_fields(headers, {}).get("township")
+    column = name_column or _match_fields(headers, {}, name=path.name)[0].get("township")
     if column is None or column not in gdf.columns:
         raise RegistryError(f"{path.name}: 找不到乡镇名称列；现有列：{'、'.join(headers)}")
     out = gpd.GeoDataFrame({"township": _text(gdf[column]).to_numpy()},
