@@ -108,3 +108,11 @@ def test_a_csv_row_split_by_an_unquoted_thousands_comma_is_not_audited(tmp_path:
     assert v["floor_area_m2"].iloc[0] == 500
     assert v["floor_area_m2"].isna().iloc[1] and v["households"].isna().iloc[1]   # not 1 m²
     assert any(p.row == 3 and "字段比表头多" in p.message for p in reg.problems)
+
+
+def test_check_marks_say_whether_a_village_is_central(tmp_path: Path, rules):
+    path = tmp_path / "r.csv"
+    path.write_text("村名,户数,服务中心面积,是否为中心村\n王庄村,300,500,√\n李家村,120,150,✓\n张集村,200,150,×\n"
+                    "刘庄村,200,150,✗\n", encoding="utf-8")
+    reg = registry_from_file(path, rules=rules)
+    assert reg.villages["is_central"].tolist() == [True, True, False, False]
