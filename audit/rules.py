@@ -81,6 +81,9 @@ class PlaqueRule(_Strict):
     patterns: list[str] = Field(min_length=1)
     bodies: list[str] = Field(min_length=1)
     marked_bodies: list[str] = []
+    # units above the village's in the body's own system, written into a full name before or between the places
+    # (新时代文明实践中心 · 临河镇实践所 · 石桥村实践站): read past, as a place is
+    parents: list[str] = []
     place_optional: bool = False
     text_colour: Literal["red", "black"] | None = None
     identity_sign: bool = False
@@ -237,7 +240,8 @@ class Rules(_Strict):
         for p in self.plaques:
             forms = "、".join(f"{b}（须有中共）" if b in p.marked_bodies else b for b in p.bodies)
             where = "（可不写村名）" if p.place_optional else "（村/社区名 + 名称）"
-            rows.append((p.name_zh, side[p.placement], forms + where))
+            above = f"；名称前可有上级：{'、'.join(p.parents)}" if p.parents else ""
+            rows.append((p.name_zh, side[p.placement], forms + where + above))
         n = self.names
         rows.append(("党组织标记", "", "、".join(n.party_markers)))
         rows.append(("村级地名结尾", "", "、".join(n.village_suffixes)))

@@ -563,3 +563,22 @@ def test_a_village_name_holding_nothing_of_the_inspected_ones_is_another_village
     assert m.kind == kind, m.reason
     if kind == "undecided":
         assert "不是本村" in m.reason
+
+
+@pytest.mark.parametrize("text", [
+    "新时代文明实践中心临河镇实践所王庄村实践站",                        # the three levels, short forms
+    "临河县新时代文明实践中心临河镇新时代文明实践所王庄村新时代文明实践站",  # written out
+    "临河镇新时代文明实践所王庄村新时代文明实践站", "王庄村实践站",
+])
+def test_the_practice_systems_upper_levels_are_read_past(rules, text):
+    m = type_from_text(text, rules, village="王庄村")
+    assert (m.type, m.kind) == ("civilisation_station_sign", "official")
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("实践站", "undecided"),                # three characters alone are too little of a name
+    ("王庄村劳动实践站", "unauthorised_sign"),  # another body's practice station
+    ("临河镇新时代文明实践所", "unauthorised_sign"),  # the township's unit, not the village's station
+])
+def test_practice_stations_that_are_not_the_villages(rules, text, kind):
+    assert type_from_text(text, rules, village="王庄村").kind == kind

@@ -536,6 +536,8 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
         plaque = rules.plaque(cand.plaque)
         village_body = cand.body[0] in "村居"  # a body only a village or community has (村民委员会, 村务监督委员会)
         place_text = rest[: cand.fit.start]
+        for parent in sorted(plaque.parents, key=len, reverse=True):  # 新时代文明实践中心临河镇实践所石桥村 (实践站)
+            place_text = place_text.replace(parent, "")
         place = parse_place(place_text, rules, gazetteer)
         shared = next((b[0] for b in plaque.bodies if len(b) == len(cand.body) + 1 and b.endswith(cand.body)
                        and b[0] in "村居"), None)
@@ -548,7 +550,9 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
             doubtful.append(cand)  # a misread inside the body is taken only after a village's name
             continue
         if not place_text:
-            if plaque.place_optional or (len(cand.body) >= 4 and not cand.fit.gaps):
+            # a body written alone (新时代文明实践站, 党群服务中心) is the sign itself; three characters alone (实践站)
+            # are too little of a name to tell
+            if (plaque.place_optional and len(cand.body) >= 4) or (len(cand.body) >= 4 and not cand.fit.gaps):
                 return match(plaque.id, "official", SURE if plaque.place_optional else BARE,
                              f"名称为「{cand.body}」" + ("" if plaque.place_optional else "（未读出村名）"),
                              partial=not plaque.place_optional)  # the village's name, its start, not read
