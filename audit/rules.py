@@ -140,7 +140,8 @@ class BackgroundSigns(_Strict):
 
 
 class PhotoRules(_Strict):
-    min_side_px: int = Field(default=480, gt=0)
+    min_pixels: int = Field(default=100_000, gt=0)
+    min_side_px: int = Field(default=100, gt=0)
     max_pixels: int = Field(default=100_000_000, gt=0)
     max_bytes: int = Field(default=100_000_000, gt=0)
     max_aspect_ratio: float = Field(default=10, ge=1)

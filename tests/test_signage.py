@@ -751,3 +751,21 @@ def test_a_box_only_the_zoom_pass_found_that_names_nothing_is_no_board(engine):
     assert ("official", "militia", (100, 100, 420, 190)) in got, got
     assert ("unreadable", "other_sign", (500, 300, 600, 360)) in got, got
     assert not any(box == (500, 100, 600, 160) for _, _, box in got), got
+
+
+def test_a_close_up_of_one_strip_cropped_on_the_phone_is_audited(engine):
+    # An inspector photographs one strip and crops it in the gallery: a narrow photo (here 292 × 1488) with
+    # plenty of pixels on the characters, refused while the intake asked for a short side of 480 px.
+    truth = truth_of("external_full")
+    x1, y1, x2, y2 = next(p["box"] for p in truth["plaques"] if p["type"] == "supervision_committee")
+    w, h = x2 - x1, y2 - y1
+    with Image.open(FIXTURES / "external_full.jpg") as f:
+        crop = f.crop((int(x1 - 0.1 * w), int(y1 - 0.03 * h), int(x2 + 0.1 * w), int(y2 + 0.03 * h)))
+        crop = crop.resize((crop.width * 4, crop.height * 4), Image.LANCZOS)
+    buf = io.BytesIO()
+    crop.save(buf, "JPEG", quality=92)
+    assert min(crop.size) < 480
+    report = audit_signage([PhotoInput(buf.getvalue(), "strip.jpg", "external")], engine,
+                           village_name=truth["village"])
+    assert not report.errors
+    assert report.summary.present == ["supervision_committee"]

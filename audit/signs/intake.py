@@ -263,6 +263,8 @@ def _check_declared(name: str, size: tuple[int, int], limits: PhotoRules) -> Non
         raise PhotoError(f"{name}：图像过大（{w}×{h} 像素，上限 {limits.max_pixels:,} 像素），可能是恶意文件")
     if min(w, h) < limits.min_side_px:
         raise PhotoError(f"{name}：图片太小（{w}×{h} 像素，短边至少 {limits.min_side_px} 像素）")
+    if w * h < limits.min_pixels:
+        raise PhotoError(f"{name}：图片太小（{w}×{h} 像素，至少 {limits.min_pixels:,} 像素）")
     if max(w, h) > limits.max_aspect_ratio * min(w, h):
         raise PhotoError(f"{name}：图片长宽比过大（{w}×{h} 像素，约 {max(w, h) / min(w, h):.0f}:1，"
                          f"上限 {limits.max_aspect_ratio:g}:1），请拍摄普通照片而不是长图或全景图")
@@ -313,9 +315,9 @@ def photo_from_bytes(data: bytes, name: str = "photo", *, rules: Rules | None = 
 
     Accepted: JPEG, PNG, WebP and HEIC, recognised by content. Refused before decoding: empty files, files over
     ``photos.max_bytes``, other formats, images whose header declares more than ``photos.max_pixels``, a short
-    side under ``photos.min_side_px`` or an aspect ratio over ``photos.max_aspect_ratio``, and EXIF blocks over
-    ``photos.max_exif_bytes``; refused while decoding: truncated or corrupt files. A malformed EXIF position,
-    time or orientation is read as absent.
+    side under ``photos.min_side_px``, fewer pixels than ``photos.min_pixels`` or an aspect ratio over
+    ``photos.max_aspect_ratio``, and EXIF blocks over ``photos.max_exif_bytes``; refused while decoding: truncated or
+    corrupt files. A malformed EXIF position, time or orientation is read as absent.
     """
     rules = rules or load_rules()
     limits = rules.photos
