@@ -97,6 +97,11 @@ class PlaqueRule(_Strict):
             raise ValueError(f"marked_bodies {stray} are not in bodies")
         return self
 
+    def stands_alone(self, body: str) -> bool:
+        """Whether ``body`` written without a place is this plaque (新时代文明实践站, 党群服务中心): a place-optional
+        plaque's body of four characters or more; three alone (实践站) are too little of a name to tell."""
+        return self.place_optional and len(body) >= 4
+
     def names_for(self, village: str) -> list[str]:
         """The patterns with the village-name slot filled (e.g. 王庄村 → 王庄村村民委员会)."""
         return [p.replace(VILLAGE_SLOT, village) for p in self.patterns]

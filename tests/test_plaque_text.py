@@ -582,3 +582,10 @@ def test_the_practice_systems_upper_levels_are_read_past(rules, text):
 ])
 def test_practice_stations_that_are_not_the_villages(rules, text, kind):
     assert type_from_text(text, rules, village="王庄村").kind == kind
+
+
+def test_a_short_body_is_spotted_only_after_the_villages_name(rules):
+    from audit.signs.spotting import names_for
+
+    texts = {n.text for n in names_for(rules, "王庄村", "external")}
+    assert {"新时代文明实践站", "王庄村实践站"} <= texts and "实践站" not in texts

@@ -769,3 +769,22 @@ def test_a_close_up_of_one_strip_cropped_on_the_phone_is_audited(engine):
                            village_name=truth["village"])
     assert not report.errors
     assert report.summary.present == ["supervision_committee"]
+
+
+def test_a_strip_boxed_in_two_halves_is_one_board_and_a_neighbour_in_doubt_stays():
+    from audit.signs.engine import _Candidate, _one_per_board
+    from audit.signs.names import TextMatch
+
+    militia = TextMatch("militia", "official", 90.0, "口村民兵连", False)
+    piece = TextMatch("other_sign", "undecided", 60.0, "官道口村民", False)
+    # a close-up of one strip (seed 33000008 at 8000 px, cropped to 284 × 2000): the detector boxed its lower and
+    # upper parts, which read 口村民兵连 and 官道口村民 — one board, not a second one in doubt (待复核)
+    halves = [_Candidate((0, 575, 284, 1997), "detector+ocr", "strip", 0.8, militia, 0.95),
+              _Candidate((2, 0, 284, 1265), "detector+ocr", "strip", 0.6, piece, 0.9)]
+    assert [c.match.kind for c in _one_per_board(halves)] == ["official"]
+    # a strip in doubt hung beside the official one (sharing its rows, not its column) is a board of its own
+    beside = [halves[0], _Candidate((250, 575, 534, 1997), "detector+ocr", "strip", 0.6, piece, 0.9)]
+    assert len(_one_per_board(beside)) == 2
+    # and so is a plate in doubt below it, apart along the column
+    below = [halves[0], _Candidate((0, 2050, 284, 2400), "detector+ocr", "plaque", 0.6, piece, 0.9)]
+    assert len(_one_per_board(below)) == 2

@@ -284,6 +284,17 @@ def _side_by_side_strips(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     return rows > 0.7 and max(ax1, bx1) - min(ax2, bx2) <= 0.25 * min(aw, bw)
 
 
+def _along_one_board(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Two boxes over one board, one after the other along it: in one column (tall boxes, most of the narrower one's
+    width in common) or one row (wide boxes), and sharing more than :data:`BOARDS_NEVER_SHARE` of the shorter one's
+    length as well — boards hang side by side or one above the other, they do not overlap. (A box straddling two
+    strips side by side shares their rows, not their column.)"""
+    x_share, y_share = _shares(a, b)
+    tall = a[3] - a[1] > a[2] - a[0] and b[3] - b[1] > b[2] - b[0]
+    along, across = (y_share, x_share) if tall else (x_share, y_share)
+    return across > 0.8 and along > BOARDS_NEVER_SHARE
+
+
 def _one_column(reader: Reader, image: np.ndarray, a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     """Whether two tall boxes side by side are one strip boxed twice, each over part of its width (seed 170000000
     photo 30: boxes at x 901–954 and 951–982 on a strip at 926–982, both reading its name): the text detector finds
@@ -332,6 +343,8 @@ def _one_per_board(candidates: list[_Candidate],
             return shared > 0.6
         if shared > 0.6 and len(c.match.text) >= 2 and c.match.text in k.match.text:
             return True
+        if k.match.kind == "official" and c.match.kind in ("undecided", "unreadable") and _along_one_board(k.box, c.box):
+            return True  # a piece of board k read on a second box over it (a strip's close-up boxed in two halves)
         if (k.match.type, k.match.kind) != (c.match.type, c.match.kind):
             return False
         if c.match.partial and c.match.text == k.match.text and shared > PARTIAL_BOARD_SHARE:

@@ -550,12 +550,11 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
             doubtful.append(cand)  # a misread inside the body is taken only after a village's name
             continue
         if not place_text:
-            # a body written alone (新时代文明实践站, 党群服务中心) is the sign itself; three characters alone (实践站)
-            # are too little of a name to tell
-            if (plaque.place_optional and len(cand.body) >= 4) or (len(cand.body) >= 4 and not cand.fit.gaps):
-                return match(plaque.id, "official", SURE if plaque.place_optional else BARE,
-                             f"名称为「{cand.body}」" + ("" if plaque.place_optional else "（未读出村名）"),
-                             partial=not plaque.place_optional)  # the village's name, its start, not read
+            if plaque.stands_alone(cand.body) or (len(cand.body) >= 4 and not cand.fit.gaps):
+                alone = plaque.stands_alone(cand.body)
+                return match(plaque.id, "official", SURE if alone else BARE,
+                             f"名称为「{cand.body}」" + ("" if alone else "（未读出村名）"),
+                             partial=not alone)  # the village's name, its start, not read
             doubtful.append(cand)  # a bare, incomplete body: which plaque it is may still show below
             continue
         if not place.clean:

@@ -59,9 +59,10 @@ class Spotted:
 def names_for(rules: Rules, village: str, side: str) -> list[Name]:
     """The official names of ``village``'s plaques on ``side`` (the village as named and without its ending:
     王庄村 + 村民委员会 and 王庄 + 村民委员会; the party's markers before the party organisation's, required for its
-    marked bodies; the body alone for plaques whose place is optional), then, as rivals that name no plaque: a marked
-    body after the village without the marker (王庄村委员会), the rules' other bodies and the endings of unlisted
-    signs' names that no official body ends with (any text may stand before them)."""
+    marked bodies; the body alone where it stands alone, :meth:`~audit.rules.PlaqueRule.stands_alone`), then, as
+    rivals that name no plaque: a marked body after the village without the marker (王庄村委员会), the rules' other
+    bodies and the endings of unlisted signs' names that no official body ends with (any text may stand before
+    them)."""
     places = [p for p in dict.fromkeys((village, village_core(village, rules))) if p]
     out: dict[str, Name] = {}
     for plaque in rules.plaques_at(side):
@@ -75,7 +76,7 @@ def names_for(rules: Rules, village: str, side: str) -> list[Name]:
                     out.setdefault(place + body, Name(None, place + body, body))
                 else:
                     texts.append(place + body)
-            if plaque.place_optional:
+            if plaque.stands_alone(body):
                 texts.append(body)
             for text in texts:
                 out.setdefault(text, Name(plaque.id, text, body))
