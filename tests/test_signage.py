@@ -788,3 +788,38 @@ def test_a_strip_boxed_in_two_halves_is_one_board_and_a_neighbour_in_doubt_stays
     # and so is a plate in doubt below it, apart along the column
     below = [halves[0], _Candidate((0, 2050, 284, 2400), "detector+ocr", "plaque", 0.6, piece, 0.9)]
     assert len(_one_per_board(below)) == 2
+
+
+def _close_up_plate(lines=("王庄村股份", "经济合作社"), size=(1600, 900), px=170):
+    """A close-up of one 60 × 40 plate filling the frame: black Song characters on a tan panel with a frame."""
+    from PIL import ImageDraw
+
+    from audit.signs.fonts import faces_for, font
+
+    img = Image.new("RGB", size, (120, 100, 80))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle([60, 50, size[0] - 60, size[1] - 50], fill=(190, 160, 100), outline=(140, 130, 120), width=18)
+    face = font(faces_for("song", False)[0], px)
+    for i, text in enumerate(lines):
+        draw.text((200, 170 + i * (px + 110)), text, fill=(15, 12, 10), font=face)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("boxes", [0, 1])
+def test_a_close_up_the_detector_boxes_only_a_piece_of_is_read_whole(engine, monkeypatch, boxes):
+    # The detector, trained on facades, boxes a piece of one character of a plate that fills the frame (seed
+    # 33000024 at 8000 px, cropped: one 112 × 63 box on a 1841 × 1046 photo), or nothing: the photo is read whole.
+    from audit.signs import engine as engine_module
+    from audit.signs.detect import Detection
+
+    piece = [Detection((841.0, 712.0, 953.0, 775.0), "plaque", 0.3)][:boxes]
+    monkeypatch.setattr(engine.detector, "detect", lambda image, **kw: list(piece))
+    data = _close_up_plate()
+    report = audit_signage([PhotoInput(data, "plate.jpg", "external")], engine, village_name="王庄村")
+    assert report.summary.present == ["collective_economy"]
+    if boxes:   # the rule is what reads it: the regions around the piece alone do not
+        monkeypatch.setattr(engine_module, "CLOSE_UP_BOXES", 0)
+        again = audit_signage([PhotoInput(data, "plate.jpg", "external")], engine, village_name="王庄村")
+        assert again.summary.present == []

@@ -95,6 +95,12 @@ ROW_GAP = 0.8
 # shrank to 5 px and went unread, at 48 px they stay readable (7-8 px). Measured: the 12-MP photos' text pass 0.30
 # -> 0.37 s (bench/speed.py --no-batch, median), 2000-px photos within noise.
 ROW_TEXT_PX = 48.0
+# A sharp photo whose detector boxes number at most this and none of which reads a name (even in doubt) is read whole,
+# as a photo without a box is (a blurred one, a retake, is not: its text pass would cost and find nothing): a close-up of
+# one board fills the frame, and the detector (trained on facades) boxes a piece of a character, or nothing (seed
+# 33000024 at 8000 px, a 60 × 40 plate cropped to 1841 × 1046: one box of 112 × 63 px, the regions around it missed
+# both lines).
+CLOSE_UP_BOXES = 2
 # Two detector boxes of one reading that share more than this part of the narrower one's width and of the lower
 # one's height are one board (a 12-MP scene of bench/signage_eval.py --long-side 4000 had two boxes shifted over
 # one strip, sharing 0.63 of the width: a false duplicate); two real boards of one body hang apart, their boxes
@@ -505,7 +511,8 @@ def usual_boards(rules: Rules, side: str) -> int:
 
 def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | None,
                 timings: dict[str, float], gazetteer: Gazetteer | None = None,
-                smear_depth: float | None = None, detail=None) -> tuple[list[_Candidate], Motion | None]:  # noqa: ANN001
+                smear_depth: float | None = None, detail=None, sharp: bool = True,  # noqa: ANN001
+                ) -> tuple[list[_Candidate], Motion | None]:
     """Boards of one photo, and the smear undone to read them (None: read as taken). The detector's boxes are read
     first, all crops in one batched recognition; with ``smear_depth``, when some box's crop did not settle and the
     photo is smeared along a line (:func:`audit.signs.restore.motion_of`, a peak that deep), those boxes are read
@@ -514,8 +521,9 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     pixels small boxes are read on (:data:`READ_DETAIL_PX`). The text pass then looks where
     the boxes leave doubt: over the regions of the boxes their crops did not settle and of the detector's weak boxes
     outside the read ones (:func:`_regions`), along each row of strips and plaques across the photo (:func:`_rows`:
-    a board of the row the detector missed), or over the whole photo when there is no detector or no box; lines on
-    the settled boxes are not read again."""
+    a board of the row the detector missed), or over the whole photo when there is no detector, no box, or on a
+    ``sharp`` photo a few boxes (:data:`CLOSE_UP_BOXES`) none of which names anything; lines on the settled boxes are
+    not read again."""
     import time
 
     rules = engine.rules
@@ -577,7 +585,8 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
                     if not any(overlap(box, other.box) > 0.5 for other in lines):
                         lines.append(TextLine(ln.text, ln.score, box, ln.vertical))
 
-        if engine.detector is None or not dets:
+        if engine.detector is None or not dets or sharp and len(dets) <= CLOSE_UP_BOXES and not any(
+                _names_something(m) for m, _ in first):
             lines = engine.reader.lines_at(image, skip=skip, keep=keep)
         else:
             in_doubt = keep + [d.box for d in weak]
@@ -887,7 +896,7 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
     # gates abstain: a restored photo's ink and strokes are partly the filter's.
     depth = (MIN_PEAK_DEPTH if blurred else SHARP_PHOTO_PEAK_DEPTH) if engine.restore_motion else None
     candidates, motion = _candidates(engine, image, side, village, timings, gazetteer, smear_depth=depth,
-                                     detail=photo.detail)
+                                     detail=photo.detail, sharp=not blurred)
     if motion is not None:
         quality.restored_motion_px = round(motion.length, 1)
         quality.messages.append(f"照片有约 {motion.length:.0f} 像素的抖动拖影，已复原后识别，结果请复核")
