@@ -116,3 +116,21 @@ def test_check_marks_say_whether_a_village_is_central(tmp_path: Path, rules):
                     "刘庄村,200,150,✗\n", encoding="utf-8")
     reg = registry_from_file(path, rules=rules)
     assert reg.villages["is_central"].tolist() == [True, True, False, False]
+
+
+def test_a_type_column_of_something_else_is_not_the_village_type(tmp_path: Path, rules):
+    # 村庄分类 holding the planning classes (集聚提升类 …) says nothing about 中心村: not taken, said once, every
+    # village audited as the default type — not every row left 无法判定
+    path = tmp_path / "r.csv"
+    path.write_text("村名,户数,服务中心面积,村庄分类\n王庄村,300,500,集聚提升类\n李家村,120,150,城郊融合类\n",
+                    encoding="utf-8")
+    reg = registry_from_file(path, rules=rules)
+    assert reg.villages["village_type"].tolist() == ["ordinary", "ordinary"]
+    (note,) = [p for p in reg.problems if "村庄分类" in p.message]
+    assert "集聚提升类、城郊融合类" in note.message and note.row is None
+    # one value the rules know: the column is the type, and the others are the rows' problems
+    path.write_text("村名,户数,服务中心面积,村庄分类\n王庄村,300,500,中心村\n李家村,120,150,城郊融合类\n",
+                    encoding="utf-8")
+    reg = registry_from_file(path, rules=rules)
+    assert reg.villages["village_type"].tolist() == ["central", None]
+    assert any(p.row == 3 and "无法识别的村庄类型" in p.message for p in reg.problems)

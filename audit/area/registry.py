@@ -441,6 +441,16 @@ def _village_types(values: pd.Series | None, rules: Rules, header: str | None,
             lookup[_norm_value(v)] = t.id
     text = _text(values)
     norm = [None if v is None else _norm_value(v) for v in text]
+    given = [v for v in norm if v is not None]
+    if given and not any(v in lookup for v in given):
+        # a column of something else under a type header (村庄分类: 集聚提升类, 城郊融合类 — the planning classes, which
+        # do not say 中心村): not the village type; as without the column, said once
+        seen = list(dict.fromkeys(v[:20] for v in text if v is not None))
+        shown = "、".join(seen[:4]) + ("……" if len(seen) > 4 else "")
+        known = "、".join(t.name_zh for t in rules.area.types)
+        col.file(f"列「{header}」的值（{shown}）都不是规则文件中的村庄类型（{known}），未采用："
+                 f"全部按「{rules.area.type_by_id(default).name_zh}」核定；如另有是否中心村的列，请指定列映射")
+        return pd.Series(default, index=range(len(col.rows)), dtype=object)
     types = pd.Series([default if v is None else lookup.get(v) for v in norm], dtype=object)
     blank = np.array([v is None for v in norm], dtype=bool)
     col.rows_where(blank, header, text,
