@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.area.headers import field_of_header, grammar, match_headers
+from audit.area.headers import field_of_header, match_headers
 from audit.area.registry import registry_from_file
 from audit.errors import RegistryError
 
@@ -60,12 +60,6 @@ def test_a_header_two_fields_fit_is_taken_for_neither():
     got = match_headers(["村名", "中心村户数面积"])
     assert "floor_area_m2" not in got.fields and "households" not in got.fields
     assert got.ambiguous == (("中心村户数面积", ("households", "floor_area_m2")),)
-
-
-def test_the_grammar_file_holds_every_field_with_aliases_and_patterns():
-    g = grammar()
-    assert {"village_name", "households", "floor_area_m2", "village_type", "township", "county"} <= set(g)
-    assert all(f.aliases and f.patterns for f in g.values())
 
 
 def test_a_registry_with_a_countys_own_headers_is_audited_without_a_mapping(sheet, rules):

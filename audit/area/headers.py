@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 GRAMMAR_FILE = Path(__file__).with_name("headers.toml")
-_UNIT_SUFFIX = r"(平方米|平米|平方|m2|sqm|户|个|人)$"
+UNIT_SUFFIX = r"(平方米|平米|平方|m2|sqm|户|个|人)$"  # a unit at the end of a header or a value
 
 
 def normalise_header(header: object) -> str:
@@ -23,7 +23,7 @@ def normalise_header(header: object) -> str:
     text = unicodedata.normalize("NFKC", str(header)).lower().strip()
     text = re.sub(r"[\(\[【<《]\s*(平方米|平米|m2|m²|sqm|㎡|户|个|度|°)\s*[\)\]】>》]", "", text)
     text = re.sub(r"[\s\(\)\[\]【】<>《》、,，.。:：;；_\-/\\'\"“”‘’*#°]", "", text)
-    return re.sub(_UNIT_SUFFIX, "", text) or text
+    return re.sub(UNIT_SUFFIX, "", text) or text
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import shapely
 
 from audit.area import coords
 from audit.area._sheet_extent import SheetLimits, check_xls, check_xlsx
-from audit.area.headers import field_names, field_of_header, header_score, match_headers, normalise_header
+from audit.area.headers import UNIT_SUFFIX, field_names, field_of_header, header_score, match_headers, normalise_header
 from audit.errors import RegistryError
 from audit.rules import Rules, load_rules
 
@@ -45,7 +45,6 @@ CRS_VALUES = {
     "bd09": ("bd09", "bd09ll", "百度", "百度地图", "百度坐标"),
 }
 
-_UNIT_SUFFIX = r"(平方米|平米|平方|m2|sqm|户|个|人)$"
 _TOTAL_ROW = r"^(?:合计|总计|小计|共计|全县合计|全镇合计)(?:$|[(（:：\d])"
 _MISSING = {"", "-", "—", "——", "--", "/", "无", "空", "nan", "none", "null", "n/a", "na", "#n/a", "暂无", "未知"}
 TABULAR = {".xlsx", ".xlsm", ".xls", ".csv", ".txt"}
@@ -107,10 +106,10 @@ def _norm_value(value: str) -> str:
 
 
 def _match_fields(headers: list[str], explicit: Mapping[str, str], *, name: str,
-                  ) -> tuple[dict[str, str], list[Problem]]:
+                  ) -> tuple[dict[str, str], list[Problem], list[Problem]]:
     """Map canonical fields to the headers present: explicit mappings first, then the header grammar
-    (``headers.toml``: aliases, then patterns). Columns found by their patterns are reported, so that a user sees
-    which column was taken for what."""
+    (``headers.toml``: aliases, then patterns). Returns the fields, the columns found by their patterns (reported,
+    so that a user sees which column was taken for what) and the headers two fields fit (left alone)."""
     found: dict[str, str] = {}
     by_norm = {normalise_header(h): h for h in reversed(headers)}  # first occurrence wins
     for header, target in explicit.items():
@@ -122,15 +121,15 @@ def _match_fields(headers: list[str], explicit: Mapping[str, str], *, name: str,
             raise RegistryError(f"--column {header}={target}: 表中没有表头「{header}」；现有表头：{'、'.join(headers)}")
         found[target] = actual
     match = match_headers(headers, found)
-    notes = []
+    guessed = []
     for g in match.guesses:
         others = "、".join(f"「{h[:40]}」" for h in g.others)
         also = f"；{others}也像此列，未采用（如不对，请指定列映射）" if others else ""
-        notes.append(Problem(name, None, g.header, None, f"按表头用词识别为「{FIELD_ZH[g.field]}」{also}"))
-    for header, fits in match.ambiguous:
-        both = "还是".join(f"「{FIELD_ZH[f]}」" for f in fits)
-        notes.append(Problem(name, None, header, None, f"表头看不出是{both}，未采用（如需要，请指定列映射）"))
-    return match.fields, notes
+        guessed.append(Problem(name, None, g.header, None, f"按表头用词识别为「{FIELD_ZH[g.field]}」{also}"))
+    unsure = [Problem(name, None, header, None,
+                      f"表头看不出是{'还是'.join(f'「{FIELD_ZH[f]}」' for f in fits)}，未采用（如需要，请指定列映射）")
+              for header, fits in match.ambiguous]
+    return match.fields, guessed, unsure
 
 
 def _decode_csv(data: bytes, name: str) -> str:
@@ -295,7 +294,7 @@ def _find_header(raw: pd.DataFrame) -> tuple[int, int, list[str | None], int]:
     return best
 
 
-def _frame_from_tables(tables: dict[str, pd.DataFrame], name: str) -> tuple[pd.DataFrame, str]:
+def _frame_from_tables(tables: dict[str, pd.DataFrame], name: str) -> tuple[pd.DataFrame, str, list[str]]:
     """The sheet with the best header (usually the first) as a frame with its header, and the sheet's name.
     ``__row`` holds each row's number as Excel shows it; fully blank rows are left out."""
     found = {sheet: _find_header(raw) for sheet, raw in tables.items()}
@@ -316,10 +315,6 @@ def _frame_from_tables(tables: dict[str, pd.DataFrame], name: str) -> tuple[pd.D
         else:
             seen[h] = 0
     body = raw.iloc[first + nrows:].copy()
-    named = [i for i, h in enumerate(names) if h]
-    # cells right of the last headed column: in a CSV, a row split into more fields than its header (an unquoted
-    # 1,200) — its values no longer sit under their headers
-    body.attrs["unheaded"] = headers[named[-1] + 1:] if named else []
     if body.empty:
         raise RegistryError(f"{name}: 表头（第{first + nrows}行）下面没有数据行")
     body.columns = headers
@@ -327,9 +322,8 @@ def _frame_from_tables(tables: dict[str, pd.DataFrame], name: str) -> tuple[pd.D
     blank = body.drop(columns="__row").map(lambda v: pd.isna(v) or str(v).strip() == "").all(axis=1)
     if blank.all():
         raise RegistryError(f"{name}: 表头（第{first + nrows}行）下面没有数据行（只有空行）")
-    out = body[~blank].reset_index(drop=True)
-    out.attrs["unheaded"] = body.attrs["unheaded"]
-    return out, sheet
+    named = [i for i, h in enumerate(names) if h]
+    return body[~blank].reset_index(drop=True), sheet, headers[named[-1] + 1:] if named else []
 
 
 def _read_spatial(path: Path) -> gpd.GeoDataFrame:
@@ -391,7 +385,7 @@ def _numbers(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     text = series.astype("string").str.normalize("NFKC").str.strip().str.lower()
     text = text.str.replace(r"\s", "", regex=True)
     missing = text.isna() | text.isin(_MISSING)
-    cleaned = text.str.replace(r"[,，]", "", regex=True).str.replace(_UNIT_SUFFIX, "", regex=True)
+    cleaned = text.str.replace(r"[,，]", "", regex=True).str.replace(UNIT_SUFFIX, "", regex=True)
     value = pd.to_numeric(cleaned.where(~missing), errors="coerce").astype(float)
     bad = value.isna() & ~missing
     return value, missing, bad
@@ -665,10 +659,11 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
     overflow = None
     if suffix in TABULAR:
         tables = _read_tables(path)
-        frame, sheet = _frame_from_tables(tables, path.name)
-        if suffix in (".csv", ".txt") and frame.attrs["unheaded"]:
-            extra = frame[frame.attrs["unheaded"]].map(lambda v: _cell_text(v) is not None)
-            overflow = extra.any(axis=1).to_numpy()
+        frame, sheet, unheaded = _frame_from_tables(tables, path.name)
+        if suffix in (".csv", ".txt") and unheaded:
+            # cells right of the last headed column: a CSV row split into more fields than its header (an unquoted
+            # 1,200) — its values no longer sit under their headers
+            overflow = frame[unheaded].map(lambda v: _cell_text(v) is not None).any(axis=1).to_numpy()
         if len(tables) > 1 and sheet != next(iter(tables)):
             sheet_note = f"读取的是工作表「{sheet}」（表头最完整的一张）"
     elif suffix in SPATIAL:
@@ -680,16 +675,15 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
         raise RegistryError(f"{path.name}: 不支持的文件类型「{suffix}」（支持 XLSX、XLS、CSV、GeoJSON、GPKG、SHP 压缩包）")
 
     headers = [str(c) for c in frame.columns if c != "__row"]
-    fields, notes = _match_fields(headers, columns or {}, name=path.name)
+    fields, guessed, unsure = _match_fields(headers, columns or {}, name=path.name)
     if geometry is not None:
         fields.pop("lon", None), fields.pop("lat", None)
     missing = [f for f in REQUIRED if f not in fields]
     if missing:
         need = "、".join(f"{FIELD_ZH[f]}（{f}）" for f in missing)
         shown = "、".join(h[:40] for h in headers[:30]) + ("……" if len(headers) > 30 else "")
-        unsure = "".join(f"{n.short()}。" for n in notes if "看不出" in n.message)
         raise RegistryError(
-            f"{path.name}: 缺少必需的列：{need}。表中的表头：{shown}。{unsure}"
+            f"{path.name}: 缺少必需的列：{need}。表中的表头：{shown}。{''.join(f'{n.short()}。' for n in unsure)}"
             f"如某列就是所需字段，请把它的表头改为「{FIELD_ZH[missing[0]]}」，或指定列映射（命令行："
             f"--column {headers[0][:40] if headers else '表头'}={missing[0]}）")
 
@@ -710,7 +704,7 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
 
     villages, col = _canonical_from_frame(frame, fields, rules, name=path.name, default_crs=crs,
                                           geometry=geometry, overflow=overflow)
-    col.problems[:0] = ([Problem(path.name, None, None, None, sheet_note)] if sheet_note else []) + notes
+    col.problems[:0] = ([Problem(path.name, None, None, None, sheet_note)] if sheet_note else []) + guessed + unsure
     return Registry(villages=villages, source=str(path), problems=col.problems, dropped=dropped,
                     columns=fields)
 
@@ -723,7 +717,7 @@ def townships_from_file(path: str | Path, *, name_column: str | None = None) -> 
     _check_file(path)
     gdf = _read_spatial(path)
     headers = [c for c in gdf.columns if c != gdf.geometry.name]
-    column = name_column or _match_fields(headers, {}, name=path.name)[0].get("township")
+    column = name_column or match_headers(headers).fields.get("township")
     if column is None or column not in gdf.columns:
         raise RegistryError(f"{path.name}: 找不到乡镇名称列；现有列：{'、'.join(headers)}")
     out = gpd.GeoDataFrame({"township": _text(gdf[column]).to_numpy()},
