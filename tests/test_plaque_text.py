@@ -426,6 +426,8 @@ def test_the_inspected_villages_name_and_a_character_more_is_a_fragment(rules, t
     ("中共卧牛坡", "official"),          # the party marker and the inspected village's name without its ending
     ("中共卧牛坡支", "official"),
     ("中共卧牛", "undecided"),           # the village's name itself cut: likely, not sure
+    ("中共卧牛破", "undecided"),         # … and one character of it misread as our OCR misreads it (坡 → 破)
+    ("中共卧马坡", "background"),        # a misread not measured on our OCR: nothing says it is this village
     ("中国共产党万岁", "background"),    # a slogan starting with the party's name names no board
 ])
 def test_the_party_marker_and_the_inspected_villages_name_cut_is_its_party_plaque(rules, text, kind):

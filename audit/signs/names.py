@@ -748,9 +748,20 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
             village_like = (place.chain and place.level == "village") or (own_core and seen == own_core)
             if party and village_like and all(any(b.startswith(tail) for b in p.bodies) for p in party[:1]):
                 return party[0].id, f"党组织名称末尾被遮挡：读作「{rest}」", True
-        if party and len(rest) >= 2 and own_core.startswith(rest):  # 中国共产党双河 (双河口村): the village's name cut
+        if party and len(rest) >= 2 and (own_core.startswith(rest) or _misread_start(rest, own_core)):
+            # 中国共产党双河 (双河口村): the village's name cut; 中共下注子 (下洼子村): one character of it misread as
+            # our OCR misreads it
             return party[0].id, f"党组织名称被遮挡：读作「{rest}」，可能是本村党组织", False
     return None
+
+
+def _misread_start(text: str, name: str) -> bool:
+    """The start of ``name`` read with one character misread as our OCR is measured to misread it (下注子 for
+    下洼子): three characters at least, so that one misread leaves two read as written."""
+    if len(text) < 3 or len(text) > len(name):
+        return False
+    wrong = [(a, b) for a, b in zip(name, text, strict=False) if a != b]
+    return len(wrong) == 1 and wrong[0] in _confusions()
 
 
 def _dropped_from(rest: str, marked: bool, cand: _Candidate, rules: Rules) -> _Candidate | None:
