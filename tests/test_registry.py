@@ -629,6 +629,92 @@ def test_legacy_xls_blank_cells_do_not_count(tmp_path, rules):
     assert registry_from_file(path, rules=rules).villages["village_name"].tolist() == ["王庄村"]
 
 
+def test_ods_workbook(tmp_path, rules):
+    """LibreOffice's and WPS's OpenDocument workbook, written by odfpy through pandas: a title row above the header,
+    rows numbered as the office suite shows them."""
+    rows = [["示例县村级阵地统计表", None, None, None],
+            ["村（社区）名称", "户籍户数", "党群服务中心面积（㎡）", "是否中心村"],
+            ["王庄村", 337, 101.1, "中心村"], ["李家村", 50, 90, "一般村"]]
+    path = tmp_path / "名册.ods"
+    with pd.ExcelWriter(path, engine="odf") as writer:
+        pd.DataFrame(rows).to_excel(writer, sheet_name="村", index=False, header=False)
+    v = registry_from_file(path, rules=rules).villages
+    assert v["village_name"].tolist() == ["王庄村", "李家村"]
+    assert v["floor_area_m2"].tolist() == [101.1, 90.0]
+    assert v["village_type"].tolist() == ["central", "ordinary"]
+    assert v["excel_row"].tolist() == [3, 4]
+
+
+def ods_book(path, rows_xml, *, manifest_extra=""):
+    """A hand-written ODS: one sheet 村 whose ``table:table`` holds ``rows_xml`` after a header row and a village."""
+    cell = '<table:table-cell office:value-type="{t}"{v}><text:p>{x}</text:p></table:table-cell>'
+    row = "<table:table-row>{}</table:table-row>".format
+    head = row("".join(cell.format(t="string", v="", x=h) for h in ["村名", "户数", "服务中心面积"]))
+    village = row(cell.format(t="string", v="", x="王庄村") + "".join(
+        cell.format(t="float", v=f' office:value="{n}"', x=n) for n in (337, 120)))
+    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body>'
+               f'<office:spreadsheet><table:table table:name="村">{head}{village}{rows_xml}</table:table>'
+               '</office:spreadsheet></office:body></office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+                'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry '
+                f'manifest:full-path="content.xml" manifest:media-type="text/xml">{manifest_extra}'
+                '</manifest:file-entry></manifest:manifest>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("META-INF/manifest.xml", manifest)
+        zf.writestr("content.xml", content)
+    return path
+
+
+def test_ods_empty_filler_rows_and_columns_are_no_cells(tmp_path, rules):
+    """LibreOffice ends a sheet with its empty rows and columns as one repeated element (1,048,574 rows of 16,384
+    cells): the reader skips them, and so does the scan."""
+    filler = ('<table:table-row table:number-rows-repeated="1048574"><table:table-cell '
+              'table:number-columns-repeated="16384"/></table:table-row>')
+    path = ods_book(tmp_path / "filler.ods", filler)
+    assert registry_from_file(path, rules=rules).villages["village_name"].tolist() == ["王庄村"]
+
+
+@pytest.mark.parametrize(("rows_xml", "where"), [
+    # one value repeated over 20,000 rows × 1,000 columns: calamine builds all 20 million cells (2.2 GB)
+    ('<table:table-row table:number-rows-repeated="20000"><table:table-cell table:number-columns-repeated="1000" '
+     'office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell></table:table-row>',
+     "第 20,002 行、第 1,000 列（ALL20002）"),
+    # one value far down, after empty rows, and text without a value type
+    ('<table:table-row table:number-rows-repeated="600000"><table:table-cell/></table:table-row>'
+     '<table:table-row><table:table-cell><text:p>x</text:p></table:table-cell></table:table-row>',
+     "第 600,003 行、第 3 列（C600003）"),
+])
+def test_ods_cells_beyond_the_limits_are_refused_before_the_reader(tmp_path, rules, rows_xml, where):
+    path = ods_book(tmp_path / "far.ods", rows_xml)
+    with pytest.raises(RegistryError, match=rf"far.ods: 工作表「村」的数据延伸到{where}，超出上限"):
+        registry_from_file(path, rules=rules)
+
+
+def test_ods_that_cannot_be_measured_is_refused(tmp_path, rules):
+    bomb = ods_book(tmp_path / "dtd.ods", "")
+    with zipfile.ZipFile(bomb) as zf:
+        content = zf.read("content.xml").decode()
+    with zipfile.ZipFile(bomb, "w") as zf:   # entities could grow a small file into a huge one
+        zf.writestr("content.xml", content.replace("?>", '?><!DOCTYPE x [<!ENTITY a "aaaa">]>', 1))
+    with pytest.raises(RegistryError, match="dtd.ods: 无法读取文件（ODS 工作簿内容已损坏"):
+        registry_from_file(bomb, rules=rules)
+    locked = ods_book(tmp_path / "locked.ods", "", manifest_extra="<manifest:encryption-data/>")
+    with pytest.raises(RegistryError, match="locked.ods: 工作簿设置了密码"):
+        registry_from_file(locked, rules=rules)
+    empty = tmp_path / "empty.ods"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+    with pytest.raises(RegistryError, match="empty.ods: 无法读取文件（不是有效的 ODS 工作簿：缺少 content.xml）"):
+        registry_from_file(empty, rules=rules)
+    (tmp_path / "text.ods").write_text("村名,户数\n")
+    with pytest.raises(RegistryError, match="text.ods: 无法读取文件（不是有效的 ODS 工作簿"):
+        registry_from_file(tmp_path / "text.ods", rules=rules)
+
+
 def test_a_rust_panic_in_the_reader_is_a_registry_error(sheet, rules, monkeypatch):
     """calamine's panics reach Python as pyo3's PanicException, a BaseException: still an unreadable file."""
     class PanicException(BaseException):

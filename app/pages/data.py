@@ -213,7 +213,7 @@ def _recrs(new_crs: str) -> str:
 # --- registry ---------------------------------------------------------------------------------------------
 st.subheader("村庄名册")
 st.caption(_saved_line("名册", cur.dataset, f"演示数据（{cur.dataset.name}）"))
-st.caption("XLSX、XLS、CSV（UTF-8 或 GBK）、GeoJSON、GeoPackage 或 SHP 压缩包；须有村名、户数、服务中心面积三列。")
+st.caption("XLSX、XLS、ODS、CSV（UTF-8 或 GBK）、GeoJSON、GeoPackage 或 SHP 压缩包；须有村名、户数、服务中心面积三列。")
 crs_options = list(state.CRS_LABELS)
 crs = st.selectbox("名册坐标系", crs_options, index=crs_options.index(cur.dataset.crs), format_func=state.CRS_LABELS.get,
                    key="data_crs", help="从高德、腾讯地图取的坐标选 GCJ-02，百度地图选 BD-09，GPS 或天地图选 WGS84")

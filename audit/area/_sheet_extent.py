@@ -10,6 +10,10 @@ extent is measured first, in pure Python and in bounded memory:
   counted: calamine skips them too.
 * XLS: the compound file's ``Workbook`` stream, walked record by record for cell records (BLANK and MULBLANK are
   skipped, as calamine skips them).
+* ODS: the ZIP's declared sizes, then ``content.xml`` streamed through expat (no tree, no DTD), rows and cells
+  counted with their repeats (``number-rows-repeated``, ``number-columns-repeated``): calamine repeats a cell
+  holding a value as often as it says (20,000 rows × 1,000 columns of one repeated value took 2.2 GB), and skips
+  empty ones.
 
 Every function raises :class:`~audit.errors.RegistryError` with the file, the sheet and the limit; none returns
 a value that says "too big".
@@ -21,6 +25,7 @@ import posixpath
 import re
 import struct
 import xml.etree.ElementTree as ET
+import xml.parsers.expat as expat
 import zipfile
 from dataclasses import dataclass
 from operator import itemgetter
@@ -443,3 +448,112 @@ def check_xls(path: Path, limits: SheetLimits) -> None:
         if beyond:
             raise RegistryError(f"{path.name}: 文件已损坏（工作表「{beyond[0]}」的位置超出了文件），无法读取")
         _biff_extent(stream, sheets or {0: "1"}, path.name, limits)
+
+
+# --- ODS (OpenDocument spreadsheet: LibreOffice, WPS) --------------------------------------------------------------
+
+_TABLE_NS = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_ODS_CELLS = (f"{_TABLE_NS} table-cell", f"{_TABLE_NS} covered-table-cell")
+
+
+class _OdsExtent:
+    """Streams ``content.xml`` through expat (no tree, no DTD) and keeps the farthest row and column holding a
+    value. A row or cell element may stand for many (``table:number-rows-repeated``,
+    ``table:number-columns-repeated``): the reader repeats those holding a value, and skips empty ones."""
+
+    def __init__(self, name: str, limits: SheetLimits) -> None:
+        self.name, self.limits = name, limits
+        self.depth = 0                    # tables open (a table inside a cell is that cell's value)
+        self.sheet = ""
+        self.row = self.col = 0           # rows before the current row, columns before the current cell
+        self.rows_out = self.cols_out = 0  # the extent of the cells with a value, from A1
+        self.row_repeat = 1
+        self.row_cols = 0                 # the current row's last column with a value
+        self.cell_repeat = 0              # the open cell's repeat while it may still show a value, else 0
+        self.cell_has_value = False
+
+    @staticmethod
+    def _count(attrs: dict[str, str], key: str) -> int:
+        raw = attrs.get(f"{_TABLE_NS} {key}", "1")
+        if not raw.isdigit() or len(raw) > 9:
+            raise ValueError(f"{key}=\"{raw[:20]}\"")
+        return max(int(raw), 1)
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if tag == f"{_TABLE_NS} table":
+            self.depth += 1
+            if self.depth == 1:
+                self.sheet = attrs.get(f"{_TABLE_NS} name", str(self.sheet or "1"))
+                self.row = self.rows_out = self.cols_out = 0
+        elif self.depth != 1:
+            return
+        elif tag == f"{_TABLE_NS} table-row":
+            self.row_repeat, self.col, self.row_cols = self._count(attrs, "number-rows-repeated"), 0, 0
+        elif tag in _ODS_CELLS:
+            self.cell_repeat = self._count(attrs, "number-columns-repeated")
+            self.cell_has_value = f"{_OFFICE_NS} value-type" in attrs
+
+    def text(self, data: str) -> None:
+        if self.cell_repeat and data.strip():
+            self.cell_has_value = True
+
+    def end(self, tag: str) -> None:
+        if tag == f"{_TABLE_NS} table":
+            self.depth -= 1
+        elif self.depth != 1:
+            return
+        elif tag in _ODS_CELLS:
+            self.col += self.cell_repeat
+            if self.cell_has_value:
+                self.row_cols = self.col
+            self.cell_repeat, self.cell_has_value = 0, False
+        elif tag == f"{_TABLE_NS} table-row":
+            self.row += self.row_repeat
+            if self.row_cols:
+                self.rows_out, self.cols_out = self.row, max(self.cols_out, self.row_cols)
+                if _over(self.rows_out, self.cols_out, self.limits):
+                    _refuse_extent(self.name, self.sheet, self.rows_out, self.cols_out, self.limits, declared=False)
+
+
+def check_ods(path: Path, limits: SheetLimits) -> None:
+    """Refuse an ODS whose sheets' cells with a value reach beyond ``limits``, whose ZIP would decompress to more
+    than ``limits.uncompressed_bytes``, or that this scan cannot read (no ``content.xml``, not XML, a DTD,
+    encrypted): a file the scan could not measure never reaches the native reader."""
+    name = path.name
+    try:
+        zf = zipfile.ZipFile(path)
+    except Exception as exc:  # noqa: BLE001 - whatever the ZIP reader says, the workbook is unreadable
+        raise RegistryError(f"{name}: 无法读取文件（不是有效的 ODS 工作簿：{type(exc).__name__}: {exc}）") from None
+    with zf:
+        total = sum(max(i.file_size, 0) for i in zf.infolist())
+        if total > limits.uncompressed_bytes:
+            raise RegistryError(f"{name}: 解压后共 {total:,} 字节，超出上限 {limits.uncompressed_bytes:,} 字节")
+        members = set(zf.namelist())
+        if "content.xml" not in members:
+            raise RegistryError(f"{name}: 无法读取文件（不是有效的 ODS 工作簿：缺少 content.xml）")
+        extent = _OdsExtent(name, limits)
+        parser = expat.ParserCreate(namespace_separator=" ")
+
+        def no_dtd(*_args: object) -> None:
+            raise ValueError("DTD")   # entities could expand a small file into a huge one; a spreadsheet has none
+
+        parser.StartDoctypeDeclHandler = no_dtd
+        parser.EntityDeclHandler = no_dtd
+        parser.StartElementHandler = extent.start
+        parser.EndElementHandler = extent.end
+        parser.CharacterDataHandler = extent.text
+        try:
+            manifest = zf.getinfo("META-INF/manifest.xml") if "META-INF/manifest.xml" in members else None
+            if manifest is not None and manifest.file_size <= _MAX_SMALL_XML and \
+                    b"encryption-data" in zf.read(manifest):
+                raise RegistryError(f"{name}: 工作簿设置了密码，无法读取；请取消密码后另存再上传")
+            with zf.open("content.xml") as fh:
+                while chunk := fh.read(_CHUNK):
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+        except RegistryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - zlib, CRC, unknown compression, malformed XML: all unreadable
+            raise RegistryError(f"{name}: 无法读取文件（ODS 工作簿内容已损坏：{type(exc).__name__}: {str(exc)[:200]}）") \
+                from None

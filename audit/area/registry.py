@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 
 from audit.area import coords
-from audit.area._sheet_extent import SheetLimits, check_xls, check_xlsx
+from audit.area._sheet_extent import SheetLimits, check_ods, check_xls, check_xlsx
 from audit.area.headers import UNIT_SUFFIX, field_names, field_of_header, header_score, match_headers, normalise_header
 from audit.errors import RegistryError
 from audit.rules import Rules, load_rules
@@ -47,7 +47,7 @@ CRS_VALUES = {
 
 _TOTAL_ROW = r"^(?:合计|总计|小计|共计|全县合计|全镇合计)(?:$|[(（:：\d])"
 _MISSING = {"", "-", "—", "——", "--", "/", "无", "空", "nan", "none", "null", "n/a", "na", "#n/a", "暂无", "未知"}
-TABULAR = {".xlsx", ".xlsm", ".xls", ".csv", ".txt"}
+TABULAR = {".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".txt"}
 SPATIAL = {".geojson", ".json", ".gpkg", ".zip", ".shp"}
 
 # Limits, checked before the work they bound. A province's registry (200,000 villages, a dozen columns: 21 MB of
@@ -222,10 +222,12 @@ def _read_tables(path: Path) -> dict[str, pd.DataFrame]:
     # calamine picks its reader by the suffix: the check for that reader runs first, and refuses what it cannot read.
     if suffix in (".xlsx", ".xlsm"):
         check_xlsx(path, _SHEET_LIMITS)
+    elif suffix == ".ods":
+        check_ods(path, _SHEET_LIMITS)
     else:
         check_xls(path, _SHEET_LIMITS)
     try:
-        # .xlsx and legacy .xls through calamine (it keeps the leading empty rows, so row numbers hold)
+        # .xlsx, legacy .xls and .ods through calamine (it keeps the leading empty rows, so row numbers hold)
         tables = pd.read_excel(path, header=None, dtype=object, engine="calamine", sheet_name=None)
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
@@ -672,7 +674,7 @@ def registry_from_file(path: str | Path, *, rules: Rules | None = None, crs: str
         frame = _finite(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)))
         frame["__row"] = np.arange(len(frame)) + 2  # the attribute table's row, header on row 1
     else:
-        raise RegistryError(f"{path.name}: 不支持的文件类型「{suffix}」（支持 XLSX、XLS、CSV、GeoJSON、GPKG、SHP 压缩包）")
+        raise RegistryError(f"{path.name}: 不支持的文件类型「{suffix}」（支持 XLSX、XLS、ODS、CSV、GeoJSON、GPKG、SHP 压缩包）")
 
     headers = [str(c) for c in frame.columns if c != "__row"]
     fields, guessed, unsure = _match_fields(headers, columns or {}, name=path.name)

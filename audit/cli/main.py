@@ -43,7 +43,7 @@ def _parse_columns(items: list[str]) -> dict[str, str]:
 
 @app.command()
 def area(
-    registry: Annotated[Path, typer.Argument(help="Village registry: XLSX, XLS, CSV, GeoJSON, GPKG or zipped SHP.")],
+    registry: Annotated[Path, typer.Argument(help="Village registry: XLSX, XLS, ODS, CSV, GeoJSON, GPKG or zipped SHP.")],
     rules: Annotated[Path | None, typer.Option("--rules", help="A county's own rules file (TOML).")] = None,
     crs: Annotated[Crs, typer.Option("--crs", help="Coordinate system of the registry's coordinates.")] = Crs.wgs84,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write .xlsx, .csv, .gpkg or .geojson.")] = None,

@@ -27,7 +27,7 @@ class RegistryCrs(str, Enum):  # the same choices as ``audit area --crs``
 
 
 def ranking(
-    registry: Annotated[Path, typer.Argument(help="Village registry: XLSX, XLS, CSV, GeoJSON, GPKG or zipped SHP.")],
+    registry: Annotated[Path, typer.Argument(help="Village registry: XLSX, XLS, ODS, CSV, GeoJSON, GPKG or zipped SHP.")],
     by: Annotated[By, typer.Option("--by", help="Rank by shortfall (m²) or by shortfall per household.")]
     = By.shortfall,
     township: Annotated[str | None, typer.Option("--township", help="Rank the villages of one township only.")]

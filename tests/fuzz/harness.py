@@ -33,8 +33,8 @@ from tests.fuzz.seeds import REPO, seeds
 
 TIMEOUT_S = 60.0
 MEMORY_BYTES = 2 << 30
-KINDS = ("photo", "xlsx", "xls", "csv", "geojson", "gpkg", "shp", "rules", "townships")
-REGISTRY_KINDS = ("xlsx", "xls", "csv", "geojson", "gpkg", "shp")
+KINDS = ("photo", "xlsx", "xls", "ods", "csv", "geojson", "gpkg", "shp", "rules", "townships")
+REGISTRY_KINDS = ("xlsx", "xls", "ods", "csv", "geojson", "gpkg", "shp")
 
 
 @dataclass(frozen=True)

@@ -368,6 +368,33 @@ def mutate_xlsx(seed: Seed, rng: random.Random) -> bytes:
     return data
 
 
+def mutate_ods(seed: Seed, rng: random.Random) -> bytes:
+    """content.xml: a row's or cell's repeat count (the reader repeats a cell holding a value as often as it
+    says), its XML; the manifest (gone, or saying the content is encrypted); or the ZIP itself."""
+    data = seed.data
+    for _ in range(rng.choice((1, 1, 2))):
+        choice = rng.random()
+        if choice < 0.4:
+            def repeat(text: bytes) -> bytes:
+                tags = list(re.finditer(rb"<table:table-(row|cell)\b", text))
+                if not tags:
+                    return byte_mutation(text, rng)
+                m = rng.choice(tags)
+                attr = b"number-rows-repeated" if m.group(1) == b"row" else b"number-columns-repeated"
+                count = str(rng.choice(INTERESTING_INTS + (10**6, 10**9, 10**12, -1))).encode()
+                return text[:m.end()] + b" table:" + attr + b'="' + count + b'"' + text[m.end():]
+            data = _rezip(data, lambda n, b: repeat(b) if n == "content.xml" else b, rng)
+        elif choice < 0.7:
+            data = _rezip(data, lambda n, b: mutate_xml(b, rng) if n == "content.xml" else b, rng)
+        elif choice < 0.8:
+            data = _rezip(data, lambda n, b: (None if rng.random() < 0.5 else b.replace(
+                b"</manifest:file-entry>", b"<manifest:encryption-data/></manifest:file-entry>", 1))
+                if n == "META-INF/manifest.xml" else b, rng)
+        else:
+            data = mutate_zip_bytes(data, rng)
+    return data
+
+
 def mutate_zip_bytes(data: bytes, rng: random.Random) -> bytes:
     """ZIP structure: a local or central header's sizes, method, name length or offset; or bytes."""
     heads = [m.start() for m in re.finditer(rb"PK\x03\x04|PK\x01\x02|PK\x05\x06", data)]
@@ -709,8 +736,8 @@ def mutate_spatial(seed: Seed, rng: random.Random) -> bytes:
 
 
 MUTATORS: dict[str, Callable[[Seed, random.Random], bytes]] = {
-    "photo": mutate_photo, "xlsx": mutate_xlsx, "xls": mutate_xls, "csv": mutate_csv, "geojson": mutate_geojson,
-    "gpkg": mutate_gpkg, "shp": mutate_shp, "rules": mutate_rules, "townships": mutate_spatial,
+    "photo": mutate_photo, "xlsx": mutate_xlsx, "xls": mutate_xls, "ods": mutate_ods, "csv": mutate_csv,
+    "geojson": mutate_geojson, "gpkg": mutate_gpkg, "shp": mutate_shp, "rules": mutate_rules, "townships": mutate_spatial,
 }
 
 

@@ -155,8 +155,9 @@ def _gis(gdf, driver: str, suffix: str) -> bytes:  # noqa: ANN001
 
 @cache
 def registry_seeds() -> dict[str, tuple[Seed, ...]]:
-    """Seeds per registry format: xlsx, xls, csv, geojson, gpkg, shp."""
+    """Seeds per registry format: xlsx, xls, ods, csv, geojson, gpkg, shp."""
     import openpyxl
+    import pandas as pd
     import xlwt
 
     title, header, rows, gdf = _demo_frames()
@@ -200,6 +201,12 @@ def registry_seeds() -> dict[str, tuple[Seed, ...]]:
     book.save(buf)
     xls = buf.getvalue()
 
+    buf = io.BytesIO()   # LibreOffice's and WPS's OpenDocument, written by odfpy through pandas
+    with pd.ExcelWriter(buf, engine="odf") as writer:
+        table = [[title] + [None] * (len(header) - 1), header, *rows]
+        pd.DataFrame(table).to_excel(writer, sheet_name="村级服务设施", index=False, header=False)
+    ods = buf.getvalue()
+
     lines = [",".join(header)] + [",".join("" if v is None else str(v) for v in row) for row in rows]
     text = "\n".join(lines) + "\n"
     short = gdf.rename(columns={"行政村名称": "村名", "统计用区划代码": "村代码", "户籍户数": "户数",
@@ -208,6 +215,7 @@ def registry_seeds() -> dict[str, tuple[Seed, ...]]:
     return {
         "xlsx": (Seed("registry.xlsx", ".xlsx", xlsx), Seed("excel.xlsx", ".xlsx", excel_like)),
         "xls": (Seed("registry.xls", ".xls", xls),),
+        "ods": (Seed("registry.ods", ".ods", ods),),
         "csv": (Seed("registry.csv", ".csv", text.encode("utf-8")), Seed("gbk.csv", ".csv", text.encode("gbk"))),
         "geojson": (Seed("registry.geojson", ".geojson", _gis(gdf, "GeoJSON", ".geojson")),),
         "gpkg": (Seed("registry.gpkg", ".gpkg", _gis(gdf, "GPKG", ".gpkg")),),
@@ -243,7 +251,7 @@ def rules_seeds() -> tuple[Seed, ...]:
 
 
 def seeds(kind: str) -> tuple[Seed, ...]:
-    """The seeds of one kind: photo, xlsx, xls, csv, geojson, gpkg, shp, rules, townships."""
+    """The seeds of one kind: photo, xlsx, xls, ods, csv, geojson, gpkg, shp, rules, townships."""
     if kind == "photo":
         return photo_seeds()
     if kind == "rules":

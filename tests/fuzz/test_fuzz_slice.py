@@ -14,7 +14,7 @@ from tests.fuzz.harness import KINDS, Context, Outcome, _classify, crash_report,
 from tests.fuzz.mutate import mutate
 from tests.fuzz.seeds import seeds
 
-SLICE = {"photo": 8, "xlsx": 4, "xls": 3, "csv": 4, "geojson": 3, "gpkg": 3, "shp": 3, "rules": 3, "townships": 3}
+SLICE = {"photo": 8, "xlsx": 4, "xls": 3, "ods": 3, "csv": 4, "geojson": 3, "gpkg": 3, "shp": 3, "rules": 3, "townships": 3}
 
 
 @pytest.fixture(scope="module")
