@@ -38,7 +38,8 @@ CHECK_STATUS_ZH = {"pass": "符合", "fail": "不符合", "not_checked": "未检
 SIDE_ZH = {"external": "外部", "internal": "内部"}
 SOURCE_ZH = {"detector": "识别模型", "ocr": "文字识别", "detector+ocr": "识别模型与文字识别", "inspector": "人工补录"}
 PHOTO_FLAG_ZH = {"no_exif_gps": "无拍摄位置", "no_exif_time": "无拍摄时间", "far_from_village": "离村庄过远",
-                 "taken_long_before": "拍摄时间过早", "blurry": "照片模糊", "boards_unreadable": "牌子多数无法识读"}
+                 "taken_long_before": "拍摄时间过早", "blurry": "照片模糊", "boards_unreadable": "牌子多数无法识读",
+                 "boards_cut": "牌子被照片边缘截断"}
 
 # --- the store's inspections and reviews (audit.records) -----------------------------------------------------
 PLAQUE_STATUS_ZH = {"unreviewed": "未复核", "confirmed": "已确认", "corrected": "已改正", "added": "人工补录",

@@ -167,6 +167,25 @@ def test_blurred_photo_asks_for_a_retake(engine):
     assert sharp.photos[0].quality.flags == [] and sharp.summary.retake == []
 
 
+@pytest.mark.parametrize("bottom", [690, 1050])
+def test_a_board_cut_by_the_frame_asks_for_it_whole(engine, bottom):
+    """The photo's bottom edge through the supervision strip (690) or the militia strip (1050): the half-board
+    reads as nothing or part of a name, and the inspector is asked to photograph it whole; the whole photo asks for
+    nothing."""
+    with Image.open(FIXTURES / "external_full.jpg") as f:
+        buf = io.BytesIO()
+        f.convert("RGB").crop((0, 0, f.width, bottom)).save(buf, "JPEG", quality=92)
+    report = audit_signage([PhotoInput(buf.getvalue(), "cut.jpg")], engine, village_name="周家坝村")
+    quality = report.photos[0].quality
+    assert quality.flags == ["boards_cut"] and quality.messages[0].startswith("1 块牌子被照片边缘截断")
+    assert report.summary.retake == ["cut.jpg"]
+    assert any(r.startswith("有牌子被照片边缘截断") and r.endswith("cut.jpg") for r in report.summary.reasons)
+    assert not any("不清晰" in r for r in report.summary.reasons)
+    whole = audit_signage([PhotoInput((FIXTURES / "external_full.jpg").read_bytes(), "whole.jpg")], engine,
+                          village_name="周家坝村")
+    assert whole.photos[0].quality.flags == [] and whole.summary.retake == []
+
+
 def test_photo_with_mostly_unreadable_boards_asks_for_a_retake(engine):
     import cv2
     import numpy as np

@@ -133,6 +133,10 @@ SURE_SIGN_READING = 0.9
 # official plaques misread as another body scored 0.15-0.72 (7 boards), the real signs read under 0.9 scored
 # 0.15-0.89 (8 boards: 0.81, 0.83, 0.87 and 0.89 reported from 0.8, not from 0.9).
 SIGN_FINDING_READING = 0.8
+# A board whose box comes this close to the photo's edge (a share of the photo's long side) is cut by the frame
+# when its name was read only in part: the detector's boxes are clipped to the image, and a board half out of the
+# frame ends within a pixel or two of it (seed 310000000: photos 5, 17 and 38, boxes 0–2 px off the edge).
+FRAME_EDGE = 0.005
 
 
 # ------------------------------------------------------------------------------------------- the engine
@@ -906,6 +910,7 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
                                                          blurred=blurred), candidates)
     timings["style"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
+    cut = sum(_cut_by_the_frame(c, p, image.shape) for c, p in zip(candidates, plaques, strict=True))
     plaques.sort(key=lambda p: (p.bbox[0], p.bbox[1]))
     if blurred:
         quality.flags.append("blurry")
@@ -916,10 +921,32 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
     if len(boards) >= rules.unreadable_boards_min and unread > rules.unreadable_boards_share * len(boards):
         quality.flags.append("boards_unreadable")
         quality.messages.append(f"{len(boards)} 块牌子中 {unread} 块文字无法辨认（可能抖动、反光或距离太远），请靠近、稳住后重拍")
+    if cut:
+        quality.flags.append("boards_cut")
+        quality.messages.append(f"{cut} 块牌子被照片边缘截断，名称未读全：请后退或调整角度，把整块牌子拍进画面后重拍")
     return PhotoResult(photo=photo.name, side=side, sha256=photo.sha256, size=list(photo.full_size),
                        plaques=plaques, provenance=provenance_of(photo, engine.rules, village_point=village_point,
                                                                  inspected_at=inspected_at),
                        quality=quality, timings_s={k: round(v, 3) for k, v in timings.items()})
+
+
+def _cut_by_the_frame(c: _Candidate, plaque: PlaqueResult, shape: tuple[int, ...]) -> bool:
+    """A board that reaches the photo's edge (within :data:`FRAME_EDGE` of the long side) and whose name was read
+    only in part: an official plaque named by the start or end of its name, a board left to the inspector as close
+    to one, or a white plaque or identity sign the detector boxed, nothing could be read on (a strip cut in half by
+    the frame often reads as nothing) and that runs out of the frame along its length, where a name runs (its part
+    in the frame reaches at least as far from that edge as it runs along it: a sliver along the edge is as often a
+    poster's or a window's edge). Another photo with the whole board settles it: the inspector is asked for one."""
+    h, w = shape[:2]
+    x1, y1, x2, y2 = c.box
+    margin = FRAME_EDGE * max(h, w)
+    bw, bh = x2 - x1, y2 - y1
+    lengthwise = (min(x1, w - x2) <= margin and bw >= bh) or (min(y1, h - y2) <= margin and bh >= bw)
+    if min(x1, y1, w - x2, h - y2) > margin:
+        return False
+    return (plaque.kind == "official" and c.match is not None and c.match.partial) or \
+        (plaque.kind == "undecided" and plaque.text_type is not None) or \
+        (plaque.kind == "unreadable" and c.det_class in _BOARD_CLASSES | _IDENTITY_CLASSES and lengthwise)
 
 
 @dataclass(frozen=True)

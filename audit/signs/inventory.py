@@ -88,9 +88,14 @@ def inventory_from_photos(photos: list[PhotoResult], rules: Rules) -> Summary:
     if unreadable:
         reasons.append(f"{unreadable} 块牌子未能读出文字，请人工复核")
         levels.append("needs_review")
-    retake = [ph.photo for ph in photos if ph.quality is not None and ph.quality.flags]
-    if retake:
-        reasons.append("照片不清晰，结果可能不全，请重拍：" + "、".join(retake))
+    flagged = [ph for ph in photos if ph.quality is not None and ph.quality.flags]
+    retake = [ph.photo for ph in flagged]
+    unclear = [ph.photo for ph in flagged if set(ph.quality.flags) - {"boards_cut"}]
+    cut = [ph.photo for ph in flagged if "boards_cut" in ph.quality.flags]
+    if unclear:
+        reasons.append("照片不清晰，结果可能不全，请重拍：" + "、".join(unclear))
+    if cut:
+        reasons.append("有牌子被照片边缘截断，请把整块牌子拍进画面后重拍：" + "、".join(cut))
     if undecided:
         reasons.append(f"{undecided} 块牌子需人工确认（接近清单内牌子、写有其他村名或读数存疑），确认前不能判定符合规范")
         levels.append("needs_review")

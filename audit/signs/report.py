@@ -50,7 +50,7 @@ class Quality(BaseModel):
     """Whether the photo can be read at all."""
 
     sharpness: float
-    flags: list[Literal["blurry", "boards_unreadable"]] = []
+    flags: list[Literal["blurry", "boards_unreadable", "boards_cut"]] = []
     messages: list[str] = []
     restored_motion_px: float | None = Field(
         default=None, description="some of the photo's boards were read after a straight smear of this length "
