@@ -287,6 +287,21 @@ def test_a_boards_reading_is_as_sure_as_the_reading_chosen(rules):
     assert _best_match([("", 0.9)], rules, "前进村", "external") == (None, 0.0)
 
 
+def test_a_garbled_fragment_near_an_official_name_yields_to_a_clear_reading_of_another_body(rules):
+    from audit.signs.engine import _best_match
+
+    # seed 310000010: a 60 × 40 plate's crop read 买品会 (undecided: 会 ends official bodies) at 0.23, its two lines
+    # read whole at 1.0 name an unlisted body
+    readings = [("买品#会", 0.23), ("五里墩村老年", 1.0), ("人体育协会", 1.0), ("五里墩村老年人体育协会", 1.0)]
+    match, score = _best_match(readings, rules, "五里墩村", "external")
+    assert (match.kind, match.text, score) == ("unauthorised_sign", "五里墩村老年人体育协会", 1.0)
+    # the body read less surely, or no longer than the fragment: the inspector decides
+    match, _ = _best_match([("买品#会", 0.23), ("五里墩村老年人体育协会", 0.85)], rules, "五里墩村", "external")
+    assert match.kind == "undecided"
+    match, _ = _best_match([("王庄村监营委员全", 0.6), ("王庄村议事会", 0.95)], rules, "王庄村", "external")
+    assert match.kind == "undecided" and match.closest == "supervision_committee"
+
+
 def test_region_scale_follows_the_smallest_box_centred_in_the_region():
     from audit.signs.engine import region_scale
 

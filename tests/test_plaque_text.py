@@ -591,3 +591,22 @@ def test_a_short_body_is_spotted_only_after_the_villages_name(rules):
 
     texts = {n.text for n in names_for(rules, "王庄村", "external")}
     assert {"新时代文明实践站", "王庄村实践站"} <= texts and "实践站" not in texts
+
+
+@pytest.mark.parametrize(("place", "clean"), [
+    ("柳林镇五里墩村", True), ("山东省临河县柳林镇五里墩村", True),   # from the higher levels down
+    ("五里墩村柳林镇五里墩村", False),    # a village before a township: another board's line run into this one
+    ("五里墩村柳林镇", False),
+])
+def test_a_place_chain_runs_from_the_higher_levels_down(rules, place, clean):
+    from audit.signs.names import parse_place
+
+    assert parse_place(place, rules).clean is clean
+
+
+def test_another_boards_line_before_a_name_does_not_make_its_place(rules):
+    """Seed 310000010: the first line of a plate under a strip (五里墩村老年) joined the strip's reading; the place
+    五里墩村老年 · 柳林镇五里墩村 was taken as clean and the polluted text chosen as the strip's reading."""
+    m = type_from_text("五里墩村老年柳林镇五里墩村村民委员会", rules, village="五里墩村")
+    assert m.kind != "official"
+    assert type_from_text("柳林镇五里墩村村民委员会", rules, village="五里墩村").kind == "official"

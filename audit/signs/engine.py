@@ -184,7 +184,8 @@ def _inside(line: TextLine, box: tuple[float, float, float, float], margin: floa
 def _best_match(readings: Iterable[tuple[str, float]], rules: Rules, village: str | None, side: str,
                 gazetteer: Gazetteer | None = None) -> tuple[TextMatch | None, float]:
     """The most telling of ``(text, recogniser score)`` readings: an honour, else an official match with the best
-    score, else an undecided one (close to an official plaque), else the longest reading that names a body
+    score, else an undecided one (close to an official plaque) unless it is read under :data:`SURE_SIGN_READING`
+    and a longer reading at or over it names another body, else the longest reading that names a body
     (allowed or unauthorised), else the longest one (background); among equals the better read, then the first.
     With it, the recogniser score of that reading: how sure the board's text is is the chosen reading's own
     score, not the best of other readings (a garbled view read at 0.91 made a crop's 0.84 reading 前进过 a sure
@@ -199,9 +200,16 @@ def _best_match(readings: Iterable[tuple[str, float]], rules: Rules, village: st
         return max(pool, key=lambda ms: (key(ms[0]), ms[1])) if pool else None
 
     # an honour plaque's issuer line (中共XX县委员会) must not make it a party plaque
+    undecided = best(("undecided",), lambda m: (m.score, len(m.text)))
+    sign = best(("allowed", "unauthorised_sign"), lambda m: len(m.text))
+    if undecided is not None and sign is not None and undecided[1] < SURE_SIGN_READING <= sign[1] \
+            and len(sign[0].text) > len(undecided[0].text):
+        # a garbled fragment near an official name (买品会 at 0.23, from the crop) does not outweigh the board's whole
+        # name read clearly as another body (五里墩村老年人体育协会 at 1.0, from its lines): seed 310000010
+        undecided = None
     return (best(("honour",), lambda m: len(m.text))
             or best(("official",), lambda m: (m.score, len(m.text)))
-            or best(("undecided",), lambda m: (m.score, len(m.text)))
+            or undecided
             or best(("allowed", "unauthorised_sign", "background"),
                     lambda m: (m.kind != "background", len(m.text))))  # a reading naming a body first
 

@@ -302,31 +302,36 @@ def _parse_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> _Place
         return _Place((), None, True)
     all_suffixes = _all_suffixes(rules)
     suffixes = set(all_suffixes)
-    # best[i]: the cheapest cover of text[:i] with well-formed places
-    best: list[tuple[float, tuple[str, ...]] | None] = [None] * (n + 1)
-    best[0] = (0, ())
+    # best[i][r]: the cheapest cover of text[:i] with well-formed places, from the higher levels down (a county, a
+    # township, a village: never a village before a township, which is another board's line run into this one:
+    # 五里墩村老年 · 柳林镇五里墩村), its last place of rank r
+    best: list[dict[int, tuple[float, tuple[str, ...]]]] = [{} for _ in range(n + 1)]
+    best[0][0] = (0, ())
     for i in range(n):
-        if best[i] is None:
-            continue
-        for j in range(i + 2, min(n, i + 12) + 1):
-            piece = text[i:j]
-            known = gazetteer is not None and (piece in gazetteer.names or piece in gazetteer.villages)
-            level = _level_of(piece, rules, gazetteer)
-            if level is None or (not known and len(_core(piece, all_suffixes)) > 5) or piece in suffixes:
-                continue  # a suffix alone (社区 of 于家洼社区, which ends in 区) names no place
-            # registry names first: 新村乡 · 花园区 rather than one unknown 新村乡花园区
-            cost = 0.2 if known else 1.5 + 0.1 * len(piece)
-            cand = (best[i][0] + cost, best[i][1] + (piece,))
-            if best[j] is None or cand[0] < best[j][0]:
-                best[j] = cand
-    if best[n] is not None:
-        chain = best[n][1]
+        for rank, (cost_i, chain_i) in list(best[i].items()):
+            for j in range(i + 2, min(n, i + 12) + 1):
+                piece = text[i:j]
+                known = gazetteer is not None and (piece in gazetteer.names or piece in gazetteer.villages)
+                level = _level_of(piece, rules, gazetteer)
+                if level is None or (not known and len(_core(piece, all_suffixes)) > 5) or piece in suffixes:
+                    continue  # a suffix alone (社区 of 于家洼社区, which ends in 区) names no place
+                if _RANK[level] < rank:
+                    continue
+                # registry names first: 新村乡 · 花园区 rather than one unknown 新村乡花园区
+                cand = (cost_i + (0.2 if known else 1.5 + 0.1 * len(piece)), chain_i + (piece,))
+                if _RANK[level] not in best[j] or cand[0] < best[j][_RANK[level]][0]:
+                    best[j][_RANK[level]] = cand
+    if best[n]:
+        chain = min(best[n].values())[1]
         return _Place(chain, _level_of(chain[-1], rules, gazetteer), True)
     # Not a clean chain: the longest well-formed head, the rest an unsuffixed name (王庄 of 王庄村民委员会) or noise.
-    head = max((i for i in range(n + 1) if best[i] is not None), default=0)
-    chain = best[head][1] if head else ()
+    head = max((i for i in range(n + 1) if best[i]), default=0)
+    chain = min(best[head].values())[1] if head else ()
     rest = text[head:]
     return _Place(chain + (rest,), None, False)
+
+
+_RANK = {"higher": 0, "township": 1, "village": 2}
 
 
 def _all_suffixes(rules: Rules) -> list[str]:
