@@ -96,7 +96,8 @@ def village_details(village: pd.DataFrame, cur) -> pd.DataFrame:  # noqa: ANN001
 
 # Streamlit's own English on the file uploader ("Upload", "200MB per file • JPG") cannot be set through its API:
 # the words are replaced in CSS, per uploader (st-key-<key> classes), with the limit read from the server's config.
-UPLOAD_HINTS = {"inspect_photos": "JPG、PNG、WebP、HEIC 照片", "registry_upload": "XLSX、XLS、ODS、CSV、GeoJSON、GPKG 或 SHP 压缩包",
+UPLOAD_HINTS = {"inspect_photos": "JPG、PNG、WebP、HEIC 照片",
+                "registry_upload": "XLSX、XLS、ODS、CSV、GeoJSON、GPKG 或 SHP 压缩包",
                 "rules_upload": "TOML 规则文件", "boundary_upload": "GeoJSON、GPKG 或 SHP 压缩包"}
 
 

@@ -379,6 +379,8 @@ def test_an_identity_signs_part_another_name_holds_leaves_the_board_undecided(ru
     assert _identity_from_partial(["党群"], rules).type == "service_centre_sign"
     assert "「党群」" in _identity_from_partial(["党群"], rules).reason       # the report says why
     assert _identity_from_partial(["群服务中"], rules).kind == "official"
+    for slogan in ("新风", "新貌", "车站"):   # one character of a name is no part of it (新风尚, 新面貌 on a banner)
+        assert _identity_from_partial([slogan], rules) is None
 
 
 def test_a_line_another_box_holds_is_not_read_as_the_board_beside_it(rules):

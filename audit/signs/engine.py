@@ -220,6 +220,7 @@ def _identity_from_partial(texts: list[str], rules: Rules) -> TextMatch | None:
     服务中心 the rules' other body): the board is then ``undecided``, closest to the identity sign, neither present
     nor another body's sign (a poster's 中心 was a false 党群服务中心 on a held-out scene of seed 60000000)."""
     from rapidfuzz import fuzz
+    from rapidfuzz.distance import LCSseq
 
     from audit.signs.names import normalise_text, simplified
 
@@ -233,7 +234,9 @@ def _identity_from_partial(texts: list[str], rules: Rules) -> TextMatch | None:
                 continue
             for pattern in plaque.names_for(""):
                 score = fuzz.partial_ratio(t, pattern)
-                if score >= 60 and (best is None or score > best[0]):
+                # two characters of the name at least: partial_ratio gives 新风 (a slogan's 新风尚) 67 against
+                # 新时代文明实践站 for its 新 alone (seed 320000006: a false civilisation sign)
+                if score >= 60 and LCSseq.similarity(t, pattern) >= 2 and (best is None or score > best[0]):
                     best = (score, plaque.id, t)
     if best is None:
         return None
