@@ -415,6 +415,9 @@ def test_a_misread_body_after_a_garble_unlike_the_village_is_for_the_inspector(r
 
 @pytest.mark.parametrize(("text", "kind"), [
     ("凤凰台时", "unreadable"),         # the village's name and a garbled character: a cut board, not a slogan
+    ("凤凰合台", "unreadable"),         # … a character added inside it, or one misread
+    ("凤凰召", "unreadable"),
+    ("凤台大街", "background"),         # two edits from it: a street's name
     ("凤凰台大街", "background"),       # a street named after the village
     ("扫黑除恶保平安", "background"),
 ])

@@ -646,9 +646,10 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
                          ends[0].id, partial=True)
         return match(OTHER, "unauthorised_sign", SURE, "机构名称不在挂牌清单内", _closest_official(rest, rules))
     if _NAMED_VILLAGE.search(simple) or (len(own_core) >= 2 and simple.startswith(own_core)
-                                         and len(simple) <= len(own_core) + 1):
-        # a village's name (the inspected one's without its ending too, and one character more: 凤凰台时) and a
-        # reading that ends as no body does: a fragment of a board, not a slogan (连心大街 is a street's sign)
+                                         and len(simple) <= len(own_core) + 1) or _misread_name(simple, own_core):
+        # a village's name (the inspected one's without its ending too, and one character more: 凤凰台时, or one
+        # character misread, dropped or added: 燕子容窝) and a reading that ends as no body does: a fragment of a
+        # board, not a slogan (连心大街 is a street's sign)
         return match(OTHER, "unreadable", 0.0, f"读作「{simple}」，看不出是什么机构的牌子")
     return match(OTHER, "background", SURE, "标语或提示，未指明任何机构")
 
@@ -758,6 +759,14 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
             # our OCR misreads it
             return party[0].id, f"党组织名称被遮挡：读作「{rest}」，可能是本村党组织", False
     return None
+
+
+def _misread_name(text: str, name: str) -> bool:
+    """``text`` is ``name`` (three characters at least) with one character misread, dropped or added (燕子容窝 for
+    燕子窝: the top of a strip cut by the frame, seed 330000018)."""
+    from rapidfuzz.distance import Levenshtein
+
+    return len(name) >= 3 and Levenshtein.distance(text, name, score_cutoff=1) <= 1
 
 
 def _misread_start(text: str, name: str) -> bool:
