@@ -302,6 +302,19 @@ def test_a_garbled_fragment_near_an_official_name_yields_to_a_clear_reading_of_a
     assert match.kind == "undecided" and match.closest == "supervision_committee"
 
 
+def test_a_fragment_of_the_villages_name_keeps_a_board_from_being_a_slogan(rules):
+    from audit.signs.engine import _best_match
+
+    # seed 330000018: a militia strip cut by the frame read 燕子容窝 (the village 燕子窝, a character added) and, in
+    # another view, 窝燕子容: a slogan by itself
+    match, score = _best_match([("窝燕子容", 0.95), ("燕子容窝", 0.9)], rules, "燕子窝村", "external")
+    assert (match.kind, match.text, score) == ("unreadable", "燕子容窝", 0.9)
+    # a board read as a body still is that body; a slogan alone still is a slogan
+    assert _best_match([("燕子容窝", 0.9), ("燕子窝村红白理事会", 0.95)], rules, "燕子窝村",
+                       "external")[0].kind == "unauthorised_sign"
+    assert _best_match([("窝燕子容", 0.95)], rules, "燕子窝村", "external")[0].kind == "background"
+
+
 def test_region_scale_follows_the_smallest_box_centred_in_the_region():
     from audit.signs.engine import region_scale
 

@@ -186,14 +186,20 @@ def _best_match(readings: Iterable[tuple[str, float]], rules: Rules, village: st
     """The most telling of ``(text, recogniser score)`` readings: an honour, else an official match with the best
     score, else an undecided one (close to an official plaque) unless it is read under :data:`SURE_SIGN_READING`
     and a longer reading at or over it names another body, else the longest reading that names a body
-    (allowed or unauthorised), else the longest one (background); among equals the better read, then the first.
-    With it, the recogniser score of that reading: how sure the board's text is is the chosen reading's own
+    (allowed or unauthorised), else the longest one (background) — unless another reading is a fragment of a
+    board (the village's name and no body: unreadable), which is then chosen; among equals the better read, then
+    the first. With it, the recogniser score of that reading: how sure the board's text is is the chosen reading's own
     score, not the best of other readings (a garbled view read at 0.91 made a crop's 0.84 reading 前进过 a sure
     slogan, with no second look at 前进村民兵连)."""
     matches = [(type_from_text(t, rules, village=village, side=side, gazetteer=gazetteer), s) for t, s in readings if t]
+    # a reading that is a fragment of a board (a village's name, 燕子容窝 of a strip cut by the frame) keeps the board
+    # from being a slogan on another of its readings (窝燕子容, the same characters out of order): seed 330000018
+    fragments = [(m, s) for m, s in matches if m.kind == "unreadable" and len(m.text) >= 2]  # (one character: none)
     matches = [(m, s) for m, s in matches if m.kind != "unreadable"]
     if not matches:
         return None, 0.0
+    if fragments and all(m.kind == "background" for m, _ in matches):
+        return max(fragments, key=lambda ms: (len(ms[0].text), ms[1]))
 
     def best(kinds: tuple[str, ...], key) -> tuple[TextMatch, float] | None:  # noqa: ANN001
         pool = [(m, s) for m, s in matches if m.kind in kinds]
@@ -951,10 +957,10 @@ def _cut_by_the_frame(c: _Candidate, plaque: PlaqueResult, shape: tuple[int, ...
     h, w = shape[:2]
     x1, y1, x2, y2 = c.box
     margin = FRAME_EDGE * max(h, w)
-    bw, bh = x2 - x1, y2 - y1
-    lengthwise = (min(x1, w - x2) <= margin and bw >= bh) or (min(y1, h - y2) <= margin and bh >= bw)
     if min(x1, y1, w - x2, h - y2) > margin:
         return False
+    bw, bh = x2 - x1, y2 - y1
+    lengthwise = (min(x1, w - x2) <= margin and bw >= bh) or (min(y1, h - y2) <= margin and bh >= bw)
     return (plaque.kind == "official" and c.match is not None and c.match.partial) or \
         (plaque.kind == "undecided" and plaque.text_type is not None) or \
         (plaque.kind == "unreadable" and c.det_class in _BOARD_CLASSES | _IDENTITY_CLASSES and lengthwise)
