@@ -315,6 +315,20 @@ def test_a_fragment_of_the_villages_name_keeps_a_board_from_being_a_slogan(rules
     assert _best_match([("窝燕子容", 0.95)], rules, "燕子窝村", "external")[0].kind == "background"
 
 
+def test_a_line_at_a_boxs_edge_on_another_box_is_that_boxs(rules):
+    # seed 340000007: a block of a pebble-dash wall boxed above a 60 × 40 plate; neither crop reads (a plate's one
+    # line is squeezed by the recogniser's 48 px), the text pass finds the plate's line, whose middle lies within the
+    # block's box grown by 15 % and inside the plate's box: it is the plate's alone (it was read on both: the
+    # militia counted twice, a false duplicate)
+    block, plate = (85.0, 186.0, 606.0, 461.0), (264.0, 401.0, 553.0, 591.0)
+    line = TextLine("王庄村民兵连", 0.99, (300.0, 470.0, 520.0, 520.0), False)
+    reader = _Reader({521: [("D", 0.29)], 289: [("園", 0.25)]}, [line])
+    engine = Engine(rules=rules, reader=reader, detector=_Detector([block, plate]), sweep_rows=False)
+    result = plaques_from_photo(_photo(rules), engine, village=VILLAGE)
+    by_box = {tuple(p.bbox): p for p in result.plaques}
+    assert by_box[plate].type == "militia" and by_box[block].kind == "unreadable"
+
+
 def test_region_scale_follows_the_smallest_box_centred_in_the_region():
     from audit.signs.engine import region_scale
 

@@ -628,10 +628,13 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     read_boxes = [d.box for d, ok in zip(dets, settled, strict=True) if ok]
     for k, det in enumerate(dets):
         # a line on the box or at its edge, unless it lies on a board read already apart from it (an identity sign's
-        # line just above a strip); a box that reaches into that board may be over both (two strips side by side)
+        # line just above a strip); a box that reaches into that board may be over both (two strips side by side).
+        # A line only at the box's edge that lies on another box is that box's (a block of the wall boxed above a
+        # 60 × 40 plate took the plate's line: one plate counted twice, seed 340000007).
+        others = [d.box for j, d in enumerate(dets) if j != k]
         inside = [] if settled[k] else [i for i, ln in enumerate(lines) if _inside(ln, det.box) and (
             _inside(ln, det.box, 0.0) or not any(_inside(ln, b, 0.0) and not overlap(b, det.box)
-                                                 for b in read_boxes))]
+                                                 for b in read_boxes) and not any(_inside(ln, b, 0.0) for b in others))]
         used.update(inside)
         named: dict[tuple[str, str], tuple[TextLine, TextMatch]] = {}
         honour_inside = False
