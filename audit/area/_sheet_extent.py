@@ -252,19 +252,26 @@ def _check_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str,
                                     f"{limits.cells:,} 个（文件可能已损坏）")
 
 
+def _workbook_zip(path: Path, kind: str, limits: SheetLimits) -> zipfile.ZipFile:
+    """The workbook's ZIP, open, once its members' declared sizes add up to at most ``limits.uncompressed_bytes``;
+    ``kind`` (XLSX, ODS) names the format in the message when it is no ZIP."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except Exception as exc:  # noqa: BLE001 - whatever the ZIP reader says, the workbook is unreadable
+        raise RegistryError(f"{path.name}: 无法读取文件（不是有效的 {kind} 工作簿：{type(exc).__name__}: {exc}）") from None
+    total = sum(max(i.file_size, 0) for i in zf.infolist())
+    if total > limits.uncompressed_bytes:
+        zf.close()
+        raise RegistryError(f"{path.name}: 解压后共 {total:,} 字节，超出上限 {limits.uncompressed_bytes:,} 字节")
+    return zf
+
+
 def check_xlsx(path: Path, limits: SheetLimits) -> None:
     """Refuse an XLSX/XLSM whose sheets reach beyond ``limits`` (declared or actual), whose ZIP would decompress
     to more than ``limits.uncompressed_bytes``, or that this scan cannot read: a file the scan could not measure
     never reaches the native reader."""
     name = path.name
-    try:
-        zf = zipfile.ZipFile(path)
-    except Exception as exc:  # noqa: BLE001 - whatever the ZIP reader says, the workbook is unreadable
-        raise RegistryError(f"{name}: 无法读取文件（不是有效的 XLSX 工作簿：{type(exc).__name__}: {exc}）") from None
-    with zf:
-        total = sum(max(i.file_size, 0) for i in zf.infolist())
-        if total > limits.uncompressed_bytes:
-            raise RegistryError(f"{name}: 解压后共 {total:,} 字节，超出上限 {limits.uncompressed_bytes:,} 字节")
+    with _workbook_zip(path, "XLSX", limits) as zf:
         for info in zf.infolist():
             _check_shared_strings(zf, info, name, limits)
         names = _sheet_names(zf)
@@ -521,14 +528,7 @@ def check_ods(path: Path, limits: SheetLimits) -> None:
     than ``limits.uncompressed_bytes``, or that this scan cannot read (no ``content.xml``, not XML, a DTD,
     encrypted): a file the scan could not measure never reaches the native reader."""
     name = path.name
-    try:
-        zf = zipfile.ZipFile(path)
-    except Exception as exc:  # noqa: BLE001 - whatever the ZIP reader says, the workbook is unreadable
-        raise RegistryError(f"{name}: 无法读取文件（不是有效的 ODS 工作簿：{type(exc).__name__}: {exc}）") from None
-    with zf:
-        total = sum(max(i.file_size, 0) for i in zf.infolist())
-        if total > limits.uncompressed_bytes:
-            raise RegistryError(f"{name}: 解压后共 {total:,} 字节，超出上限 {limits.uncompressed_bytes:,} 字节")
+    with _workbook_zip(path, "ODS", limits) as zf:
         members = set(zf.namelist())
         if "content.xml" not in members:
             raise RegistryError(f"{name}: 无法读取文件（不是有效的 ODS 工作簿：缺少 content.xml）")
