@@ -420,6 +420,10 @@ def test_a_misread_body_after_a_garble_unlike_the_village_is_for_the_inspector(r
     ("凤台大街", "background"),         # two edits from it: a street's name
     ("凤凰台大街", "background"),       # a street named after the village
     ("扫黑除恶保平安", "background"),
+    ("东关街道凤凰台", "unreadable"),   # after a township's name (seed 360000008: a strip's body hidden)
+    ("河阳县城关镇凤凰召", "unreadable"),
+    ("东关街道欢迎您", "background"),   # a township's name and a greeting
+    ("欢迎来到凤凰台", "background"),   # the village's name after no place: a slogan
 ])
 def test_the_inspected_villages_name_and_a_character_more_is_a_fragment(rules, text, kind):
     assert type_from_text(text, rules, village="凤凰台村").kind == kind

@@ -645,11 +645,11 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
             return match(OTHER, "undecided", CLOSE, f"只读出「{rest}」，可能是「{ends[0].name_zh}」名称的后半部分，不能确认",
                          ends[0].id, partial=True)
         return match(OTHER, "unauthorised_sign", SURE, "机构名称不在挂牌清单内", _closest_official(rest, rules))
-    if _NAMED_VILLAGE.search(simple) or (len(own_core) >= 2 and simple.startswith(own_core)
-                                         and len(simple) <= len(own_core) + 1) or _misread_name(simple, own_core):
-        # a village's name (the inspected one's without its ending too, and one character more: 凤凰台时, or one
-        # character misread, dropped or added: 燕子容窝) and a reading that ends as no body does: a fragment of a
-        # board, not a slogan (连心大街 is a street's sign)
+    if _NAMED_VILLAGE.search(simple) or _own_name(simple, own_core) or _own_name(
+            _after_higher_place(simple, rules, gazetteer), own_core):
+        # a village's name (the inspected one's without its ending too, after a township's: 东关街道小营盘, a strip's
+        # body hidden) and a reading that ends as no body does: a fragment of a board, not a slogan (连心大街 is a
+        # street's sign)
         return match(OTHER, "unreadable", 0.0, f"读作「{simple}」，看不出是什么机构的牌子")
     return match(OTHER, "background", SURE, "标语或提示，未指明任何机构")
 
@@ -759,6 +759,23 @@ def _cut_name(rest: str, marked: bool, rules: Rules, gazetteer: Gazetteer | None
             # our OCR misreads it
             return party[0].id, f"党组织名称被遮挡：读作「{rest}」，可能是本村党组织", False
     return None
+
+
+def _own_name(text: str, own_core: str) -> bool:
+    """``text`` is the inspected village's name without its ending, with one character more (凤凰台时), or one
+    misread, dropped or added (燕子容窝)."""
+    return (len(own_core) >= 2 and text.startswith(own_core) and len(text) <= len(own_core) + 1) or _misread_name(
+        text, own_core)
+
+
+def _after_higher_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> str:
+    """The text after the longest county or township place chain it starts with (小营盘 of 东关街道小营盘), or ""
+    when it starts with none."""
+    for k in range(min(len(text) - 1, 20), 1, -1):
+        place = parse_place(text[:k], rules, gazetteer)
+        if place.clean and place.level in ("township", "higher"):
+            return text[k:]
+    return ""
 
 
 def _misread_name(text: str, name: str) -> bool:
