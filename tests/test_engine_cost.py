@@ -422,3 +422,18 @@ def test_a_line_another_box_holds_is_not_read_as_the_board_beside_it(rules):
     assert reader.full_passes                                          # the strip was in doubt: its region was read
     by_box = {tuple(p.bbox): p for p in result.plaques}
     assert by_box[strip].type == "supervision_committee" and by_box[identity].type == "service_centre_sign"
+
+
+@pytest.mark.parametrize(("x1", "reading", "cut"), [
+    (760.0, "王庄", True),    # at the right edge, the village's name read and no more: a board half out of the frame
+    (700.0, "王庄", False),   # the same inside the photo: nothing says the frame hides the rest
+    (760.0, "", False),       # at the edge, read as nothing and taller than wide: as often a poster's or window's edge
+])
+def test_a_fragment_of_the_villages_name_at_the_photos_edge_asks_for_the_board_whole(rules, x1, reading, cut):
+    # seed 370000003 at 4000 px: a 60 × 40 plate half out of the frame, its part in the frame taller than wide, read 响水
+    boxes = [(300.0, 50.0, 321.0, 400.0), (x1, 100.0, x1 + 40, 160.0)]
+    reader = _Reader({21: [(NAMES[1], 0.99)], 40: [(reading, 0.95)] if reading else []})
+    result = plaques_from_photo(_photo(rules), Engine(rules=rules, reader=reader, detector=_Detector(boxes)),
+                                village=VILLAGE)
+    assert any(p.kind == "unreadable" and p.bbox[0] >= 650 for p in result.plaques)
+    assert ("boards_cut" in result.quality.flags) == cut

@@ -187,7 +187,8 @@ def _best_match(readings: Iterable[tuple[str, float]], rules: Rules, village: st
     score, else an undecided one (close to an official plaque) unless it is read under :data:`SURE_SIGN_READING`
     and a longer reading at or over it names another body, else the longest reading that names a body
     (allowed or unauthorised), else the longest one (background) — unless another reading is a fragment of a
-    board (the village's name and no body: unreadable), which is then chosen; among equals the better read, then
+    board (the village's name and no body: unreadable), which is then chosen, as it is when it is all that was read;
+    among equals the better read, then
     the first. With it, the recogniser score of that reading: how sure the board's text is is the chosen reading's own
     score, not the best of other readings (a garbled view read at 0.91 made a crop's 0.84 reading 前进过 a sure
     slogan, with no second look at 前进村民兵连)."""
@@ -196,8 +197,8 @@ def _best_match(readings: Iterable[tuple[str, float]], rules: Rules, village: st
     # from being a slogan on another of its readings (窝燕子容, the same characters out of order): seed 330000018
     fragments = [(m, s) for m, s in matches if m.kind == "unreadable" and len(m.text) >= 2]  # (one character: none)
     matches = [(m, s) for m, s in matches if m.kind != "unreadable"]
-    if not matches:
-        return None, 0.0
+    if not matches:   # a board read as a fragment alone (响水 on a plate half out of the frame) shows what was read
+        return max(fragments, key=lambda ms: (len(ms[0].text), ms[1])) if fragments else (None, 0.0)
     if fragments and all(m.kind == "background" for m, _ in matches):
         return max(fragments, key=lambda ms: (len(ms[0].text), ms[1]))
 
@@ -368,7 +369,7 @@ def _one_per_board(candidates: list[_Candidate],
         shared = overlap(k.box, c.box)
         if c.match is None or k.match is None:
             return shared > 0.6
-        if shared > 0.6 and len(c.match.text) >= 2 and c.match.text in k.match.text:
+        if shared > 0.6 and (c.match.kind == "unreadable" or len(c.match.text) >= 2 and c.match.text in k.match.text):
             return True
         if k.match.kind == "official" and c.match.kind in ("undecided", "unreadable") and _along_one_board(k.box, c.box):
             return True  # a piece of board k read on a second box over it (a strip's close-up boxed in two halves)
@@ -661,7 +662,7 @@ def _candidates(engine: Engine, image: np.ndarray, side: str, village: str | Non
     # of the crop (a clear reading of a shop's sign or a slogan needs no second look), for the first SECOND_LOOKS such
     # boards, all at once.
     looks = [k for k, (_, match, read_score) in boards.items() if crops[k].size and k not in looked and (
-        match is None or match.kind == "undecided"
+        match is None or match.kind in ("undecided", "unreadable")
         or (match.kind in ("background", "unauthorised_sign")
             and (read_score < SURE_SIGN_READING or _more_lines(match, dets[k].box))))][:SECOND_LOOKS]
     second = dict(zip(looks, engine.reader.read_boards([crops[k] for k in looks]) if looks else [], strict=True))
@@ -757,9 +758,9 @@ def _restored_readings(engine: Engine, image: np.ndarray, boxes: list[tuple[floa
 
 
 def _in_doubt(match: TextMatch | None, read_score: float) -> bool:
-    """A board whose reading names no plaque for sure: nothing read, undecided, or a doubtful reading of anything
-    but an official plaque or an honour (a garbled official name reads as a sign or a slogan)."""
-    return match is None or match.kind == "undecided" or (
+    """A board whose reading names no plaque for sure: nothing read, a fragment, undecided, or a doubtful reading of
+    anything but an official plaque or an honour (a garbled official name reads as a sign or a slogan)."""
+    return match is None or match.kind in ("undecided", "unreadable") or (
         match.kind in ("unauthorised_sign", "background", "allowed") and read_score < SURE_SIGN_READING)
 
 
@@ -956,7 +957,9 @@ def _cut_by_the_frame(c: _Candidate, plaque: PlaqueResult, shape: tuple[int, ...
     to one, or a white plaque or identity sign the detector boxed, nothing could be read on (a strip cut in half by
     the frame often reads as nothing) and that runs out of the frame along its length, where a name runs (its part
     in the frame reaches at least as far from that edge as it runs along it: a sliver along the edge is as often a
-    poster's or a window's edge). Another photo with the whole board settles it: the inspector is asked for one."""
+    poster's or a window's edge), or a board read as a fragment of a village's name (响水 on a 60 × 40 plate half out of
+    the frame, its part in the frame taller than wide). Another photo with the whole board settles it: the inspector
+    is asked for one."""
     h, w = shape[:2]
     x1, y1, x2, y2 = c.box
     margin = FRAME_EDGE * max(h, w)
@@ -966,7 +969,8 @@ def _cut_by_the_frame(c: _Candidate, plaque: PlaqueResult, shape: tuple[int, ...
     lengthwise = (min(x1, w - x2) <= margin and bw >= bh) or (min(y1, h - y2) <= margin and bh >= bw)
     return (plaque.kind == "official" and c.match is not None and c.match.partial) or \
         (plaque.kind == "undecided" and plaque.text_type is not None) or \
-        (plaque.kind == "unreadable" and c.det_class in _BOARD_CLASSES | _IDENTITY_CLASSES and lengthwise)
+        (plaque.kind == "unreadable" and ((c.match is not None and c.match.partial)
+                                          or (c.det_class in _BOARD_CLASSES | _IDENTITY_CLASSES and lengthwise)))
 
 
 @dataclass(frozen=True)
