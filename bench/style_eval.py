@@ -147,7 +147,7 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False, long_side: int = 20
     from audit.rules import load_rules
     from audit.signs.engine import style_crop
     from audit.signs.intake import photo_from_bytes
-    from audit.signs.style import box_cut_by_photo, illuminant_of, style_checks
+    from audit.signs.style import boards_light, box_cut_by_photo, illuminant_of, style_checks
     from audit.signs.typeface import MIN_CHAR_PX, classifier, typeface_of_crop
 
     rules = load_rules()
@@ -159,16 +159,19 @@ def scenes_eval(n: int, seed: int, *, verbose: bool = False, long_side: int = 20
         intake = photo_from_bytes(sc.jpeg_bytes(), f"scene_{seed + i}.jpg", rules=rules)
         photo = np.asarray(intake.image)
         illuminant = illuminant_of(photo)
+        boards = []   # the scene's official boards (not the identity signs), as the engine takes them
         for k, p in enumerate(sc.truth["plaques"]):
             rule = next((r for r in rules.plaques if r.id == p["type"]), None)
-            if rule is None or rule.identity_sign or not p["labelled"] or p["visible"] < 0.8:
+            if rule is None or rule.identity_sign or not p["labelled"]:
                 continue
             x1, y1, x2, y2 = (v / intake.scale for v in p["box"])  # on the working image, as a detector box
-            crop, box_wh = style_crop(intake, photo, (x1, y1, x2, y2), rule)
-            if crop.size == 0:
+            boards.append((k, p, rule, (x1, y1, x2, y2), *style_crop(intake, photo, (x1, y1, x2, y2), rule)))
+        light = boards_light([crop for *_, crop, _ in boards])
+        for k, p, rule, (x1, y1, x2, y2), crop, box_wh in boards:
+            if p["visible"] < 0.8 or crop.size == 0:
                 continue
             checks = style_checks(crop, box_wh, rule, rules, traditional=False, illuminant=illuminant,
-                                  cut=box_cut_by_photo((x1, y1, x2, y2), photo.shape))  # as the engine does
+                                  shared_light=light, cut=box_cut_by_photo((x1, y1, x2, y2), photo.shape))
             x1, y1, x2, y2 = (int(round(v)) for v in (x1, y1, x2, y2))
             rows.append({"light": sc.truth["lighting"], "violations": set(p["violations"]) - {"misplaced"},
                          "shape": p["shape"], "px": _scene_em_px(x2 - x1, y2 - y1, len(p["text"])),

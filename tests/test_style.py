@@ -15,6 +15,7 @@ from audit.signs.style import (
     TextGeometry,
     _ink_colour,
     board_proportions,
+    boards_light,
     colours_of_crop,
     illuminant_of,
     shape_of_box,
@@ -730,3 +731,37 @@ def test_the_lean_of_a_line_of_twenty_ink_pixels_is_measured_and_of_nineteen_is_
     assert _lean_of(ink, False) == pytest.approx(0.0, abs=1e-6)
     ink[4, 5] = False
     assert _lean_of(ink, False) is None
+
+
+def _under_a_lamp(backgrounds) -> tuple[list[np.ndarray], np.ndarray]:
+    """Strips of ``backgrounds`` under a warm lamp at dusk, on a photo whose whitest surface (a pale wall lit by
+    the sky) is neutral: the photo's light is not the boards' (seed 33000045 of bench/style_eval.py --scenes)."""
+    warm = np.array([1.0, 0.74, 0.5])
+    crops = [np.clip(strip(bg=bg, w=60, h=400) * warm, 0, 255).astype(np.uint8) for bg in backgrounds]
+    photo = np.empty((600, 200 + 100 * len(crops), 3), np.uint8)
+    photo[:] = (205, 205, 200)
+    for k, c in enumerate(crops):
+        photo[100:500, 100 + 100 * k:160 + 100 * k] = c
+    return crops, photo
+
+
+def test_white_boards_under_a_lamp_the_photos_light_misses_are_not_called_coloured(rules):
+    crops, photo = _under_a_lamp([WHITE] * 3)
+    light = boards_light(crops)
+    for crop in crops:
+        alone = style_checks(crop, (60, 400), rules.plaque("militia"), rules, traditional=False,
+                             illuminant=illuminant_of(photo))
+        assert alone["background"]["status"] == "fail"   # against the photo's light alone: orange
+        shared = style_checks(crop, (60, 400), rules.plaque("militia"), rules, traditional=False,
+                              illuminant=illuminant_of(photo), shared_light=light)
+        assert shared["background"]["status"] == "not_checked" and "其他牌子同样偏色" in shared["background"]["detail"]
+    assert boards_light(crops[:2]) is None   # two boards: too few to tell the light from the boards' colour
+
+
+@pytest.mark.parametrize("tint", [(250, 238, 180), (200, 220, 250), (212, 175, 55)])
+def test_one_coloured_board_among_white_ones_is_still_caught_under_a_lamp(rules, tint):
+    crops, photo = _under_a_lamp([WHITE, WHITE, tint, WHITE])
+    light = boards_light(crops)
+    result = style_checks(crops[2], (60, 400), rules.plaque("militia"), rules, traditional=False,
+                          illuminant=illuminant_of(photo), shared_light=light)
+    assert result["background"]["status"] == "fail"

@@ -43,7 +43,7 @@ from audit.signs.report import (  # noqa: F401 - the report's models are the eng
     report_to_json,
 )
 from audit.signs.restore import MIN_PEAK_DEPTH, SHARP_PHOTO_PEAK_DEPTH, Motion, motion_of, unsmeared_crop
-from audit.signs.style import box_cut_by_photo, illuminant_of, style_checks
+from audit.signs.style import boards_light, box_cut_by_photo, illuminant_of, style_checks
 
 # Which detector classes a plaque type may come with (visual classes; type classes match themselves).
 _IDENTITY_CLASSES = {"identity"}
@@ -802,9 +802,12 @@ def style_crop(photo: Photo, image: np.ndarray, box: tuple[float, float, float, 
 
 
 def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: np.ndarray, side: str,
-                   rules: Rules, blurred: bool = False) -> PlaqueResult:
+                   rules: Rules, blurred: bool = False, shared_light: np.ndarray | None = None,
+                   styled: tuple[np.ndarray, tuple[float, float]] | None = None) -> PlaqueResult:
     """One board's entry in the report. On a ``blurred`` photo (sharpness under the rules' floor: a retake is asked
-    for) a sign read close to an official plaque is left to the inspector, not a must-fix finding."""
+    for) a sign read close to an official plaque is left to the inspector, not a must-fix finding. ``styled``: the
+    board's :func:`style_crop`, when taken already; ``shared_light``: the light on the photo's official boards
+    (:func:`audit.signs.style.boards_light`)."""
     issues: list[str] = []
     match = c.match
     text_type = None
@@ -860,10 +863,11 @@ def _plaque_result(c: _Candidate, photo: Photo, image: np.ndarray, illuminant: n
             authorised = False
             issues.append("荣誉类牌子，应集中展陈" if kind == "honour" else "未列入挂牌清单的牌子，应摘除")
     plaque_rule = rules.plaque(ptype) if kind == "official" else None
-    crop, box_wh = style_crop(photo, image, c.box, plaque_rule)
+    crop, box_wh = styled if styled is not None else style_crop(photo, image, c.box, plaque_rule)
     style = style_checks(crop, box_wh, plaque_rule, rules,
                          traditional=match.traditional if match and not match.spotted else None, illuminant=illuminant,
-                         board=c.det_class is not None, cut=box_cut_by_photo(c.box, image.shape)) if crop.size else {}
+                         shared_light=shared_light, board=c.det_class is not None,
+                         cut=box_cut_by_photo(c.box, image.shape)) if crop.size else {}
     for check in style.values():
         if check["status"] == "fail":
             issues.append(f"式样：{check['detail']}")
@@ -927,8 +931,15 @@ def plaques_from_photo(photo: Photo, engine: Engine, *, side: Side = "external",
         quality.messages.append(f"照片有约 {motion.length:.0f} 像素的抖动拖影，已复原后识别，结果请复核")
     t1 = time.perf_counter()
     illuminant = illuminant_of(image)
-    plaques = engine.reader.map(lambda c: _plaque_result(c, photo, image, illuminant, side, engine.rules,
-                                                         blurred=blurred), candidates)
+    rules = engine.rules
+    official = {i: rules.plaque(c.match.type) for i, c in enumerate(candidates)
+                if c.match is not None and c.match.kind == "official"}
+    styled = {i: style_crop(photo, image, candidates[i].box, plaque) for i, plaque in official.items()}
+    light = boards_light([styled[i][0] for i, plaque in official.items()
+                          if candidates[i].det_class is not None and not plaque.identity_sign])
+    plaques = engine.reader.map(lambda ic: _plaque_result(ic[1], photo, image, illuminant, side, rules, blurred=blurred,
+                                                          shared_light=light, styled=styled.get(ic[0])),
+                                list(enumerate(candidates)))
     timings["style"] = time.perf_counter() - t1
     timings["total"] = time.perf_counter() - t0
     cut = sum(_cut_by_the_frame(c, p, image.shape) for c, p in zip(candidates, plaques, strict=True))

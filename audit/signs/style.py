@@ -223,28 +223,63 @@ NOT_WHITE_MIN_SATURATION = 0.2
 DARK_BACKGROUND = 60.0  # the board's brightest channel at most this: too dark to judge its colour
 
 
-def colours_of_crop(crop: np.ndarray, illuminant: np.ndarray | None = None) -> tuple[str, str, np.ndarray]:
+# The light on the boards is also read from the boards themselves: at dusk the photo's whitest surfaces (a pale
+# sky, a bluish wall: white by their darkest channel) may not be lit as the facade is, and white plaques under the
+# warm light then read as orange (bench/style_eval.py --scenes 60 --seed 33000000 --long-side 4000: scenes
+# 33000045 and 33000052, all their 60 × 40 plates at saturation 0.39–0.41 against the photo's light, 7 false
+# must-fixes). With at least this many official boards in the photo, their papers' median colour is the light
+# they share (most are white by the standard); a board off-white against the photo's light but white against the
+# boards' own is not judged — one board of another colour among white ones is still caught.
+MIN_BOARDS_FOR_LIGHT = 3
+
+
+def _board_pixels(crop: np.ndarray) -> np.ndarray:
+    inner = _trim(crop)
+    step = max(1, int(math.sqrt(inner.shape[0] * inner.shape[1] / COLOUR_PIXELS)))
+    return inner[::step, ::step].reshape(-1, 3).astype(np.float64)
+
+
+def _paper_of(px: np.ndarray) -> np.ndarray:
+    """The median of the brightest 45 % of a board's pixels: its paper."""
+    value = px.max(axis=1)
+    return np.median(px[value >= np.quantile(value, 0.55)], axis=0)
+
+
+def _saturation(rgb: np.ndarray) -> float:
+    return float((rgb.max() - rgb.min()) / max(rgb.max(), 1.0))
+
+
+def boards_light(crops: list[np.ndarray]) -> np.ndarray | None:
+    """The light the photo's official boards share (their papers' median colour, as taken), or None with fewer
+    than :data:`MIN_BOARDS_FOR_LIGHT` boards."""
+    papers = [_paper_of(_board_pixels(c)) for c in crops if c.size]
+    if len(papers) < MIN_BOARDS_FOR_LIGHT:
+        return None
+    return np.maximum(np.median(papers, axis=0), 1.0)
+
+
+def colours_of_crop(crop: np.ndarray, illuminant: np.ndarray | None = None,
+                    shared_light: np.ndarray | None = None) -> tuple[str, str, np.ndarray]:
     """(background, text colour, background RGB) of a plaque crop.
 
     ``illuminant`` (from :func:`illuminant_of` on the whole photo) corrects the light's colour first, so
     that a white plaque at dusk is still white. Background: the median of the brightest 45 % of pixels;
     ``white`` when nearly grey, ``not_white`` when clearly coloured, ``unsure`` in between and ``dark`` when
-    too dark to tell. Text colour: :func:`text_colour_of_crop` (which needs no illuminant: it judges
-    against the board's own white).
+    too dark to tell; ``light_cast`` when it is white against ``shared_light`` (:func:`boards_light`), the light
+    the photo's boards share, though not against the photo's. Text colour: :func:`text_colour_of_crop` (which
+    needs no illuminant: it judges against the board's own white).
     """
-    inner = _trim(crop)
-    step = max(1, int(math.sqrt(inner.shape[0] * inner.shape[1] / COLOUR_PIXELS)))
-    px = inner[::step, ::step].reshape(-1, 3).astype(np.float64)
-    if illuminant is not None:
-        px = px * (illuminant.max() / np.asarray(illuminant, dtype=np.float64))
-    value = px.max(axis=1)
-    bright = px[value >= np.quantile(value, 0.55)]
-    bg = np.median(bright, axis=0)
-    bg_sat = (bg.max() - bg.min()) / max(bg.max(), 1.0)
+    raw = _board_pixels(crop)
+    px = raw * (illuminant.max() / np.asarray(illuminant, dtype=np.float64)) if illuminant is not None else raw
+    bg = _paper_of(px)
+    bg_sat = _saturation(bg)
     if bg.max() <= DARK_BACKGROUND:
         background = "dark"
     elif bg_sat <= WHITE_MAX_SATURATION:
         background = "white"
+    elif shared_light is not None and _saturation(
+            _paper_of(raw) * (shared_light.max() / shared_light)) <= WHITE_MAX_SATURATION:
+        background = "light_cast"
     elif bg_sat >= NOT_WHITE_MIN_SATURATION:
         background = "not_white"
     else:
@@ -498,6 +533,7 @@ _SHAPE_AT_AN_ANGLE = "牌子斜对镜头，无法从照片判断比例（请正�
 _SHAPE_CUT = "牌子被照片边缘截断，无法判断比例（请把整块牌子拍进照片）"
 _BACKGROUND_ABSTAIN = {
     "unsure": "底色略带颜色，照片无法确定是否为白底（可能是光线偏色），请人工确认",
+    "light_cast": "底色与照片中其他牌子同样偏色，可能是灯光颜色所致，无法确定是否为白底，请人工确认",
     "dark": "牌子太暗，无法判断底色（请在光线充足时重拍）",
 }
 TYPEFACE_ZH = {"song": "宋体", "hei": "黑体", "kai": "楷体"}
@@ -531,13 +567,16 @@ def typeface_check(reading: TypefaceReading | None, rules: Rules) -> Check:
 
 def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRule | None, rules: Rules, *,
                  traditional: bool | None, illuminant: np.ndarray | None = None,
-                 board: bool = True, cut: bool = False) -> dict[str, dict[str, str]]:
+                 shared_light: np.ndarray | None = None, board: bool = True,
+                 cut: bool = False) -> dict[str, dict[str, str]]:
     """The style checks of one plaque, each ``{"status", "severity", "detail"}``.
 
     ``plaque`` is the official plaque the text names (None for other signs: only the characters are checked).
     ``board`` is False when only the text line was located (OCR without a detector box): the crop then
     shows no background margin and no outline, so background and shape are not checked. ``cut`` is True when
     the box touches the photo's edge: the board may go on beyond it, so its proportions are not judged.
+    ``illuminant`` is the photo's light (:func:`illuminant_of`), ``shared_light`` the light its official boards
+    share (:func:`boards_light`): a background off-white against the one but white against the other is not judged.
     """
     sev = rules.severity
     checks: dict[str, Check] = {}
@@ -549,7 +588,7 @@ def style_checks(crop: np.ndarray, box_wh: tuple[float, float], plaque: PlaqueRu
         for key in ("background", "text_colour", "shape", "typeface"):
             checks[key] = Check("exempt", sev[key], "标识牌有专门式样，不适用此项")
     else:
-        background, colour, bg = colours_of_crop(crop, illuminant)
+        background, colour, bg = colours_of_crop(crop, illuminant, shared_light)
         geometry = text_geometry_of_crop(crop)
         if colour == "other" and (geometry is None or geometry.line_px < MIN_OTHER_COLOUR_CHAR_PX):
             colour = "small"  # a JPEG's colour is coarser than such strokes: "another colour" is not to be trusted
