@@ -620,3 +620,21 @@ def test_another_boards_line_before_a_name_does_not_make_its_place(rules):
     m = type_from_text("五里墩村老年柳林镇五里墩村村民委员会", rules, village="五里墩村")
     assert m.kind != "official"
     assert type_from_text("柳林镇五里墩村村民委员会", rules, village="五里墩村").kind == "official"
+
+
+@pytest.mark.parametrize(("text", "kind", "ptype"), [
+    ("王庄村党群服务中心 WANGZHUANG VILLAGE", "official", "service_centre_sign"),   # a line in pinyin or English
+    ("王庄村村民委员会 Villagers' Committee", "official", "villagers_committee"),
+    ("新时代文明实践站 XIN SHI DAI WEN MING SHI JIAN ZHAN", "official", "civilisation_station_sign"),
+    ("中共王庄村支部委员会（2021）", "official", "party_org"),                        # a date
+    ("王庄村村民委员会 二〇二一年五月", "official", "villagers_committee"),
+    ("王庄村老年协会 2021年", "unauthorised_sign", "other_sign"),                    # another body, dated or not
+    ("WANGZHUANG VILLAGE", "background", "other_sign"),
+])
+def test_an_official_name_with_a_latin_line_or_a_date_is_still_that_plaque(rules, text, kind, ptype):
+    """Names were typed on the whole reading: an official plaque with its pinyin or a date under the name was an
+    "unauthorised sign" (the worst error: the village told to take down its own plaque)."""
+    m = type_from_text(text, rules, village="王庄村")
+    assert (m.kind, m.type) == (kind, ptype)
+    if kind == "official":
+        assert "牌上另有" in m.reason

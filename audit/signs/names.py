@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -46,6 +46,11 @@ CONFUSABLE_COST = 0.35
 SURE, CLOSE, BARE, FRAGMENT = 100.0, 70.0, 88.0, 80.0
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 _BODYLESS_PLACE = re.compile(r".{1,6}(村|社区)村?")
+# What a board may carry besides its name: a line in Latin letters (pinyin, English) and a date (2021年, 二〇二一年
+# 五月, a bare year). No body's name holds them: an official name read with one is still that plaque.
+_ANNOTATION = re.compile(r"[A-Za-z]{2,}|(?:(?:19|20)[0-9]{2}|[一二][〇零九][〇零一二三四五六七八九]{2})"
+                         r"(?:年(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})日)?"
+                         r"|年)?")
 _PROVINCE = re.compile(r"^.{2,3}(省|自治区)")
 # A village named in a sign's text: two characters, then 村 or 社区 (乡村 and 农村 are words, not names).
 _NAMED_VILLAGE = re.compile(r"[^乡农]{2}(村|社区)")
@@ -478,9 +483,26 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
     if found is None or found[0] is not rules or found[1] is not gazetteer:
         if len(_READINGS) >= _READINGS_MAX:
             _READINGS.clear()
-        found = _READINGS[key] = (rules, gazetteer, _type_from_text(text, rules, village=village, side=side,
-                                                                    gazetteer=gazetteer))
+        found = _READINGS[key] = (rules, gazetteer, _annotated(text, rules, village=village, side=side,
+                                                               gazetteer=gazetteer))
     return found[2]
+
+
+def _annotated(text: str, rules: Rules, *, village: str | None, side: str, gazetteer: Gazetteer | None) -> TextMatch:
+    """The reading of ``text``; when it names no official plaque or honour as read, but does once the Latin letters
+    and dates on it are left out (王庄村村民委员会 WANGZHUANG, 中共王庄村支部委员会 2021年), that official plaque."""
+    read = _type_from_text(text, rules, village=village, side=side, gazetteer=gazetteer)
+    if read.kind in ("official", "honour"):
+        return read
+    plain = normalise_text(text)
+    bare = _ANNOTATION.sub("", plain)
+    if bare == plain or len(bare) < 2:
+        return read
+    name = _type_from_text(bare, rules, village=village, side=side, gazetteer=gazetteer)
+    if name.kind != "official":
+        return read
+    extra = "、".join(m.group(0) for m in _ANNOTATION.finditer(plain))
+    return replace(name, reason=f"{name.reason}（牌上另有「{extra}」）")
 
 
 def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side: str = "external",
