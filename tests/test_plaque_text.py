@@ -628,6 +628,7 @@ def test_another_boards_line_before_a_name_does_not_make_its_place(rules):
     ("新时代文明实践站 XIN SHI DAI WEN MING SHI JIAN ZHAN", "official", "civilisation_station_sign"),
     ("中共王庄村支部委员会（2021）", "official", "party_org"),                        # a date
     ("王庄村村民委员会 二〇二一年五月", "official", "villagers_committee"),
+    ("王庄村村民委员会 二O二一年", "official", "villagers_committee"),      # 〇 read as the letter O
     ("王庄村老年协会 2021年", "unauthorised_sign", "other_sign"),                    # another body, dated or not
     ("WANGZHUANG VILLAGE", "background", "other_sign"),
 ])
