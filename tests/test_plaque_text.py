@@ -629,12 +629,15 @@ def test_another_boards_line_before_a_name_does_not_make_its_place(rules):
     ("中共王庄村支部委员会（2021）", "official", "party_org"),                        # a date
     ("王庄村村民委员会 二〇二一年五月", "official", "villagers_committee"),
     ("王庄村村民委员会 二O二一年", "official", "villagers_committee"),      # 〇 read as the letter O
+    ("王庄村退役军人服务站 河阳县退役军人事务局监制", "official", "veterans_station"),  # a maker's credit
+    ("中共王庄村支部委员会河阳县委组织部监制", "official", "party_org"),
     ("王庄村老年协会 2021年", "unauthorised_sign", "other_sign"),                    # another body, dated or not
+    ("王庄村老年协会河阳县民政局监制", "unauthorised_sign", "other_sign"),
     ("WANGZHUANG VILLAGE", "background", "other_sign"),
 ])
 def test_an_official_name_with_a_latin_line_or_a_date_is_still_that_plaque(rules, text, kind, ptype):
-    """Names were typed on the whole reading: an official plaque with its pinyin or a date under the name was an
-    "unauthorised sign" (the worst error: the village told to take down its own plaque)."""
+    """Names were typed on the whole reading: an official plaque with its pinyin, a date or its maker's credit under
+    the name was an "unauthorised sign" (the worst error: the village told to take down its own plaque)."""
     m = type_from_text(text, rules, village="王庄村")
     assert (m.kind, m.type) == (kind, ptype)
     if kind == "official":

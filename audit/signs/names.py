@@ -51,6 +51,7 @@ _BODYLESS_PLACE = re.compile(r".{1,6}(村|社区)村?")
 _ANNOTATION = re.compile(r"[A-Za-z]{2,}|(?:(?:19|20)[0-9]{2}|[一二][〇零Oo九][〇零Oo一二三四五六七八九]{2})"
                          r"(?:年(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})日)?"
                          r"|年)?")
+_CREDITS = ("监制", "制作", "制发", "监製")  # a maker's credit ends so (河阳县民政局监制)
 _PROVINCE = re.compile(r"^.{2,3}(省|自治区)")
 # A village named in a sign's text: two characters, then 村 or 社区 (乡村 and 农村 are words, not names).
 _NAMED_VILLAGE = re.compile(r"[^乡农]{2}(村|社区)")
@@ -489,20 +490,29 @@ def type_from_text(text: str, rules: Rules, *, village: str | None = None, side:
 
 
 def _annotated(text: str, rules: Rules, *, village: str | None, side: str, gazetteer: Gazetteer | None) -> TextMatch:
-    """The reading of ``text``; when it names no official plaque or honour as read, but does once the Latin letters
-    and dates on it are left out (王庄村村民委员会 WANGZHUANG, 中共王庄村支部委员会 2021年), that official plaque."""
+    """The reading of ``text``; when it names no official plaque or honour as read, but does once the Latin letters,
+    dates and a maker's credit on it are left out (王庄村村民委员会 WANGZHUANG, 中共王庄村支部委员会 2021年,
+    王庄村退役军人服务站 河阳县退役军人事务局监制), that official plaque."""
     read = _type_from_text(text, rules, village=village, side=side, gazetteer=gazetteer)
     if read.kind in ("official", "honour"):
         return read
     plain = normalise_text(text)
     bare = _ANNOTATION.sub("", plain)
-    if bare == plain or len(bare) < 2:
+    extra = [m.group(0) for m in _ANNOTATION.finditer(plain)]
+    name = None
+    if bare != plain and len(bare) >= 2:
+        name = _type_from_text(bare, rules, village=village, side=side, gazetteer=gazetteer)
+    if (name is None or name.kind != "official") and bare.endswith(_CREDITS):
+        # the maker's credit after the name (…河阳县退役军人事务局监制): the start that is an official name surest
+        starts = [(m, cut) for cut in range(len(bare) - 2, 3, -1) for m in [
+            _type_from_text(bare[:cut], rules, village=village, side=side, gazetteer=gazetteer)]
+            if m.kind == "official" and not m.partial]
+        if starts:
+            name, cut = max(starts, key=lambda mc: (mc[0].score, mc[1]))
+            extra.insert(0, bare[cut:])
+    if name is None or name.kind != "official":
         return read
-    name = _type_from_text(bare, rules, village=village, side=side, gazetteer=gazetteer)
-    if name.kind != "official":
-        return read
-    extra = "、".join(m.group(0) for m in _ANNOTATION.finditer(plain))
-    return replace(name, reason=f"{name.reason}（牌上另有「{extra}」）")
+    return replace(name, reason=f"{name.reason}（牌上另有「{'、'.join(extra)}」）")
 
 
 def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side: str = "external",
