@@ -47,7 +47,8 @@ SURE, CLOSE, BARE, FRAGMENT = 100.0, 70.0, 88.0, 80.0
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 _BODYLESS_PLACE = re.compile(r".{1,6}(村|社区)村?")
 # What a board may carry besides its name: a line in Latin letters (pinyin, English) and a date (2021年, 二〇二一年
-# 五月 — its 〇 often read as the letter O —, a bare year). No body's name holds them: an official name read with one is still that plaque.
+# 五月 — its 〇 often read as the letter O —, a bare year). No body's name holds them: an official name read with
+# one is still that plaque.
 _ANNOTATION = re.compile(r"[A-Za-z]{2,}|(?:(?:19|20)[0-9]{2}|[一二][〇零Oo九][〇零Oo一二三四五六七八九]{2})"
                          r"(?:年(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})月(?:(?:[0-9]{1,2}|[一二三四五六七八九十]{1,3})日)?"
                          r"|年)?")
