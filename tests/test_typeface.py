@@ -371,3 +371,49 @@ def test_the_training_network_width_is_an_option_and_defaults_to_the_shipped_net
     training.main(["train", "--out", str(tmp_path)])
     training.main(["train", "--out", str(tmp_path), "--width", "32", "64", "96"])
     assert asked == [(16, 32, 48), (32, 64, 96)]
+
+
+def tilted_plate(path: str, em: int, degrees: float, *, index: int = 0) -> np.ndarray:
+    """A 60 × 40 plate of two lines (上官庄村股份 / 经济合作社) turned ``degrees`` in the photo (hung askew, or seen
+    from below and to the side), its corners filled with the board's white."""
+    f = ImageFont.truetype(path, em, index=index)
+    img = Image.new("RGB", (int(em * 7.6), int(em * 3.4)), (247, 247, 244))
+    draw = ImageDraw.Draw(img)
+    for k, line in enumerate(("上官庄村股份", "经济合作社")):
+        for i, ch in enumerate(line):
+            draw.text((em * (1.0 + 1.1 * i), em * (1.1 + 1.25 * k)), ch, font=f, fill=(20, 20, 22), anchor="mm")
+    a = np.asarray(img)
+    h, w = a.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(247, 247, 244))
+
+
+@pytest.mark.parametrize("degrees", [-10, -6, 6, 10])
+def test_the_lines_of_a_tilted_plate_are_read_one_by_one(degrees):
+    """Scene 33000053 (bench/style_eval.py --scenes 60 --seed 33000000 --long-side 4000): a SimHei plate ~10° off
+    level had its two lines read as one, in two windows over both, and passed as Song at P 0.99."""
+    song, hei = face("serif"), face("simhei")
+    for f, want in ((song, True), (hei, False)):
+        crop = tilted_plate(f.path, 48, degrees, index=f.index)
+        assert tf.line_slant(tf.text_mask(tf.absorption_of(crop)).T) != 0
+        batch, width = tf.windows_of_crop(crop)
+        assert 36 <= width <= 66 and len(batch) >= 8     # a line's width (not two: ~110 px), windows along both
+        reading = tf.classifier().reading(crop)
+        assert tf.matches(reading, "song") is want, reading
+    square = tilted_plate(song.path, 48, 0, index=song.index)
+    assert tf.line_slant(tf.text_mask(tf.absorption_of(square)).T) == 0
+
+
+@pytest.mark.parametrize("degrees", [-8, 5, 12])
+def test_a_strip_hung_askew_is_turned_upright_before_its_typeface_is_read(degrees):
+    """One column turned a few degrees: its lines do not run together, but the characters' level strokes tilt, and
+    Hei turned so passed as Song (renderer boards turned 5°, -8°, 12°: 14, 52 and 61 of 150 Hei/Kai boards)."""
+    for key, want in (("serif", True), ("simhei", False)):
+        f = face(key)
+        crop = column(f.path, "王庄村村民委员会", 56, index=f.index)
+        h, w = crop.shape[:2]
+        pad = cv2.copyMakeBorder(crop, 40, 40, 80, 80, cv2.BORDER_CONSTANT, value=(247, 247, 244))
+        m = cv2.getRotationMatrix2D((pad.shape[1] / 2, pad.shape[0] / 2), degrees, 1.0)
+        turned = cv2.warpAffine(pad, m, (pad.shape[1], pad.shape[0]), borderValue=(247, 247, 244))
+        reading = tf.classifier().reading(turned)
+        assert tf.matches(reading, "song") is want, (key, reading)
