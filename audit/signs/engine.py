@@ -188,10 +188,9 @@ def _best_match(readings: Iterable[tuple[str, float]], rules: Rules, village: st
     and a longer reading at or over it names another body, else the longest reading that names a body
     (allowed or unauthorised), else the longest one (background) — unless another reading is a fragment of a
     board (the village's name and no body: unreadable), which is then chosen, as it is when it is all that was read;
-    among equals the better read, then
-    the first. With it, the recogniser score of that reading: how sure the board's text is is the chosen reading's own
-    score, not the best of other readings (a garbled view read at 0.91 made a crop's 0.84 reading 前进过 a sure
-    slogan, with no second look at 前进村民兵连)."""
+    among equals the better read, then the first. With it, the recogniser score of that reading: how sure the
+    board's text is is the chosen reading's own score, not the best of other readings (a garbled view read at 0.91
+    made a crop's 0.84 reading 前进过 a sure slogan, with no second look at 前进村民兵连)."""
     matches = [(type_from_text(t, rules, village=village, side=side, gazetteer=gazetteer), s) for t, s in readings if t]
     # a reading that is a fragment of a board (a village's name, 燕子容窝 of a strip cut by the frame) keeps the board
     # from being a slogan on another of its readings (窝燕子容, the same characters out of order): seed 330000018
