@@ -642,3 +642,11 @@ def test_an_official_name_with_a_latin_line_or_a_date_is_still_that_plaque(rules
     assert (m.kind, m.type) == (kind, ptype)
     if kind == "official":
         assert "牌上另有" in m.reason
+
+
+def test_an_urban_communitys_owners_committee_is_a_body_of_its_own(rules):
+    """业主委员会 (an estate's owners' committee, 《物业管理条例》) ends in 委员会 like the party's committee: it was left to
+    the inspector as close to the party organisation; it is a sign not on the list."""
+    m = type_from_text("东湖社区业主委员会", rules, village="东湖社区")
+    assert (m.kind, m.type) == ("unauthorised_sign", "other_sign")
+    assert type_from_text("中共东湖社区委员会", rules, village="东湖社区").type == "party_org"
