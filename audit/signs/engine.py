@@ -196,10 +196,11 @@ def _best_match(readings: Iterable[tuple[str, float]], rules: Rules, village: st
     # from being a slogan on another of its readings (窝燕子容, the same characters out of order): seed 330000018
     fragments = [(m, s) for m, s in matches if m.kind == "unreadable" and len(m.text) >= 2]  # (one character: none)
     matches = [(m, s) for m, s in matches if m.kind != "unreadable"]
-    if not matches:   # a board read as a fragment alone (响水 on a plate half out of the frame) shows what was read
-        return max(fragments, key=lambda ms: (len(ms[0].text), ms[1])) if fragments else (None, 0.0)
+    # (read alone, as 响水 on a plate half out of the frame, it shows what was read)
     if fragments and all(m.kind == "background" for m, _ in matches):
         return max(fragments, key=lambda ms: (len(ms[0].text), ms[1]))
+    if not matches:
+        return None, 0.0
 
     def best(kinds: tuple[str, ...], key) -> tuple[TextMatch, float] | None:  # noqa: ANN001
         pool = [(m, s) for m, s in matches if m.kind in kinds]

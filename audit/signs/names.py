@@ -679,7 +679,7 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
                          ends[0].id, partial=True)
         return match(OTHER, "unauthorised_sign", SURE, "机构名称不在挂牌清单内", _closest_official(rest, rules))
     if _NAMED_VILLAGE.search(simple) or _own_name(simple, own_core) or _own_name(
-            _after_higher_place(simple, rules, gazetteer), own_core):
+            _after_place(simple, rules, gazetteer, ("township", "higher")), own_core):
         # a village's name (the inspected one's without its ending too, after a township's: 东关街道小营盘, a strip's
         # body hidden) and a reading that ends as no body does: a fragment of a board, not a slogan (连心大街 is a
         # street's sign)
@@ -687,11 +687,12 @@ def _type_from_text(text: str, rules: Rules, *, village: str | None = None, side
     return match(OTHER, "background", SURE, "标语或提示，未指明任何机构")
 
 
-def _after_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> str:
-    """The text after the longest village-level place chain it starts with (合作社区 of 合作社区老年协会)."""
+def _after_place(text: str, rules: Rules, gazetteer: Gazetteer | None, levels: tuple[str, ...] = ("village",)) -> str:
+    """The text after the longest place chain ending at one of ``levels`` it starts with (合作社区 of 合作社区老年协会;
+    with the township's and the county's levels, 小营盘 of 东关街道小营盘), or the whole text when it starts with none."""
     for k in range(min(len(text), 20), 1, -1):
         place = parse_place(text[:k], rules, gazetteer)
-        if place.clean and place.level == "village":
+        if place.clean and place.level in levels:
             return text[k:]
     return text
 
@@ -798,16 +799,6 @@ def _own_name(text: str, own_core: str) -> bool:
     misread, dropped or added (燕子容窝)."""
     return (len(own_core) >= 2 and text.startswith(own_core) and len(text) <= len(own_core) + 1) or _misread_name(
         text, own_core)
-
-
-def _after_higher_place(text: str, rules: Rules, gazetteer: Gazetteer | None) -> str:
-    """The text after the longest county or township place chain it starts with (小营盘 of 东关街道小营盘), or ""
-    when it starts with none."""
-    for k in range(min(len(text) - 1, 20), 1, -1):
-        place = parse_place(text[:k], rules, gazetteer)
-        if place.clean and place.level in ("township", "higher"):
-            return text[k:]
-    return ""
 
 
 def _misread_name(text: str, name: str) -> bool:

@@ -258,7 +258,8 @@ def line_slant(ink: np.ndarray) -> float:
 def upright(image: np.ndarray, t: float, *, nearest: bool = False) -> np.ndarray:
     """``image`` (2-D, lines down its columns) turned so that lines slanted by ``t`` (:func:`line_slant`) run
     straight down, on a canvas grown so that nothing is cut; 0 outside. A turn, not a shear: the characters'
-    horizontal strokes come level too (the classifier tells Song from Hei by them)."""
+    horizontal strokes come level too (the classifier tells Song from Hei by them). With ``nearest`` (a mask),
+    nearest-neighbour and a mask back."""
     h, w = image.shape
     angle = math.degrees(math.atan(t))
     m = cv2.getRotationMatrix2D((w / 2, h / 2), -angle, 1.0)
